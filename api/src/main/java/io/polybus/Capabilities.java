@@ -1,0 +1,168 @@
+package io.polybus;
+
+/**
+ * What a backend guarantees. The TCK proves every capability a backend declares and skips, by name, the cases
+ * of a capability it declares absent. A backend never declares what it cannot do.
+ *
+ * <p>Immutable and thread-safe.
+ */
+public final class Capabilities {
+  private final boolean orderedByKey;
+  private final boolean replay;
+  private final boolean durable;
+  private final boolean nativeDelayedRetry;
+  private final boolean mayDuplicate;
+  private final int maxPayloadBytes;
+  private final int maxHeaders;
+
+  private Capabilities(Builder b) {
+    this.orderedByKey = b.orderedByKey;
+    this.replay = b.replay;
+    this.durable = b.durable;
+    this.nativeDelayedRetry = b.nativeDelayedRetry;
+    this.mayDuplicate = b.mayDuplicate;
+    this.maxPayloadBytes = b.maxPayloadBytes;
+    this.maxHeaders = b.maxHeaders;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Builder newBuilder() {
+    return new Builder()
+        .orderedByKey(orderedByKey)
+        .replay(replay)
+        .durable(durable)
+        .nativeDelayedRetry(nativeDelayedRetry)
+        .mayDuplicate(mayDuplicate)
+        .maxPayloadBytes(maxPayloadBytes)
+        .maxHeaders(maxHeaders);
+  }
+
+  /** {@link Ordering#KEY} is honoured across members of a group and across retries. */
+  public boolean orderedByKey() {
+    return orderedByKey;
+  }
+
+  /** A new group can start from {@link StartFrom#EARLIEST} and see messages published before it existed. */
+  public boolean replay() {
+    return replay;
+  }
+
+  /** A confirmed publish survives a restart of the process (or broker) that holds the data. */
+  public boolean durable() {
+    return durable;
+  }
+
+  /**
+   * The backend holds delayed retries itself (releasing the message back to the broker with a delay), so a
+   * waiting retry does not occupy the subscriber. Without it, the shared runtime keeps the message and retries in
+   * place. Either way the attempt count and the backoff lower bound are the same.
+   */
+  public boolean nativeDelayedRetry() {
+    return nativeDelayedRetry;
+  }
+
+  /** A message may be delivered more than once even when no handler failed and no member died. */
+  public boolean mayDuplicate() {
+    return mayDuplicate;
+  }
+
+  /** The largest payload accepted, in bytes. */
+  public int maxPayloadBytes() {
+    return maxPayloadBytes;
+  }
+
+  /** The most user headers one message may carry. */
+  public int maxHeaders() {
+    return maxHeaders;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (!(o instanceof Capabilities)) {
+      return false;
+    }
+    Capabilities c = (Capabilities) o;
+    return orderedByKey == c.orderedByKey
+        && replay == c.replay
+        && durable == c.durable
+        && nativeDelayedRetry == c.nativeDelayedRetry
+        && mayDuplicate == c.mayDuplicate
+        && maxPayloadBytes == c.maxPayloadBytes
+        && maxHeaders == c.maxHeaders;
+  }
+
+  @Override
+  public int hashCode() {
+    return java.util.Objects.hash(
+        orderedByKey, replay, durable, nativeDelayedRetry, mayDuplicate, maxPayloadBytes, maxHeaders);
+  }
+
+  @Override
+  public String toString() {
+    return "Capabilities{orderedByKey=" + orderedByKey + ", replay=" + replay + ", durable=" + durable
+        + ", nativeDelayedRetry=" + nativeDelayedRetry + ", mayDuplicate=" + mayDuplicate
+        + ", maxPayloadBytes=" + maxPayloadBytes + ", maxHeaders=" + maxHeaders + "}";
+  }
+
+  /** Builds {@link Capabilities}; everything starts absent, limits at 1 MiB and 64 headers. Not thread-safe. */
+  public static final class Builder {
+    private boolean orderedByKey;
+    private boolean replay;
+    private boolean durable;
+    private boolean nativeDelayedRetry;
+    private boolean mayDuplicate;
+    private int maxPayloadBytes = 1 << 20;
+    private int maxHeaders = 64;
+
+    private Builder() {}
+
+    public Builder orderedByKey(boolean v) {
+      this.orderedByKey = v;
+      return this;
+    }
+
+    public Builder replay(boolean v) {
+      this.replay = v;
+      return this;
+    }
+
+    public Builder durable(boolean v) {
+      this.durable = v;
+      return this;
+    }
+
+    public Builder nativeDelayedRetry(boolean v) {
+      this.nativeDelayedRetry = v;
+      return this;
+    }
+
+    public Builder mayDuplicate(boolean v) {
+      this.mayDuplicate = v;
+      return this;
+    }
+
+    public Builder maxPayloadBytes(int v) {
+      if (v < 1) {
+        throw new IllegalArgumentException("maxPayloadBytes must be positive, was " + v);
+      }
+      this.maxPayloadBytes = v;
+      return this;
+    }
+
+    /** At least 20: the TCK and the dead-letter headers rely on it. */
+    public Builder maxHeaders(int v) {
+      if (v < 20) {
+        throw new IllegalArgumentException("maxHeaders must be at least 20, was " + v);
+      }
+      this.maxHeaders = v;
+      return this;
+    }
+
+    public Capabilities build() {
+      return new Capabilities(this);
+    }
+  }
+}

@@ -1,0 +1,308 @@
+package io.polybus;
+
+import io.polybus.internal.Ids;
+import io.polybus.internal.InternalAccess;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One message: an id, an optional ordering key, a payload of bytes, headers and a timestamp.
+ *
+ * <p>Instances are immutable and safe to share between threads. The payload array is copied on the way in and
+ * on the way out of {@link #payload()}, so neither the caller nor Polybus can change a message after it was
+ * built. Use {@link #builder()} to create one and {@link #newBuilder()} to derive a changed copy.
+ *
+ * <ul>
+ *   <li>{@code id}: unique, time-ordered (lexicographic order follows creation time within one process), 26
+ *       characters, generated when not given. It is stable across redeliveries and is kept by the dead-letter
+ *       record, so it is the key to deduplicate on.
+ *   <li>{@code key}: the ordering key, or {@code null}. With {@link Ordering#KEY}, messages with the same key are
+ *       handled one at a time, in publish order.
+ *   <li>{@code payload}: any bytes, empty allowed.
+ *   <li>{@code headers}: string to string, insertion order kept. Names starting with {@value #RESERVED_PREFIX}
+ *       are reserved for Polybus (codec and dead-letter headers) and rejected by the builder.
+ *   <li>{@code timestamp}: milliseconds since the epoch; the time of creation unless given. Backends keep
+ *       millisecond precision, so the builder truncates to milliseconds.
+ * </ul>
+ */
+public final class Message {
+  /** Header names that start with this prefix belong to Polybus. */
+  public static final String RESERVED_PREFIX = "polybus-";
+
+  static {
+    InternalAccess.setMessageAccessor(
+        new InternalAccess.MessageAccessor() {
+          @Override
+          public Message trusted(
+              String id, String key, byte[] payload, Map<String, String> headers, long timestampMillis) {
+            return new Message(id, key, payload, headers, timestampMillis);
+          }
+
+          @Override
+          public byte[] payload(Message message) {
+            return message.payload;
+          }
+        });
+  }
+
+  private static final byte[] EMPTY = new byte[0];
+
+  private final String id;
+  private final String key;
+  private final byte[] payload;
+  private final Map<String, String> headers;
+  private final long timestampMillis;
+
+  private Message(String id, String key, byte[] payload, Map<String, String> headers, long timestampMillis) {
+    this.id = id;
+    this.key = key;
+    this.payload = payload;
+    this.headers = headers;
+    this.timestampMillis = timestampMillis;
+  }
+
+  /** A new builder with no key, an empty payload and no headers. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** A message with the given payload and nothing else set. */
+  public static Message of(byte[] payload) {
+    return builder().payload(payload).build();
+  }
+
+  /** A message with the given UTF-8 text payload and nothing else set. */
+  public static Message of(String text) {
+    return builder().payload(text).build();
+  }
+
+  /** A message with the given key and UTF-8 text payload. */
+  public static Message of(String key, String text) {
+    return builder().key(key).payload(text).build();
+  }
+
+  /** A builder initialised with this message's fields, including its id and timestamp. */
+  public Builder newBuilder() {
+    Builder b = new Builder();
+    b.id = id;
+    b.key = key;
+    b.payload = payload;
+    b.headers = headers.isEmpty() ? null : new LinkedHashMap<>(headers);
+    b.timestampMillis = timestampMillis;
+    b.timestampSet = true;
+    return b;
+  }
+
+  public String id() {
+    return id;
+  }
+
+  /** The ordering key, or {@code null} when the message has none. */
+  public String key() {
+    return key;
+  }
+
+  /** A copy of the payload. */
+  public byte[] payload() {
+    return payload.length == 0 ? payload : payload.clone();
+  }
+
+  /** The payload decoded as UTF-8. */
+  public String payloadAsString() {
+    return new String(payload, StandardCharsets.UTF_8);
+  }
+
+  public int payloadSize() {
+    return payload.length;
+  }
+
+  /** An unmodifiable view of the headers, in insertion order. */
+  public Map<String, String> headers() {
+    return headers;
+  }
+
+  /** The value of one header, or {@code null}. */
+  public String header(String name) {
+    return headers.get(name);
+  }
+
+  public Instant timestamp() {
+    return Instant.ofEpochMilli(timestampMillis);
+  }
+
+  public long timestampMillis() {
+    return timestampMillis;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (this == o) {
+      return true;
+    }
+    if (!(o instanceof Message)) {
+      return false;
+    }
+    Message m = (Message) o;
+    return timestampMillis == m.timestampMillis
+        && id.equals(m.id)
+        && Objects.equals(key, m.key)
+        && java.util.Arrays.equals(payload, m.payload)
+        && headers.equals(m.headers);
+  }
+
+  @Override
+  public int hashCode() {
+    return id.hashCode();
+  }
+
+  /** Shows id, key, sizes and header names; never payload bytes or header values, which may be sensitive. */
+  @Override
+  public String toString() {
+    return "Message{id=" + id + ", key=" + key + ", payload=" + payload.length + " bytes, headers="
+        + headers.keySet() + ", timestamp=" + timestamp() + "}";
+  }
+
+  /**
+   * Builds {@link Message}s. Not thread-safe; a builder may be reused, each {@link #build()} returns an
+   * independent message.
+   */
+  public static final class Builder {
+    private String id;
+    private String key;
+    private byte[] payload = EMPTY;
+    private LinkedHashMap<String, String> headers;
+    private long timestampMillis;
+    private boolean timestampSet;
+
+    private Builder() {}
+
+    /**
+     * Sets the id. Use it to make publishing idempotent from the caller's side (a retried publish carries the
+     * same id). 1 to 200 characters, no control characters.
+     */
+    public Builder id(String id) {
+      Objects.requireNonNull(id, "id");
+      if (id.isEmpty() || id.length() > 200) {
+        throw new IllegalArgumentException("message id must be 1 to 200 characters, was " + id.length());
+      }
+      for (int i = 0; i < id.length(); i++) {
+        if (Character.isISOControl(id.charAt(i))) {
+          throw new IllegalArgumentException("message id must not contain control characters");
+        }
+      }
+      this.id = id;
+      return this;
+    }
+
+    /** Sets the ordering key; {@code null} removes it. An empty key is rejected: use {@code null}. */
+    public Builder key(String key) {
+      if (key != null && key.isEmpty()) {
+        throw new IllegalArgumentException("message key must not be empty; use null for no key");
+      }
+      this.key = key;
+      return this;
+    }
+
+    /** Sets the payload; the array is copied. */
+    public Builder payload(byte[] payload) {
+      Objects.requireNonNull(payload, "payload");
+      this.payload = payload.length == 0 ? EMPTY : payload.clone();
+      return this;
+    }
+
+    /** Sets the payload to the UTF-8 bytes of {@code text}. */
+    public Builder payload(String text) {
+      Objects.requireNonNull(text, "payload");
+      this.payload = text.getBytes(StandardCharsets.UTF_8);
+      return this;
+    }
+
+    /**
+     * Encodes {@code value} with {@code codec} into the payload and sets the codec's content-type and type
+     * headers ({@code polybus-content-type}, {@code polybus-type}).
+     *
+     * @throws CodecException if the codec cannot encode the value
+     */
+    public <T> Builder value(Codec<T> codec, T value) {
+      Objects.requireNonNull(codec, "codec");
+      Objects.requireNonNull(value, "value");
+      this.payload = codec.encode(value);
+      putHeader(Codec.CONTENT_TYPE_HEADER, codec.contentType());
+      String type = codec.typeName();
+      if (type != null) {
+        putHeader(Codec.TYPE_HEADER, type);
+      } else if (headers != null) {
+        headers.remove(Codec.TYPE_HEADER);
+      }
+      return this;
+    }
+
+    /**
+     * Adds or replaces a header. Names are 1 to 255 characters and must not start with
+     * {@value Message#RESERVED_PREFIX} (case-insensitive); values may be empty.
+     */
+    public Builder header(String name, String value) {
+      Objects.requireNonNull(name, "header name");
+      Objects.requireNonNull(value, "header value for " + name);
+      if (name.isEmpty() || name.length() > 255) {
+        throw new IllegalArgumentException("header name must be 1 to 255 characters: '" + name + "'");
+      }
+      if (name.regionMatches(true, 0, RESERVED_PREFIX, 0, RESERVED_PREFIX.length())) {
+        throw new IllegalArgumentException(
+            "header name '" + name + "' uses the reserved prefix '" + RESERVED_PREFIX + "'");
+      }
+      putHeader(name, value);
+      return this;
+    }
+
+    /** Adds or replaces every header of {@code headers}, in its iteration order, with the rules of {@link #header}. */
+    public Builder headers(Map<String, String> headers) {
+      Objects.requireNonNull(headers, "headers");
+      headers.forEach(this::header);
+      return this;
+    }
+
+    /** Removes a header if present. */
+    public Builder removeHeader(String name) {
+      if (headers != null) {
+        headers.remove(name);
+      }
+      return this;
+    }
+
+    /** Sets the timestamp (truncated to milliseconds). */
+    public Builder timestamp(Instant timestamp) {
+      Objects.requireNonNull(timestamp, "timestamp");
+      this.timestampMillis = timestamp.toEpochMilli();
+      this.timestampSet = true;
+      return this;
+    }
+
+    public Builder timestampMillis(long epochMillis) {
+      this.timestampMillis = epochMillis;
+      this.timestampSet = true;
+      return this;
+    }
+
+    private void putHeader(String name, String value) {
+      if (headers == null) {
+        headers = new LinkedHashMap<>();
+      }
+      headers.put(name, value);
+    }
+
+    public Message build() {
+      long ts = timestampSet ? timestampMillis : System.currentTimeMillis();
+      String messageId = id != null ? id : Ids.next(ts);
+      Map<String, String> h =
+          headers == null || headers.isEmpty()
+              ? Map.of()
+              : Collections.unmodifiableMap(new LinkedHashMap<>(headers));
+      return new Message(messageId, key, payload, h, ts);
+    }
+  }
+}

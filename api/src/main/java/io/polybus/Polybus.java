@@ -1,0 +1,76 @@
+package io.polybus;
+
+import io.polybus.internal.Connector;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * A connection to one messaging backend: publish, subscribe, inspect.
+ *
+ * <p>Open one with {@link #connect(String)} and share it: a bus is thread-safe, holds the backend's connections
+ * and threads, and should live as long as the application. Closing it closes every subscription it opened
+ * (draining each with {@link Subscription#DEFAULT_DRAIN}) and then the backend; afterwards every method but
+ * {@link #close()} throws {@link IllegalStateException}. Closing twice is harmless.
+ *
+ * <h2>Choosing a backend</h2>
+ * The URI's scheme picks the backend among the {@link io.polybus.spi.BackendProvider providers} found on the class
+ * (or module) path with {@link java.util.ServiceLoader}; there is no global registry. See {@link PolybusOptions}
+ * for the URI grammar and {@code docs/uris.md} for every backend's parameters.
+ *
+ * <h2>Portable names</h2>
+ * Topic and group names are 1 to 100 characters of {@code [A-Za-z0-9._-]} and do not start with {@code .} or
+ * {@code -}. Every backend accepts every portable name (mapping it deterministically where the broker's own rules
+ * differ), and Polybus rejects any other name with an {@link IllegalArgumentException} before a backend sees it.
+ */
+public interface Polybus extends Publisher, Subscriber, AutoCloseable {
+  /** The group that every dead-letter topic keeps from the moment a subscription that feeds it starts. */
+  String DEAD_LETTER_GROUP = "dlq";
+
+  /**
+   * Opens a bus for a URI, for example {@code mem:} or {@code kafka://localhost:9092}.
+   *
+   * @throws ConfigurationException if the URI is malformed, no backend on the class path serves its scheme (the
+   *     message lists those that are), or the backend rejects a parameter
+   * @throws PolybusException if the backend could not be reached
+   */
+  static Polybus connect(String uri) {
+    return Connector.connect(PolybusOptions.parse(uri));
+  }
+
+  /** Opens a bus for parsed options. */
+  static Polybus connect(PolybusOptions options) {
+    return Connector.connect(options);
+  }
+
+  /** Opens a bus from configuration keys; see {@link PolybusOptions#fromMap(Map)}. */
+  static Polybus connect(Map<String, ?> config) {
+    return Connector.connect(PolybusOptions.fromMap(config));
+  }
+
+  /** Opens a bus from properties; see {@link PolybusOptions#fromMap(Map)}. */
+  static Polybus connect(Properties properties) {
+    return Connector.connect(PolybusOptions.fromProperties(properties));
+  }
+
+  /** The options this bus was opened with (secrets redacted in its {@code toString}). */
+  PolybusOptions options();
+
+  /** What the backend guarantees. */
+  Capabilities capabilities();
+
+  /** Actively checks the backend with a round trip. Never throws; a failure is a {@link Health#down}. */
+  Health health();
+
+  /**
+   * Moves dead letters back to the topic they came from: consumes the {@value #DEAD_LETTER_GROUP} group of
+   * {@code deadLetterTopic}, publishes each record to its {@code polybus-dlq-source-topic} with the same id, key,
+   * payload and original headers (the {@code polybus-dlq-*} headers removed), and removes it from the dead-letter
+   * topic once the publish is confirmed. Stops when no record arrived for {@code idle}.
+   */
+  RedriveResult redrive(String deadLetterTopic, Duration idle);
+
+  /** Closes every subscription of this bus, then the backend. Idempotent. */
+  @Override
+  void close();
+}

@@ -1,0 +1,34 @@
+package io.polybus;
+
+import java.time.Duration;
+
+/**
+ * A running subscription of one member to a group. Thread-safe.
+ *
+ * <p>Closing stops fetching, lets handlers that are already running finish and settle until the drain deadline,
+ * and gives every delivery that is still unsettled (queued, waiting for a retry, or still running after the
+ * deadline) back to the group, where another member receives it. Closing is idempotent and may be called from
+ * any thread, including a handler of this subscription (which then does not wait for itself).
+ */
+public interface Subscription extends AutoCloseable {
+  /** The default drain deadline of {@link #close()}. */
+  Duration DEFAULT_DRAIN = Duration.ofSeconds(30);
+
+  String topic();
+
+  String group();
+
+  /** True until {@link #close} starts, or the subscription fails for good. */
+  boolean isActive();
+
+  /** Closes with the default drain deadline of 30 seconds. */
+  @Override
+  void close();
+
+  /**
+   * Closes, waiting at most {@code drainDeadline} for running handlers.
+   *
+   * @return true when every running handler finished within the deadline
+   */
+  boolean close(Duration drainDeadline);
+}

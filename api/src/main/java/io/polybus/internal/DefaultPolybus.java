@@ -1,0 +1,322 @@
+package io.polybus.internal;
+
+import io.polybus.AckMode;
+import io.polybus.Capabilities;
+import io.polybus.Codec;
+import io.polybus.CodecException;
+import io.polybus.DeadLetterHeaders;
+import io.polybus.Handler;
+import io.polybus.Health;
+import io.polybus.Message;
+import io.polybus.Ordering;
+import io.polybus.PayloadTooLargeException;
+import io.polybus.Polybus;
+import io.polybus.PolybusException;
+import io.polybus.PolybusOptions;
+import io.polybus.PublishReceipt;
+import io.polybus.RedriveResult;
+import io.polybus.StartFrom;
+import io.polybus.SubscribeOptions;
+import io.polybus.Subscription;
+import io.polybus.TransientPolybusException;
+import io.polybus.TypedHandler;
+import io.polybus.spi.Backend;
+import io.polybus.spi.BackendConsumer;
+import io.polybus.spi.ConsumerSpec;
+import io.polybus.spi.InboundRecord;
+import io.polybus.spi.Messages;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+
+/** Not API. The bus: argument checks, the subscription registry and the timer shared by its subscriptions. */
+public final class DefaultPolybus implements Polybus {
+  private static final System.Logger LOG = System.getLogger("io.polybus");
+
+  private final PolybusOptions options;
+  private final Backend backend;
+  private final Capabilities capabilities;
+  private final Set<SubscriptionRuntime> subscriptions = ConcurrentHashMap.newKeySet();
+  private final ScheduledThreadPoolExecutor timer;
+  private volatile boolean closed;
+
+  DefaultPolybus(PolybusOptions options, Backend backend) {
+    this.options = options;
+    this.backend = backend;
+    this.capabilities = Objects.requireNonNull(backend.capabilities(), "backend capabilities");
+    this.timer = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread t = new Thread(r, "polybus-timer");
+      t.setDaemon(true);
+      return t;
+    });
+    timer.setRemoveOnCancelPolicy(true);
+  }
+
+  Backend backend() {
+    return backend;
+  }
+
+  ScheduledThreadPoolExecutor timer() {
+    return timer;
+  }
+
+  void unregister(SubscriptionRuntime s) {
+    subscriptions.remove(s);
+  }
+
+  @Override
+  public PolybusOptions options() {
+    return options;
+  }
+
+  @Override
+  public Capabilities capabilities() {
+    return capabilities;
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("this Polybus (" + options.redacted() + ") is closed");
+    }
+  }
+
+  private void checkMessage(Message m) {
+    Objects.requireNonNull(m, "message");
+    if (m.payloadSize() > capabilities.maxPayloadBytes()) {
+      throw new PayloadTooLargeException("message " + m.id() + " has a payload of " + m.payloadSize()
+          + " bytes; the " + options.scheme() + " backend accepts at most " + capabilities.maxPayloadBytes());
+    }
+    if (m.headers().size() > capabilities.maxHeaders()) {
+      throw new PayloadTooLargeException("message " + m.id() + " has " + m.headers().size()
+          + " headers; the " + options.scheme() + " backend accepts at most " + capabilities.maxHeaders());
+    }
+  }
+
+  @Override
+  public CompletableFuture<PublishReceipt> publish(String topic, Message message) {
+    checkOpen();
+    Names.checkTopic(topic);
+    checkMessage(message);
+    return send(topic, List.of(message)).thenApply(r -> r.get(0));
+  }
+
+  @Override
+  public CompletableFuture<List<PublishReceipt>> publishAll(String topic, List<Message> messages) {
+    checkOpen();
+    Names.checkTopic(topic);
+    Objects.requireNonNull(messages, "messages");
+    for (Message m : messages) {
+      checkMessage(m);
+    }
+    if (messages.isEmpty()) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+    return send(topic, List.copyOf(messages));
+  }
+
+  private CompletableFuture<List<PublishReceipt>> send(String topic, List<Message> messages) {
+    try {
+      return backend.publish(topic, messages);
+    } catch (PolybusException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  @Override
+  public PublishReceipt publishAndWait(String topic, Message message) {
+    return await(publish(topic, message));
+  }
+
+  @Override
+  public List<PublishReceipt> publishAllAndWait(String topic, List<Message> messages) {
+    return await(publishAll(topic, messages));
+  }
+
+  static <T> T await(CompletableFuture<T> f) {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new TransientPolybusException("interrupted while waiting for the broker's confirmation", e);
+    } catch (ExecutionException e) {
+      throw unwrap(e.getCause());
+    }
+  }
+
+  static RuntimeException unwrap(Throwable t) {
+    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    if (t instanceof RuntimeException) {
+      return (RuntimeException) t;
+    }
+    return new TransientPolybusException("publish failed: " + t, t);
+  }
+
+  @Override
+  public Subscription subscribe(String topic, String group, Handler handler) {
+    return subscribe(topic, group, handler, SubscribeOptions.defaults());
+  }
+
+  @Override
+  public <T> Subscription subscribe(
+      String topic, String group, Codec<T> codec, TypedHandler<T> handler, SubscribeOptions options) {
+    Objects.requireNonNull(codec, "codec");
+    Objects.requireNonNull(handler, "handler");
+    return subscribe(topic, group, delivery -> {
+      T value;
+      try {
+        value = codec.decode(delivery.message());
+      } catch (CodecException e) {
+        throw e;
+      } catch (RuntimeException e) {
+        throw new CodecException("cannot decode message " + delivery.message().id() + ": " + e, e);
+      }
+      handler.handle(value, delivery);
+    }, options);
+  }
+
+  @Override
+  public Subscription subscribe(String topic, String group, Handler handler, SubscribeOptions opts) {
+    checkOpen();
+    Names.checkTopic(topic);
+    Names.checkGroup(group);
+    Objects.requireNonNull(handler, "handler");
+    Objects.requireNonNull(opts, "options");
+    Ordering ordering = opts.ordering();
+    if (ordering == null) {
+      ordering = capabilities.orderedByKey() ? Ordering.KEY : Ordering.NONE;
+    } else if (ordering == Ordering.KEY && !capabilities.orderedByKey()) {
+      throw new IllegalArgumentException("ordering KEY was requested, but the " + options.scheme()
+          + " backend (" + options.redacted() + ") does not declare orderedByKey; use Ordering.NONE"
+          + " or a configuration of the backend that orders by key");
+    }
+    String dlq = opts.deadLetterTopic() != null ? opts.deadLetterTopic() : defaultDeadLetterTopic(topic, group);
+    backend.ensureGroup(dlq, DEAD_LETTER_GROUP, StartFrom.EARLIEST);
+    ConsumerSpec spec =
+        new ConsumerSpec(topic, group, ordering, opts.startFrom(), opts.ackTimeout(), opts.maxInFlight());
+    BackendConsumer consumer = backend.subscribe(spec);
+    SubscriptionRuntime s = new SubscriptionRuntime(this, consumer, spec, handler, opts, dlq);
+    subscriptions.add(s);
+    if (closed) {
+      // Lost a race with close(): do not leave a subscription running on a closed bus.
+      s.close(Duration.ZERO);
+      throw new IllegalStateException("this Polybus (" + options.redacted() + ") is closed");
+    }
+    s.start();
+    return s;
+  }
+
+  /**
+   * {@code <topic>.<group>.dlq}; when that exceeds the portable length, a prefix of it plus a hash of the full name,
+   * so distinct pairs still get distinct topics.
+   */
+  public static String defaultDeadLetterTopic(String topic, String group) {
+    String name = topic + "." + group + ".dlq";
+    if (name.length() <= Names.MAX_LENGTH) {
+      return name;
+    }
+    String hash = Integer.toHexString(fnv1a(name));
+    String head = (topic + "." + group).substring(0, Names.MAX_LENGTH - 4 - 1 - hash.length());
+    return head + "-" + hash + ".dlq";
+  }
+
+  private static int fnv1a(String s) {
+    int h = 0x811c9dc5;
+    for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
+      h ^= b & 0xff;
+      h *= 0x01000193;
+    }
+    return h;
+  }
+
+  @Override
+  public Health health() {
+    if (closed) {
+      return Health.down("closed");
+    }
+    try {
+      Health h = backend.health();
+      return h != null ? h : Health.down("backend returned no health");
+    } catch (RuntimeException e) {
+      return Health.down("health check failed: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+    }
+  }
+
+  @Override
+  public RedriveResult redrive(String deadLetterTopic, Duration idle) {
+    checkOpen();
+    Names.checkTopic(deadLetterTopic);
+    Objects.requireNonNull(idle, "idle");
+    if (idle.isNegative() || idle.isZero()) {
+      throw new IllegalArgumentException("idle must be positive, was " + idle);
+    }
+    ConsumerSpec spec = new ConsumerSpec(
+        deadLetterTopic, DEAD_LETTER_GROUP, Ordering.NONE, StartFrom.EARLIEST, Duration.ofSeconds(30), 1000);
+    long republished = 0;
+    long skipped = 0;
+    // Skipped records stay leased until the consumer closes, so one pass never sees them twice.
+    try (BackendConsumer consumer = backend.subscribe(spec)) {
+      while (true) {
+        List<InboundRecord> batch;
+        try {
+          batch = consumer.poll(1000, idle);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new TransientPolybusException("interrupted during redrive of " + deadLetterTopic, e);
+        }
+        if (batch.isEmpty()) {
+          break;
+        }
+        List<CompletableFuture<?>> pending = new ArrayList<>();
+        for (InboundRecord r : batch) {
+          String source = r.message().header(DeadLetterHeaders.SOURCE_TOPIC);
+          if (source == null || !Names.isPortable(source)) {
+            skipped++;
+            continue;
+          }
+          Message original = Messages.withoutHeaders(r.message(), DeadLetterHeaders.ALL);
+          pending.add(backend.publish(source, List.of(original)).thenRun(r::ack));
+          republished++;
+        }
+        await(CompletableFuture.allOf(pending.toArray(new CompletableFuture<?>[0])));
+      }
+    }
+    return new RedriveResult(republished, skipped);
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (SubscriptionRuntime s : List.copyOf(subscriptions)) {
+      try {
+        s.close(Subscription.DEFAULT_DRAIN);
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "closing subscription " + s + " failed", e);
+      }
+    }
+    timer.shutdownNow();
+    try {
+      backend.close();
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "closing backend " + options.redacted() + " failed", e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Polybus{" + options.redacted() + (closed ? ", closed" : "") + "}";
+  }
+
+}

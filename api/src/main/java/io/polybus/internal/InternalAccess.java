@@ -1,0 +1,44 @@
+package io.polybus.internal;
+
+import io.polybus.Message;
+import java.util.Map;
+
+/**
+ * Not API. Gives Polybus's own packages access to {@link Message} internals without widening its public surface
+ * (the pattern okhttp calls {@code Internal}). {@code Message} registers the accessor in its static initialiser.
+ */
+public final class InternalAccess {
+  /** Implemented by {@link Message}. */
+  public interface MessageAccessor {
+    Message trusted(String id, String key, byte[] payload, Map<String, String> headers, long timestampMillis);
+
+    byte[] payload(Message message);
+  }
+
+  private static volatile MessageAccessor messages;
+
+  private InternalAccess() {}
+
+  public static void setMessageAccessor(MessageAccessor accessor) {
+    messages = accessor;
+  }
+
+  private static MessageAccessor messages() {
+    MessageAccessor m = messages;
+    if (m == null) {
+      // Loading Message runs its static initialiser, which registers the accessor.
+      Message.builder();
+      m = messages;
+    }
+    return m;
+  }
+
+  public static Message message(
+      String id, String key, byte[] payload, Map<String, String> headers, long timestampMillis) {
+    return messages().trusted(id, key, payload, headers, timestampMillis);
+  }
+
+  public static byte[] payload(Message message) {
+    return messages().payload(message);
+  }
+}

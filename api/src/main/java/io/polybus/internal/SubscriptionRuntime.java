@@ -1,0 +1,624 @@
+package io.polybus.internal;
+
+import io.polybus.AckMode;
+import io.polybus.DeadLetterHeaders;
+import io.polybus.Delivery;
+import io.polybus.Handler;
+import io.polybus.Message;
+import io.polybus.Ordering;
+import io.polybus.PolybusException;
+import io.polybus.RetryPolicy;
+import io.polybus.SubscribeOptions;
+import io.polybus.Subscription;
+import io.polybus.spi.BackendConsumer;
+import io.polybus.spi.ConsumerSpec;
+import io.polybus.spi.InboundRecord;
+import io.polybus.spi.Messages;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Not API. The shared delivery runtime of one subscription: the rules every backend inherits.
+ *
+ * <h2>Threads</h2>
+ * One poll thread asks the {@link BackendConsumer} for at most as many records as the in-flight window has room
+ * for, and routes each to one of {@code concurrency} worker threads: by key hash under {@link Ordering#KEY} (so a
+ * key always lands on the same worker), round-robin otherwise. Each worker owns its queue and its key table; the
+ * only shared mutable state is the in-flight counter and each delivery's settle flag.
+ *
+ * <h2>Per-key ordering under retries</h2>
+ * A worker's key table maps a key to the deliveries of that key waiting behind an unsettled one. A delivery whose
+ * key is in the table waits; any other runs at once. A failed delivery waiting for its retry keeps its key in the
+ * table, so it holds back later messages of that key only. Retries under KEY ordering are always done in place
+ * (the record stays leased) because releasing it to the broker would let its successors overtake it.
+ *
+ * <h2>Settling</h2>
+ * Every record is settled once: ack, native release (NONE ordering on a backend with native delayed retry), or
+ * dead-lettered (publish to the dead-letter topic, then ack). Only these free an in-flight slot. A record that
+ * arrives with a delivery count above {@code maxAttempts} (its earlier consumers died) is dead-lettered without
+ * calling the handler.
+ */
+final class SubscriptionRuntime implements Subscription {
+  private static final System.Logger LOG = System.getLogger("io.polybus.runtime");
+  private static final int MAX_POLL_BATCH = 512;
+  private static final Object STOP = new Object();
+  private static final Duration DLQ_RETRY_MAX = Duration.ofSeconds(10);
+
+  private final DefaultPolybus bus;
+  private final BackendConsumer consumer;
+  private final ConsumerSpec spec;
+  private final Handler handler;
+  private final RetryPolicy policy;
+  private final boolean manual;
+  private final boolean keyed;
+  private final boolean releaseNatively;
+  private final String deadLetterTopic;
+  private final int maxInFlight;
+  private final Duration pollTimeout;
+  private final long heartbeatNanos;
+
+  private final Worker[] workers;
+  private final Thread pollThread;
+  private final AtomicInteger inFlight = new AtomicInteger();
+  /** Dead-letter publishes and other settlements still in progress; close waits for them within the deadline. */
+  private final AtomicInteger pendingAsync = new AtomicInteger();
+
+  private volatile boolean pollerParked;
+  private volatile boolean running = true;
+  private volatile boolean stopping;
+  private int roundRobin;
+
+  SubscriptionRuntime(
+      DefaultPolybus bus,
+      BackendConsumer consumer,
+      ConsumerSpec spec,
+      Handler handler,
+      SubscribeOptions options,
+      String deadLetterTopic) {
+    this.bus = bus;
+    this.consumer = consumer;
+    this.spec = spec;
+    this.handler = handler;
+    this.policy = options.retryPolicy();
+    this.manual = options.ackMode() == AckMode.MANUAL;
+    this.keyed = spec.ordering() == Ordering.KEY;
+    this.releaseNatively = !keyed && bus.capabilities().nativeDelayedRetry();
+    this.deadLetterTopic = deadLetterTopic;
+    this.maxInFlight = options.maxInFlight();
+    long third = options.ackTimeout().toNanos() / 3;
+    this.heartbeatNanos = third;
+    this.pollTimeout = Duration.ofNanos(Math.min(third, TimeUnit.MILLISECONDS.toNanos(500)));
+    String name = "polybus-" + spec.topic() + "-" + spec.group();
+    this.workers = new Worker[options.concurrency()];
+    for (int i = 0; i < workers.length; i++) {
+      workers[i] = new Worker(name + "-worker-" + i);
+    }
+    this.pollThread = new Thread(this::pollLoop, name + "-poll");
+    pollThread.setDaemon(true);
+  }
+
+  void start() {
+    for (Worker w : workers) {
+      w.thread.start();
+    }
+    pollThread.start();
+  }
+
+  @Override
+  public String topic() {
+    return spec.topic();
+  }
+
+  @Override
+  public String group() {
+    return spec.group();
+  }
+
+  @Override
+  public boolean isActive() {
+    return running;
+  }
+
+  // ---------------------------------------------------------------- polling
+
+  private void pollLoop() {
+    long backoffMillis = 0;
+    long lastPoll = System.nanoTime();
+    while (running) {
+      try {
+        int free = maxInFlight - inFlight.get();
+        if (free <= 0) {
+          pollerParked = true;
+          if (maxInFlight - inFlight.get() <= 0 && running) {
+            LockSupport.parkNanos(this, Math.max(1, heartbeatNanos - (System.nanoTime() - lastPoll)));
+          }
+          pollerParked = false;
+          if (maxInFlight - inFlight.get() <= 0 && System.nanoTime() - lastPoll >= heartbeatNanos) {
+            consumer.poll(0, Duration.ZERO); // heartbeat: the member is alive, just full
+            lastPoll = System.nanoTime();
+          }
+          continue;
+        }
+        List<InboundRecord> records = consumer.poll(Math.min(free, MAX_POLL_BATCH), pollTimeout);
+        lastPoll = System.nanoTime();
+        backoffMillis = 0;
+        if (records.isEmpty() || !running) {
+          continue; // records polled after close started are released by consumer.close()
+        }
+        inFlight.addAndGet(records.size());
+        route(records);
+      } catch (InterruptedException e) {
+        if (!running) {
+          break;
+        }
+      } catch (RuntimeException e) {
+        if (!running) {
+          break;
+        }
+        backoffMillis = backoffMillis == 0 ? 100 : Math.min(backoffMillis * 2, 5000);
+        LOG.log(e instanceof PolybusException && ((PolybusException) e).isTransient()
+                ? System.Logger.Level.INFO : System.Logger.Level.WARNING,
+            () -> "poll of " + this + " failed, retrying in " + "some ms: " + e, e);
+        LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(backoffMillis));
+      }
+    }
+  }
+
+  private void route(List<InboundRecord> records) {
+    int n = workers.length;
+    if (n == 1) {
+      List<DeliveryImpl> batch = new ArrayList<>(records.size());
+      for (InboundRecord r : records) {
+        batch.add(new DeliveryImpl(r, r.deliveryCount(), workers[0]));
+      }
+      workers[0].queue.add(batch);
+      return;
+    }
+    @SuppressWarnings("unchecked")
+    List<DeliveryImpl>[] batches = new List[n];
+    for (InboundRecord r : records) {
+      String key = r.message().key();
+      int w = keyed && key != null ? Math.floorMod(spread(key.hashCode()), n) : (roundRobin++ & 0x7fffffff) % n;
+      if (batches[w] == null) {
+        batches[w] = new ArrayList<>();
+      }
+      batches[w].add(new DeliveryImpl(r, r.deliveryCount(), workers[w]));
+    }
+    for (int i = 0; i < n; i++) {
+      if (batches[i] != null) {
+        workers[i].queue.add(batches[i]);
+      }
+    }
+  }
+
+  private static int spread(int h) {
+    return h ^ (h >>> 16);
+  }
+
+  /** Frees one in-flight slot: the record was acked, released or dead-lettered. */
+  private void freeSlot() {
+    inFlight.decrementAndGet();
+    if (pollerParked) {
+      LockSupport.unpark(pollThread);
+    }
+  }
+
+  // ---------------------------------------------------------------- workers
+
+  /** A handler thread with its own queue and key table. Only its own thread touches {@link #blocked}. */
+  private final class Worker implements Runnable {
+    final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+    final Thread thread;
+    /** Key -> deliveries waiting behind the unsettled one; {@link #BUSY} when nobody waits. */
+    private final HashMap<String, ArrayDeque<DeliveryImpl>> blocked = new HashMap<>();
+    /** Keys settled on this worker's own thread, processed after the current handler returns. */
+    private final ArrayDeque<String> settledHere = new ArrayDeque<>();
+
+    Worker(String name) {
+      this.thread = new Thread(this, name);
+      thread.setDaemon(true);
+    }
+
+    @Override
+    public void run() {
+      try {
+        while (true) {
+          Object item = queue.take();
+          if (item == STOP) {
+            return;
+          }
+          if (stopping) {
+            continue; // not started: consumer.close() gives it back to the group
+          }
+          if (item instanceof List) {
+            @SuppressWarnings("unchecked")
+            List<DeliveryImpl> batch = (List<DeliveryImpl>) item;
+            for (DeliveryImpl d : batch) {
+              if (stopping) {
+                break;
+              }
+              dispatch(d);
+              drainSettledHere();
+            }
+          } else if (item instanceof DeliveryImpl) {
+            invoke((DeliveryImpl) item); // a due retry: its key is still held by it
+            drainSettledHere();
+          } else {
+            keySettled((String) item);
+            drainSettledHere();
+          }
+        }
+      } catch (InterruptedException e) {
+        // close() gave up waiting for this worker
+      }
+    }
+
+    private void dispatch(DeliveryImpl d) {
+      String key = d.key();
+      if (keyed && key != null) {
+        ArrayDeque<DeliveryImpl> waiting = blocked.get(key);
+        if (waiting == null) {
+          blocked.put(key, BUSY);
+        } else {
+          if (waiting == BUSY) {
+            waiting = new ArrayDeque<>(4);
+            blocked.put(key, waiting);
+          }
+          waiting.add(d);
+          return;
+        }
+      }
+      invoke(d);
+    }
+
+    /** The unsettled delivery of {@code key} settled: run the next one of that key, if any. */
+    private void keySettled(String key) {
+      ArrayDeque<DeliveryImpl> waiting = blocked.get(key);
+      if (waiting == null) {
+        return;
+      }
+      DeliveryImpl next = waiting == BUSY ? null : waiting.poll();
+      if (next == null) {
+        blocked.remove(key);
+        return;
+      }
+      if (waiting.isEmpty()) {
+        blocked.put(key, BUSY);
+      }
+      if (!stopping) {
+        invoke(next);
+      }
+    }
+
+    private void drainSettledHere() {
+      String key;
+      while ((key = settledHere.poll()) != null && !stopping) {
+        keySettled(key);
+      }
+    }
+
+    /** Called from any thread when a delivery of this worker settled. */
+    void onKeySettled(String key) {
+      if (Thread.currentThread() == thread) {
+        settledHere.add(key);
+      } else {
+        queue.add(key);
+      }
+    }
+
+    void invoke(DeliveryImpl d) {
+      if (d.attempt > policy.maxAttempts()) {
+        d.settleDeadLetter("delivered " + (d.attempt - 1) + " times without being settled (maxAttempts "
+            + policy.maxAttempts() + "): its consumers died or closed while handling it", d.attempt - 1);
+        return;
+      }
+      try {
+        handler.handle(d);
+        if (!manual) {
+          d.ack();
+        }
+      } catch (Throwable t) {
+        if (t instanceof VirtualMachineError) {
+          throw (VirtualMachineError) t;
+        }
+        if (!d.isSettled()) {
+          d.fail(t);
+        }
+      }
+    }
+  }
+
+  private static final ArrayDeque<DeliveryImpl> BUSY = new ArrayDeque<>(0);
+
+  // ---------------------------------------------------------------- deliveries
+
+  private static final AtomicIntegerFieldUpdater<DeliveryImpl> STATE =
+      AtomicIntegerFieldUpdater.newUpdater(DeliveryImpl.class, "state");
+
+  /** One attempt of one record. Settled at most once (first caller wins). */
+  final class DeliveryImpl implements Delivery {
+    final InboundRecord record;
+    final int attempt;
+    final Worker worker;
+    volatile int state;
+
+    DeliveryImpl(InboundRecord record, int attempt, Worker worker) {
+      this.record = record;
+      this.attempt = attempt;
+      this.worker = worker;
+    }
+
+    String key() {
+      return record.message().key();
+    }
+
+    @Override
+    public Message message() {
+      return record.message();
+    }
+
+    @Override
+    public String topic() {
+      return spec.topic();
+    }
+
+    @Override
+    public String group() {
+      return spec.group();
+    }
+
+    @Override
+    public int attempt() {
+      return attempt;
+    }
+
+    @Override
+    public boolean isSettled() {
+      return state != 0;
+    }
+
+    private boolean claim() {
+      return state == 0 && STATE.compareAndSet(this, 0, 1);
+    }
+
+    @Override
+    public boolean ack() {
+      if (!claim()) {
+        return false;
+      }
+      record.ack();
+      done();
+      return true;
+    }
+
+    @Override
+    public boolean retry(Duration delay) {
+      java.util.Objects.requireNonNull(delay, "delay");
+      if (delay.isNegative()) {
+        throw new IllegalArgumentException("retry delay must not be negative, was " + delay);
+      }
+      if (!claim()) {
+        return false;
+      }
+      if (attempt >= policy.maxAttempts()) {
+        deadLetterClaimed("retry requested after the last attempt (" + attempt + " of " + policy.maxAttempts() + ")",
+            null);
+      } else {
+        retryClaimed(delay);
+      }
+      return true;
+    }
+
+    @Override
+    public boolean deadLetter(String reason) {
+      java.util.Objects.requireNonNull(reason, "reason");
+      if (!claim()) {
+        return false;
+      }
+      deadLetterClaimed(reason, null);
+      return true;
+    }
+
+    /** The handler threw before settling. */
+    void fail(Throwable t) {
+      if (!claim()) {
+        return;
+      }
+      if (!policy.isRetryable(t)) {
+        deadLetterClaimed("non-retryable failure: " + describe(t), t);
+      } else if (attempt >= policy.maxAttempts()) {
+        deadLetterClaimed("failed " + attempt + " of " + policy.maxAttempts() + " attempts: " + describe(t), t);
+      } else {
+        retryClaimed(policy.backoff(attempt));
+      }
+    }
+
+    /** Dead-letters without calling the handler; {@code attemptsMade} deliveries happened before. */
+    void settleDeadLetter(String reason, int attemptsMade) {
+      if (claim()) {
+        deadLetterClaimed(reason, null, attemptsMade);
+      }
+    }
+
+    private void retryClaimed(Duration delay) {
+      if (releaseNatively || (!keyed && delay.isZero())) {
+        record.release(delay);
+        done();
+        return;
+      }
+      // In place: the record stays leased (and its key held) until the retry runs.
+      record.recordAttempts(attempt);
+      DeliveryImpl next = new DeliveryImpl(record, attempt + 1, worker);
+      Runnable due = () -> {
+        if (!stopping) {
+          worker.queue.add(next);
+        }
+      };
+      if (delay.isZero()) {
+        due.run();
+      } else {
+        try {
+          bus.timer().schedule(due, delay.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+          // The bus is closing: the record is released by consumer.close().
+        }
+      }
+    }
+
+    private void deadLetterClaimed(String reason, Throwable t) {
+      deadLetterClaimed(reason, t, attempt);
+    }
+
+    private void deadLetterClaimed(String reason, Throwable t, int attemptsMade) {
+      Map<String, String> h = new LinkedHashMap<>();
+      h.put(DeadLetterHeaders.SOURCE_TOPIC, spec.topic());
+      h.put(DeadLetterHeaders.GROUP, spec.group());
+      h.put(DeadLetterHeaders.ATTEMPTS, Integer.toString(attemptsMade));
+      h.put(DeadLetterHeaders.REASON, truncate(reason, 1000));
+      if (t != null) {
+        h.put(DeadLetterHeaders.ERROR_CLASS, t.getClass().getName());
+        h.put(DeadLetterHeaders.ERROR_MESSAGE, truncate(String.valueOf(t.getMessage()), 1000));
+      }
+      h.put(DeadLetterHeaders.FAILED_AT, Instant.now().toString());
+      Message original = Messages.withoutHeaders(record.message(), DeadLetterHeaders.ALL);
+      Message deadLetter = Messages.withHeaders(original, h);
+      pendingAsync.incrementAndGet();
+      publishDeadLetter(deadLetter, Duration.ofMillis(100));
+    }
+
+    private void publishDeadLetter(Message deadLetter, Duration nextBackoff) {
+      java.util.concurrent.CompletableFuture<Void> f;
+      try {
+        f = bus.backend().deadLetter(record, deadLetterTopic, deadLetter);
+      } catch (RuntimeException e) {
+        f = java.util.concurrent.CompletableFuture.failedFuture(e);
+      }
+      f.whenComplete((ok, err) -> {
+        if (err == null) {
+          pendingAsync.decrementAndGet();
+          done();
+          return;
+        }
+        if (stopping) {
+          pendingAsync.decrementAndGet(); // consumer.close() gives the record back; it will be dead-lettered again
+          return;
+        }
+        // Keep the record (and its key) until the dead-letter topic accepts it: nothing is lost, order is kept.
+        LOG.log(System.Logger.Level.WARNING, () -> "publishing a dead letter of " + record.message().id() + " to "
+            + deadLetterTopic + " failed; retrying in " + nextBackoff.toMillis() + " ms: " + err);
+        Duration after = nextBackoff.multipliedBy(2).compareTo(DLQ_RETRY_MAX) > 0
+            ? DLQ_RETRY_MAX : nextBackoff.multipliedBy(2);
+        try {
+          bus.timer().schedule(() -> publishDeadLetter(deadLetter, after), nextBackoff.toNanos(),
+              TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+          pendingAsync.decrementAndGet();
+        }
+      });
+    }
+
+    /** The record is settled with the broker: free its slot and its key. */
+    private void done() {
+      freeSlot();
+      if (keyed) {
+        String key = key();
+        if (key != null) {
+          worker.onKeySettled(key);
+        }
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "Delivery{" + record.message() + ", attempt=" + attempt + ", topic=" + spec.topic() + ", group="
+          + spec.group() + "}";
+    }
+  }
+
+  private static String describe(Throwable t) {
+    return t.getClass().getName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
+  }
+
+  private static String truncate(String s, int max) {
+    return s.length() <= max ? s : s.substring(0, max);
+  }
+
+  // ---------------------------------------------------------------- closing
+
+  @Override
+  public void close() {
+    close(DEFAULT_DRAIN);
+  }
+
+  @Override
+  public synchronized boolean close(Duration drainDeadline) {
+    java.util.Objects.requireNonNull(drainDeadline, "drainDeadline");
+    if (!running && stopping) {
+      return true;
+    }
+    long deadline = System.nanoTime() + Math.max(0, drainDeadline.toNanos());
+    running = false;
+    stopping = true;
+    consumer.wakeup();
+    LockSupport.unpark(pollThread);
+    for (Worker w : workers) {
+      w.queue.add(STOP);
+    }
+    boolean drained = true;
+    Thread self = Thread.currentThread();
+    for (Worker w : workers) {
+      if (w.thread == self) {
+        continue;
+      }
+      drained &= join(w.thread, deadline);
+    }
+    // Dead-letter publishes already under way finish (or fail) within the same deadline.
+    while (pendingAsync.get() > 0 && System.nanoTime() < deadline) {
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+    }
+    drained &= pendingAsync.get() == 0;
+    if (pollThread != self) {
+      join(pollThread, System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
+    }
+    for (Worker w : workers) {
+      if (w.thread.isAlive() && w.thread != self) {
+        w.thread.interrupt();
+      }
+    }
+    try {
+      consumer.close();
+    } finally {
+      bus.unregister(this);
+    }
+    return drained;
+  }
+
+  private static boolean join(Thread t, long deadlineNanos) {
+    long left = deadlineNanos - System.nanoTime();
+    try {
+      if (left > 0) {
+        TimeUnit.NANOSECONDS.timedJoin(t, left);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return !t.isAlive();
+  }
+
+  @Override
+  public String toString() {
+    return "Subscription{topic=" + spec.topic() + ", group=" + spec.group() + ", ordering=" + spec.ordering()
+        + (running ? "" : ", closed") + "}";
+  }
+}

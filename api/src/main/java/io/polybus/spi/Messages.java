@@ -1,0 +1,57 @@
+package io.polybus.spi;
+
+import io.polybus.Message;
+import io.polybus.internal.InternalAccess;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Message construction and access for backends: rebuilding a message read from a broker (reserved headers allowed)
+ * and reading a payload without a copy.
+ */
+public final class Messages {
+  private Messages() {}
+
+  /**
+   * Rebuilds a message as it was published. Unlike {@link Message#builder()}, headers may use the reserved
+   * {@code polybus-} prefix (dead-letter and codec headers travel through brokers). The payload array is taken
+   * as-is: the caller must not change it afterwards.
+   */
+  public static Message restore(
+      String id, String key, byte[] payload, Map<String, String> headers, long timestampMillis) {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(payload, "payload");
+    Objects.requireNonNull(headers, "headers");
+    Map<String, String> h =
+        headers.isEmpty() ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(headers));
+    return InternalAccess.message(id, key == null || key.isEmpty() ? null : key, payload, h, timestampMillis);
+  }
+
+  /** The payload without a copy: read-only, never modify the returned array. */
+  public static byte[] payloadNoCopy(Message message) {
+    return InternalAccess.payload(message);
+  }
+
+  /**
+   * A message derived from {@code message} with some headers added or replaced, reserved names allowed. Used by the
+   * runtime for dead letters and by backends that add transport headers.
+   */
+  public static Message withHeaders(Message message, Map<String, String> extra) {
+    Map<String, String> h = new LinkedHashMap<>(message.headers());
+    h.putAll(extra);
+    return InternalAccess.message(
+        message.id(), message.key(), InternalAccess.payload(message), Collections.unmodifiableMap(h),
+        message.timestampMillis());
+  }
+
+  /** A message derived from {@code message} without the headers named in {@code names}. */
+  public static Message withoutHeaders(Message message, java.util.Collection<String> names) {
+    Map<String, String> h = new LinkedHashMap<>(message.headers());
+    h.keySet().removeAll(names);
+    return InternalAccess.message(
+        message.id(), message.key(), InternalAccess.payload(message),
+        h.isEmpty() ? Map.of() : Collections.unmodifiableMap(h), message.timestampMillis());
+  }
+}
