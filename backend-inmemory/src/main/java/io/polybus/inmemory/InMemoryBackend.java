@@ -1,0 +1,94 @@
+package io.polybus.inmemory;
+
+import io.polybus.Capabilities;
+import io.polybus.Health;
+import io.polybus.Message;
+import io.polybus.PublishReceipt;
+import io.polybus.StartFrom;
+import io.polybus.spi.Backend;
+import io.polybus.spi.BackendConsumer;
+import io.polybus.spi.ConsumerSpec;
+import io.polybus.spi.InboundRecord;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The in-memory backend: publishing appends to the topic's log and completes at once; each group reads the log
+ * with its own cursor. Thread-safe. See {@link MemTopic} for the data structures and {@link InMemoryBackendProvider}
+ * for the URI.
+ */
+final class InMemoryBackend implements Backend {
+  private final MemBroker broker;
+  private final Capabilities capabilities;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  InMemoryBackend(MemBroker broker, int maxPayloadBytes) {
+    this.broker = broker;
+    this.capabilities = Capabilities.builder()
+        .orderedByKey(true)
+        .replay(true)
+        .durable(false)
+        .nativeDelayedRetry(true)
+        .mayDuplicate(false)
+        .maxPayloadBytes(maxPayloadBytes)
+        .maxHeaders(64)
+        .build();
+  }
+
+  @Override
+  public Capabilities capabilities() {
+    return capabilities;
+  }
+
+  @Override
+  public CompletableFuture<List<PublishReceipt>> publish(String topic, List<Message> messages) {
+    long first = broker.topic(topic).append(messages);
+    PublishReceipt[] receipts = new PublishReceipt[messages.size()];
+    for (int i = 0; i < receipts.length; i++) {
+      receipts[i] = new PublishReceipt(topic, messages.get(i).id(), Long.toString(first + i));
+    }
+    return CompletableFuture.completedFuture(List.of(receipts));
+  }
+
+  @Override
+  public void ensureGroup(String topic, String group, StartFrom startFrom) {
+    broker.topic(topic).ensureGroup(group, startFrom);
+  }
+
+  @Override
+  public BackendConsumer subscribe(ConsumerSpec spec) {
+    MemTopic.Member member = broker.topic(spec.topic()).join(spec);
+    return new BackendConsumer() {
+      @Override
+      public List<InboundRecord> poll(int max, Duration timeout) throws InterruptedException {
+        return member.poll(max, timeout);
+      }
+
+      @Override
+      public void wakeup() {
+        member.wakeup();
+      }
+
+      @Override
+      public void close() {
+        member.close();
+      }
+    };
+  }
+
+  @Override
+  public Health health() {
+    return closed.get()
+        ? Health.down("in-memory broker '" + broker.name + "': this backend is closed")
+        : Health.up("in-memory broker '" + broker.name + "' with " + broker.topicCount() + " topics");
+  }
+
+  @Override
+  public void close() {
+    if (closed.compareAndSet(false, true)) {
+      broker.release();
+    }
+  }
+}
