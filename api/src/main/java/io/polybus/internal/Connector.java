@@ -21,7 +21,7 @@ public final class Connector {
     BackendProvider chosen = null;
     ClassLoader loader = Thread.currentThread().getContextClassLoader();
     ServiceLoader<BackendProvider> sl =
-        loader != null && Connector.class.getModule().isNamed() == false
+        loader != null && !Connector.class.getModule().isNamed()
             ? ServiceLoader.load(BackendProvider.class, loader)
             : ServiceLoader.load(BackendProvider.class);
     try {

@@ -65,6 +65,7 @@ final class SubscriptionRuntime implements Subscription {
   private final boolean releaseNatively;
   private final String deadLetterTopic;
   private final int maxInFlight;
+  private final int wakeThreshold;
   private final Duration pollTimeout;
   private final long heartbeatNanos;
 
@@ -96,6 +97,7 @@ final class SubscriptionRuntime implements Subscription {
     this.releaseNatively = !keyed && bus.capabilities().nativeDelayedRetry();
     this.deadLetterTopic = deadLetterTopic;
     this.maxInFlight = options.maxInFlight();
+    this.wakeThreshold = maxInFlight - Math.max(1, Math.min(maxInFlight / 4, 256));
     long third = options.ackTimeout().toNanos() / 3;
     this.heartbeatNanos = third;
     this.pollTimeout = Duration.ofNanos(Math.min(third, TimeUnit.MILLISECONDS.toNanos(500)));
@@ -208,22 +210,32 @@ final class SubscriptionRuntime implements Subscription {
 
   /** Frees one in-flight slot: the record was acked, released or dead-lettered. */
   private void freeSlot() {
-    inFlight.decrementAndGet();
-    if (pollerParked) {
+    // Wake a parked poller only once a useful batch of room is free, not on every settlement.
+    if (inFlight.decrementAndGet() <= wakeThreshold && pollerParked) {
       LockSupport.unpark(pollThread);
     }
   }
 
   // ---------------------------------------------------------------- workers
 
-  /** A handler thread with its own queue and key table. Only its own thread touches {@link #blocked}. */
+  /**
+   * A handler thread with its own queue and key table. Only its own thread touches {@link #blocked},
+   * {@link #settledHere} and {@link DeliveryImpl#holdsKey}.
+   *
+   * <p>Key protocol: a delivery that is still unsettled when its handler returns "holds" its key (an entry in
+   * {@link #blocked}); one that settled during its handler (the common case) never touches the table. When a
+   * holding delivery settles, the next waiting delivery of its key runs. A retry attempt inherits the hold of the
+   * attempt before it.
+   */
   private final class Worker implements Runnable {
     final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     final Thread thread;
-    /** Key -> deliveries waiting behind the unsettled one; {@link #BUSY} when nobody waits. */
+    /** Key -> deliveries waiting behind the one holding it; {@link #BUSY} when nobody waits. */
     private final HashMap<String, ArrayDeque<DeliveryImpl>> blocked = new HashMap<>();
-    /** Keys settled on this worker's own thread, processed after the current handler returns. */
-    private final ArrayDeque<String> settledHere = new ArrayDeque<>();
+    /** Deliveries released on this worker's own thread, looked at after the current handler returns. */
+    private final ArrayDeque<DeliveryImpl> settledHere = new ArrayDeque<>();
+    /** The delivery whose handler is running on this thread, or null. */
+    private DeliveryImpl current;
 
     Worker(String name) {
       this.thread = new Thread(this, name);
@@ -249,14 +261,14 @@ final class SubscriptionRuntime implements Subscription {
                 break;
               }
               dispatch(d);
-              drainSettledHere();
             }
-          } else if (item instanceof DeliveryImpl) {
-            invoke((DeliveryImpl) item); // a due retry: its key is still held by it
-            drainSettledHere();
           } else {
-            keySettled((String) item);
-            drainSettledHere();
+            DeliveryImpl d = (DeliveryImpl) item;
+            if (d.released) {
+              releasedElsewhere(d);
+            } else {
+              attempt(d, true); // a due retry: the key is held for it already
+            }
           }
         }
       } catch (InterruptedException e) {
@@ -265,55 +277,89 @@ final class SubscriptionRuntime implements Subscription {
     }
 
     private void dispatch(DeliveryImpl d) {
-      String key = d.key();
-      if (keyed && key != null) {
-        ArrayDeque<DeliveryImpl> waiting = blocked.get(key);
-        if (waiting == null) {
-          blocked.put(key, BUSY);
-        } else {
-          if (waiting == BUSY) {
-            waiting = new ArrayDeque<>(4);
-            blocked.put(key, waiting);
+      if (keyed) {
+        String key = d.key();
+        if (key != null) {
+          ArrayDeque<DeliveryImpl> waiting = blocked.get(key);
+          if (waiting != null) {
+            if (waiting == BUSY) {
+              waiting = new ArrayDeque<>(4);
+              blocked.put(key, waiting);
+            }
+            waiting.add(d);
+            return;
           }
-          waiting.add(d);
-          return;
         }
       }
-      invoke(d);
+      attempt(d, false);
     }
 
-    /** The unsettled delivery of {@code key} settled: run the next one of that key, if any. */
-    private void keySettled(String key) {
-      ArrayDeque<DeliveryImpl> waiting = blocked.get(key);
-      if (waiting == null) {
-        return;
+    /** Runs one attempt, then takes, keeps or gives up the key hold according to how it settled. */
+    private void attempt(DeliveryImpl d, boolean keyHeld) {
+      while (d != null) {
+        current = d;
+        try {
+          invoke(d);
+        } finally {
+          current = null;
+        }
+        DeliveryImpl next = null;
+        String key = keyed ? d.key() : null;
+        if (key != null) {
+          if (!d.released) {
+            if (!keyHeld) {
+              blocked.put(key, BUSY);
+            }
+            d.holdsKey = true;
+          } else if (keyHeld) {
+            next = nextOf(key);
+          }
+        }
+        drainSettledHere();
+        d = next;
+        keyHeld = true;
       }
-      DeliveryImpl next = waiting == BUSY ? null : waiting.poll();
+    }
+
+    /** The holder of {@code key} settled: removes the hold and returns the next waiting delivery, if any. */
+    private DeliveryImpl nextOf(String key) {
+      ArrayDeque<DeliveryImpl> waiting = blocked.get(key);
+      DeliveryImpl next = waiting == null || waiting == BUSY ? null : waiting.poll();
       if (next == null) {
         blocked.remove(key);
-        return;
-      }
-      if (waiting.isEmpty()) {
+      } else if (waiting.isEmpty()) {
         blocked.put(key, BUSY);
       }
-      if (!stopping) {
-        invoke(next);
+      return stopping ? null : next;
+    }
+
+    /** A delivery was released on another thread (or later on this one). */
+    private void releasedElsewhere(DeliveryImpl d) {
+      if (d.holdsKey) {
+        d.holdsKey = false;
+        DeliveryImpl next = nextOf(d.key());
+        if (next != null) {
+          attempt(next, true);
+        }
       }
     }
 
     private void drainSettledHere() {
-      String key;
-      while ((key = settledHere.poll()) != null && !stopping) {
-        keySettled(key);
+      DeliveryImpl d;
+      while ((d = settledHere.poll()) != null && !stopping) {
+        releasedElsewhere(d);
       }
     }
 
-    /** Called from any thread when a delivery of this worker settled. */
-    void onKeySettled(String key) {
+    /** Called on whatever thread released {@code d}. */
+    void onReleased(DeliveryImpl d) {
       if (Thread.currentThread() == thread) {
-        settledHere.add(key);
+        if (current != d) {
+          settledHere.add(d); // e.g. a handler acking an earlier delivery it kept
+        }
+        // else: attempt() looks at d.released when the handler returns
       } else {
-        queue.add(key);
+        queue.add(d);
       }
     }
 
@@ -352,6 +398,10 @@ final class SubscriptionRuntime implements Subscription {
     final int attempt;
     final Worker worker;
     volatile int state;
+    /** Set once the record is settled with the broker (acked, released or dead-lettered). */
+    volatile boolean released;
+    /** Owned by the worker thread: this delivery holds its key in the worker's table. */
+    boolean holdsKey;
 
     DeliveryImpl(InboundRecord record, int attempt, Worker worker) {
       this.record = record;
@@ -530,12 +580,10 @@ final class SubscriptionRuntime implements Subscription {
 
     /** The record is settled with the broker: free its slot and its key. */
     private void done() {
+      released = true;
       freeSlot();
-      if (keyed) {
-        String key = key();
-        if (key != null) {
-          worker.onKeySettled(key);
-        }
+      if (keyed && key() != null) {
+        worker.onReleased(this);
       }
     }
 

@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.PriorityQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -55,9 +56,46 @@ final class MemTopic {
   private final HashMap<String, Group> groups = new HashMap<>();
   private boolean discarded;
 
+  /**
+   * Acks waiting to be applied: a lock-free stack linked through {@link Lease#nextAcked}. An ack pushes itself and
+   * applies the stack if the lock is free; whoever releases the lock applies what was pushed meanwhile, so no ack is
+   * stranded and a handler thread never parks on the topic lock to ack.
+   */
+  private final AtomicReference<Lease> acked = new AtomicReference<>();
+
   MemTopic(String name, long retention) {
     this.name = name;
     this.retention = retention;
+  }
+
+  // ---------------------------------------------------------------- locking
+
+  private void unlock() {
+    lock.unlock();
+    if (acked.get() != null) {
+      applyAcksIfFree();
+    }
+  }
+
+  private void applyAcksIfFree() {
+    while (acked.get() != null && lock.tryLock()) {
+      try {
+        applyAcks();
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  /** Settles every pushed ack. Holds the lock. */
+  private void applyAcks() {
+    Lease l = acked.getAndSet(null);
+    while (l != null) {
+      Lease n = l.nextAcked;
+      l.nextAcked = null;
+      l.settle();
+      l = n;
+    }
   }
 
   // ---------------------------------------------------------------- log
@@ -82,7 +120,7 @@ final class MemTopic {
       }
       return first;
     } finally {
-      lock.unlock();
+      unlock();
     }
   }
 
@@ -97,6 +135,9 @@ final class MemTopic {
       return;
     }
     long keepFrom = next - retention;
+    if (firstChunkBase + CHUNK > keepFrom) {
+      return; // within retention: no need to ask the groups
+    }
     for (Group g : groups.values()) {
       keepFrom = Math.min(keepFrom, g.lowWater());
     }
@@ -114,7 +155,7 @@ final class MemTopic {
       groups.clear();
       changed.signalAll();
     } finally {
-      lock.unlock();
+      unlock();
     }
   }
 
@@ -125,7 +166,7 @@ final class MemTopic {
     try {
       group(group, startFrom);
     } finally {
-      lock.unlock();
+      unlock();
     }
   }
 
@@ -149,7 +190,7 @@ final class MemTopic {
       g.members.add(m);
       return m;
     } finally {
-      lock.unlock();
+      unlock();
     }
   }
 
@@ -230,6 +271,7 @@ final class MemTopic {
       long deadline = System.nanoTime() + timeout.toNanos();
       lock.lockInterruptibly();
       try {
+        applyAcks();
         while (true) {
           if (closed || discarded || max <= 0) {
             return List.of();
@@ -281,7 +323,7 @@ final class MemTopic {
           }
         }
       } finally {
-        lock.unlock();
+        unlock();
       }
     }
 
@@ -324,7 +366,7 @@ final class MemTopic {
       try {
         changed.signalAll();
       } finally {
-        lock.unlock();
+        unlock();
       }
     }
 
@@ -334,6 +376,7 @@ final class MemTopic {
         if (closed) {
           return;
         }
+        applyAcks(); // acks made before close count
         closed = true;
         for (Lease l = head.next; l != head; l = l.next) {
           l.settled = true;
@@ -350,7 +393,7 @@ final class MemTopic {
         group.members.remove(this);
         changed.signalAll();
       } finally {
-        lock.unlock();
+        unlock();
       }
     }
   }
@@ -388,6 +431,8 @@ final class MemTopic {
     boolean settled;
     boolean owned;
     long dueNanos;
+    /** Link in the stack of pushed acks; see {@link MemTopic#acked}. */
+    Lease nextAcked;
 
     Lease(long offset, Message message, int deliveries) {
       this.offset = offset;
@@ -414,8 +459,8 @@ final class MemTopic {
       return deliveries;
     }
 
-    /** Unlinks a live lease; false when it was settled already or its member closed. */
-    private boolean settle() {
+    /** Unlinks a live lease; false when it was settled already or its member closed. Holds the lock. */
+    boolean settle() {
       if (settled || member.closed) {
         return false;
       }
@@ -428,12 +473,12 @@ final class MemTopic {
 
     @Override
     public void ack() {
-      lock.lock();
-      try {
-        settle();
-      } finally {
-        lock.unlock();
-      }
+      Lease head;
+      do {
+        head = acked.get();
+        nextAcked = head;
+      } while (!acked.compareAndSet(head, this));
+      applyAcksIfFree();
     }
 
     @Override
@@ -454,7 +499,7 @@ final class MemTopic {
           changed.signalAll();
         }
       } finally {
-        lock.unlock();
+        unlock();
       }
     }
 
@@ -464,7 +509,7 @@ final class MemTopic {
       try {
         recorded = Math.max(recorded, attempts);
       } finally {
-        lock.unlock();
+        unlock();
       }
     }
 

@@ -1,0 +1,69 @@
+package io.polybus;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class MessageTest {
+  @Test
+  void generatesUniqueTimeOrderedIds() {
+    Set<String> ids = new HashSet<>();
+    String previous = "";
+    for (int i = 0; i < 10_000; i++) {
+      String id = Message.of("x").id();
+      assertThat(id).hasSize(26);
+      assertThat(ids.add(id)).isTrue();
+      previous = id;
+    }
+    Message early = Message.builder().timestampMillis(1_000).build();
+    Message late = Message.builder().timestampMillis(2_000_000_000_000L).build();
+    assertThat(early.id().compareTo(late.id())).isNegative();
+    assertThat(previous).isNotEmpty();
+  }
+
+  @Test
+  void copiesThePayloadInAndOut() {
+    byte[] bytes = {1, 2, 3};
+    Message m = Message.of(bytes);
+    bytes[0] = 9;
+    assertThat(m.payload()).containsExactly(1, 2, 3);
+    m.payload()[1] = 9;
+    assertThat(m.payload()).containsExactly(1, 2, 3);
+  }
+
+  @Test
+  void keepsHeaderInsertionOrderAndRejectsTheReservedPrefix() {
+    Message m = Message.builder().header("z", "1").header("a", "2").header("m", "3").build();
+    assertThat(m.headers().keySet()).containsExactly("z", "a", "m");
+    assertThatThrownBy(() -> Message.builder().header("Polybus-x", "v"))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("reserved");
+    assertThatThrownBy(() -> m.headers().put("b", "c")).isInstanceOf(UnsupportedOperationException.class);
+  }
+
+  @Test
+  void newBuilderKeepsIdAndTimestamp() {
+    Message m = Message.builder().key("k").payload("p").timestamp(Instant.ofEpochMilli(42)).build();
+    Message copy = m.newBuilder().header("h", "v").build();
+    assertThat(copy.id()).isEqualTo(m.id());
+    assertThat(copy.timestampMillis()).isEqualTo(42);
+    assertThat(copy.key()).isEqualTo("k");
+  }
+
+  @Test
+  void rejectsEmptyKeysAndBadIds() {
+    assertThatThrownBy(() -> Message.builder().key("")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Message.builder().id("")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Message.builder().id("a\nb")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Message.builder().payload((byte[]) null)).isInstanceOf(NullPointerException.class);
+  }
+
+  @Test
+  void toStringShowsNoPayloadOrHeaderValues() {
+    Message m = Message.builder().payload("secret-body").header("auth", "secret-header").build();
+    assertThat(m.toString()).doesNotContain("secret-body", "secret-header").contains("auth");
+  }
+}

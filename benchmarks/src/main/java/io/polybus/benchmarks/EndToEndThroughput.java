@@ -1,0 +1,95 @@
+package io.polybus.benchmarks;
+
+import io.polybus.Message;
+import io.polybus.Ordering;
+import io.polybus.Polybus;
+import io.polybus.SubscribeOptions;
+import io.polybus.Subscription;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * End-to-end throughput through the public API: publish (batches of 1000) -> handler -> ack, 100-byte payloads,
+ * one group, {@link Ordering#KEY} over 1000 keys. Message construction (id generation included) is inside the
+ * measured time.
+ *
+ * <p>Each run uses a fresh topic; the first {@code --warmup} runs are discarded; the median of the measured runs is
+ * reported with min and max. Usage: {@code EndToEndThroughput [--uri mem:] [--messages 2000000] [--runs 7]
+ * [--warmup 3] [--concurrency 1] [--max-in-flight 4096]}.
+ */
+public final class EndToEndThroughput {
+  public static void main(String[] args) throws Exception {
+    String uri = "mem:";
+    int messages = 2_000_000;
+    int runs = 7;
+    int warmup = 3;
+    int concurrency = 1;
+    int maxInFlight = 4096;
+    for (int i = 0; i < args.length; i += 2) {
+      String v = i + 1 < args.length ? args[i + 1] : null;
+      if (v == null) {
+        throw new IllegalArgumentException("missing value for " + args[i]);
+      }
+      switch (args[i]) {
+        case "--uri": uri = v; break;
+        case "--messages": messages = Integer.parseInt(v); break;
+        case "--runs": runs = Integer.parseInt(v); break;
+        case "--warmup": warmup = Integer.parseInt(v); break;
+        case "--concurrency": concurrency = Integer.parseInt(v); break;
+        case "--max-in-flight": maxInFlight = Integer.parseInt(v); break;
+        default: throw new IllegalArgumentException("unknown argument " + args[i]);
+      }
+    }
+    double[] rates = new double[runs];
+    try (Polybus bus = Polybus.connect(uri)) {
+      for (int r = -warmup; r < runs; r++) {
+        double rate = once(bus, messages, concurrency, maxInFlight);
+        if (r >= 0) {
+          rates[r] = rate;
+        }
+        System.out.printf(Locale.ROOT, "%s run %d: %,.0f msg/s%n", r < 0 ? "warmup" : "measured", Math.abs(r), rate);
+      }
+    }
+    Arrays.sort(rates);
+    System.out.printf(Locale.ROOT,
+        "%nend-to-end %s ordering=KEY keys=1000 payload=100B concurrency=%d: median %,.0f msg/s (min %,.0f, max %,.0f,"
+            + " %d runs of %,d)%n",
+        uri, concurrency, rates[runs / 2], rates[0], rates[runs - 1], runs, messages);
+  }
+
+  private static double once(Polybus bus, int n, int concurrency, int maxInFlight) throws Exception {
+    String topic = "bench-e2e-" + System.nanoTime();
+    CountDownLatch done = new CountDownLatch(1);
+    AtomicLong handled = new AtomicLong();
+    byte[] payload = new byte[100];
+    String[] keys = new String[1000];
+    for (int i = 0; i < keys.length; i++) {
+      keys[i] = "customer-" + i;
+    }
+    Subscription s = bus.subscribe(topic, "bench", d -> {
+      if (handled.incrementAndGet() == n) {
+        done.countDown();
+      }
+    }, SubscribeOptions.builder().ordering(Ordering.KEY).concurrency(concurrency).maxInFlight(maxInFlight).build());
+    long t0 = System.nanoTime();
+    List<Message> batch = new ArrayList<>(1000);
+    for (int i = 0; i < n; i++) {
+      batch.add(Message.builder().key(keys[i % 1000]).payload(payload).build());
+      if (batch.size() == 1000 || i == n - 1) {
+        bus.publishAll(topic, batch);
+        batch = new ArrayList<>(1000);
+      }
+    }
+    if (!done.await(5, TimeUnit.MINUTES)) {
+      throw new IllegalStateException("only " + handled.get() + " of " + n + " handled");
+    }
+    long nanos = System.nanoTime() - t0;
+    s.close();
+    return n * 1e9 / nanos;
+  }
+}
