@@ -38,7 +38,7 @@ public final class Connector {
     }
     if (chosen == null) {
       StringBuilder sb = new StringBuilder();
-      available.forEach((s, d) -> sb.append(sb.length() == 0 ? "" : ", ").append(s).append(": (").append(d).append(')'));
+      available.forEach((s, d) -> sb.append(sb.length() == 0 ? "" : ", ").append(s).append(" (").append(d).append(')'));
       throw new ConfigurationException("no Polybus backend for scheme '" + options.scheme() + "' in '"
           + options.redacted() + "'; backends on the class path: "
           + (available.isEmpty() ? "none (add a polybus-backend-* artifact)" : sb.toString()));
