@@ -52,6 +52,7 @@ import java.util.concurrent.locks.LockSupport;
 final class SubscriptionRuntime implements Subscription {
   private static final System.Logger LOG = System.getLogger("io.polybus.runtime");
   private static final int MAX_POLL_BATCH = 512;
+  private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
   private static final Object STOP = new Object();
   private static final Duration DLQ_RETRY_MAX = Duration.ofSeconds(10);
 
@@ -143,7 +144,9 @@ final class SubscriptionRuntime implements Subscription {
         if (free <= 0) {
           pollerParked = true;
           if (maxInFlight - inFlight.get() <= 0 && running) {
-            LockSupport.parkNanos(this, Math.max(1, heartbeatNanos - (System.nanoTime() - lastPoll)));
+            // Settlements wake us once a batch of room is free; the bounded park picks up smaller room too.
+            LockSupport.parkNanos(this, Math.max(1,
+                Math.min(MAX_PARK_NANOS, heartbeatNanos - (System.nanoTime() - lastPoll))));
           }
           pollerParked = false;
           if (maxInFlight - inFlight.get() <= 0 && System.nanoTime() - lastPoll >= heartbeatNanos) {
@@ -169,9 +172,10 @@ final class SubscriptionRuntime implements Subscription {
           break;
         }
         backoffMillis = backoffMillis == 0 ? 100 : Math.min(backoffMillis * 2, 5000);
+        long wait = backoffMillis;
         LOG.log(e instanceof PolybusException && ((PolybusException) e).isTransient()
                 ? System.Logger.Level.INFO : System.Logger.Level.WARNING,
-            () -> "poll of " + this + " failed, retrying in " + "some ms: " + e, e);
+            () -> "poll of " + this + " failed, retrying in " + wait + " ms: " + e, e);
         LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(backoffMillis));
       }
     }
