@@ -1,0 +1,62 @@
+package io.polybus.tck;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.polybus.Message;
+import io.polybus.Polybus;
+import io.polybus.StartFrom;
+import io.polybus.SubscribeOptions;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Proves where a new group starts: with {@link StartFrom#EARLIEST} (only on a backend that declares
+ * {@code replay}; skipped, by name, otherwise) it sees messages published before it existed; with
+ * {@link StartFrom#LATEST} (every backend) it sees only messages published after it was created.
+ *
+ * <p>Each test opens its own bus and names, so "before it existed" means before the first group of a fresh topic.
+ */
+public interface ReplayTck extends TckContext {
+
+  @Test
+  @Timeout(120)
+  default void shouldReplayMessagesPublishedBeforeAnEarliestGroupExisted() {
+    assumeCapability(declaredCapabilities().replay(), "replay");
+    try (Polybus bus = connect()) {
+      String topic = uniqueName("replay");
+      List<Message> old = textMessages("old", 10);
+      bus.publishAllAndWait(topic, old);
+      Inbox inbox = new Inbox();
+      bus.subscribe(topic, uniqueName("g"), inbox, SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build());
+      inbox.awaitIds(idsOf(old), timeouts().await(), "10 messages published before the group existed");
+      List<Message> fresh = textMessages("new", 5);
+      bus.publishAllAndWait(topic, fresh);
+      List<Message> all = new ArrayList<>(old);
+      all.addAll(fresh);
+      assertDeliveredExactlyOnce(inbox, idsOf(all), "10 old and 5 new messages to an EARLIEST group");
+    }
+  }
+
+  @Test
+  @Timeout(120)
+  default void shouldStartALatestGroupAfterTheMessagesPublishedBeforeIt() {
+    try (Polybus bus = connect()) {
+      String topic = uniqueName("latest");
+      // An earlier group keeps the topic and its messages alive on backends that keep nothing for no group.
+      Inbox earlier = new Inbox();
+      bus.subscribe(topic, uniqueName("g"), earlier);
+      List<Message> old = textMessages("old", 10);
+      bus.publishAllAndWait(topic, old);
+      earlier.awaitIds(idsOf(old), timeouts().await(), "the old messages at the earlier group");
+      Inbox inbox = new Inbox();
+      bus.subscribe(topic, uniqueName("g"), inbox, SubscribeOptions.builder().startFrom(StartFrom.LATEST).build());
+      List<Message> fresh = textMessages("new", 10);
+      bus.publishAllAndWait(topic, fresh);
+      assertDeliveredExactlyOnce(inbox, idsOf(fresh), "messages published after a LATEST group was created");
+      assertThat(inbox.distinctIds()).as("old messages seen by the LATEST group").doesNotContainAnyElementsOf(
+          idsOf(old));
+    }
+  }
+}
