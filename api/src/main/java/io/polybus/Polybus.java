@@ -24,7 +24,7 @@ import java.util.Properties;
  * differ), and Polybus rejects any other name with an {@link IllegalArgumentException} before a backend sees it.
  */
 public interface Polybus extends Publisher, Subscriber, AutoCloseable {
-  /** The group that every dead-letter topic keeps from the moment a subscription that feeds it starts. */
+  /** The group every dead-letter topic has from before its first dead letter; inspect and redrive through it. */
   String DEAD_LETTER_GROUP = "dlq";
 
   /**

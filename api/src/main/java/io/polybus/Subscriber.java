@@ -13,8 +13,9 @@ public interface Subscriber {
 
   /**
    * Joins {@code group} on {@code topic} and starts handling deliveries. The group is created if it does not exist
-   * yet (starting from {@link SubscribeOptions#startFrom()}), and so is the standing group {@code dlq} of the
-   * dead-letter topic, so that dead letters are kept even on backends that keep nothing for absent groups.
+   * yet (starting from {@link SubscribeOptions#startFrom()}) before this method returns. Before the first dead
+   * letter is published, the standing group {@value Polybus#DEAD_LETTER_GROUP} of the dead-letter topic is created
+   * too, so dead letters are kept even on backends that keep nothing for absent groups.
    *
    * @throws IllegalArgumentException if the names are not portable names, or {@link Ordering#KEY} was asked of a
    *     backend without {@link Capabilities#orderedByKey()}

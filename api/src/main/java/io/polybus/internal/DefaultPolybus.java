@@ -200,7 +200,6 @@ public final class DefaultPolybus implements Polybus {
           + " or a configuration of the backend that orders by key");
     }
     String dlq = opts.deadLetterTopic() != null ? opts.deadLetterTopic() : defaultDeadLetterTopic(topic, group);
-    backend.ensureGroup(dlq, DEAD_LETTER_GROUP, StartFrom.EARLIEST);
     ConsumerSpec spec =
         new ConsumerSpec(topic, group, ordering, opts.startFrom(), opts.ackTimeout(), opts.maxInFlight());
     BackendConsumer consumer = backend.subscribe(spec);

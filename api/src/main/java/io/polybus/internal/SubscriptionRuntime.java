@@ -8,6 +8,7 @@ import io.polybus.Message;
 import io.polybus.Ordering;
 import io.polybus.PolybusException;
 import io.polybus.RetryPolicy;
+import io.polybus.StartFrom;
 import io.polybus.SubscribeOptions;
 import io.polybus.Subscription;
 import io.polybus.spi.BackendConsumer;
@@ -76,6 +77,7 @@ final class SubscriptionRuntime implements Subscription {
   /** Dead-letter publishes and other settlements still in progress; close waits for them within the deadline. */
   private final AtomicInteger pendingAsync = new AtomicInteger();
 
+  private volatile boolean deadLetterGroupEnsured;
   private volatile boolean pollerParked;
   private volatile boolean running = true;
   private volatile boolean stopping;
@@ -548,6 +550,17 @@ final class SubscriptionRuntime implements Subscription {
       Message original = Messages.withoutHeaders(record.message(), DeadLetterHeaders.ALL);
       Message deadLetter = Messages.withHeaders(original, h);
       pendingAsync.incrementAndGet();
+      if (!deadLetterGroupEnsured) {
+        try {
+          // Before the first dead letter (not at subscribe, so reading a dead-letter topic does not create
+          // another one): backends that keep nothing for absent groups would otherwise drop it.
+          bus.backend().ensureGroup(deadLetterTopic, DefaultPolybus.DEAD_LETTER_GROUP, StartFrom.EARLIEST);
+          deadLetterGroupEnsured = true;
+        } catch (RuntimeException e) {
+          LOG.log(System.Logger.Level.WARNING, () -> "creating group " + DefaultPolybus.DEAD_LETTER_GROUP + " on "
+              + deadLetterTopic + " failed; trying again with the next dead letter: " + e);
+        }
+      }
       publishDeadLetter(deadLetter, Duration.ofMillis(100));
     }
 

@@ -42,7 +42,7 @@ public interface Backend extends AutoCloseable {
   /**
    * Makes sure {@code group} exists on {@code topic}, so that it keeps every message published from now on even
    * while no member is connected. A new group starts at {@code startFrom}; an existing group is left as it is.
-   * Idempotent. The runtime calls it for the dead-letter group before the first message can be dead-lettered.
+   * Idempotent. The runtime calls it for the dead-letter group before publishing the first dead letter of a subscription.
    */
   void ensureGroup(String topic, String group, StartFrom startFrom);
 
