@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
@@ -72,12 +73,7 @@ public interface OrderingTck extends TckContext {
         bus.subscribe(topic, group, member, opts);
         members.add(member);
       }
-      List<Message> messages = new ArrayList<>();
-      for (int seq = 0; seq < perKey; seq++) {
-        for (int k = 0; k < keys; k++) {
-          messages.add(Message.of("key-" + k, "key-" + k + ":" + seq));
-        }
-      }
+      List<Message> messages = interleave(keys, perKey, new Random(11));
       for (int i = 0; i < messages.size(); i += 250) {
         bus.publishAllAndWait(topic, messages.subList(i, Math.min(i + 250, messages.size())));
       }
@@ -122,6 +118,8 @@ public interface OrderingTck extends TckContext {
       List<Message> messages = new ArrayList<>();
       for (int seq = 0; seq < 10; seq++) {
         messages.add(Message.of("A", "A:" + seq));
+      }
+      for (int seq = 0; seq < 10; seq++) {
         messages.add(Message.of("B", "B:" + seq));
       }
       bus.publishAllAndWait(topic, messages);
@@ -184,6 +182,31 @@ public interface OrderingTck extends TckContext {
           .as("A:after handled after the poison message ahead of it on key A made its last attempt")
           .isPositive();
     }
+  }
+
+  /**
+   * {@code perKey} messages for each of {@code keys} keys, {@code key-<k>:<sequence>}, in a random interleaving that
+   * keeps each key's sequence and often puts several messages of one key in a row, as bursts do.
+   */
+  private static List<Message> interleave(int keys, int perKey, Random random) {
+    int[] next = new int[keys];
+    List<Integer> open = new ArrayList<>();
+    for (int k = 0; k < keys; k++) {
+      open.add(k);
+    }
+    List<Message> out = new ArrayList<>(keys * perKey);
+    int k = open.get(random.nextInt(open.size()));
+    while (!open.isEmpty()) {
+      if (next[k] == perKey || random.nextInt(3) == 0) {
+        k = open.get(random.nextInt(open.size()));
+        continue;
+      }
+      out.add(Message.of("key-" + k, "key-" + k + ":" + next[k]++));
+      if (next[k] == perKey) {
+        open.remove(Integer.valueOf(k));
+      }
+    }
+    return out;
   }
 
   private static int sequence(Message m) {
