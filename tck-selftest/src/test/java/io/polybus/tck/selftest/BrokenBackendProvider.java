@@ -1,0 +1,223 @@
+package io.polybus.tck.selftest;
+
+import io.polybus.Capabilities;
+import io.polybus.ConfigurationException;
+import io.polybus.Health;
+import io.polybus.Message;
+import io.polybus.PolybusOptions;
+import io.polybus.PublishReceipt;
+import io.polybus.StartFrom;
+import io.polybus.inmemory.InMemoryBackendProvider;
+import io.polybus.spi.Backend;
+import io.polybus.spi.BackendConsumer;
+import io.polybus.spi.BackendProvider;
+import io.polybus.spi.ConsumerSpec;
+import io.polybus.spi.InboundRecord;
+import io.polybus.spi.Messages;
+import io.polybus.spi.Parameters;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Serves {@code broken:<flaw>}: the real in-memory backend, wrapped at the SPI level with one deliberate defect
+ * (see {@link Flaw}). The TCK must fail against every flaw but {@code none}. Takes no host, user or parameter, and
+ * rejects unknown ones like a real backend, so the bad-input cases of the TCK apply to it too.
+ *
+ * <p>Each bus gets its own counters, so a flaw strikes at the same deliveries in every run.
+ */
+public final class BrokenBackendProvider implements BackendProvider {
+  @Override
+  public Set<String> schemes() {
+    return Set.of("broken");
+  }
+
+  @Override
+  public String description() {
+    return "the in-memory backend with one deliberate flaw, for the TCK self-test";
+  }
+
+  @Override
+  public Backend open(PolybusOptions options) {
+    if (!options.hosts().isEmpty() || options.user() != null) {
+      throw new ConfigurationException("the broken backend takes no host or user: '" + options.redacted() + "'");
+    }
+    Parameters.of(options).requireAllRead();
+    Flaw flaw = Flaw.of(options.path());
+    return new BrokenBackend(new InMemoryBackendProvider().open(PolybusOptions.parse("mem:")), flaw);
+  }
+
+  /** The wrapper of one mem backend. Thread-safe as the backend it wraps. */
+  static final class BrokenBackend implements Backend {
+    private final Backend mem;
+    private final Flaw flaw;
+    private final AtomicLong deliveries = new AtomicLong();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "broken-backend-timer");
+      t.setDaemon(true);
+      return t;
+    });
+
+    BrokenBackend(Backend mem, Flaw flaw) {
+      this.mem = mem;
+      this.flaw = flaw;
+    }
+
+    @Override
+    public Capabilities capabilities() {
+      Capabilities c = mem.capabilities();
+      // Declared so that, under Ordering.NONE, the runtime hands retries to release() and trusts deliveryCount().
+      return flaw == Flaw.IGNORE_MAX_ATTEMPTS ? c.newBuilder().nativeDelayedRetry(true).build() : c;
+    }
+
+    @Override
+    public CompletableFuture<List<PublishReceipt>> publish(String topic, List<Message> messages) {
+      return mem.publish(topic, messages);
+    }
+
+    @Override
+    public void ensureGroup(String topic, String group, StartFrom startFrom) {
+      mem.ensureGroup(topic, group, startFrom);
+    }
+
+    @Override
+    public BackendConsumer subscribe(ConsumerSpec spec) {
+      return new BrokenConsumer(mem.subscribe(spec));
+    }
+
+    @Override
+    public CompletableFuture<Void> deadLetter(InboundRecord record, String deadLetterTopic, Message deadLetter) {
+      InboundRecord inner = record instanceof BrokenRecord ? ((BrokenRecord) record).inner : record;
+      Message sent = flaw == Flaw.DLQ_LOSES_HEADERS
+          ? Messages.withoutHeaders(deadLetter, deadLetter.headers().keySet())
+          : deadLetter;
+      return mem.deadLetter(inner, deadLetterTopic, sent);
+    }
+
+    @Override
+    public Health health() {
+      return mem.health();
+    }
+
+    @Override
+    public void close() {
+      timer.shutdownNow();
+      mem.close();
+    }
+
+    /** One member; {@link #poll} is called by one thread at a time, as the SPI promises. */
+    final class BrokenConsumer implements BackendConsumer {
+      private final BackendConsumer inner;
+      /** Copies of earlier deliveries, handed out again by {@link Flaw#DUPLICATE}. */
+      private final ArrayDeque<InboundRecord> copies = new ArrayDeque<>();
+
+      BrokenConsumer(BackendConsumer inner) {
+        this.inner = inner;
+      }
+
+      @Override
+      public List<InboundRecord> poll(int max, Duration timeout) throws InterruptedException {
+        List<InboundRecord> out = new ArrayList<>();
+        while (max > 0 && out.size() < max && !copies.isEmpty()) {
+          out.add(copies.poll());
+        }
+        int ask = flaw == Flaw.EXCEED_IN_FLIGHT && max > 0 ? 512 : max - out.size();
+        if (ask > 0) {
+          for (InboundRecord r : inner.poll(ask, out.isEmpty() ? timeout : Duration.ZERO)) {
+            long n = deliveries.incrementAndGet();
+            if (flaw == Flaw.DROP && n % 100 == 0) {
+              r.ack(); // gone: the group never sees it again, and no handler saw it
+              continue;
+            }
+            if (flaw == Flaw.DUPLICATE && n % 10 == 0) {
+              copies.add(new BrokenRecord(r, true));
+            }
+            out.add(new BrokenRecord(r, false));
+          }
+        }
+        if (flaw == Flaw.REORDER) {
+          for (int i = 0; i + 1 < out.size(); i++) {
+            String key = out.get(i).message().key();
+            if (key != null && key.equals(out.get(i + 1).message().key())) {
+              InboundRecord first = out.get(i);
+              out.set(i, out.get(i + 1));
+              out.set(i + 1, first);
+              i++;
+            }
+          }
+        }
+        return out;
+      }
+
+      @Override
+      public void wakeup() {
+        inner.wakeup();
+      }
+
+      @Override
+      public void close() {
+        copies.clear();
+        inner.close();
+      }
+    }
+
+    /** One delivery; a {@code copy} is a duplicate whose settling does nothing. */
+    final class BrokenRecord implements InboundRecord {
+      final InboundRecord inner;
+      private final boolean copy;
+
+      BrokenRecord(InboundRecord inner, boolean copy) {
+        this.inner = Objects.requireNonNull(inner);
+        this.copy = copy;
+      }
+
+      @Override
+      public Message message() {
+        return inner.message();
+      }
+
+      @Override
+      public int deliveryCount() {
+        return flaw == Flaw.IGNORE_MAX_ATTEMPTS ? 1 : inner.deliveryCount();
+      }
+
+      @Override
+      public void ack() {
+        if (copy) {
+          return;
+        }
+        if (flaw == Flaw.REDELIVER_ACKED) {
+          try {
+            timer.schedule(() -> inner.release(Duration.ZERO), 50, TimeUnit.MILLISECONDS);
+          } catch (java.util.concurrent.RejectedExecutionException closed) {
+            // the backend closed: nothing left to break
+          }
+          return;
+        }
+        inner.ack();
+      }
+
+      @Override
+      public void release(Duration delay) {
+        if (!copy) {
+          inner.release(delay);
+        }
+      }
+
+      @Override
+      public void recordAttempts(int attempts) {
+        if (!copy) {
+          inner.recordAttempts(attempts);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,113 @@
+package io.polybus.tck.selftest;
+
+import io.polybus.Capabilities;
+import io.polybus.Polybus;
+import io.polybus.tck.PolybusTck;
+import io.polybus.tck.TckTimeouts;
+import java.time.Duration;
+
+/**
+ * The whole TCK bound to one backend each, for {@link TckSelfTest} to run through the JUnit test kit. Named
+ * {@code *Candidate} and nested, so that Surefire never runs them directly: most of them are meant to fail.
+ */
+final class Candidates {
+  private Candidates() {}
+
+  /** Short timeouts keep the self-test fast: mem: answers in milliseconds, and a broken run waits out every await. */
+  static final TckTimeouts SHORT = TckTimeouts.of(Duration.ofSeconds(5), Duration.ofMillis(500));
+
+  /** What the in-memory backend, and so every broken wrapper of it, declares. */
+  static final Capabilities MEM = Capabilities.builder()
+      .orderedByKey(true)
+      .replay(true)
+      .durable(false)
+      .nativeDelayedRetry(true)
+      .mayDuplicate(false)
+      .maxPayloadBytes(1 << 20)
+      .maxHeaders(64)
+      .build();
+
+  abstract static class Candidate implements PolybusTck {
+    abstract String uri();
+
+    @Override
+    public Polybus connect() {
+      return Polybus.connect(uri());
+    }
+
+    @Override
+    public Capabilities declaredCapabilities() {
+      return MEM;
+    }
+
+    @Override
+    public TckTimeouts timeouts() {
+      return SHORT;
+    }
+  }
+
+  /** The positive control: plain mem:. */
+  static final class MemCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "mem:";
+    }
+  }
+
+  /** The wrapper without a flaw: proves the wrapper alone breaks nothing. */
+  static final class NoFlawCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "broken:none";
+    }
+  }
+
+  static final class DropCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "broken:drop";
+    }
+  }
+
+  static final class DuplicateCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "broken:duplicate";
+    }
+  }
+
+  static final class ReorderCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "broken:reorder";
+    }
+  }
+
+  static final class IgnoreMaxAttemptsCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "broken:ignore-max-attempts";
+    }
+  }
+
+  static final class DlqLosesHeadersCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "broken:dlq-loses-headers";
+    }
+  }
+
+  static final class RedeliverAckedCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "broken:redeliver-acked";
+    }
+  }
+
+  static final class ExceedInFlightCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "broken:exceed-in-flight";
+    }
+  }
+}

@@ -1,0 +1,40 @@
+package io.polybus.tck.selftest;
+
+import io.polybus.ConfigurationException;
+import java.util.Arrays;
+import java.util.Locale;
+
+/** One deliberate defect of {@link BrokenBackendProvider}, chosen by the path of a {@code broken:} URI. */
+enum Flaw {
+  /** No defect: the wrapper passes everything through, proving that it alone breaks nothing. */
+  NONE,
+  /** Every 100th delivery is acked behind the runtime's back and never handed to it. */
+  DROP,
+  /** Every 10th delivery is handed to the runtime a second time (in the next poll); the copy settles nothing. */
+  DUPLICATE,
+  /** Adjacent records of the same key in one poll batch are swapped. */
+  REORDER,
+  /** {@code deliveryCount()} is always 1, so natively released retries never reach maxAttempts. */
+  IGNORE_MAX_ATTEMPTS,
+  /** Dead letters are published without any header, neither the original ones nor Polybus's. */
+  DLQ_LOSES_HEADERS,
+  /** {@code ack()} is turned into a {@code release(0)} 50 ms later, so acked messages come back. */
+  REDELIVER_ACKED,
+  /** {@code poll(max)} asks the real consumer for 512 records whatever {@code max} is. */
+  EXCEED_IN_FLIGHT;
+
+  /** The URI path naming this flaw, for example {@code ignore-max-attempts}. */
+  String path() {
+    return name().toLowerCase(Locale.ROOT).replace('_', '-');
+  }
+
+  static Flaw of(String path) {
+    for (Flaw f : values()) {
+      if (f.path().equals(path)) {
+        return f;
+      }
+    }
+    throw new ConfigurationException("unknown flaw '" + path + "' for the broken backend; known: "
+        + Arrays.stream(values()).map(Flaw::path).toList());
+  }
+}

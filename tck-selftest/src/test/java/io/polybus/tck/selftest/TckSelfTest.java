@@ -1,0 +1,71 @@
+package io.polybus.tck.selftest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.polybus.tck.selftest.Candidates.DlqLosesHeadersCandidate;
+import io.polybus.tck.selftest.Candidates.DropCandidate;
+import io.polybus.tck.selftest.Candidates.DuplicateCandidate;
+import io.polybus.tck.selftest.Candidates.ExceedInFlightCandidate;
+import io.polybus.tck.selftest.Candidates.IgnoreMaxAttemptsCandidate;
+import io.polybus.tck.selftest.Candidates.RedeliverAckedCandidate;
+import io.polybus.tck.selftest.Candidates.ReorderCandidate;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+
+/**
+ * The TCK proving itself: each broken wrapper of the in-memory backend must fail the TCK, and in particular the
+ * case written to catch its flaw (other cases may fail too; every failure is printed). The broken runs are
+ * independent (their own buses and names), so they run concurrently to keep the self-test short; the positive
+ * controls in {@link TckPositiveControlTest} run alone.
+ */
+@Execution(ExecutionMode.CONCURRENT)
+@Timeout(300)
+class TckSelfTest {
+
+  @Test
+  void tckCatchesABackendThatDropsMessages() {
+    assertCaught(DropCandidate.class, "shouldDeliverEveryMessagePublishedAfterTheGroupExistsExactlyOnce");
+  }
+
+  @Test
+  void tckCatchesABackendThatDuplicatesDeliveries() {
+    assertCaught(DuplicateCandidate.class, "shouldDeliverEveryMessagePublishedAfterTheGroupExistsExactlyOnce");
+  }
+
+  @Test
+  void tckCatchesABackendThatReordersMessagesOfAKey() {
+    assertCaught(ReorderCandidate.class, "shouldHandleEachKeyInPublishOrderAcrossMembersAndThreads",
+        "shouldKeepKeyOrderAcrossRetries");
+  }
+
+  @Test
+  void tckCatchesABackendThatIgnoresMaxAttempts() {
+    assertCaught(IgnoreMaxAttemptsCandidate.class,
+        "shouldAttemptExactlyMaxAttemptsTimesThenDeadLetterOnceWithoutOrdering");
+  }
+
+  @Test
+  void tckCatchesABackendWhoseDeadLettersLoseTheirHeaders() {
+    assertCaught(DlqLosesHeadersCandidate.class, "shouldKeepTheOriginalMessageAndAddTheDeadLetterHeaders");
+  }
+
+  @Test
+  void tckCatchesABackendThatRedeliversAckedMessages() {
+    assertCaught(RedeliverAckedCandidate.class, "shouldNeverRedeliverAnAckedMessageNotEvenToANewMember");
+  }
+
+  @Test
+  void tckCatchesABackendThatExceedsMaxInFlight() {
+    assertCaught(ExceedInFlightCandidate.class, "shouldNeverHoldMoreUnsettledDeliveriesThanMaxInFlight");
+  }
+
+  /** At least one case fails, and one of {@code designated} (the cases written for this flaw) is among them. */
+  private static void assertCaught(Class<?> candidate, String... designated) {
+    TckRuns.Outcome o = TckRuns.run(candidate);
+    assertThat(o.failed()).as("TCK cases failed by %s\n%s", candidate.getSimpleName(), o.describe()).isNotEmpty();
+    assertThat(o.failed().keySet()).as("the cases written for this flaw, among those failed by %s\n%s",
+        candidate.getSimpleName(), o.describe()).containsAnyOf(designated);
+  }
+}
