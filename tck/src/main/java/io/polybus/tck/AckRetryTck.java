@@ -117,6 +117,31 @@ public interface AckRetryTck extends TckContext {
 
   @Test
   @Timeout(120)
+  default void shouldDeadLetterAManualRetryOfTheLastAttempt() {
+    try (Polybus bus = connect()) {
+      String topic = uniqueName("retry-last");
+      String group = uniqueName("g");
+      RetryPolicy policy = RetryPolicy.builder().maxAttempts(2).initialBackoff(Duration.ofMillis(10)).jitter(0)
+          .build();
+      Inbox inbox = new Inbox(d -> d.retry(Duration.ZERO));
+      bus.subscribe(topic, group, inbox,
+          SubscribeOptions.builder().ackMode(AckMode.MANUAL).retryPolicy(policy).build());
+      Inbox dead = new Inbox();
+      subscribeDeadLetters(bus, defaultDeadLetterTopic(topic, group), dead);
+      Message m = Message.of("k", "retried forever by hand");
+      bus.publishAndWait(topic, m);
+      dead.awaitIds(List.of(m.id()), timeouts().await(), "the dead letter of a message retried after its last attempt");
+      quietPeriod();
+      assertThat(attempts(inbox)).as("attempts of a message the handler always retries, maxAttempts 2")
+          .containsExactly(1, 2);
+      assertThat(dead.ids()).as("dead letters").containsExactly(m.id());
+      assertThat(dead.messages().get(0).header(DeadLetterHeaders.ATTEMPTS)).as("dead-letter attempts header")
+          .isEqualTo("2");
+    }
+  }
+
+  @Test
+  @Timeout(120)
   default void shouldPutTheReasonOfAManualDeadLetterIntoTheDeadLetterRecord() {
     String reason = "tck: rejected by hand – ünïcödé ✓";
     try (Polybus bus = connect()) {

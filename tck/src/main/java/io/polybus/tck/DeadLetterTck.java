@@ -3,6 +3,7 @@ package io.polybus.tck;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import io.polybus.AckMode;
 import io.polybus.CodecException;
 import io.polybus.DeadLetterHeaders;
 import io.polybus.Message;
@@ -12,6 +13,7 @@ import io.polybus.RedriveResult;
 import io.polybus.RetryPolicy;
 import io.polybus.StartFrom;
 import io.polybus.SubscribeOptions;
+import io.polybus.Subscription;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -175,6 +177,87 @@ public interface DeadLetterTck extends TckContext {
       }
       RedriveResult again = redriveWithinAwait(bus, dlqTopic, idle);
       assertThat(again.republished()).as("records republished by a second redrive").isZero();
+    }
+  }
+
+  @Test
+  @Timeout(120)
+  default void shouldKeepDeadLettersForTheDeadLetterGroupBeforeAnyoneSubscribesToIt() {
+    try (Polybus bus = connect()) {
+      String topic = uniqueName("dlq-kept");
+      String group = uniqueName("g");
+      String dlqTopic = defaultDeadLetterTopic(topic, group);
+      bus.subscribe(topic, group, d -> {
+        throw new IllegalStateException("tck: fails");
+      }, SubscribeOptions.builder().retryPolicy(RetryPolicy.none()).build());
+      // Another group of the dead-letter topic shows when the dead letter has been published.
+      Inbox watcher = new Inbox();
+      bus.subscribe(dlqTopic, uniqueName("watch"), watcher, SubscribeOptions.builder().ordering(Ordering.NONE)
+          .build());
+      Message m = Message.of("kept for later");
+      bus.publishAndWait(topic, m);
+      watcher.awaitIds(List.of(m.id()), timeouts().await(), "the dead letter seen by a watching group");
+      // LATEST: only a group that already existed when the dead letter was published can deliver it.
+      Inbox dead = new Inbox();
+      bus.subscribe(dlqTopic, Polybus.DEAD_LETTER_GROUP, dead, SubscribeOptions.builder().ordering(Ordering.NONE)
+          .startFrom(StartFrom.LATEST).build());
+      assertDeliveredExactlyOnce(dead, List.of(m.id()),
+          "a dead letter published before anyone subscribed to the " + Polybus.DEAD_LETTER_GROUP + " group");
+    }
+  }
+
+  @Test
+  @Timeout(120)
+  default void shouldDeadLetterAMessageWhoseMembersKeepClosingWithoutSettlingIt() {
+    try (Polybus bus = connect()) {
+      String topic = uniqueName("dlq-crash");
+      String group = uniqueName("g");
+      SubscribeOptions manual = SubscribeOptions.builder().ackMode(AckMode.MANUAL).retryPolicy(fastPolicy(2))
+          .build();
+      Message m = Message.of("crashes its consumers");
+      Inbox dead = new Inbox();
+      List<Inbox> members = new ArrayList<>();
+      for (int i = 1; i <= 2; i++) {
+        Inbox member = new Inbox(); // manual mode, never settles: as a consumer that dies while handling
+        Subscription s = bus.subscribe(topic, group, member, manual);
+        if (i == 1) {
+          subscribeDeadLetters(bus, defaultDeadLetterTopic(topic, group), dead);
+          bus.publishAndWait(topic, m);
+        }
+        member.awaitIds(List.of(m.id()), timeouts().await(), "the message at member " + i);
+        s.close(Duration.ZERO);
+        members.add(member);
+      }
+      // The third member receives it with a delivery count above maxAttempts: dead-lettered, handler not called.
+      Inbox third = new Inbox();
+      bus.subscribe(topic, group, third, manual);
+      dead.awaitIds(List.of(m.id()), timeouts().await(), "the dead letter after 2 members closed holding it");
+      quietPeriod();
+      assertThat(members.get(0).received()).extracting(Inbox.Received::attempt).as("attempt at the first member")
+          .containsExactly(1);
+      assertThat(members.get(1).received()).extracting(Inbox.Received::attempt).as("attempt at the second member")
+          .containsExactly(2);
+      assertThat(third.ids()).as("deliveries to a member after maxAttempts members closed holding it").isEmpty();
+      assertThat(dead.ids()).as("dead letters").containsExactly(m.id());
+      assertThat(dead.messages().get(0).header(DeadLetterHeaders.ATTEMPTS)).as("dead-letter attempts header")
+          .isEqualTo("2");
+    }
+  }
+
+  @Test
+  @Timeout(120)
+  default void shouldLeaveRecordsWithoutASourceTopicInPlaceWhenRedriving() {
+    try (Polybus bus = connect()) {
+      String dlqTopic = uniqueName("dlq-foreign");
+      // Creates the dead-letter group, then leaves, so the record below waits for it.
+      bus.subscribe(dlqTopic, Polybus.DEAD_LETTER_GROUP, new Inbox()).close();
+      bus.publishAndWait(dlqTopic, Message.of("no source topic header"));
+      Duration idle = timeouts().quiet().multipliedBy(2);
+      RedriveResult first = redriveWithinAwait(bus, dlqTopic, idle);
+      assertThat(first.skipped()).as("records without a source topic skipped by redrive").isEqualTo(1);
+      assertThat(first.republished()).as("records republished by redrive").isZero();
+      RedriveResult second = redriveWithinAwait(bus, dlqTopic, idle);
+      assertThat(second.skipped()).as("the skipped record, still there for a second redrive").isEqualTo(1);
     }
   }
 

@@ -1,6 +1,7 @@
 package io.polybus.tck;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.polybus.Message;
 import io.polybus.Ordering;
@@ -31,6 +32,24 @@ import org.junit.jupiter.api.Timeout;
  * violation, which the test then reports. Each test opens its own bus and names.
  */
 public interface OrderingTck extends TckContext {
+
+  @Test
+  @Timeout(120)
+  default void shouldAcceptKeyOrderingExactlyWhenTheBackendDeclaresOrderedByKey() {
+    try (Polybus bus = connect()) {
+      String topic = uniqueName("order-accept");
+      SubscribeOptions keyed = SubscribeOptions.builder().ordering(Ordering.KEY).build();
+      if (declaredCapabilities().orderedByKey()) {
+        bus.subscribe(topic, uniqueName("g"), new Inbox(), keyed).close();
+      } else {
+        assertThatThrownBy(() -> bus.subscribe(topic, uniqueName("g"), new Inbox(), keyed))
+            .as("subscribing with Ordering.KEY on a backend without orderedByKey")
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("orderedByKey");
+      }
+      bus.subscribe(topic, uniqueName("g"), new Inbox(), SubscribeOptions.builder().ordering(Ordering.NONE).build())
+          .close();
+    }
+  }
 
   @Test
   @Timeout(120)

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * What every TCK area needs from the backend under test, and the helpers the areas share.
@@ -25,8 +26,10 @@ import org.junit.jupiter.api.Assumptions;
  * <p>A backend author implements {@link #connect()} and {@link #declaredCapabilities()} once, in a class that
  * implements {@link PolybusTck}; see that type for the recipe. Each test opens the buses it needs with
  * {@link #connect()}, uses topic and group names made by {@link #uniqueName(String)}, and closes every bus before
- * it ends, so tests are independent, may run against a long-lived shared broker and may run in parallel.
+ * it ends, so tests are independent, may run against a long-lived shared broker and may run in parallel. After each
+ * test, threads named after its topics and groups must end (see {@link ThreadLeakCheck}).
  */
+@ExtendWith(ThreadLeakCheck.class)
 public interface TckContext {
   /**
    * Opens a new bus on the backend under test. Called once or more by every test, which closes each bus it
@@ -48,10 +51,12 @@ public interface TckContext {
 
   /**
    * A fresh portable name, {@code tck-<area>-<random>}, for a topic or group that no other test (nor an earlier run
-   * against the same broker) uses.
+   * against the same broker) uses. Threads named after it must end by the end of the test.
    */
   default String uniqueName(String area) {
-    return "tck-" + area + "-" + Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
+    String name = "tck-" + area + "-" + Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
+    ThreadLeakCheck.register(this, name);
+    return name;
   }
 
   /** Skips the calling test unless the declared capability is present, naming it. */
