@@ -111,6 +111,37 @@ public interface DeadLetterTck extends TckContext {
 
   @Test
   @Timeout(120)
+  default void shouldDeadLetterAMessageAtBothTheSizeAndTheHeaderLimit() {
+    try (Polybus bus = connect()) {
+      String topic = uniqueName("dlq-limits");
+      String group = uniqueName("g");
+      bus.subscribe(topic, group, d -> {
+        throw new IllegalStateException("tck: fails");
+      }, SubscribeOptions.builder().retryPolicy(RetryPolicy.none()).build());
+      Inbox dead = new Inbox();
+      subscribeDeadLetters(bus, defaultDeadLetterTopic(topic, group), dead);
+      // The dead letter carries the dead-letter headers on top of maxHeaders user headers: a backend must have
+      // room for them, or messages at the limits could never be dead-lettered.
+      Message sent = FidelityTck.atTheLimits(declaredCapabilities());
+      bus.publishAndWait(topic, sent);
+      dead.awaitIds(List.of(sent.id()), timeouts().await(), "the dead letter of a message at the size and header"
+          + " limits");
+      Message dl = dead.messages().get(0);
+      Map<String, String> original = new LinkedHashMap<>(dl.headers());
+      original.keySet().removeAll(DeadLetterHeaders.ALL);
+      assertThat(original).as("the maxHeaders original headers of the dead letter").containsExactlyEntriesOf(
+          sent.headers());
+      assertThat(dl.headers()).as("dead-letter headers on a message with maxHeaders headers")
+          .containsKeys(DeadLetterHeaders.SOURCE_TOPIC, DeadLetterHeaders.GROUP, DeadLetterHeaders.ATTEMPTS,
+              DeadLetterHeaders.REASON, DeadLetterHeaders.ERROR_CLASS, DeadLetterHeaders.ERROR_MESSAGE,
+              DeadLetterHeaders.FAILED_AT);
+      assertThat(java.util.Arrays.equals(dl.payload(), sent.payload())).as("maximal payload of the dead letter")
+          .isTrue();
+    }
+  }
+
+  @Test
+  @Timeout(120)
   default void shouldHonourACustomDeadLetterTopic() {
     try (Polybus bus = connect()) {
       String topic = uniqueName("dlq-custom");

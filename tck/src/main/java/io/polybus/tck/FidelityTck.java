@@ -61,6 +61,31 @@ public interface FidelityTck extends TckContext {
 
   @Test
   @Timeout(120)
+  default void shouldDeliverAMessageAtBothTheSizeAndTheHeaderLimitIntact() {
+    Message sent = atTheLimits(declaredCapabilities());
+    Message received = roundTrip(sent);
+    assertThat(received.headers()).as("maxHeaders headers of a message that also has a maximal payload")
+        .containsExactlyEntriesOf(sent.headers());
+    assertThat(Arrays.equals(received.payload(), sent.payload())).as("maximal payload of a message with maxHeaders"
+        + " headers intact").isTrue();
+  }
+
+  /**
+   * A message with a payload of exactly {@code maxPayloadBytes} and exactly {@code maxHeaders} headers of 32
+   * characters each: every limit a user may reach at once.
+   */
+  static Message atTheLimits(io.polybus.Capabilities caps) {
+    byte[] payload = new byte[caps.maxPayloadBytes()];
+    new Random(43).nextBytes(payload);
+    Message.Builder b = Message.builder().key("at-the-limits").payload(payload);
+    for (int i = 0; i < caps.maxHeaders(); i++) {
+      b.header(String.format("limit-%03d", i), String.format("%-32s", "value " + i).replace(' ', '.'));
+    }
+    return b.build();
+  }
+
+  @Test
+  @Timeout(120)
   default void shouldRejectAPayloadOneByteOverTheLimitAndPublishNothingOfItsBatch() {
     try (Polybus bus = connect()) {
       String topic = uniqueName("fidelity-big");

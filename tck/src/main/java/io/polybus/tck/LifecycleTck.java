@@ -14,11 +14,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -107,6 +109,25 @@ public interface LifecycleTck extends TckContext {
     } finally {
       bus.close();
       bus.close();
+    }
+  }
+
+  @Test
+  @Timeout(120)
+  default void shouldLetAHandlerCloseItsOwnSubscription() {
+    try (Polybus bus = connect()) {
+      String topic = uniqueName("life-selfclose");
+      AtomicReference<Subscription> self = new AtomicReference<>();
+      CountDownLatch closed = new CountDownLatch(1);
+      Subscription s = bus.subscribe(topic, uniqueName("g"), d -> {
+        Await.until(timeouts().await(), "the test handed the subscription to its handler", () -> self.get() != null);
+        self.get().close(); // must not wait for this very handler
+        closed.countDown();
+      }, SubscribeOptions.builder().concurrency(2).build());
+      self.set(s);
+      bus.publishAndWait(topic, Message.of("close from inside"));
+      Await.until(timeouts().await(), "a handler closed its own subscription", () -> closed.getCount() == 0);
+      assertThat(s.isActive()).as("isActive after a handler closed its subscription").isFalse();
     }
   }
 
