@@ -53,6 +53,7 @@ import java.util.concurrent.locks.LockSupport;
 final class SubscriptionRuntime implements Subscription {
   private static final System.Logger LOG = System.getLogger("io.polybus.runtime");
   private static final int MAX_POLL_BATCH = 512;
+  private static final long IDLE_EXIT_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
   private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
   private static final Object STOP = new Object();
   private static final Duration DLQ_RETRY_MAX = Duration.ofSeconds(10);
@@ -273,7 +274,10 @@ final class SubscriptionRuntime implements Subscription {
             if (d.released) {
               releasedElsewhere(d);
             } else {
-              attempt(d, true); // a due retry: the key is held for it already
+              // A due in-place retry (its key is held for it already). Note the attempt before the handler sees
+              // it, so a member dying inside this attempt does not make the next member repeat its number.
+              d.record.recordAttempts(d.attempt);
+              attempt(d, true);
             }
           }
         }
@@ -670,7 +674,8 @@ final class SubscriptionRuntime implements Subscription {
   }
 
   private static boolean join(Thread t, long deadlineNanos) {
-    long left = deadlineNanos - System.nanoTime();
+    // An idle worker needs a moment to take its STOP even when the deadline has passed already.
+    long left = Math.max(deadlineNanos - System.nanoTime(), IDLE_EXIT_NANOS);
     try {
       if (left > 0) {
         TimeUnit.NANOSECONDS.timedJoin(t, left);

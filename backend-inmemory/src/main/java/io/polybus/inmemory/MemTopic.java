@@ -131,7 +131,7 @@ final class MemTopic {
 
   /** Drops leading chunks that are beyond retention and settled by every group. */
   private void trim() {
-    if (chunks.size() < 3) {
+    if (chunks.size() < 8) { // asking the groups costs a walk over their leases: do it every few chunks
       return;
     }
     long keepFrom = next - retention;
@@ -141,7 +141,7 @@ final class MemTopic {
     for (Group g : groups.values()) {
       keepFrom = Math.min(keepFrom, g.lowWater());
     }
-    while (chunks.size() > 2 && firstChunkBase + CHUNK <= keepFrom) {
+    while (chunks.size() > 1 && firstChunkBase + CHUNK <= keepFrom) {
       chunks.remove(0);
       firstChunkBase += CHUNK;
     }
@@ -188,6 +188,9 @@ final class MemTopic {
       Group g = group(spec.group(), spec.startFrom());
       Member m = new Member(g, spec.ordering() == Ordering.KEY);
       g.members.add(m);
+      if (m.keyed && ++g.keyedMembers == 2) {
+        g.trackOwners();
+      }
       return m;
     } finally {
       unlock();
@@ -205,6 +208,47 @@ final class MemTopic {
     final PriorityQueue<Lease> delayed = new PriorityQueue<>(BY_DUE);
     final HashMap<String, Owner> owners = new HashMap<>();
     final ArrayList<Member> members = new ArrayList<>();
+    /**
+     * Members asking for KEY ordering. Key ownership is only tracked while there are two or more: a lone member
+     * cannot race itself, and skipping the table is most of the cost of a lease.
+     */
+    int keyedMembers;
+
+    /** A second keyed member joined: record who owns the keys already in flight. */
+    void trackOwners() {
+      for (Member m : members) {
+        if (!m.keyed) {
+          continue;
+        }
+        for (Lease l = m.head.next; l != m.head; l = l.next) {
+          own(m, l);
+        }
+        for (Lease l : m.privateQueue) {
+          own(m, l);
+        }
+      }
+    }
+
+    private void own(Member m, Lease l) {
+      String key = l.message.key();
+      if (key != null && !l.owned) {
+        owners.computeIfAbsent(key, k -> new Owner(m)).count++;
+        l.owned = true;
+      }
+    }
+
+    /** Down to one keyed member: nobody to race, stop tracking. */
+    void untrackOwners() {
+      owners.clear();
+      for (Member m : members) {
+        for (Lease l = m.head.next; l != m.head; l = l.next) {
+          l.owned = false;
+        }
+        for (Lease l : m.privateQueue) {
+          l.owned = false;
+        }
+      }
+    }
 
     Group(String name, long cursor) {
       this.name = name;
@@ -332,7 +376,7 @@ final class MemTopic {
      */
     private boolean assign(Lease l) {
       String key = l.message.key();
-      if (keyed && key != null) {
+      if (keyed && key != null && group.keyedMembers > 1) {
         Owner o = group.owners.get(key);
         if (o == null) {
           o = new Owner(this);
@@ -391,6 +435,9 @@ final class MemTopic {
         }
         privateQueue.clear();
         group.members.remove(this);
+        if (keyed && --group.keyedMembers == 1) {
+          group.untrackOwners();
+        }
         changed.signalAll();
       } finally {
         unlock();
