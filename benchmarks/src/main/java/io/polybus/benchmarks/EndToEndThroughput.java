@@ -19,12 +19,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * measured time.
  *
  * <p>Each run uses a fresh topic; the first {@code --warmup} runs are discarded; the median of the measured runs is
- * reported with min and max. Usage: {@code EndToEndThroughput [--uri mem:] [--messages 2000000] [--runs 7]
+ * reported with min and max. Usage: {@code EndToEndThroughput [--uri mem:bench?retention=0] [--messages 2000000] [--runs 7]
  * [--warmup 3] [--concurrency 1] [--max-in-flight 4096]}.
  */
 public final class EndToEndThroughput {
   public static void main(String[] args) throws Exception {
-    String uri = "mem:";
+    String uri = "mem:bench?retention=0";
     int messages = 2_000_000;
     int runs = 7;
     int warmup = 3;
