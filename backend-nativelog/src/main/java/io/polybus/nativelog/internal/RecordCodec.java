@@ -1,0 +1,152 @@
+package io.polybus.nativelog.internal;
+
+import io.polybus.Message;
+import io.polybus.spi.Messages;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The body of a frame: a message without its timestamp (which the frame header carries).
+ *
+ * <pre>
+ *   int idLength, id (UTF-8)
+ *   int keyLength (-1: no key), key (UTF-8)
+ *   int headerCount, then per header: int nameLength, name, int valueLength, value (UTF-8)
+ *   int payloadLength, payload
+ * </pre>
+ *
+ * Little-endian. Not thread-safe: one codec per writing or reading thread.
+ */
+final class RecordCodec {
+  private byte[] buf = new byte[512];
+  private int pos;
+
+  /** Encodes {@code m}; the body is {@link #body()}[0, {@link #length()}) until the next call. */
+  void encode(Message m) {
+    pos = 0;
+    string(m.id());
+    String key = m.key();
+    if (key == null) {
+      int32(-1);
+    } else {
+      string(key);
+    }
+    Map<String, String> headers = m.headers();
+    int32(headers.size());
+    for (Map.Entry<String, String> e : headers.entrySet()) {
+      string(e.getKey());
+      string(e.getValue());
+    }
+    byte[] payload = Messages.payloadNoCopy(m);
+    int32(payload.length);
+    ensure(payload.length);
+    System.arraycopy(payload, 0, buf, pos, payload.length);
+    pos += payload.length;
+  }
+
+  byte[] body() {
+    return buf;
+  }
+
+  int length() {
+    return pos;
+  }
+
+  private void string(String s) {
+    byte[] b = s.getBytes(StandardCharsets.UTF_8);
+    int32(b.length);
+    ensure(b.length);
+    System.arraycopy(b, 0, buf, pos, b.length);
+    pos += b.length;
+  }
+
+  private void int32(int v) {
+    ensure(4);
+    buf[pos] = (byte) v;
+    buf[pos + 1] = (byte) (v >>> 8);
+    buf[pos + 2] = (byte) (v >>> 16);
+    buf[pos + 3] = (byte) (v >>> 24);
+    pos += 4;
+  }
+
+  private void ensure(int more) {
+    if (pos + more > buf.length) {
+      buf = java.util.Arrays.copyOf(buf, Math.max(buf.length * 2, pos + more));
+    }
+  }
+
+  /**
+   * Decodes a body. The CRC was checked already, so a malformed body means a bug or a foreign writer: it is reported
+   * as {@link CorruptLogException}, never as a half-built message.
+   */
+  static Message decode(byte[] b, int start, int length, long timestampMillis) throws CorruptLogException {
+    Reader r = new Reader(b, start, start + length);
+    String id = r.string();
+    int keyLength = r.int32();
+    String key = keyLength < 0 ? null : r.string(keyLength);
+    int headerCount = r.int32();
+    if (headerCount < 0 || headerCount > 100_000) {
+      throw new CorruptLogException("bad header count " + headerCount);
+    }
+    Map<String, String> headers = headerCount == 0 ? Map.of() : new LinkedHashMap<>(headerCount * 2);
+    for (int i = 0; i < headerCount; i++) {
+      headers.put(r.string(), r.string());
+    }
+    int payloadLength = r.int32();
+    byte[] payload = r.bytes(payloadLength);
+    if (r.pos != r.end) {
+      throw new CorruptLogException("trailing bytes in a record body");
+    }
+    return Messages.restore(id, key, payload, headers, timestampMillis);
+  }
+
+  private static final class Reader {
+    final byte[] b;
+    int pos;
+    final int end;
+
+    Reader(byte[] b, int pos, int end) {
+      this.b = b;
+      this.pos = pos;
+      this.end = end;
+    }
+
+    int int32() throws CorruptLogException {
+      need(4);
+      int v = (b[pos] & 0xff) | (b[pos + 1] & 0xff) << 8 | (b[pos + 2] & 0xff) << 16 | (b[pos + 3] & 0xff) << 24;
+      pos += 4;
+      return v;
+    }
+
+    String string() throws CorruptLogException {
+      return string(int32());
+    }
+
+    String string(int n) throws CorruptLogException {
+      if (n < 0) {
+        throw new CorruptLogException("negative length " + n);
+      }
+      need(n);
+      String s = new String(b, pos, n, StandardCharsets.UTF_8);
+      pos += n;
+      return s;
+    }
+
+    byte[] bytes(int n) throws CorruptLogException {
+      if (n < 0) {
+        throw new CorruptLogException("negative length " + n);
+      }
+      need(n);
+      byte[] out = java.util.Arrays.copyOfRange(b, pos, pos + n);
+      pos += n;
+      return out;
+    }
+
+    private void need(int n) throws CorruptLogException {
+      if (n > end - pos) {
+        throw new CorruptLogException("record body ends early");
+      }
+    }
+  }
+}

@@ -1,0 +1,330 @@
+package io.polybus.nativelog.internal;
+
+import static io.polybus.nativelog.internal.SegmentDescriptor.*;
+
+import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.UUID;
+import java.util.zip.CRC32C;
+
+/**
+ * One segment file of a partition: a preallocated, memory-mapped region that any number of threads and processes
+ * append frames to without a lock (see {@link SegmentDescriptor} for the layout and the commit protocol).
+ *
+ * <p>Thread-safe; the mapping is shared by every thread of the process. Closing unmaps nothing explicitly (the JDK
+ * unmaps when the buffer is collected), so a reader that still holds the segment never faults.
+ */
+final class Segment implements AutoCloseable {
+  private static final VarHandle LONGS =
+      MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final VarHandle INTS = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final int SEALED = 0x8000_0000;
+  private static final int ZERO_CHUNK = 1 << 20;
+
+  private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+  final Path file;
+  private final FileChannel channel;
+  private final MappedByteBuffer buffer;
+  private final long baseOffset;
+  private final int capacity;
+
+  private Segment(Path file, FileChannel channel, MappedByteBuffer buffer, long baseOffset, int capacity) {
+    this.file = file;
+    this.channel = channel;
+    this.buffer = buffer;
+    this.baseOffset = baseOffset;
+    this.capacity = capacity;
+  }
+
+  /** The file name of the segment starting at {@code baseOffset}: 20 digits, so names sort by offset. */
+  static String fileName(long baseOffset) {
+    return String.format("%020d.log", baseOffset);
+  }
+
+  /**
+   * Creates the segment for {@code baseOffset} in {@code dir}, or opens it if another thread or process created it
+   * first. The file is fully written with zeroes before it appears under its name, so an append never extends a
+   * sparse file (no SIGBUS when the disk fills up: preallocation fails here, with an {@link IOException}).
+   */
+  static Segment createOrOpen(Path dir, long baseOffset, int capacity) throws IOException {
+    if (capacity < HEADER_SIZE * 2 || capacity % ALIGNMENT != 0) {
+      throw new IllegalArgumentException("segment capacity must be a multiple of 8 of at least 8192, was " + capacity);
+    }
+    Path target = dir.resolve(fileName(baseOffset));
+    if (Files.exists(target)) {
+      return open(target);
+    }
+    Path tmp = dir.resolve(".tmp-" + UUID.randomUUID() + ".log");
+    try {
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        ByteBuffer zeros = ByteBuffer.allocateDirect(ZERO_CHUNK);
+        long written = 0;
+        while (written < capacity) {
+          zeros.clear().limit((int) Math.min(ZERO_CHUNK, capacity - written));
+          written += ch.write(zeros, written);
+        }
+        ByteBuffer header = ByteBuffer.allocate(HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        header.putLong(MAGIC_OFFSET, MAGIC);
+        header.putInt(VERSION_OFFSET, VERSION);
+        header.putInt(HEADER_SIZE_OFFSET, HEADER_SIZE);
+        header.putLong(BASE_OFFSET_OFFSET, baseOffset);
+        header.putLong(CAPACITY_OFFSET, capacity);
+        header.putLong(CREATED_OFFSET, System.currentTimeMillis());
+        header.putLong(TAIL_OFFSET, SegmentDescriptor.tail(0, HEADER_SIZE));
+        ch.write(header, 0);
+      }
+      try {
+        // link(2) never replaces: exactly one creator wins, the others open the winner's file.
+        Files.createLink(target, tmp);
+      } catch (FileAlreadyExistsException e) {
+        // another thread or process created it first
+      }
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+    return open(target);
+  }
+
+  /** Opens an existing segment, checking its header. */
+  static Segment open(Path file) throws IOException {
+    FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    try {
+      long size = ch.size();
+      if (size < HEADER_SIZE * 2 || size > Integer.MAX_VALUE) {
+        throw new CorruptLogException(file + ": not a Polybus segment (size " + size + ")");
+      }
+      MappedByteBuffer buf = ch.map(FileChannel.MapMode.READ_WRITE, 0, size);
+      buf.order(ByteOrder.LITTLE_ENDIAN);
+      if (buf.getLong(MAGIC_OFFSET) != MAGIC) {
+        throw new CorruptLogException(file + ": not a Polybus segment (bad magic)");
+      }
+      if (buf.getInt(VERSION_OFFSET) != VERSION || buf.getInt(HEADER_SIZE_OFFSET) != HEADER_SIZE) {
+        throw new CorruptLogException(file + ": unsupported segment version " + buf.getInt(VERSION_OFFSET));
+      }
+      long capacity = buf.getLong(CAPACITY_OFFSET);
+      if (capacity != size) {
+        throw new CorruptLogException(file + ": header says " + capacity + " bytes, file has " + size);
+      }
+      pretouch(buf);
+      return new Segment(file, ch, buf, buf.getLong(BASE_OFFSET_OFFSET), (int) capacity);
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      throw e;
+    }
+  }
+
+  /** Faults every page in now, so the first appends do not pay for it. */
+  private static void pretouch(MappedByteBuffer buf) {
+    int sum = 0;
+    for (int i = 0; i < buf.capacity(); i += 4096) {
+      sum += buf.get(i);
+    }
+    if (sum == 42) {
+      Thread.onSpinWait(); // keeps the loop from being optimised away
+    }
+  }
+
+  long baseOffset() {
+    return baseOffset;
+  }
+
+  int capacity() {
+    return capacity;
+  }
+
+  /** The largest body one frame of this segment can hold. */
+  int maxBody() {
+    return capacity - HEADER_SIZE - FRAME_HEADER;
+  }
+
+  /**
+   * Appends one frame. Returns its offset, or -1 when the segment is full (it is then sealed: every later append
+   * returns -1 and the caller rolls to the next segment).
+   */
+  long append(byte[] body, int bodyLength, long timestampMillis) {
+    int frameLength = align(FRAME_HEADER + bodyLength);
+    if (bodyLength > maxBody()) {
+      throw new IllegalArgumentException("a record of " + bodyLength + " bytes does not fit a segment of " + capacity);
+    }
+    Scratch s = SCRATCH.get();
+    while (true) {
+      long t = (long) LONGS.getVolatile(buffer, TAIL_OFFSET);
+      int count = SegmentDescriptor.tailCount(t); // with the sealed bit
+      int position = tailPosition(t);
+      if ((count & SEALED) != 0) {
+        return -1;
+      }
+      if ((long) position + frameLength > capacity) {
+        LONGS.compareAndSet(buffer, TAIL_OFFSET, t, SegmentDescriptor.tail(count | SEALED, position));
+        continue; // re-read: sealed now, by us or by someone else
+      }
+      if (!LONGS.compareAndSet(buffer, TAIL_OFFSET, t, SegmentDescriptor.tail(count + 1, position + frameLength))) {
+        continue;
+      }
+      // Claimed [position, position + frameLength) and frame number `count`. Publish the length first, so a
+      // reader that must give up on us knows how much to skip.
+      INTS.setRelease(buffer, position + FRAME_LENGTH, frameLength);
+      long offset = baseOffset + count;
+      byte[] frame = s.frame(FRAME_HEADER + bodyLength);
+      ByteBuffer fb = s.view;
+      fb.putInt(FRAME_BODY_LENGTH, bodyLength);
+      fb.putLong(FRAME_OFFSET, offset);
+      fb.putLong(FRAME_TIMESTAMP, timestampMillis);
+      System.arraycopy(body, 0, frame, FRAME_HEADER, bodyLength);
+      CRC32C crc = s.crc;
+      crc.reset();
+      crc.update(frame, FRAME_BODY_LENGTH, FRAME_HEADER - FRAME_BODY_LENGTH + bodyLength);
+      fb.putInt(FRAME_CRC, (int) crc.getValue());
+      buffer.put(position + FRAME_CRC, frame, FRAME_CRC, FRAME_HEADER - FRAME_CRC + bodyLength);
+      // The commit: release, so a reader that sees COMMITTED sees every byte above.
+      if (INTS.compareAndSet(buffer, position + FRAME_STATE, STATE_WRITING, STATE_COMMITTED)) {
+        return offset;
+      }
+      // A reader waited too long for us and padded the frame: it was never visible. Append again.
+    }
+  }
+
+  /**
+   * Claims a frame and publishes its length but never commits it: what a writer that dies mid-append leaves behind.
+   * For crash tests only.
+   */
+  int claimAndAbandonForTest(int bodyLength) {
+    int frameLength = align(FRAME_HEADER + bodyLength);
+    while (true) {
+      long t = (long) LONGS.getVolatile(buffer, TAIL_OFFSET);
+      int count = SegmentDescriptor.tailCount(t);
+      int position = tailPosition(t);
+      if (LONGS.compareAndSet(buffer, TAIL_OFFSET, t, SegmentDescriptor.tail(count + 1, position + frameLength))) {
+        INTS.setRelease(buffer, position + FRAME_LENGTH, frameLength);
+        return position;
+      }
+    }
+  }
+
+  /** The tail word, for readers: where claimed space ends and whether the segment is sealed. */
+  long tail() {
+    return (long) LONGS.getVolatile(buffer, TAIL_OFFSET);
+  }
+
+  /** Frames claimed so far (sealed bit masked off). */
+  static int tailCount(long tail) {
+    return SegmentDescriptor.tailCount(tail) & ~SEALED;
+  }
+
+  static boolean isSealed(long tail) {
+    return (SegmentDescriptor.tailCount(tail) & SEALED) != 0;
+  }
+
+  static int endPosition(long tail) {
+    return tailPosition(tail);
+  }
+
+  int lengthAt(int position) {
+    return (int) INTS.getAcquire(buffer, position + FRAME_LENGTH);
+  }
+
+  int stateAt(int position) {
+    return (int) INTS.getAcquire(buffer, position + FRAME_STATE);
+  }
+
+  boolean casLength(int position, int expected, int length) {
+    return INTS.compareAndSet(buffer, position + FRAME_LENGTH, expected, length);
+  }
+
+  /** Gives up on a frame that stayed in writing state too long; true if this call padded it. */
+  boolean pad(int position) {
+    return INTS.compareAndSet(buffer, position + FRAME_STATE, STATE_WRITING, STATE_PADDING);
+  }
+
+  /**
+   * Reads the committed frame at {@code position} into {@code out}, verifying its CRC and bounds. Returns false
+   * (and leaves {@code out} unspecified) when the frame is corrupt.
+   */
+  boolean read(int position, Frame out) {
+    int length = lengthAt(position);
+    if (length < FRAME_HEADER || (length & (ALIGNMENT - 1)) != 0 || position + (long) length > capacity) {
+      return false;
+    }
+    int bodyLength = buffer.getInt(position + FRAME_BODY_LENGTH);
+    if (bodyLength < 0 || align(FRAME_HEADER + bodyLength) != length) {
+      return false;
+    }
+    byte[] bytes = out.ensure(FRAME_HEADER + bodyLength);
+    buffer.get(position, bytes, 0, FRAME_HEADER + bodyLength);
+    CRC32C crc = out.crc;
+    crc.reset();
+    crc.update(bytes, FRAME_BODY_LENGTH, FRAME_HEADER - FRAME_BODY_LENGTH + bodyLength);
+    if ((int) crc.getValue() != out.view.getInt(FRAME_CRC)) {
+      return false;
+    }
+    out.length = length;
+    out.bodyLength = bodyLength;
+    out.offset = out.view.getLong(FRAME_OFFSET);
+    out.timestampMillis = out.view.getLong(FRAME_TIMESTAMP);
+    return true;
+  }
+
+  /** Flushes the mapped pages to the device. */
+  void force() {
+    buffer.force();
+  }
+
+  @Override
+  public void close() throws IOException {
+    channel.close();
+  }
+
+  @Override
+  public String toString() {
+    return file.toString();
+  }
+
+  /** A reader's reusable frame buffer. Not thread-safe. */
+  static final class Frame {
+    byte[] bytes = new byte[256];
+    ByteBuffer view = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    final CRC32C crc = new CRC32C();
+    int length;
+    int bodyLength;
+    long offset;
+    long timestampMillis;
+
+    byte[] ensure(int size) {
+      if (bytes.length < size) {
+        bytes = new byte[Math.max(size, bytes.length * 2)];
+        view = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+      }
+      return bytes;
+    }
+
+    /** The body starts here in {@link #bytes}. */
+    static int bodyStart() {
+      return FRAME_HEADER;
+    }
+  }
+
+  /** A writer's per-thread frame buffer. */
+  private static final class Scratch {
+    byte[] bytes = new byte[256];
+    ByteBuffer view = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    final CRC32C crc = new CRC32C();
+
+    byte[] frame(int size) {
+      if (bytes.length < size) {
+        bytes = new byte[Math.max(size, bytes.length * 2)];
+        view = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+      }
+      return bytes;
+    }
+  }
+}
