@@ -1,0 +1,242 @@
+package io.polybus.rabbitmq;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.AlreadyClosedException;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ShutdownSignalException;
+import io.polybus.BackPressureException;
+import io.polybus.BrokerUnavailableException;
+import io.polybus.PolybusException;
+import io.polybus.PolybusTimeoutException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/**
+ * Publishes over one confirm-mode channel and completes each batch when the broker confirmed all its messages.
+ *
+ * <p>Thread-safe: publishes are serialized on {@link #lock} (an AMQP channel takes one frame sequence at a time);
+ * confirms arrive on the connection's thread, which only moves batches to {@link #completer} so a caller's
+ * continuation can never stall the connection. A batch that is not confirmed within the publish timeout, or whose
+ * channel shuts down first, fails: {@link PolybusTimeoutException} or {@link BrokerUnavailableException}; a nack
+ * fails it with {@link BackPressureException}. A failed batch may still have been stored in part.
+ */
+final class ConfirmPublisher {
+  /** One publish call: completes when {@code remaining} reaches zero, fails at the first failure. */
+  static final class Batch {
+    final CompletableFuture<Void> future = new CompletableFuture<>();
+    final long deadlineNanos;
+    int remaining;
+
+    Batch(int size, long deadlineNanos) {
+      this.remaining = size;
+      this.deadlineNanos = deadlineNanos;
+    }
+  }
+
+  /** One message to send. */
+  record Out(String exchange, String routingKey, AMQP.BasicProperties props, byte[] body) {}
+
+  private final Object lock = new Object();
+  private final Connection connection;
+  private final Executor completer;
+  private final long timeoutNanos;
+  private final String description;
+  /** Unconfirmed sequence numbers of the current channel, guarded by lock. */
+  private final NavigableMap<Long, Batch> pending = new TreeMap<>();
+  private Channel channel; // guarded by lock; replaced when closed by a channel error
+  private boolean closed; // guarded by lock
+
+  ConfirmPublisher(Connection connection, Executor completer, long timeoutNanos, String description) {
+    this.connection = connection;
+    this.completer = completer;
+    this.timeoutNanos = timeoutNanos;
+    this.description = description;
+  }
+
+  /** Sends every message in order and returns a future completed when all are confirmed. Never blocks on a reply. */
+  CompletableFuture<Void> publish(List<Out> messages) {
+    Batch batch = new Batch(messages.size(), System.nanoTime() + timeoutNanos);
+    if (messages.isEmpty()) {
+      batch.future.complete(null);
+      return batch.future;
+    }
+    synchronized (lock) {
+      try {
+        Channel ch = channel();
+        for (Out o : messages) {
+          long seq = ch.getNextPublishSeqNo();
+          pending.put(seq, batch);
+          ch.basicPublish(o.exchange(), o.routingKey(), false, o.props(), o.body());
+        }
+      } catch (IOException | AlreadyClosedException e) {
+        failLocked(batch, unavailable("publishing failed", e));
+        // The sequence numbers already taken may never be confirmed: drop this batch's entries now.
+        pending.values().removeIf(b -> b == batch);
+      }
+    }
+    return batch.future;
+  }
+
+  /** Fails every batch older than the publish timeout; called periodically. */
+  void expire() {
+    long now = System.nanoTime();
+    List<Batch> expired = new ArrayList<>();
+    synchronized (lock) {
+      Iterator<Map.Entry<Long, Batch>> it = pending.entrySet().iterator();
+      while (it.hasNext()) {
+        Batch b = it.next().getValue();
+        if (now - b.deadlineNanos >= 0) {
+          it.remove();
+          if (!b.future.isDone() && !expired.contains(b)) {
+            expired.add(b);
+          }
+        }
+      }
+    }
+    long seconds = timeoutNanos / 1_000_000_000L;
+    for (Batch b : expired) {
+      fail(b, new PolybusTimeoutException("the broker " + description + " did not confirm a publish within "
+          + (seconds > 0 ? seconds + " s" : (timeoutNanos / 1_000_000) + " ms") + " (publishTimeout)"));
+    }
+  }
+
+  void close() {
+    List<Batch> left;
+    Channel ch;
+    synchronized (lock) {
+      closed = true;
+      left = new ArrayList<>(pending.values());
+      pending.clear();
+      ch = channel;
+      channel = null;
+    }
+    for (Batch b : left) {
+      fail(b, new BrokerUnavailableException("the Polybus bus on " + description + " closed before the broker "
+          + "confirmed this publish"));
+    }
+    if (ch != null && ch.isOpen()) {
+      try {
+        ch.close();
+      } catch (IOException | RuntimeException | java.util.concurrent.TimeoutException e) {
+        // closing anyway
+      }
+    }
+  }
+
+  private Channel channel() throws IOException {
+    if (closed) {
+      throw new AlreadyClosedException(new ShutdownSignalException(false, true, null, this));
+    }
+    if (channel != null && channel.isOpen()) {
+      return channel;
+    }
+    Channel ch = connection.createChannel();
+    if (ch == null) {
+      throw new IOException("no channel available on the connection");
+    }
+    ch.confirmSelect();
+    ch.addConfirmListener(this::acked, this::nacked);
+    ch.addShutdownListener(cause -> channelShutDown(ch, cause));
+    if (ch instanceof com.rabbitmq.client.Recoverable r) {
+      // After a connection recovery the channel numbers its publishes from 1 again: nothing pending survives it.
+      r.addRecoveryListener(new com.rabbitmq.client.RecoveryListener() {
+        @Override
+        public void handleRecovery(com.rabbitmq.client.Recoverable recoverable) {}
+
+        @Override
+        public void handleRecoveryStarted(com.rabbitmq.client.Recoverable recoverable) {
+          channelShutDown(ch, null);
+        }
+      });
+    }
+    channel = ch;
+    return ch;
+  }
+
+  private void channelShutDown(Channel ch, ShutdownSignalException cause) {
+    List<Batch> left;
+    synchronized (lock) {
+      if (ch != channel) {
+        return;
+      }
+      left = new ArrayList<>(pending.values());
+      pending.clear();
+    }
+    String why = cause == null ? "the connection was lost" : cause.getMessage();
+    for (Batch b : left) {
+      fail(b, new BrokerUnavailableException("the channel to " + description
+          + " shut down before the broker confirmed this publish: " + why));
+    }
+  }
+
+  private void acked(long seq, boolean multiple) {
+    List<Batch> done = new ArrayList<>();
+    synchronized (lock) {
+      settle(seq, multiple, b -> {
+        if (--b.remaining == 0) {
+          done.add(b);
+        }
+      });
+    }
+    if (!done.isEmpty()) {
+      completer.execute(() -> {
+        for (Batch b : done) {
+          b.future.complete(null);
+        }
+      });
+    }
+  }
+
+  private void nacked(long seq, boolean multiple) {
+    List<Batch> failed = new ArrayList<>();
+    synchronized (lock) {
+      settle(seq, multiple, b -> {
+        if (!failed.contains(b)) {
+          failed.add(b);
+        }
+      });
+      // A failed batch's other messages no longer matter to anyone.
+      pending.values().removeIf(failed::contains);
+    }
+    for (Batch b : failed) {
+      fail(b, new BackPressureException("the broker " + description + " refused (nacked) a publish; try again"));
+    }
+  }
+
+  private void settle(long seq, boolean multiple, java.util.function.Consumer<Batch> each) {
+    if (multiple) {
+      NavigableMap<Long, Batch> head = pending.headMap(seq, true);
+      for (Batch b : head.values()) {
+        each.accept(b);
+      }
+      head.clear();
+    } else {
+      Batch b = pending.remove(seq);
+      if (b != null) {
+        each.accept(b);
+      }
+    }
+  }
+
+  private void failLocked(Batch b, PolybusException e) {
+    fail(b, e);
+  }
+
+  private void fail(Batch b, PolybusException e) {
+    if (!b.future.isDone()) {
+      completer.execute(() -> b.future.completeExceptionally(e));
+    }
+  }
+
+  private BrokerUnavailableException unavailable(String what, Exception e) {
+    return new BrokerUnavailableException(what + " on " + description + ": " + e.getMessage(), e);
+  }
+}

@@ -1,0 +1,333 @@
+package io.polybus.rabbitmq;
+
+import com.rabbitmq.client.AlreadyClosedException;
+import com.rabbitmq.client.BuiltinExchangeType;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ShutdownSignalException;
+import io.polybus.BrokerUnavailableException;
+import io.polybus.Capabilities;
+import io.polybus.Health;
+import io.polybus.Message;
+import io.polybus.PolybusException;
+import io.polybus.PublishReceipt;
+import io.polybus.StartFrom;
+import io.polybus.spi.Backend;
+import io.polybus.spi.BackendConsumer;
+import io.polybus.spi.ConsumerSpec;
+import io.polybus.spi.Messages;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * A bus's connection to RabbitMQ: one connection for publishing (confirms) and one for consuming, so that the
+ * broker's flow control on publishers never slows acks down; both recover automatically after a connection loss.
+ * Thread-safe. Topology (exchanges, queues, bindings) is declared on a dedicated channel, serialized, and
+ * remembered per backend so a hot publish path does no round trip; see {@link RabbitNames} for the names and
+ * {@link AmqpMapping} for the message mapping.
+ */
+final class RabbitMqBackend implements Backend {
+  private static final System.Logger LOG = System.getLogger("io.polybus.rabbitmq");
+  /** Test hook: told every exchange and queue name this backend declares, so tests can delete them. */
+  static volatile Consumer<String> declared;
+
+  private final RabbitMqBackendProvider.Settings settings;
+  private final Connection publishConnection;
+  private final Connection consumeConnection;
+  private final Capabilities capabilities;
+  private final ConfirmPublisher publisher;
+  private final ExecutorService completer;
+  private final ScheduledExecutorService timer;
+  /** Declares wait queues off the settling thread (a declaration is a round trip; release must not wait). */
+  private final ExecutorService retrier;
+  private final Object adminLock = new Object();
+  private Channel admin; // guarded by adminLock
+  private final Set<String> knownExchanges = ConcurrentHashMap.newKeySet();
+  private final Set<String> knownWaitQueues = ConcurrentHashMap.newKeySet();
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  RabbitMqBackend(RabbitMqBackendProvider.Settings settings, Connection publishConnection,
+      Connection consumeConnection) {
+    this.settings = settings;
+    this.publishConnection = publishConnection;
+    this.consumeConnection = consumeConnection;
+    this.capabilities = Capabilities.builder()
+        .orderedByKey(settings.partitions() > 1)
+        .replay(false)
+        .durable(true)
+        .nativeDelayedRetry(true)
+        .mayDuplicate(false)
+        .maxPayloadBytes(settings.maxPayloadBytes())
+        .maxHeaders(RabbitMqBackendProvider.MAX_HEADERS)
+        .build();
+    this.completer = Executors.newSingleThreadExecutor(r -> daemon(r, "polybus-rabbitmq-confirms"));
+    this.retrier = Executors.newSingleThreadExecutor(r -> daemon(r, "polybus-rabbitmq-retry"));
+    this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "polybus-rabbitmq-timer"));
+    this.publisher = new ConfirmPublisher(publishConnection, completer, settings.publishTimeout().toNanos(),
+        settings.description());
+    long tick = Math.max(10, Math.min(1000, settings.publishTimeout().toMillis() / 4));
+    timer.scheduleWithFixedDelay(publisher::expire, tick, tick, TimeUnit.MILLISECONDS);
+  }
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    return t;
+  }
+
+  @Override
+  public Capabilities capabilities() {
+    return capabilities;
+  }
+
+  @Override
+  public CompletableFuture<List<PublishReceipt>> publish(String topic, List<Message> messages) {
+    checkOpen();
+    String exchange = RabbitNames.exchange(topic);
+    try {
+      declareExchange(topic);
+    } catch (PolybusException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    int partitions = settings.partitions();
+    List<ConfirmPublisher.Out> out = new ArrayList<>(messages.size());
+    List<PublishReceipt> receipts = new ArrayList<>(messages.size());
+    for (Message m : messages) {
+      int partition = partitions > 1 ? RabbitNames.partition(m.key() != null ? m.key() : m.id(), partitions) : -1;
+      out.add(new ConfirmPublisher.Out(exchange, AmqpMapping.routingKey(m), AmqpMapping.properties(m, partition, 0),
+          Messages.payloadNoCopy(m)));
+      receipts.add(new PublishReceipt(topic, m.id(), partition >= 0 ? "partition " + partition : ""));
+    }
+    return publisher.publish(out).thenApply(v -> receipts);
+  }
+
+  /**
+   * Copies a message into the wait queue of {@code sourceQueue} for {@code delay} (rounded up to a wait step) with
+   * the attempts made so far; the future completes when the broker confirmed the copy. The wait queue dead-letters
+   * it back into {@code sourceQueue} when its time-to-live expires.
+   */
+  CompletableFuture<Void> delayRelease(String sourceQueue, Message message, int attempts, Duration delay) {
+    long step = RabbitNames.waitStepMillis(delay);
+    String waitQueue = RabbitNames.waitQueue(sourceQueue, step);
+    return CompletableFuture.supplyAsync(() -> {
+      if (knownWaitQueues.add(waitQueue)) {
+        Map<String, Object> args = new HashMap<>();
+        args.put("x-message-ttl", step);
+        args.put("x-dead-letter-exchange", "");
+        args.put("x-dead-letter-routing-key", sourceQueue);
+        try {
+          admin(ch -> ch.queueDeclare(waitQueue, true, false, false, args), "declare wait queue " + waitQueue);
+        } catch (RuntimeException e) {
+          knownWaitQueues.remove(waitQueue);
+          throw e;
+        }
+        notifyDeclared(waitQueue);
+      }
+      return waitQueue;
+    }, retrier).thenCompose(q -> {
+      // Through the default exchange straight into the wait queue, which dead-letters it back into sourceQueue.
+      return publisher.publish(List.of(new ConfirmPublisher.Out("", q, AmqpMapping.properties(message, -1, attempts),
+          Messages.payloadNoCopy(message))));
+    });
+  }
+
+  @Override
+  public void ensureGroup(String topic, String group, StartFrom startFrom) {
+    checkOpen();
+    // startFrom does not matter: a new queue holds only what is routed to it from now on (no replay).
+    declareExchange(topic);
+    for (String q : groupQueues(topic, group)) {
+      notifyDeclared(q);
+    }
+  }
+
+  /** Declares the queues of a group and binds them; returns their names. */
+  private List<String> groupQueues(String topic, String group) {
+    String exchange = RabbitNames.exchange(topic);
+    int n = settings.partitions();
+    List<String> queues = new ArrayList<>(n);
+    if (n <= 1) {
+      String q = RabbitNames.groupQueue(topic, group);
+      admin(ch -> {
+        ch.queueDeclare(q, true, false, false, Map.of("x-queue-type", "quorum"));
+        ch.queueBind(q, exchange, "");
+        return null;
+      }, "declare queue " + q);
+      queues.add(q);
+      return queues;
+    }
+    String partitionExchange = RabbitNames.partitionExchange(topic);
+    admin(ch -> {
+      ch.exchangeDeclare(partitionExchange, BuiltinExchangeType.HEADERS, true);
+      ch.exchangeBind(partitionExchange, exchange, "");
+      return null;
+    }, "declare exchange " + partitionExchange);
+    notifyDeclared(partitionExchange);
+    for (int i = 0; i < n; i++) {
+      String q = RabbitNames.partitionQueue(topic, group, i);
+      int partition = i;
+      admin(ch -> {
+        ch.queueDeclare(q, true, false, false,
+            Map.of("x-queue-type", "quorum", "x-single-active-consumer", true));
+        ch.queueBind(q, partitionExchange, "", Map.of("x-match", "all", AmqpMapping.PARTITION, partition));
+        return null;
+      }, "declare queue " + q);
+      queues.add(q);
+    }
+    return queues;
+  }
+
+  @Override
+  public BackendConsumer subscribe(ConsumerSpec spec) {
+    checkOpen();
+    declareExchange(spec.topic());
+    List<String> queues = groupQueues(spec.topic(), spec.group());
+    for (String q : queues) {
+      notifyDeclared(q);
+    }
+    // basic.qos applies per consumer; quorum queues have no channel-wide limit, so partitions share maxInFlight.
+    int prefetch = Math.max(1, Math.min(65_535, spec.maxInFlight() / queues.size()));
+    Channel ch = null;
+    try {
+      ch = consumeConnection.createChannel();
+      if (ch == null) {
+        throw new BrokerUnavailableException("no channel available on " + settings.description());
+      }
+      return new RabbitMqConsumer(this, ch, queues, prefetch,
+          settings.description() + " queue " + queues.get(0) + (queues.size() > 1 ? " (+" + (queues.size() - 1)
+              + " partitions)" : ""));
+    } catch (IOException | AlreadyClosedException e) {
+      closeQuietly(ch);
+      throw failure("subscribe to " + spec.topic() + "/" + spec.group(), e);
+    }
+  }
+
+  private void declareExchange(String topic) {
+    String exchange = RabbitNames.exchange(topic);
+    if (knownExchanges.contains(exchange)) {
+      return;
+    }
+    admin(ch -> ch.exchangeDeclare(exchange, BuiltinExchangeType.FANOUT, true), "declare exchange " + exchange);
+    knownExchanges.add(exchange);
+    notifyDeclared(exchange);
+  }
+
+  private static void notifyDeclared(String name) {
+    Consumer<String> hook = declared;
+    if (hook != null) {
+      hook.accept(name);
+    }
+  }
+
+  interface AdminCall<T> {
+    T call(Channel ch) throws IOException;
+  }
+
+  /** Runs a topology call on the admin channel, reopening it after a channel error. */
+  <T> T admin(AdminCall<T> call, String what) {
+    synchronized (adminLock) {
+      try {
+        if (admin == null || !admin.isOpen()) {
+          admin = publishConnection.createChannel();
+          if (admin == null) {
+            throw new IOException("no channel available");
+          }
+        }
+        return call.call(admin);
+      } catch (IOException | AlreadyClosedException e) {
+        throw failure(what, e);
+      }
+    }
+  }
+
+  private PolybusException failure(String what, Exception e) {
+    Throwable cause = e instanceof IOException && e.getCause() instanceof ShutdownSignalException s ? s : e;
+    String detail = cause.getMessage();
+    if (cause instanceof ShutdownSignalException s && !s.isHardError()) {
+      // A channel error: the broker refused the call (for example a queue declared with other arguments).
+      return new io.polybus.ConfigurationException("RabbitMQ refused to " + what + " on "
+          + settings.description() + ": " + detail, e);
+    }
+    return new BrokerUnavailableException("could not " + what + " on " + settings.description() + ": "
+        + detail, e);
+  }
+
+  @Override
+  public Health health() {
+    if (closed.get()) {
+      return Health.down("RabbitMQ " + settings.description() + ": this backend is closed");
+    }
+    try {
+      // Opening and closing a channel is a real round trip on the same connection publishes use.
+      Channel ch = publishConnection.createChannel();
+      if (ch == null) {
+        return Health.down("RabbitMQ " + settings.description() + ": no channel available");
+      }
+      String version = String.valueOf(publishConnection.getServerProperties().get("version"));
+      ch.close();
+      return Health.up("RabbitMQ " + version + " at " + settings.description());
+    } catch (IOException | TimeoutException | RuntimeException e) {
+      return Health.down("RabbitMQ " + settings.description() + " unreachable: " + e.getMessage());
+    }
+  }
+
+  void closeQuietly(Channel ch) {
+    if (ch == null) {
+      return;
+    }
+    try {
+      if (ch.isOpen()) {
+        ch.close();
+      }
+    } catch (IOException | TimeoutException | RuntimeException e) {
+      // already gone
+    }
+  }
+
+  void log(System.Logger.Level level, String message) {
+    LOG.log(level, message);
+  }
+
+  private void checkOpen() {
+    if (closed.get()) {
+      throw new IllegalStateException("this RabbitMQ backend is closed");
+    }
+  }
+
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    publisher.close();
+    timer.shutdownNow();
+    retrier.shutdownNow();
+    for (Connection c : List.of(consumeConnection, publishConnection)) {
+      try {
+        c.close(5_000);
+      } catch (IOException | RuntimeException e) {
+        // the broker is gone already
+      }
+    }
+    completer.shutdown();
+    try {
+      completer.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

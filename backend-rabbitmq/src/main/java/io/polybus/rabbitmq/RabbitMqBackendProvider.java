@@ -1,0 +1,149 @@
+package io.polybus.rabbitmq;
+
+import com.rabbitmq.client.Address;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.PossibleAuthenticationFailureException;
+import io.polybus.AuthenticationException;
+import io.polybus.BrokerUnavailableException;
+import io.polybus.ConfigurationException;
+import io.polybus.PolybusOptions;
+import io.polybus.spi.Backend;
+import io.polybus.spi.BackendProvider;
+import io.polybus.spi.Parameters;
+import java.io.IOException;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLContext;
+
+/**
+ * Serves {@code rabbitmq://}, {@code amqp://} and {@code amqps://} URIs: RabbitMQ over AMQP 0-9-1 with the
+ * {@code com.rabbitmq:amqp-client} library.
+ *
+ * <p>URI: {@code rabbitmq://[user[:password]@]host[:port][,host[:port]...][/vhost][?parameters]}. Defaults: user and
+ * password {@code guest}, port 5672 (5671 for {@code amqps}), the virtual host {@code /} (write another as the path;
+ * percent-encode a {@code /} inside it). {@code amqps} uses TLS with the JVM's default trust store and verifies the
+ * host name. Parameters:
+ * <ul>
+ *   <li>{@code partitions} (default 1): with 2 or more, each group is that many quorum queues with a single active
+ *       consumer each, messages are routed to them by key hash, and {@code Ordering.KEY} is available. Every bus
+ *       that publishes to or consumes from a topic must use the same value.
+ *   <li>{@code publishTimeout} (default 30s): a publish not confirmed by then fails with
+ *       {@code PolybusTimeoutException}.
+ *   <li>{@code connectTimeout} (default 10s): TCP connect and AMQP handshake.
+ *   <li>{@code maxPayload} (default 16m, at most 128m, RabbitMQ's default {@code max_message_size}).
+ * </ul>
+ * Native settings ({@code polybus.rabbitmq.<name>}, also under {@code amqp} and {@code amqps}) are handed to
+ * {@link ConnectionFactory#load(java.util.Map, String)}, so their names are the client's own
+ * ({@code connection.heartbeat}, {@code connection.channel.max}, ...); they win over the URI.
+ *
+ * <p>Thread-safe and stateless; instantiated by {@link java.util.ServiceLoader}.
+ */
+public final class RabbitMqBackendProvider implements BackendProvider {
+  static final int MAX_HEADERS = 64;
+
+  /** Parsed options of one backend. */
+  record Settings(int partitions, Duration publishTimeout, int maxPayloadBytes, String description) {}
+
+  @Override
+  public Set<String> schemes() {
+    return Set.of("rabbitmq", "amqp", "amqps");
+  }
+
+  @Override
+  public String description() {
+    return "RabbitMQ (AMQP 0-9-1): quorum queues, publisher confirms";
+  }
+
+  @Override
+  public Backend open(PolybusOptions options) {
+    boolean tls = options.scheme().equals("amqps");
+    Parameters p = Parameters.of(options);
+    int partitions = p.intValue("partitions", 1, 1, 1000);
+    Duration publishTimeout = p.duration("publishTimeout", Duration.ofSeconds(30));
+    Duration connectTimeout = p.duration("connectTimeout", Duration.ofSeconds(10));
+    int maxPayload = (int) p.bytes("maxPayload", 16L << 20, 1, 128L << 20);
+    p.requireAllRead();
+    if (publishTimeout.isZero() || connectTimeout.isZero()) {
+      throw new ConfigurationException("publishTimeout and connectTimeout must be positive in '"
+          + options.redacted() + "'");
+    }
+    int defaultPort = tls ? 5671 : 5672;
+    List<Address> addresses = new ArrayList<>();
+    for (String h : options.hosts().isEmpty() ? List.of("localhost") : options.hosts()) {
+      addresses.add(address(h, defaultPort, options));
+    }
+    String path = options.path();
+    String vhost = path.isEmpty() || path.equals("/") ? "/" : path.substring(1);
+
+    ConnectionFactory cf = new ConnectionFactory();
+    cf.setUsername(options.user() != null ? options.user() : "guest");
+    cf.setPassword(options.password() != null ? options.password() : "guest");
+    cf.setVirtualHost(vhost);
+    cf.setConnectionTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()));
+    cf.setHandshakeTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()));
+    cf.setAutomaticRecoveryEnabled(true);
+    cf.setTopologyRecoveryEnabled(true);
+    cf.setNetworkRecoveryInterval(1000);
+    // A topology call (declare, bind) waits at most this long for its reply instead of the default 10 minutes.
+    cf.setChannelRpcTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(connectTimeout.toMillis(), 10_000)));
+    if (tls) {
+      try {
+        cf.useSslProtocol(SSLContext.getDefault());
+        cf.enableHostnameVerification();
+      } catch (NoSuchAlgorithmException e) {
+        throw new ConfigurationException("no default TLS context in this JVM for '" + options.redacted() + "'", e);
+      }
+    }
+    if (!options.nativeSettings().isEmpty()) {
+      cf.load(options.nativeSettings(), "");
+    }
+    String description = options.redacted();
+    Settings settings = new Settings(partitions, publishTimeout, maxPayload, description);
+    Connection publish = connect(cf, addresses, "polybus-publish", description);
+    try {
+      Connection consume = connect(cf, addresses, "polybus-consume", description);
+      return new RabbitMqBackend(settings, publish, consume);
+    } catch (RuntimeException e) {
+      try {
+        publish.close(1000);
+      } catch (IOException | RuntimeException ignored) {
+        // reporting the first failure
+      }
+      throw e;
+    }
+  }
+
+  private static Address address(String hostPort, int defaultPort, PolybusOptions options) {
+    String host = hostPort;
+    int port = defaultPort;
+    int colon = hostPort.lastIndexOf(':');
+    if (colon > 0 && hostPort.indexOf(']') < colon) {
+      host = hostPort.substring(0, colon);
+      try {
+        port = Integer.parseInt(hostPort.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        throw new ConfigurationException("bad port in '" + options.redacted() + "'");
+      }
+    }
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    return new Address(host, port);
+  }
+
+  private static Connection connect(ConnectionFactory cf, List<Address> addresses, String name, String description) {
+    try {
+      return cf.newConnection(addresses, name);
+    } catch (PossibleAuthenticationFailureException e) {
+      throw new AuthenticationException("RabbitMQ refused the credentials for " + description, e);
+    } catch (IOException | TimeoutException e) {
+      String why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+      throw new BrokerUnavailableException("cannot connect to RabbitMQ at " + description + ": " + why, e);
+    }
+  }
+}

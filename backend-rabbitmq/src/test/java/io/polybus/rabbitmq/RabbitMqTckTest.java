@@ -1,0 +1,39 @@
+package io.polybus.rabbitmq;
+
+import io.polybus.Capabilities;
+import io.polybus.Polybus;
+import io.polybus.tck.PolybusTck;
+import org.junit.jupiter.api.AfterAll;
+
+/**
+ * The whole TCK against a real RabbitMQ in the default mode: one quorum queue per group, competing consumers, so
+ * no per-key order ({@code orderedByKey} absent: the ordering cases skip by that name, and only those).
+ */
+class RabbitMqTckTest implements PolybusTck {
+  static {
+    TestBroker.record();
+  }
+
+  @Override
+  public Polybus connect() {
+    return Polybus.connect(TestBroker.URI);
+  }
+
+  @Override
+  public Capabilities declaredCapabilities() {
+    return Capabilities.builder()
+        .orderedByKey(false)
+        .replay(false)
+        .durable(true)
+        .nativeDelayedRetry(true)
+        .mayDuplicate(false)
+        .maxPayloadBytes(16 << 20)
+        .maxHeaders(64)
+        .build();
+  }
+
+  @AfterAll
+  static void deleteWhatTheTckDeclared() throws Exception {
+    TestBroker.deleteDeclared();
+  }
+}
