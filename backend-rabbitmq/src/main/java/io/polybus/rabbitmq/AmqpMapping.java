@@ -10,6 +10,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.Date;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -21,12 +22,12 @@ import java.util.UUID;
  * id         -> message-id property
  * key        -> routing key (when at most 255 UTF-8 bytes) and header polybus-key ("" for no key)
  * payload    -> body, as-is
- * headers    -> AMQP headers, string values, in order
+ * headers    -> AMQP headers, string values; their order in header polybus-header-order (a field array)
  * timestamp  -> header polybus-timestamp (milliseconds) and the timestamp property (seconds)
  * delivery   -> delivery-mode 2 (persistent)
  * </pre>
  * Transport headers ({@code polybus-key}, {@code polybus-timestamp}, {@code polybus-attempts},
- * {@code polybus-partition}) and broker headers ({@code x-delivery-count}, {@code x-death}, {@code x-first-death-*},
+ * {@code polybus-partition}, {@code polybus-header-order}) and broker headers ({@code x-delivery-count}, {@code x-death}, {@code x-first-death-*},
  * {@code x-last-death-*}) are removed when a message is read. A message from another AMQP client is read as: id =
  * its message-id, or when absent a name-based UUID of its exchange, routing key, timestamp, headers and body (so it
  * is stable across redeliveries, and identical messages get identical ids); key = the polybus-key header, else the
@@ -38,8 +39,10 @@ final class AmqpMapping {
   static final String TIMESTAMP = "polybus-timestamp";
   static final String ATTEMPTS = "polybus-attempts";
   static final String PARTITION = "polybus-partition";
+  /** The user header names in order: the Java client reads an AMQP table into a HashMap, which loses it. */
+  static final String ORDER = "polybus-header-order";
   static final String DELIVERY_COUNT = "x-delivery-count";
-  private static final Set<String> TRANSPORT = Set.of(KEY, TIMESTAMP, ATTEMPTS, PARTITION, DELIVERY_COUNT,
+  private static final Set<String> TRANSPORT = Set.of(KEY, TIMESTAMP, ATTEMPTS, PARTITION, ORDER, DELIVERY_COUNT,
       "x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
       "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason");
   static final int MAX_ROUTING_KEY_BYTES = 255;
@@ -63,6 +66,9 @@ final class AmqpMapping {
   static AMQP.BasicProperties properties(Message m, int partition, int attempts) {
     Map<String, Object> headers = new LinkedHashMap<>(m.headers().size() * 2 + 8);
     headers.putAll(m.headers());
+    if (m.headers().size() > 1) {
+      headers.put(ORDER, new java.util.ArrayList<>(m.headers().keySet()));
+    }
     headers.put(KEY, m.key() == null ? "" : m.key());
     headers.put(TIMESTAMP, m.timestampMillis());
     if (partition >= 0) {
@@ -85,6 +91,16 @@ final class AmqpMapping {
   static Read read(String exchange, String routingKey, AMQP.BasicProperties props, byte[] body) {
     Map<String, Object> raw = props.getHeaders();
     Map<String, String> headers = raw == null || raw.isEmpty() ? Map.of() : new LinkedHashMap<>(raw.size() * 2);
+    Object order = raw == null ? null : raw.get(ORDER);
+    if (order instanceof List<?> names) {
+      for (Object n : names) {
+        String name = text(n);
+        Object v = raw.get(name);
+        if (v != null && !TRANSPORT.contains(name)) {
+          headers.put(name, text(v));
+        }
+      }
+    }
     String key = null;
     boolean keyHeader = false;
     Long ts = null;
@@ -107,7 +123,7 @@ final class AmqpMapping {
           }
           continue;
         }
-        headers.put(name, text(v));
+        headers.putIfAbsent(name, text(v));
       }
     }
     if (!keyHeader && routingKey != null && !routingKey.isEmpty()) {
