@@ -1,0 +1,257 @@
+package io.polybus.redis;
+
+import io.polybus.Capabilities;
+import io.polybus.Health;
+import io.polybus.Message;
+import io.polybus.PolybusTimeoutException;
+import io.polybus.PublishReceipt;
+import io.polybus.StartFrom;
+import io.polybus.spi.Backend;
+import io.polybus.spi.BackendConsumer;
+import io.polybus.spi.ConsumerSpec;
+import io.polybus.spi.InboundRecord;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import redis.clients.jedis.AbstractPipeline;
+import redis.clients.jedis.Protocol.Command;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.exceptions.JedisDataException;
+
+/**
+ * One bus on one Redis server. Thread-safe.
+ *
+ * <p>Threads: a publisher thread takes queued publishes and sends them as one pipeline of {@code XADD}s per round;
+ * a {@link Settler} thread does the same for acks and retries. Consumers block in {@code XREADGROUP} on their own
+ * poll thread. All of them borrow connections from one pool, which replaces broken connections, so a dropped
+ * connection or a restarted server costs the failed round trip and nothing else.
+ *
+ * <p>Publishing is bounded: a publish fails with {@link PolybusTimeoutException} once it waited
+ * {@code publishTimeout} without being sent, and a sent round trip fails after the socket {@code timeout}.
+ */
+final class RedisBackend implements Backend {
+  private static final int MAX_PUBLISH_BATCH = 4096;
+
+  final RedisSettings settings;
+  final UnifiedJedis redis;
+  final Settler settler;
+  private final Capabilities capabilities;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final LinkedBlockingQueue<PublishRequest> publishes = new LinkedBlockingQueue<>();
+  private final Thread publisher;
+
+  RedisBackend(RedisSettings settings, UnifiedJedis redis) {
+    this.settings = settings;
+    this.redis = redis;
+    this.capabilities = Capabilities.builder()
+        .orderedByKey(settings.partitions() > 0)
+        .replay(true)
+        .durable(false)
+        .nativeDelayedRetry(true)
+        .mayDuplicate(false)
+        .maxPayloadBytes(settings.maxPayloadBytes())
+        .maxHeaders(64)
+        .build();
+    this.settler = new Settler(this);
+    this.publisher = new Thread(this::publishLoop, "polybus-redis-publisher");
+    publisher.setDaemon(true);
+    publisher.start();
+  }
+
+  @Override
+  public Capabilities capabilities() {
+    return capabilities;
+  }
+
+  // ---------------------------------------------------------------- publishing
+
+  private record PublishRequest(
+      String topic, List<Message> messages, CompletableFuture<List<PublishReceipt>> future, long enqueuedNanos) {}
+
+  @Override
+  public CompletableFuture<List<PublishReceipt>> publish(String topic, List<Message> messages) {
+    CompletableFuture<List<PublishReceipt>> f = new CompletableFuture<>();
+    if (closed.get()) {
+      f.completeExceptionally(new IllegalStateException("the redis backend is closed"));
+      return f;
+    }
+    publishes.add(new PublishRequest(topic, messages, f, System.nanoTime()));
+    return f;
+  }
+
+  private void publishLoop() {
+    List<PublishRequest> batch = new ArrayList<>();
+    while (!closed.get() || !publishes.isEmpty()) {
+      try {
+        PublishRequest first = publishes.poll(100, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          continue;
+        }
+        batch.add(first);
+        int count = first.messages.size();
+        PublishRequest next;
+        while (count < MAX_PUBLISH_BATCH && (next = publishes.poll()) != null) {
+          batch.add(next);
+          count += next.messages.size();
+        }
+        send(batch);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      } catch (Throwable t) {
+        for (PublishRequest r : batch) {
+          r.future.completeExceptionally(RedisErrors.map(t, "publish to '" + r.topic + "'", settings));
+        }
+      } finally {
+        batch.clear();
+      }
+    }
+    PublishRequest r;
+    while ((r = publishes.poll()) != null) {
+      r.future.completeExceptionally(new IllegalStateException("the redis backend closed before sending"));
+    }
+  }
+
+  private void send(List<PublishRequest> batch) {
+    long now = System.nanoTime();
+    List<PublishRequest> live = new ArrayList<>(batch.size());
+    for (PublishRequest r : batch) {
+      if (now - r.enqueuedNanos > settings.publishTimeout().toNanos()) {
+        r.future.completeExceptionally(new PolybusTimeoutException("publish to '" + r.topic + "' not sent within "
+            + settings.publishTimeout() + " (" + settings.where() + ")"));
+      } else {
+        live.add(r);
+      }
+    }
+    if (live.isEmpty()) {
+      return;
+    }
+    List<List<Response<Object>>> responses = new ArrayList<>(live.size());
+    try (AbstractPipeline p = redis.pipelined()) {
+      for (PublishRequest r : live) {
+        List<Response<Object>> rs = new ArrayList<>(r.messages.size());
+        for (Message m : r.messages) {
+          rs.add(p.sendCommand(Command.XADD, xaddArgs(r.topic, m)));
+        }
+        responses.add(rs);
+      }
+      p.sync();
+    }
+    for (int i = 0; i < live.size(); i++) {
+      PublishRequest r = live.get(i);
+      try {
+        List<Response<Object>> rs = responses.get(i);
+        List<PublishReceipt> receipts = new ArrayList<>(rs.size());
+        for (int j = 0; j < rs.size(); j++) {
+          receipts.add(new PublishReceipt(r.topic, r.messages.get(j).id(),
+              EntryLayout.string((byte[]) rs.get(j).get())));
+        }
+        r.future.complete(receipts);
+      } catch (RuntimeException e) {
+        r.future.completeExceptionally(RedisErrors.map(e, "publish to '" + r.topic + "'", settings));
+      }
+    }
+  }
+
+  /** {@code XADD <stream> [MAXLEN ~ n | MINID ~ id] * <fields>} for one message. */
+  byte[][] xaddArgs(String topic, Message m) {
+    List<byte[]> args = new ArrayList<>(16 + 2 * m.headers().size());
+    args.add(EntryLayout.bytes(settings.stream(topic, settings.partitionOf(m.key(), m.id()))));
+    appendTrim(args);
+    args.add(ASTERISK);
+    EntryLayout.appendFields(m, args);
+    return EntryLayout.array(args);
+  }
+
+  private static final byte[] ASTERISK = EntryLayout.bytes("*");
+  private static final byte[] TILDE = EntryLayout.bytes("~");
+  private static final byte[] MAXLEN = EntryLayout.bytes("MAXLEN");
+  private static final byte[] MINID = EntryLayout.bytes("MINID");
+
+  private void appendTrim(List<byte[]> args) {
+    if (settings.maxLen() > 0) {
+      args.add(MAXLEN);
+      args.add(TILDE);
+      args.add(EntryLayout.bytes(Long.toString(settings.maxLen())));
+    } else if (!settings.retention().isZero()) {
+      // Entry ids start with their creation time in ms; this client's clock decides what is old enough.
+      args.add(MINID);
+      args.add(TILDE);
+      args.add(EntryLayout.bytes(Long.toString(System.currentTimeMillis() - settings.retention().toMillis())));
+    }
+  }
+
+  // ---------------------------------------------------------------- groups and consumers
+
+  @Override
+  public void ensureGroup(String topic, String group, StartFrom startFrom) {
+    for (int i = 0; i < settings.streamCount(); i++) {
+      createGroup(settings.stream(topic, i), group, startFrom == StartFrom.EARLIEST ? "0" : "$");
+    }
+  }
+
+  /** {@code XGROUP CREATE ... MKSTREAM}; an existing group is left as it is. */
+  void createGroup(String stream, String group, String from) {
+    try {
+      redis.sendCommand(Command.XGROUP, "CREATE", stream, group, from, "MKSTREAM");
+    } catch (JedisDataException e) {
+      if (!String.valueOf(e.getMessage()).startsWith("BUSYGROUP")) {
+        throw RedisErrors.map(e, "create group '" + group + "' on '" + stream + "'", settings);
+      }
+    } catch (RuntimeException e) {
+      throw RedisErrors.map(e, "create group '" + group + "' on '" + stream + "'", settings);
+    }
+  }
+
+  @Override
+  public BackendConsumer subscribe(ConsumerSpec spec) {
+    ensureGroup(spec.topic(), spec.group(), spec.startFrom());
+    return new RedisConsumer(this, spec);
+  }
+
+  @Override
+  public CompletableFuture<Void> deadLetter(InboundRecord record, String deadLetterTopic, Message deadLetter) {
+    if (!(record instanceof RedisConsumer.Record r)) {
+      return Backend.super.deadLetter(record, deadLetterTopic, deadLetter);
+    }
+    // The script runs on the settler thread, after every ack queued before it: one atomic XADD + XACK.
+    return settler.deadLetter(r, settings.stream(deadLetterTopic,
+        settings.partitionOf(deadLetter.key(), deadLetter.id())), deadLetter)
+        .thenRun(r::settleForDeadLetter);
+  }
+
+  @Override
+  public Health health() {
+    if (closed.get()) {
+      return Health.down("redis " + settings.where() + ": this backend is closed");
+    }
+    try {
+      Object pong = redis.sendCommand(Command.PING);
+      return Health.up("redis " + settings.where() + " answered " + EntryLayout.string((byte[]) pong));
+    } catch (RuntimeException e) {
+      return Health.down("redis " + settings.where() + " unreachable: " + e.getMessage());
+    }
+  }
+
+  boolean isClosed() {
+    return closed.get();
+  }
+
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      publisher.join(settings.publishTimeout().toMillis() + 1000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    settler.close();
+    redis.close();
+  }
+}

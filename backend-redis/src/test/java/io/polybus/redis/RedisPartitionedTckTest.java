@@ -1,0 +1,37 @@
+package io.polybus.redis;
+
+import io.polybus.Capabilities;
+import io.polybus.Polybus;
+import io.polybus.tck.PolybusTck;
+import org.junit.jupiter.api.AfterAll;
+
+/**
+ * The whole TCK against a real Redis in partitioned mode ({@code partitions=8}): each partition stream is read by one
+ * member of a group at a time, so ordering by key is declared and proven here.
+ */
+class RedisPartitionedTckTest implements PolybusTck {
+  static final String PREFIX = RedisTestSupport.uniquePrefix("tckp");
+
+  @Override
+  public Polybus connect() {
+    return Polybus.connect(RedisTestSupport.uri(PREFIX, "partitions=8"));
+  }
+
+  @Override
+  public Capabilities declaredCapabilities() {
+    return Capabilities.builder()
+        .orderedByKey(true)
+        .replay(true)
+        .durable(false)
+        .nativeDelayedRetry(true)
+        .mayDuplicate(false)
+        .maxPayloadBytes(1 << 20)
+        .maxHeaders(64)
+        .build();
+  }
+
+  @AfterAll
+  static void deleteKeys() {
+    RedisTestSupport.deleteKeys(PREFIX);
+  }
+}

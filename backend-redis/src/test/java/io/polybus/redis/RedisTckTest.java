@@ -1,0 +1,37 @@
+package io.polybus.redis;
+
+import io.polybus.Capabilities;
+import io.polybus.Polybus;
+import io.polybus.tck.PolybusTck;
+import org.junit.jupiter.api.AfterAll;
+
+/**
+ * The whole TCK against a real Redis, one stream per topic: no ordering by key (members of a group read one stream
+ * in any order), not durable (a Redis reply does not mean the entry reached a disk).
+ */
+class RedisTckTest implements PolybusTck {
+  static final String PREFIX = RedisTestSupport.uniquePrefix("tck");
+
+  @Override
+  public Polybus connect() {
+    return Polybus.connect(RedisTestSupport.uri(PREFIX, ""));
+  }
+
+  @Override
+  public Capabilities declaredCapabilities() {
+    return Capabilities.builder()
+        .orderedByKey(false)
+        .replay(true)
+        .durable(false)
+        .nativeDelayedRetry(true)
+        .mayDuplicate(false)
+        .maxPayloadBytes(1 << 20)
+        .maxHeaders(64)
+        .build();
+  }
+
+  @AfterAll
+  static void deleteKeys() {
+    RedisTestSupport.deleteKeys(PREFIX);
+  }
+}
