@@ -134,6 +134,13 @@ final class Partition implements AutoCloseable {
     return new PartitionReader(this, offset, stallTimeoutNanos);
   }
 
+  /** Forces every segment of this partition to the device. */
+  void force() {
+    for (Segment s : segments.values()) {
+      s.force();
+    }
+  }
+
   @Override
   public void close() {
     for (Segment s : segments.values()) {

@@ -1,0 +1,73 @@
+package io.polybus.nativelog;
+
+import io.polybus.ConfigurationException;
+import io.polybus.PolybusOptions;
+import io.polybus.nativelog.internal.NativeLogBackend;
+import io.polybus.spi.Backend;
+import io.polybus.spi.BackendProvider;
+import io.polybus.spi.Parameters;
+import java.io.IOException;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Serves {@code log:} URIs: Polybus's own embedded log in a local directory, shared by every process on the host
+ * that opens the same directory.
+ *
+ * <p>URI: {@code log:<directory>[?partitions=4&segmentSize=16m&maxPayload=1m&fsync=none|interval|sync
+ * &fsyncInterval=1s&stallTimeout=2s]}; see {@code docs/uris.md}. Thread-safe and stateless.
+ */
+public final class NativeLogBackendProvider implements BackendProvider {
+  @Override
+  public Set<String> schemes() {
+    return Set.of("log");
+  }
+
+  @Override
+  public String description() {
+    return "embedded log in a local directory, shared by the processes of one host";
+  }
+
+  @Override
+  public Backend open(PolybusOptions options) {
+    if (!options.hosts().isEmpty() || options.user() != null) {
+      throw new ConfigurationException("the log backend takes a directory, not a host: use 'log:./data' or"
+          + " 'log:/var/lib/app/events', got '" + options.redacted() + "'");
+    }
+    if (options.path().isEmpty()) {
+      throw new ConfigurationException("the log backend needs a directory: 'log:<directory>', for example"
+          + " 'log:./polybus-data', got '" + options.redacted() + "'");
+    }
+    Parameters p = Parameters.of(options);
+    int partitions = p.intValue("partitions", 4, 1, 1024);
+    long segment = p.bytes("segmentSize", 16L << 20, 1L << 20, 1L << 30);
+    long maxPayload = p.bytes("maxPayload", 1L << 20, 1, 256L << 20);
+    String fsync = p.choice("fsync", "none", "none", "interval", "sync");
+    Duration interval = p.duration("fsyncInterval", Duration.ofSeconds(1));
+    Duration stall = p.duration("stallTimeout", Duration.ofSeconds(2));
+    p.requireAllRead();
+    if (maxPayload + (128 << 10) > segment - 8192) {
+      throw new ConfigurationException("maxPayload (" + maxPayload + " bytes) plus 128 KiB for id, key and headers"
+          + " must fit a segment (segmentSize " + segment + " bytes) in '" + options.redacted() + "'");
+    }
+    if (interval.isZero() || stall.isZero()) {
+      throw new ConfigurationException("fsyncInterval and stallTimeout must be positive in '" + options.redacted()
+          + "'");
+    }
+    Path dir;
+    try {
+      dir = Path.of(options.path());
+    } catch (InvalidPathException e) {
+      throw new ConfigurationException("invalid directory in '" + options.redacted() + "': " + e.getMessage(), e);
+    }
+    try {
+      return new NativeLogBackend(dir, partitions, (int) (segment & ~7L), (int) maxPayload,
+          NativeLogBackend.Fsync.valueOf(fsync.toUpperCase(Locale.ROOT)), interval.toMillis(), stall.toNanos());
+    } catch (IOException e) {
+      throw new ConfigurationException("cannot open the log directory '" + dir + "': " + e, e);
+    }
+  }
+}

@@ -1,0 +1,202 @@
+package io.polybus.nativelog.internal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.UUID;
+
+/**
+ * A group's durable progress on one partition, in a small memory-mapped file written in place (so it survives a
+ * crash of the process; {@link #force()} makes it survive the machine).
+ *
+ * <pre>
+ *   0      magic "PLBGRP01"
+ *   8      committed: every offset below it is settled
+ *   16     windowBase: offsets [windowBase, windowBase + WINDOW) have per-record state below, in a ring
+ *          (slot = offset mod WINDOW), so moving the window never copies
+ *   64     acked bitmap, WINDOW bits
+ *   ...    delivery counters, WINDOW bytes (saturating at 255)
+ *   ...    due times, WINDOW longs (epoch millis a released record may be redelivered at; 0 = now)
+ * </pre>
+ *
+ * <p>Only the member that owns the partition (an exclusive file lock) writes it; within the process every method
+ * must be called under the owner's lock. Not thread-safe by itself.
+ */
+final class GroupState implements AutoCloseable {
+  static final int WINDOW = 16384;
+  private static final long MAGIC = 0x3130505247424C50L; // "PLBGRP01"
+  private static final int COMMITTED = 8;
+  private static final int WINDOW_BASE = 16;
+  private static final int ACKED = 64;
+  private static final int DELIVERIES = ACKED + WINDOW / 8;
+  private static final int DUE = DELIVERIES + WINDOW;
+  private static final int SIZE = DUE + WINDOW * 8;
+
+  private final FileChannel channel;
+  private final MappedByteBuffer buf;
+
+  private GroupState(FileChannel channel, MappedByteBuffer buf) {
+    this.channel = channel;
+    this.buf = buf;
+  }
+
+  /** Creates the state starting at {@code start} unless it exists. Returns true if this call created it. */
+  static boolean create(Path file, long start) throws IOException {
+    if (Files.exists(file)) {
+      return false;
+    }
+    Path tmp = file.resolveSibling(".tmp-" + UUID.randomUUID());
+    try {
+      ByteBuffer b = ByteBuffer.allocate(SIZE).order(ByteOrder.LITTLE_ENDIAN);
+      b.putLong(0, MAGIC).putLong(COMMITTED, start).putLong(WINDOW_BASE, start);
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        while (b.hasRemaining()) {
+          ch.write(b);
+        }
+        ch.force(true);
+      }
+      try {
+        Files.createLink(file, tmp);
+        return true;
+      } catch (FileAlreadyExistsException e) {
+        return false;
+      }
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  static GroupState open(Path file) throws IOException {
+    FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    try {
+      if (ch.size() != SIZE) {
+        throw new CorruptLogException(file + ": not a Polybus group state (size " + ch.size() + ")");
+      }
+      MappedByteBuffer b = ch.map(FileChannel.MapMode.READ_WRITE, 0, SIZE);
+      b.order(ByteOrder.LITTLE_ENDIAN);
+      if (b.getLong(0) != MAGIC) {
+        throw new CorruptLogException(file + ": not a Polybus group state (bad magic)");
+      }
+      GroupState s = new GroupState(ch, b);
+      long c = s.committed();
+      long w = s.windowBase();
+      if (w > c || c - w > WINDOW) {
+        throw new CorruptLogException(file + ": inconsistent window " + w + " for committed offset " + c);
+      }
+      for (long o = w; o < c; o++) {
+        s.clearSlot(o); // a crash between committing and moving the window
+      }
+      b.putLong(WINDOW_BASE, c);
+      return s;
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      throw e;
+    }
+  }
+
+  long committed() {
+    return buf.getLong(COMMITTED);
+  }
+
+  long windowBase() {
+    return buf.getLong(WINDOW_BASE);
+  }
+
+  /** The first offset that cannot be leased yet because the window does not reach it. */
+  long windowEnd() {
+    return windowBase() + WINDOW;
+  }
+
+  /** The slot of {@code offset} in the ring of per-record state. */
+  private int index(long offset) {
+    long base = windowBase();
+    if (offset < base || offset >= base + WINDOW) {
+      throw new IllegalArgumentException("offset " + offset + " outside the window at " + base);
+    }
+    return (int) (offset & (WINDOW - 1));
+  }
+
+  boolean isAcked(long offset) {
+    if (offset < committed()) {
+      return true;
+    }
+    int i = index(offset);
+    return (buf.get(ACKED + (i >>> 3)) & (1 << (i & 7))) != 0;
+  }
+
+  /** One more delivery of {@code offset}; returns the new count. */
+  int delivered(long offset) {
+    int i = index(offset);
+    int n = buf.get(DELIVERIES + i) & 0xff;
+    if (n < 255) {
+      n++;
+      buf.put(DELIVERIES + i, (byte) n);
+    }
+    return n;
+  }
+
+  int deliveries(long offset) {
+    return buf.get(DELIVERIES + index(offset)) & 0xff;
+  }
+
+  /** Raises the delivery count to at least {@code attempts}. */
+  void atLeast(long offset, int attempts) {
+    int i = index(offset);
+    int n = Math.min(255, Math.max(attempts, buf.get(DELIVERIES + i) & 0xff));
+    buf.put(DELIVERIES + i, (byte) n);
+  }
+
+  long dueMillis(long offset) {
+    return buf.getLong(DUE + index(offset) * 8);
+  }
+
+  void setDue(long offset, long epochMillis) {
+    buf.putLong(DUE + index(offset) * 8, epochMillis);
+  }
+
+  /** Marks {@code offset} settled and advances the committed offset over every settled one. */
+  void ack(long offset) {
+    long c = committed();
+    if (offset < c) {
+      return;
+    }
+    int i = index(offset);
+    buf.put(ACKED + (i >>> 3), (byte) (buf.get(ACKED + (i >>> 3)) | (1 << (i & 7))));
+    long base = windowBase();
+    while (c < base + WINDOW && isAckedInWindow(c)) {
+      c++;
+      // Committed first, then free the slot (for the offset WINDOW records later), then move the window. A crash
+      // in between leaves windowBase < committed, which open() repairs by freeing those slots again.
+      buf.putLong(COMMITTED, c);
+      clearSlot(c - 1);
+      buf.putLong(WINDOW_BASE, c);
+    }
+  }
+
+  private void clearSlot(long offset) {
+    int j = (int) (offset & (WINDOW - 1));
+    buf.put(ACKED + (j >>> 3), (byte) (buf.get(ACKED + (j >>> 3)) & ~(1 << (j & 7))));
+    buf.put(DELIVERIES + j, (byte) 0);
+    buf.putLong(DUE + j * 8, 0);
+  }
+
+  private boolean isAckedInWindow(long offset) {
+    int i = (int) (offset & (WINDOW - 1));
+    return (buf.get(ACKED + (i >>> 3)) & (1 << (i & 7))) != 0;
+  }
+
+  void force() {
+    buf.force();
+  }
+
+  @Override
+  public void close() throws IOException {
+    channel.close();
+  }
+}

@@ -1,0 +1,140 @@
+package io.polybus.nativelog.internal;
+
+import io.polybus.ConfigurationException;
+import io.polybus.StartFrom;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * An open log directory, shared by every backend of this JVM opened on the same path (reference-counted), because
+ * in-process coordination (file locks, wake-ups) must be per JVM. Thread-safe.
+ */
+final class NativeLog {
+  static final String MARKER = "polybus-log";
+  private static final String MARKER_CONTENT = "polybus-log 1\n";
+  private static final Map<Path, NativeLog> OPEN = new HashMap<>();
+
+  final Path dir;
+  private final int defaultPartitions;
+  private final int segmentBytes;
+  private final long stallTimeoutNanos;
+  private final ConcurrentHashMap<String, LogTopic> topics = new ConcurrentHashMap<>();
+  private int refs; // guarded by OPEN
+
+  private NativeLog(Path dir, int defaultPartitions, int segmentBytes, long stallTimeoutNanos) {
+    this.dir = dir;
+    this.defaultPartitions = defaultPartitions;
+    this.segmentBytes = segmentBytes;
+    this.stallTimeoutNanos = stallTimeoutNanos;
+  }
+
+  static NativeLog acquire(Path dir, int partitions, int segmentBytes, long stallTimeoutNanos) throws IOException {
+    Path key = dir.toAbsolutePath().normalize();
+    synchronized (OPEN) {
+      NativeLog log = OPEN.get(key);
+      if (log == null) {
+        prepare(key);
+        log = new NativeLog(key, partitions, segmentBytes, stallTimeoutNanos);
+        OPEN.put(key, log);
+      }
+      log.refs++;
+      return log;
+    }
+  }
+
+  /** Creates the directory and its marker, or checks that an existing directory is a Polybus log. */
+  private static void prepare(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    Path marker = dir.resolve(MARKER);
+    if (!Files.exists(marker)) {
+      boolean empty;
+      try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+        empty = !s.iterator().hasNext();
+      }
+      if (!empty) {
+        throw new ConfigurationException("'" + dir + "' is not a Polybus log directory (it has files but no '"
+            + MARKER + "' marker); use an empty or new directory");
+      }
+      try {
+        Files.writeString(marker, MARKER_CONTENT, StandardCharsets.UTF_8,
+            java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
+      } catch (FileAlreadyExistsException e) {
+        // another process made it at the same time
+      }
+    }
+    String content = Files.readString(marker, StandardCharsets.UTF_8);
+    if (!content.equals(MARKER_CONTENT)) {
+      throw new ConfigurationException("'" + dir + "' has a '" + MARKER + "' marker of an unknown format: "
+          + content.strip());
+    }
+    Files.createDirectories(dir.resolve("topics"));
+  }
+
+  void release() {
+    synchronized (OPEN) {
+      if (--refs == 0) {
+        OPEN.remove(dir);
+        topics.values().forEach(LogTopic::close);
+      }
+    }
+  }
+
+  long stallTimeoutNanos() {
+    return stallTimeoutNanos;
+  }
+
+  LogTopic topic(String name) throws IOException {
+    LogTopic t = topics.get(name);
+    if (t != null) {
+      return t;
+    }
+    synchronized (topics) {
+      t = topics.get(name);
+      if (t == null) {
+        t = LogTopic.open(dir.resolve("topics").resolve(name), name, defaultPartitions, segmentBytes);
+        topics.put(name, t);
+      }
+      return t;
+    }
+  }
+
+  Path groupDir(String topic, String group) {
+    return dir.resolve("topics").resolve(topic).resolve("groups").resolve(group);
+  }
+
+  /** Creates the group's state for every partition, at the start or the end of each. Idempotent. */
+  void ensureGroup(String topicName, String group, StartFrom startFrom) throws IOException {
+    LogTopic topic = topic(topicName);
+    Path g = groupDir(topicName, group);
+    Files.createDirectories(g.resolve("members"));
+    for (int p = 0; p < topic.partitions.length; p++) {
+      Path state = g.resolve("p" + p + ".state");
+      if (Files.exists(state)) {
+        continue;
+      }
+      Partition part = topic.partitions[p];
+      long start = startFrom == StartFrom.EARLIEST ? part.first().baseOffset() : part.endOffset();
+      GroupState.create(state, start);
+    }
+  }
+
+  LogMember join(String topicName, String group) throws IOException {
+    return new LogMember(this, topic(topicName), groupDir(topicName, group));
+  }
+
+  /** Forces every open topic to the device. */
+  void forceAll() {
+    topics.values().forEach(LogTopic::force);
+  }
+
+  int topicCount() {
+    return topics.size();
+  }
+}

@@ -1,0 +1,222 @@
+package io.polybus.nativelog.internal;
+
+import io.polybus.BrokerUnavailableException;
+import io.polybus.Capabilities;
+import io.polybus.Health;
+import io.polybus.Message;
+import io.polybus.PayloadTooLargeException;
+import io.polybus.PublishReceipt;
+import io.polybus.StartFrom;
+import io.polybus.spi.Backend;
+import io.polybus.spi.BackendConsumer;
+import io.polybus.spi.ConsumerSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Not API. The {@code log:} backend: the SPI mapped onto a {@link NativeLog} directory. Thread-safe.
+ *
+ * <p>Durability modes: {@link Fsync#NONE} completes a publish once its frames are committed to the shared mapping
+ * (the page cache: survives a crash of the process, not of the machine); {@link Fsync#INTERVAL} also forces every
+ * topic to the device every interval (a machine crash loses at most that interval); {@link Fsync#SYNC} completes a
+ * publish only after a force that covers it, one force serving every publish that arrived meanwhile (group commit).
+ */
+public final class NativeLogBackend implements Backend {
+  /** When appended bytes are forced to the device. */
+  public enum Fsync {
+    NONE,
+    INTERVAL,
+    SYNC
+  }
+
+  private final NativeLog log;
+  private final Capabilities capabilities;
+  private final Fsync fsync;
+  private final GroupCommit groupCommit;
+  private final ScheduledExecutorService intervalSync;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  public NativeLogBackend(
+      Path dir, int partitions, int segmentBytes, int maxPayloadBytes, Fsync fsync, long fsyncIntervalMillis,
+      long stallTimeoutNanos) throws IOException {
+    this.log = NativeLog.acquire(dir, partitions, segmentBytes, stallTimeoutNanos);
+    this.fsync = fsync;
+    this.capabilities = Capabilities.builder()
+        .orderedByKey(true)
+        .replay(true)
+        .durable(true)
+        .nativeDelayedRetry(true)
+        .mayDuplicate(false)
+        .maxPayloadBytes(maxPayloadBytes)
+        .maxHeaders(64)
+        .build();
+    this.groupCommit = fsync == Fsync.SYNC ? new GroupCommit() : null;
+    if (fsync == Fsync.INTERVAL) {
+      intervalSync = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "polybus-log-fsync");
+        t.setDaemon(true);
+        return t;
+      });
+      intervalSync.scheduleWithFixedDelay(this::forceAll, fsyncIntervalMillis, fsyncIntervalMillis,
+          TimeUnit.MILLISECONDS);
+    } else {
+      intervalSync = null;
+    }
+  }
+
+  @Override
+  public Capabilities capabilities() {
+    return capabilities;
+  }
+
+  @Override
+  public CompletableFuture<List<PublishReceipt>> publish(String topic, List<Message> messages) {
+    String[] positions;
+    try {
+      positions = log.topic(topic).append(messages);
+    } catch (IllegalArgumentException e) {
+      return CompletableFuture.failedFuture(new PayloadTooLargeException(
+          "a message does not fit a segment of the log at " + log.dir + ": " + e.getMessage(), e));
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(
+          new BrokerUnavailableException("appending to the log at " + log.dir + " failed: " + e, e));
+    }
+    List<PublishReceipt> receipts = new ArrayList<>(positions.length);
+    for (int i = 0; i < positions.length; i++) {
+      receipts.add(new PublishReceipt(topic, messages.get(i).id(), positions[i]));
+    }
+    if (groupCommit != null) {
+      return groupCommit.await().thenApply(v -> receipts);
+    }
+    return CompletableFuture.completedFuture(receipts);
+  }
+
+  @Override
+  public void ensureGroup(String topic, String group, StartFrom startFrom) {
+    try {
+      log.ensureGroup(topic, group, startFrom);
+    } catch (IOException e) {
+      throw new BrokerUnavailableException("creating group " + group + " of " + topic + " in " + log.dir
+          + " failed: " + e, e);
+    }
+  }
+
+  @Override
+  public BackendConsumer subscribe(ConsumerSpec spec) {
+    ensureGroup(spec.topic(), spec.group(), spec.startFrom());
+    try {
+      return log.join(spec.topic(), spec.group());
+    } catch (IOException e) {
+      throw new BrokerUnavailableException("joining group " + spec.group() + " of " + spec.topic() + " in "
+          + log.dir + " failed: " + e, e);
+    }
+  }
+
+  @Override
+  public Health health() {
+    if (closed.get()) {
+      return Health.down("log " + log.dir + ": this backend is closed");
+    }
+    try {
+      Path probe = Files.createTempFile(log.dir, ".health-", ".tmp");
+      Files.delete(probe);
+      return Health.up("log " + log.dir + " is writable, " + log.topicCount() + " topics open");
+    } catch (IOException e) {
+      return Health.down("log " + log.dir + " is not writable: " + e);
+    }
+  }
+
+  private void forceAll() {
+    log.forceAll();
+  }
+
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    if (intervalSync != null) {
+      intervalSync.shutdownNow();
+      forceAll();
+    }
+    if (groupCommit != null) {
+      groupCommit.close();
+    }
+    log.release();
+  }
+
+  /**
+   * One thread forcing the log for every publish that arrived since its last force: concurrent publishers share
+   * the cost of a force (group commit, as BookKeeper's journal does).
+   */
+  private final class GroupCommit {
+    private final Object lock = new Object();
+    private CompletableFuture<Void> next = new CompletableFuture<>();
+    private boolean pending;
+    private volatile boolean stopped;
+    private final Thread thread = new Thread(this::run, "polybus-log-group-commit");
+
+    GroupCommit() {
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    CompletableFuture<Void> await() {
+      synchronized (lock) {
+        pending = true;
+        lock.notifyAll();
+        return next;
+      }
+    }
+
+    private void run() {
+      while (!stopped) {
+        CompletableFuture<Void> batch;
+        synchronized (lock) {
+          while (!pending && !stopped) {
+            try {
+              lock.wait();
+            } catch (InterruptedException e) {
+              return;
+            }
+          }
+          batch = next;
+          next = new CompletableFuture<>();
+          pending = false;
+        }
+        try {
+          forceAll(); // covers every append that asked before the swap above
+          batch.complete(null);
+        } catch (RuntimeException e) {
+          batch.completeExceptionally(new BrokerUnavailableException("fsync of " + log.dir + " failed: " + e, e));
+        }
+      }
+    }
+
+    void close() {
+      synchronized (lock) {
+        stopped = true;
+        lock.notifyAll();
+      }
+      try {
+        thread.join(5000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      synchronized (lock) {
+        if (pending) {
+          forceAll();
+          next.complete(null);
+        }
+      }
+    }
+  }
+}
