@@ -43,11 +43,12 @@ resolve() {
 }
 
 start() {
+  # Resolved even when a broker runs already: KafkaBrokerRestartTest starts brokers of its own from build/kafka/lib.
+  resolve
   if answers; then
     log "a broker already answers on 127.0.0.1:$PORT; using it"
     return
   fi
-  resolve
   local data="$HOME_DIR/data" conf="$HOME_DIR/server.properties"
   rm -rf "$data"
   mkdir -p "$data"

@@ -1,0 +1,341 @@
+package io.polybus.kafka;
+
+import io.polybus.Capabilities;
+import io.polybus.Health;
+import io.polybus.Message;
+import io.polybus.PolybusException;
+import io.polybus.PublishReceipt;
+import io.polybus.StartFrom;
+import io.polybus.spi.Backend;
+import io.polybus.spi.BackendConsumer;
+import io.polybus.spi.ConsumerSpec;
+import io.polybus.spi.Messages;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.GroupNotEmptyException;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownMemberIdException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * One {@code kafka://} connection: a shared idempotent producer, an admin client for topics and group offsets, and
+ * one {@link KafkaMember} (its own {@code KafkaConsumer}) per subscriber.
+ *
+ * <h2>Mapping</h2>
+ * A Polybus message is a plain Kafka record: the topic is the Kafka topic of the same name (portable names are
+ * legal Kafka names); the key is the record key in UTF-8; the payload is the record value as-is; the headers are
+ * record headers with UTF-8 values, in order; the timestamp is the record timestamp; the id travels in the header
+ * {@value #ID_HEADER}. A record without that header (from another Kafka client) gets the id
+ * {@code kafka:<topic>:<partition>:<offset>}.
+ *
+ * <h2>Publishing</h2>
+ * The future completes on the broker's acknowledgement ({@code acks=all}). Topics unknown to this bus are created
+ * first with the admin client ({@code partitions}, {@code replication}); that step runs on a small background
+ * executor so that {@code publish} itself never waits on the network except when the producer's buffer is full
+ * (then {@code send} blocks at most {@code publishTimeout}). Every publish completes within twice
+ * {@code publishTimeout} (topic creation, then delivery with its retries), failing with
+ * {@link io.polybus.PolybusTimeoutException} or {@link io.polybus.BrokerUnavailableException} when the broker is
+ * down.
+ *
+ * <p>Thread-safe, as {@link Backend} requires.
+ */
+final class KafkaBackend implements Backend {
+  static final String ID_HEADER = "polybus-id";
+  private static final System.Logger LOG = System.getLogger("io.polybus.kafka");
+  private static final int MAX_HEADERS = 64;
+
+  final KafkaSettings settings;
+  private final Capabilities capabilities;
+  private final KafkaProducer<byte[], byte[]> producer;
+  private final Admin admin;
+  /** Topics this bus created or found; the future completes when the topic exists. */
+  private final ConcurrentHashMap<String, CompletableFuture<Void>> topics = new ConcurrentHashMap<>();
+  private final AtomicInteger keylessTurn = new AtomicInteger();
+  private final Set<String> ensuredGroups = ConcurrentHashMap.newKeySet();
+  /** Runs the slow path of a publish (after topic creation), never the admin client's own thread. */
+  private final ExecutorService slowPath;
+  private volatile boolean closed;
+
+  KafkaBackend(KafkaSettings settings) {
+    this.settings = settings;
+    this.capabilities = Capabilities.builder()
+        .orderedByKey(true)
+        .replay(true)
+        .durable(true)
+        .nativeDelayedRetry(false)
+        .mayDuplicate(false)
+        .maxPayloadBytes(settings.maxPayload)
+        .maxHeaders(MAX_HEADERS)
+        .build();
+    try {
+      this.producer = new KafkaProducer<>(settings.producer(), new ByteArraySerializer(), new ByteArraySerializer());
+    } catch (KafkaException e) {
+      throw KafkaErrors.map("creating the Kafka producer for " + settings.options.redacted(), e);
+    }
+    try {
+      this.admin = Admin.create(settings.admin());
+    } catch (KafkaException e) {
+      producer.close(Duration.ZERO);
+      throw KafkaErrors.map("creating the Kafka admin client for " + settings.options.redacted(), e);
+    }
+    AtomicInteger n = new AtomicInteger();
+    this.slowPath = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "polybus-kafka-publish-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  @Override
+  public Capabilities capabilities() {
+    return capabilities;
+  }
+
+  // ---------------------------------------------------------------- publishing
+
+  @Override
+  public CompletableFuture<List<PublishReceipt>> publish(String topic, List<Message> messages) {
+    CompletableFuture<Void> exists = topics.get(topic);
+    if (exists != null && exists.isDone() && !exists.isCompletedExceptionally()) {
+      return send(topic, messages);
+    }
+    return ensureTopic(topic).thenComposeAsync(v -> send(topic, messages), slowPath);
+  }
+
+  private CompletableFuture<List<PublishReceipt>> send(String topic, List<Message> messages) {
+    int n = messages.size();
+    CompletableFuture<List<PublishReceipt>> result = new CompletableFuture<>();
+    if (n == 0) {
+      result.complete(List.of());
+      return result;
+    }
+    PublishReceipt[] receipts = new PublishReceipt[n];
+    AtomicInteger remaining = new AtomicInteger(n);
+    Integer keylessPartition = null;
+    for (int i = 0; i < n; i++) {
+      Message m = messages.get(i);
+      int index = i;
+      try {
+        if (m.key() == null && keylessPartition == null) {
+          keylessPartition = keylessPartition(topic);
+        }
+        producer.send(toRecord(topic, m.key() == null ? keylessPartition : null, m), (md, ex) -> {
+          if (ex != null) {
+            result.completeExceptionally(KafkaErrors.map("publishing " + m.id() + " to " + topic, ex));
+            return;
+          }
+          receipts[index] = new PublishReceipt(topic, m.id(), md.partition() + "@" + md.offset());
+          // The decrement orders the receipt writes before the read of the array by the last callback.
+          if (remaining.decrementAndGet() == 0) {
+            result.complete(Arrays.asList(receipts));
+          }
+        });
+      } catch (KafkaException | IllegalStateException e) {
+        result.completeExceptionally(KafkaErrors.map("publishing " + m.id() + " to " + topic, e));
+        break;
+      }
+    }
+    return result;
+  }
+
+  /**
+   * The partition of the keyless messages of one publish call: the next one in turn. Kafka's own sticky partitioner
+   * fills one partition per batch, so a burst of small keyless messages would land on one or two partitions and
+   * leave the other members of a group idle; turning per call spreads the work and keeps each call's batch whole.
+   */
+  private Integer keylessPartition(String topic) {
+    int count = producer.partitionsFor(topic).size(); // cached metadata after the first send to the topic
+    return count <= 1 ? null : Math.floorMod(keylessTurn.getAndIncrement(), count);
+  }
+
+  static ProducerRecord<byte[], byte[]> toRecord(String topic, Integer partition, Message m) {
+    Map<String, String> h = m.headers();
+    RecordHeaders headers = new RecordHeaders();
+    headers.add(new RecordHeader(ID_HEADER, m.id().getBytes(StandardCharsets.UTF_8)));
+    for (Map.Entry<String, String> e : h.entrySet()) {
+      headers.add(new RecordHeader(e.getKey(), e.getValue().getBytes(StandardCharsets.UTF_8)));
+    }
+    byte[] key = m.key() == null ? null : m.key().getBytes(StandardCharsets.UTF_8);
+    return new ProducerRecord<>(topic, partition, m.timestampMillis(), key, Messages.payloadNoCopy(m), headers);
+  }
+
+  // ---------------------------------------------------------------- topics and groups
+
+  /** Creates the topic unless it exists; completes when it does. A failed attempt is forgotten, so it is retried. */
+  CompletableFuture<Void> ensureTopic(String topic) {
+    CompletableFuture<Void> f = topics.computeIfAbsent(topic, t -> {
+      NewTopic nt = new NewTopic(t, settings.partitions, settings.replication).configs(settings.topicConfig());
+      CompletableFuture<Void> created = new CompletableFuture<>();
+      admin.createTopics(List.of(nt)).all().whenComplete((v, err) -> {
+        Throwable c = err == null ? null : KafkaErrors.unwrap(err);
+        if (c == null || c instanceof TopicExistsException) {
+          created.complete(null);
+        } else {
+          created.completeExceptionally(KafkaErrors.map("creating topic " + t, c));
+        }
+      });
+      return created;
+    });
+    f.whenComplete((v, err) -> {
+      if (err != null) {
+        topics.remove(topic, f);
+      }
+    });
+    return f;
+  }
+
+  @Override
+  public void ensureGroup(String topic, String group, StartFrom startFrom) {
+    if (ensuredGroups.contains(topic + '\u0000' + group)) {
+      return;
+    }
+    await(ensureTopic(topic), "creating topic " + topic);
+    long deadline = System.nanoTime() + settings.publishTimeout.toNanos();
+    while (true) {
+      try {
+        initialOffsets(topic, group, startFrom);
+        ensuredGroups.add(topic + '\u0000' + group);
+        return;
+      } catch (PolybusException e) {
+        // Just after creation the topic's partitions may not be known to every broker yet.
+        if (!(KafkaErrors.unwrap(e.getCause()) instanceof UnknownTopicOrPartitionException)
+            || System.nanoTime() > deadline) {
+          throw e;
+        }
+        sleep(100);
+      }
+    }
+  }
+
+  /**
+   * Commits a start offset for each partition of {@code topic} that the group has none for: the end (LATEST) or
+   * the beginning (EARLIEST). From then on the group holds its place whether or not a member is connected, so a
+   * message published after {@code subscribe} returned is never skipped by a later offset reset.
+   */
+  private void initialOffsets(String topic, String group, StartFrom startFrom) {
+    Map<String, TopicDescription> d = await(admin.describeTopics(List.of(topic)).allTopicNames().toCompletionStage()
+        .toCompletableFuture(), "describing topic " + topic);
+    Map<TopicPartition, OffsetAndMetadata> committed = await(admin.listConsumerGroupOffsets(group)
+        .partitionsToOffsetAndMetadata().toCompletionStage().toCompletableFuture(), "reading offsets of " + group);
+    Map<TopicPartition, OffsetSpec> missing = new HashMap<>();
+    d.get(topic).partitions().forEach(p -> {
+      TopicPartition tp = new TopicPartition(topic, p.partition());
+      if (committed.get(tp) == null) {
+        missing.put(tp, startFrom == StartFrom.EARLIEST ? OffsetSpec.earliest() : OffsetSpec.latest());
+      }
+    });
+    if (missing.isEmpty()) {
+      return;
+    }
+    Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends = await(admin.listOffsets(missing).all()
+        .toCompletionStage().toCompletableFuture(), "listing offsets of " + topic);
+    Map<TopicPartition, OffsetAndMetadata> start = new HashMap<>();
+    ends.forEach((tp, info) -> start.put(tp, new OffsetAndMetadata(info.offset(), "")));
+    try {
+      await(admin.alterConsumerGroupOffsets(group, start).all().toCompletionStage().toCompletableFuture(),
+          "setting the start offsets of group " + group);
+    } catch (PolybusException e) {
+      Throwable c = KafkaErrors.unwrap(e.getCause());
+      if (c instanceof GroupNotEmptyException || c instanceof UnknownMemberIdException) {
+        // Members are active: the group exists and they place it themselves (KafkaMember commits the position of
+        // every partition it is assigned without an offset).
+        return;
+      }
+      throw e;
+    }
+  }
+
+  @Override
+  public BackendConsumer subscribe(ConsumerSpec spec) {
+    ensureGroup(spec.topic(), spec.group(), spec.startFrom());
+    return new KafkaMember(this, spec);
+  }
+
+  // ---------------------------------------------------------------- health and close
+
+  @Override
+  public Health health() {
+    if (closed) {
+      return Health.down("the bus is closed");
+    }
+    try {
+      String id = admin.describeCluster().clusterId().get(Math.min(settings.publishTimeout.toMillis(), 10_000),
+          TimeUnit.MILLISECONDS);
+      return Health.up("Kafka cluster " + id + " at " + settings.bootstrap);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Health.down("interrupted while asking " + settings.bootstrap + " for its cluster id");
+    } catch (Exception e) {
+      return Health.down("Kafka at " + settings.bootstrap + " did not answer: " + KafkaErrors.unwrap(e));
+    }
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    slowPath.shutdown();
+    try {
+      producer.close(settings.publishTimeout);
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "closing the Kafka producer failed", e);
+    }
+    try {
+      admin.close(Duration.ofSeconds(5));
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "closing the Kafka admin client failed", e);
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private <T> T await(CompletableFuture<T> f, String what) {
+    try {
+      return f.get(settings.publishTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw KafkaErrors.map(what + " was interrupted", e);
+    } catch (Exception e) {
+      throw KafkaErrors.map(what + " at " + settings.bootstrap, e);
+    }
+  }
+
+  static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "KafkaBackend{" + settings.options.redacted() + "}";
+  }
+}
