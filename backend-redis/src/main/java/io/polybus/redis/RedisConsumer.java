@@ -50,6 +50,10 @@ final class RedisConsumer implements BackendConsumer {
   private final Lease[] lease;
   private final String[] cursor;
   private final AtomicInteger[] held;
+  /** Entries handed to the runtime and not settled yet, as {@code index/entryId}. */
+  private final java.util.Set<String> heldIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** Set when a round trip failed: a reply lost on the way may have left entries pending here that nobody holds. */
+  private boolean recoverOwn;
   private long nextLeaseWork;
   private int rotation;
 
@@ -104,6 +108,13 @@ final class RedisConsumer implements BackendConsumer {
       while (true) {
         liveness();
         List<InboundRecord> out = new ArrayList<>();
+        if (recoverOwn) {
+          recoverOwn(out);
+          recoverOwn = false;
+          if (!out.isEmpty()) {
+            return out;
+          }
+        }
         if (partitioned) {
           takeOver(out, max);
         }
@@ -128,6 +139,7 @@ final class RedisConsumer implements BackendConsumer {
         }
       }
     } catch (RuntimeException e) {
+      recoverOwn = true;
       if (RedisErrors.isNoGroup(e)) {
         // The server lost the group (a restart of a server that keeps nothing, or a deleted stream): recreate it
         // from the start of what the stream holds now, which is all published since.
@@ -191,6 +203,61 @@ final class RedisConsumer implements BackendConsumer {
   }
 
   private static final byte[] GREATER = EntryLayout.bytes(">");
+
+  @SuppressWarnings("unchecked")
+  private List<List<?>> ownPending(int i) {
+    return (List<List<?>>) backend.redis.sendCommand(Command.XPENDING, streamBytes[i], EntryLayout.bytes(group),
+        EntryLayout.bytes("-"), EntryLayout.bytes("+"), EntryLayout.bytes("100000"), EntryLayout.bytes(name));
+  }
+
+  /**
+   * Entries pending at this member that the runtime does not hold: a read whose reply was lost with its connection.
+   * Claimed again (their delivery count goes up: the server did deliver them once) and handed over, before anything
+   * newer of their streams, so ordering by key holds too. Only this member's own entries are involved.
+   */
+  private void recoverOwn(List<InboundRecord> out) {
+    backend.settler.flush();
+    for (int i = 0; i < streams.length; i++) {
+      if (lease[i] == Lease.NONE) {
+        continue;
+      }
+      java.util.Map<String, Long> candidates = new java.util.LinkedHashMap<>();
+      for (List<?> p : ownPending(i)) {
+        String id = EntryLayout.string((byte[]) p.get(0));
+        if (!heldIds.contains(i + "/" + id)) {
+          candidates.put(id, (Long) p.get(3));
+        }
+      }
+      if (candidates.isEmpty()) {
+        continue;
+      }
+      // An id leaves heldIds only after its settlement was queued: once that queue is flushed, whatever is still
+      // pending here and was not held is truly lost.
+      backend.settler.flush();
+      List<byte[]> lost = new ArrayList<>();
+      java.util.Map<String, Long> counts = new java.util.HashMap<>();
+      for (List<?> p : ownPending(i)) {
+        String id = EntryLayout.string((byte[]) p.get(0));
+        if (candidates.containsKey(id)) {
+          lost.add(EntryLayout.bytes(id));
+          counts.put(id, (Long) p.get(3));
+        }
+      }
+      if (lost.isEmpty()) {
+        continue;
+      }
+      List<byte[]> args = EntryLayout.list(streamBytes[i], EntryLayout.bytes(group), EntryLayout.bytes(name),
+          EntryLayout.bytes("0"));
+      args.addAll(lost);
+      Object claimed = backend.redis.sendCommand(Command.XCLAIM, EntryLayout.array(args));
+      for (Object o : (List<?>) claimed) {
+        if (o instanceof List<?> entry) {
+          String id = EntryLayout.string((byte[]) entry.get(0));
+          out.add(record(i, id, (List<?>) entry.get(1), (int) (counts.getOrDefault(id, 0L) + 1)));
+        }
+      }
+    }
+  }
 
   /** Due delayed retries of the streams this member reads, to this member (the move-due script). */
   private void moveDue(List<InboundRecord> out, int max) {
@@ -257,6 +324,7 @@ final class RedisConsumer implements BackendConsumer {
 
   private Record record(int index, String id, List<?> fields, int deliveryCount) {
     held[index].incrementAndGet();
+    heldIds.add(index + "/" + id);
     return new Record(this, index, streams[index], id, EntryLayout.read(id, fields), deliveryCount);
   }
 
@@ -411,6 +479,12 @@ final class RedisConsumer implements BackendConsumer {
     return closed.get();
   }
 
+  private void settled(Record r) {
+    // The id leaves the set after the settlement is queued: recovery then sees it gone only once it is sent.
+    heldIds.remove(r.index + "/" + r.entryId);
+    held[r.index].decrementAndGet();
+  }
+
   /** One delivered entry. Thread-safe; settled once by the runtime; ignored after its consumer closed. */
   static final class Record implements InboundRecord {
     final RedisConsumer consumer;
@@ -448,7 +522,7 @@ final class RedisConsumer implements BackendConsumer {
         return;
       }
       consumer.backend.settler.ack(stream, group, entryId);
-      consumer.held[index].decrementAndGet();
+      consumer.settled(this);
     }
 
     @Override
@@ -457,7 +531,7 @@ final class RedisConsumer implements BackendConsumer {
         return;
       }
       consumer.backend.settler.park(stream, group, entryId, Math.max(0, delay.toMillis()));
-      consumer.held[index].decrementAndGet();
+      consumer.settled(this);
     }
 
     @Override
@@ -475,7 +549,7 @@ final class RedisConsumer implements BackendConsumer {
       if (consumer.isClosed() || !settled.compareAndSet(false, true)) {
         return false;
       }
-      consumer.held[index].decrementAndGet();
+      consumer.settled(this);
       return true;
     }
   }
