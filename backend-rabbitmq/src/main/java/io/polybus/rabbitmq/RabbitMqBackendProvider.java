@@ -36,6 +36,8 @@ import javax.net.ssl.SSLContext;
  *       {@code PolybusTimeoutException}.
  *   <li>{@code connectTimeout} (default 10s): TCP connect and AMQP handshake.
  *   <li>{@code maxPayload} (default 16m, at most 128m, RabbitMQ's default {@code max_message_size}).
+ *   <li>{@code connectionName} (default {@code polybus}): the bus's two connections are named
+ *       {@code <name>-publish} and {@code <name>-consume} in the broker's connection list.
  * </ul>
  * Native settings ({@code polybus.rabbitmq.<name>}, also under {@code amqp} and {@code amqps}) are handed to
  * {@link ConnectionFactory#load(java.util.Map, String)}, so their names are the client's own
@@ -67,6 +69,7 @@ public final class RabbitMqBackendProvider implements BackendProvider {
     Duration publishTimeout = p.duration("publishTimeout", Duration.ofSeconds(30));
     Duration connectTimeout = p.duration("connectTimeout", Duration.ofSeconds(10));
     int maxPayload = (int) p.bytes("maxPayload", 16L << 20, 1, 128L << 20);
+    String connectionName = p.string("connectionName", "polybus");
     p.requireAllRead();
     if (publishTimeout.isZero() || connectTimeout.isZero()) {
       throw new ConfigurationException("publishTimeout and connectTimeout must be positive in '"
@@ -104,9 +107,9 @@ public final class RabbitMqBackendProvider implements BackendProvider {
     }
     String description = options.redacted();
     Settings settings = new Settings(partitions, publishTimeout, maxPayload, description);
-    Connection publish = connect(cf, addresses, "polybus-publish", description);
+    Connection publish = connect(cf, addresses, connectionName + "-publish", description);
     try {
-      Connection consume = connect(cf, addresses, "polybus-consume", description);
+      Connection consume = connect(cf, addresses, connectionName + "-consume", description);
       return new RabbitMqBackend(settings, publish, consume);
     } catch (RuntimeException e) {
       try {
