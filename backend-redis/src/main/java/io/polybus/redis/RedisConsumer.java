@@ -216,7 +216,7 @@ final class RedisConsumer implements BackendConsumer {
    * newer of their streams, so ordering by key holds too. Only this member's own entries are involved.
    */
   private void recoverOwn(List<InboundRecord> out) {
-    backend.settler.flush();
+    flushSettlements();
     for (int i = 0; i < streams.length; i++) {
       if (lease[i] == Lease.NONE) {
         continue;
@@ -233,7 +233,7 @@ final class RedisConsumer implements BackendConsumer {
       }
       // An id leaves heldIds only after its settlement was queued: once that queue is flushed, whatever is still
       // pending here and was not held is truly lost.
-      backend.settler.flush();
+      flushSettlements();
       List<byte[]> lost = new ArrayList<>();
       java.util.Map<String, Long> counts = new java.util.HashMap<>();
       for (List<?> p : ownPending(i)) {
@@ -424,13 +424,22 @@ final class RedisConsumer implements BackendConsumer {
     }
   }
 
+  private void flushSettlements() {
+    if (!backend.settler.flush(settings.timeout())) {
+      throw new io.polybus.BrokerUnavailableException("acks of group '" + group + "' on '" + topic
+          + "' could not be sent to " + settings.where());
+    }
+  }
+
   private byte[] leaseKey(int i) {
     return EntryLayout.bytes(RedisSettings.lease(streams[i], group));
   }
 
   /** Hands a partition to whoever takes it next: acks first, so the next owner never sees what was acked here. */
   private void giveUp(int i) {
-    backend.settler.flush();
+    if (!backend.settler.flush(settings.timeout())) {
+      return; // still RELEASING: tried again on the next poll
+    }
     Scripts.RELEASE_LEASE.run(backend.redis, List.of(leaseKey(i)), List.of(EntryLayout.bytes(name)));
     lease[i] = Lease.NONE;
   }
@@ -449,7 +458,7 @@ final class RedisConsumer implements BackendConsumer {
     }
     woken.set(true);
     try {
-      backend.settler.flush();
+      backend.settler.flush(settings.timeout().multipliedBy(2));
       for (int i = 0; i < streams.length; i++) {
         // Unpartitioned: what is held goes to the delayed set, due now, for any member. Partitioned: it waits
         // for the partition's next owner, who takes it over in stream order before anything newer.

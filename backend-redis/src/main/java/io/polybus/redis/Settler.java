@@ -1,6 +1,7 @@
 package io.polybus.redis;
 
 import io.polybus.Message;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,6 +10,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.Protocol.Command;
 import redis.clients.jedis.Response;
@@ -22,8 +24,9 @@ import redis.clients.jedis.exceptions.JedisNoScriptException;
  *
  * <p>Nothing is dropped on a connection failure: the round is sent again (every operation in it is idempotent
  * except a dead letter, which the contract allows to be duplicated by a crash) with a backoff, until the backend
- * closes. {@link #flush()} sends everything queued so far before it returns; consumers call it before they give
- * work back to their group, so that a new owner never receives what this member already acked. Thread-safe.
+ * closes. {@link #flush(Duration)} sends everything queued so far before it returns true; consumers call it before
+ * they give work back to their group, so that a new owner never receives what this member already acked.
+ * Thread-safe.
  */
 final class Settler {
   private static final System.Logger LOG = System.getLogger(Settler.class.getName());
@@ -31,7 +34,9 @@ final class Settler {
   private final RedisBackend backend;
   private final ConcurrentLinkedQueue<Op> queue = new ConcurrentLinkedQueue<>();
   /** Held while ops are taken off the queue and sent: so flush() returns only after earlier ops were sent. */
-  private final Object sending = new Object();
+  private final ReentrantLock sending = new ReentrantLock();
+  /** Ops of a round that failed, sent first next time; guarded by {@link #sending}. */
+  private final List<Op> carry = new ArrayList<>();
   private final Thread thread;
   private volatile boolean running = true;
 
@@ -78,22 +83,38 @@ final class Settler {
 
   private void loop() {
     while (running) {
-      if (queue.isEmpty()) {
+      if (queue.isEmpty() && carry.isEmpty()) {
         LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(100));
       }
-      flushWithRetry();
+      // While open, keep trying; each failed round is retried with a backoff.
+      send(System.nanoTime() + TimeUnit.SECONDS.toNanos(1));
     }
-    flushWithRetry(); // what was queued while closing
+    // What was queued while closing gets a bounded last chance.
+    if (!send(System.nanoTime() + backend.settings.timeout().toNanos() * 2)) {
+      fail(carry, new IllegalStateException("the redis backend closed before the settlement was sent"));
+    }
   }
 
-  /** Sends everything queued before this call; retries on connection failures while the backend is open. */
-  void flush() {
-    flushWithRetry();
+  /**
+   * Sends everything queued before this call, retrying failed rounds until {@code deadlineNanos}; false when some
+   * of it could not be sent by then (it stays queued, first in line, for the settler thread).
+   */
+  boolean flush(Duration within) {
+    return send(System.nanoTime() + within.toNanos());
   }
 
-  private void flushWithRetry() {
-    synchronized (sending) {
-      List<Op> batch = new ArrayList<>();
+  private boolean send(long deadlineNanos) {
+    try {
+      if (!sending.tryLock(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+        return false;
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+    try {
+      List<Op> batch = new ArrayList<>(carry);
+      carry.clear();
       Op op;
       while ((op = queue.poll()) != null) {
         batch.add(op);
@@ -103,21 +124,24 @@ final class Settler {
         try {
           batch = send(batch);
         } catch (RuntimeException e) {
-          if (backend.isClosed() && !running) {
-            fail(batch, e);
-            return;
+          if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoff) - deadlineNanos > 0) {
+            carry.addAll(batch);
+            LOG.log(System.Logger.Level.DEBUG, "settling failed, kept for later: " + e.getMessage());
+            return false;
           }
-          LOG.log(System.Logger.Level.DEBUG, "settling failed, retrying in " + backoff + " ms: " + e.getMessage());
           try {
             Thread.sleep(backoff);
           } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
-            fail(batch, e);
-            return;
+            carry.addAll(batch);
+            return false;
           }
-          backoff = Math.min(backoff * 2, 2000);
+          backoff = Math.min(backoff * 2, 1000);
         }
       }
+      return true;
+    } finally {
+      sending.unlock();
     }
   }
 
@@ -209,6 +233,9 @@ final class Settler {
   }
 
   private void fail(List<Op> batch, RuntimeException e) {
+    if (batch.isEmpty()) {
+      return;
+    }
     for (Op op : batch) {
       if (op instanceof DeadLetter d) {
         d.done.completeExceptionally(RedisErrors.map(e, "dead-letter to '" + d.dlqStream + "'", backend.settings));
