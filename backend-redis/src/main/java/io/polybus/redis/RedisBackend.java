@@ -197,7 +197,7 @@ final class RedisBackend implements Backend {
   /** {@code XGROUP CREATE ... MKSTREAM}; an existing group is left as it is. */
   void createGroup(String stream, String group, String from) {
     try {
-      redis.sendCommand(Command.XGROUP, "CREATE", stream, group, from, "MKSTREAM");
+      Raw.call(redis, Command.XGROUP, "CREATE", stream, group, from, "MKSTREAM");
     } catch (JedisDataException e) {
       if (!String.valueOf(e.getMessage()).startsWith("BUSYGROUP")) {
         throw RedisErrors.map(e, "create group '" + group + "' on '" + stream + "'", settings);
@@ -230,7 +230,7 @@ final class RedisBackend implements Backend {
       return Health.down("redis " + settings.where() + ": this backend is closed");
     }
     try {
-      Object pong = redis.sendCommand(Command.PING);
+      Object pong = Raw.call(redis, Command.PING);
       return Health.up("redis " + settings.where() + " answered " + EntryLayout.string((byte[]) pong));
     } catch (RuntimeException e) {
       return Health.down("redis " + settings.where() + " unreachable: " + e.getMessage());

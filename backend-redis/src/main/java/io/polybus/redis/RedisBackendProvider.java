@@ -52,6 +52,7 @@ public final class RedisBackendProvider implements BackendProvider {
   }
 
   @Override
+  @SuppressWarnings("deprecation") // ssl(boolean): the plain JDK TLS defaults are what rediss:// means here
   public Backend open(PolybusOptions options) {
     RedisSettings s = settings(options);
     Map<String, String> nat = new HashMap<>(options.nativeSettings());

@@ -186,7 +186,7 @@ final class RedisConsumer implements BackendConsumer {
     for (int j = 0; j < k; j++) {
       args.add(GREATER);
     }
-    Object reply = backend.redis.sendCommand(Command.XREADGROUP, EntryLayout.array(args));
+    Object reply = Raw.call(backend.redis, Command.XREADGROUP, (Object[]) EntryLayout.array(args));
     if (reply instanceof List<?> perStream) {
       for (Object o : perStream) {
         List<?> sr = (List<?>) o;
@@ -206,7 +206,7 @@ final class RedisConsumer implements BackendConsumer {
 
   @SuppressWarnings("unchecked")
   private List<List<?>> ownPending(int i) {
-    return (List<List<?>>) backend.redis.sendCommand(Command.XPENDING, streamBytes[i], EntryLayout.bytes(group),
+    return (List<List<?>>) Raw.call(backend.redis, Command.XPENDING, streamBytes[i], EntryLayout.bytes(group),
         EntryLayout.bytes("-"), EntryLayout.bytes("+"), EntryLayout.bytes("100000"), EntryLayout.bytes(name));
   }
 
@@ -249,7 +249,7 @@ final class RedisConsumer implements BackendConsumer {
       List<byte[]> args = EntryLayout.list(streamBytes[i], EntryLayout.bytes(group), EntryLayout.bytes(name),
           EntryLayout.bytes("0"));
       args.addAll(lost);
-      Object claimed = backend.redis.sendCommand(Command.XCLAIM, EntryLayout.array(args));
+      Object claimed = Raw.call(backend.redis, Command.XCLAIM, (Object[]) EntryLayout.array(args));
       for (Object o : (List<?>) claimed) {
         if (o instanceof List<?> entry) {
           String id = EntryLayout.string((byte[]) entry.get(0));
@@ -414,7 +414,7 @@ final class RedisConsumer implements BackendConsumer {
       if (lease[i] != Lease.NONE || owners.get(i) == null || owners.get(i).get() != null) {
         continue;
       }
-      Object ok = backend.redis.sendCommand(Command.SET, leaseKey(i), EntryLayout.bytes(name),
+      Object ok = Raw.call(backend.redis, Command.SET, leaseKey(i), EntryLayout.bytes(name),
           EntryLayout.bytes("NX"), EntryLayout.bytes("PX"), EntryLayout.bytes(Long.toString(ackTimeoutMs)));
       if (ok != null) {
         lease[i] = Lease.TAKEOVER;

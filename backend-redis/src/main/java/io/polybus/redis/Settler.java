@@ -226,8 +226,8 @@ final class Settler {
       }
     }
     if (reload) {
-      backend.redis.sendCommand(Command.SCRIPT, EntryLayout.bytes("LOAD"), Scripts.PARK.source);
-      backend.redis.sendCommand(Command.SCRIPT, EntryLayout.bytes("LOAD"), Scripts.DEAD_LETTER.source);
+      Raw.call(backend.redis, Command.SCRIPT, EntryLayout.bytes("LOAD"), Scripts.PARK.source);
+      Raw.call(backend.redis, Command.SCRIPT, EntryLayout.bytes("LOAD"), Scripts.DEAD_LETTER.source);
     }
     return again;
   }
