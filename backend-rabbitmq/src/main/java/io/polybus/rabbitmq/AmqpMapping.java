@@ -20,7 +20,8 @@ import java.util.UUID;
  *
  * <pre>
  * id         -> message-id property
- * key        -> routing key (when at most 255 UTF-8 bytes) and header polybus-key ("" for no key)
+ * key        -> routing key; header polybus-key too when it is longer than 255 UTF-8 bytes or the copy goes
+ *               through a wait queue ("" for no key)
  * payload    -> body, as-is
  * headers    -> AMQP headers, string values; their order in header polybus-header-order (a field array)
  * timestamp  -> header polybus-timestamp (milliseconds) and the timestamp property (seconds)
@@ -69,7 +70,12 @@ final class AmqpMapping {
     if (m.headers().size() > 1) {
       headers.put(ORDER, new java.util.ArrayList<>(m.headers().keySet()));
     }
-    headers.put(KEY, m.key() == null ? "" : m.key());
+    // The routing key carries the key when it can; the header is needed only when it cannot (too long), and for
+    // wait-queue copies (attempts > 0), whose routing key becomes the queue's name when they are dead-lettered back.
+    String routingKey = routingKey(m);
+    if (attempts > 0 || (m.key() != null && routingKey.isEmpty())) {
+      headers.put(KEY, m.key() == null ? "" : m.key());
+    }
     headers.put(TIMESTAMP, m.timestampMillis());
     if (partition >= 0) {
       headers.put(PARTITION, partition);

@@ -14,8 +14,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.NavigableMap;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
@@ -33,10 +31,10 @@ final class ConfirmPublisher {
   static final class Batch {
     final CompletableFuture<Void> future = new CompletableFuture<>();
     final long deadlineNanos;
-    int remaining;
+    final java.util.concurrent.atomic.AtomicInteger remaining;
 
     Batch(int size, long deadlineNanos) {
-      this.remaining = size;
+      this.remaining = new java.util.concurrent.atomic.AtomicInteger(size);
       this.deadlineNanos = deadlineNanos;
     }
   }
@@ -49,8 +47,13 @@ final class ConfirmPublisher {
   private final Executor completer;
   private final long timeoutNanos;
   private final String description;
-  /** Unconfirmed sequence numbers of the current channel, guarded by lock. */
-  private final NavigableMap<Long, Batch> pending = new TreeMap<>();
+  /**
+   * Unconfirmed sequence numbers of the current channel. Written under lock (so numbers and frames keep one order),
+   * read and removed without it by the confirm listener: the connection's reader thread must never wait for a
+   * publisher that holds the lock while it writes a batch.
+   */
+  private final java.util.concurrent.ConcurrentSkipListMap<Long, Batch> pending =
+      new java.util.concurrent.ConcurrentSkipListMap<>();
   private Channel channel; // guarded by lock; replaced when closed by a channel error
   private boolean closed; // guarded by lock
 
@@ -77,7 +80,7 @@ final class ConfirmPublisher {
           ch.basicPublish(o.exchange(), o.routingKey(), false, o.props(), o.body());
         }
       } catch (IOException | AlreadyClosedException e) {
-        failLocked(batch, unavailable("publishing failed", e));
+        fail(batch, unavailable("publishing failed", e));
         // The sequence numbers already taken may never be confirmed: drop this batch's entries now.
         pending.values().removeIf(b -> b == batch);
       }
@@ -178,56 +181,56 @@ final class ConfirmPublisher {
   }
 
   private void acked(long seq, boolean multiple) {
-    List<Batch> done = new ArrayList<>();
-    synchronized (lock) {
-      settle(seq, multiple, b -> {
-        if (--b.remaining == 0) {
-          done.add(b);
+    List<Batch> done = null;
+    if (multiple) {
+      Map.Entry<Long, Batch> e;
+      while ((e = pending.firstEntry()) != null && e.getKey() <= seq) {
+        if (pending.remove(e.getKey()) != null && e.getValue().remaining.decrementAndGet() == 0) {
+          done = add(done, e.getValue());
         }
-      });
+      }
+    } else {
+      Batch b = pending.remove(seq);
+      if (b != null && b.remaining.decrementAndGet() == 0) {
+        done = add(done, b);
+      }
     }
-    if (!done.isEmpty()) {
+    if (done != null) {
+      List<Batch> completed = done;
       completer.execute(() -> {
-        for (Batch b : done) {
+        for (Batch b : completed) {
           b.future.complete(null);
         }
       });
     }
   }
 
-  private void nacked(long seq, boolean multiple) {
-    List<Batch> failed = new ArrayList<>();
-    synchronized (lock) {
-      settle(seq, multiple, b -> {
-        if (!failed.contains(b)) {
-          failed.add(b);
-        }
-      });
-      // A failed batch's other messages no longer matter to anyone.
-      pending.values().removeIf(failed::contains);
-    }
-    for (Batch b : failed) {
-      fail(b, new BackPressureException("the broker " + description + " refused (nacked) a publish; try again"));
-    }
+  private static List<Batch> add(List<Batch> list, Batch b) {
+    List<Batch> l = list == null ? new ArrayList<>(2) : list;
+    l.add(b);
+    return l;
   }
 
-  private void settle(long seq, boolean multiple, java.util.function.Consumer<Batch> each) {
+  private void nacked(long seq, boolean multiple) {
+    List<Batch> failed = new ArrayList<>();
+    Map.Entry<Long, Batch> e;
     if (multiple) {
-      NavigableMap<Long, Batch> head = pending.headMap(seq, true);
-      for (Batch b : head.values()) {
-        each.accept(b);
+      while ((e = pending.firstEntry()) != null && e.getKey() <= seq) {
+        if (pending.remove(e.getKey()) != null && !failed.contains(e.getValue())) {
+          failed.add(e.getValue());
+        }
       }
-      head.clear();
     } else {
       Batch b = pending.remove(seq);
       if (b != null) {
-        each.accept(b);
+        failed.add(b);
       }
     }
-  }
-
-  private void failLocked(Batch b, PolybusException e) {
-    fail(b, e);
+    // A failed batch's other messages no longer matter to anyone.
+    pending.values().removeIf(failed::contains);
+    for (Batch b : failed) {
+      fail(b, new BackPressureException("the broker " + description + " refused (nacked) a publish; try again"));
+    }
   }
 
   private void fail(Batch b, PolybusException e) {
