@@ -67,7 +67,7 @@ final class EntryLayout {
     String id = null;
     String key = null;
     long ts = -1;
-    Map<String, String> headers = new LinkedHashMap<>();
+    Map<String, String> headers = null; // most messages have none
     if (fields != null) {
       for (int i = 0; i + 1 < fields.size(); i += 2) {
         byte[] name = (byte[]) fields.get(i);
@@ -81,6 +81,9 @@ final class EntryLayout {
         } else if (Arrays.equals(name, TIMESTAMP)) {
           ts = parseLong(string(value), -1);
         } else if (startsWith(name, HEADER_PREFIX_BYTES)) {
+          if (headers == null) {
+            headers = new LinkedHashMap<>();
+          }
           headers.put(string(name).substring(HEADER_PREFIX.length()), string(value));
         }
       }
@@ -92,7 +95,7 @@ final class EntryLayout {
       int dash = entryId.indexOf('-');
       ts = parseLong(dash < 0 ? entryId : entryId.substring(0, dash), 0);
     }
-    return Messages.restore(id, key, payload, headers, ts);
+    return Messages.restore(id, key, payload, headers == null ? Map.of() : headers, ts);
   }
 
   /** A list of the raw values, typed for the Jedis calls that take {@code byte[]...}. */

@@ -50,8 +50,8 @@ final class RedisConsumer implements BackendConsumer {
   private final Lease[] lease;
   private final String[] cursor;
   private final AtomicInteger[] held;
-  /** Entries handed to the runtime and not settled yet, as {@code index/entryId}. */
-  private final java.util.Set<String> heldIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** Records handed to the runtime and not settled yet (identity set: cheap on the hot path). */
+  private final java.util.Set<Record> heldRecords = java.util.concurrent.ConcurrentHashMap.newKeySet();
   /** Set when a round trip failed: a reply lost on the way may have left entries pending here that nobody holds. */
   private boolean recoverOwn;
   private long nextLeaseWork;
@@ -217,6 +217,10 @@ final class RedisConsumer implements BackendConsumer {
    */
   private void recoverOwn(List<InboundRecord> out) {
     flushSettlements();
+    java.util.Set<String> heldIds = new java.util.HashSet<>();
+    for (Record r : heldRecords) {
+      heldIds.add(r.index + "/" + r.entryId);
+    }
     for (int i = 0; i < streams.length; i++) {
       if (lease[i] == Lease.NONE) {
         continue;
@@ -324,8 +328,9 @@ final class RedisConsumer implements BackendConsumer {
 
   private Record record(int index, String id, List<?> fields, int deliveryCount) {
     held[index].incrementAndGet();
-    heldIds.add(index + "/" + id);
-    return new Record(this, index, streams[index], id, EntryLayout.read(id, fields), deliveryCount);
+    Record r = new Record(this, index, streams[index], id, EntryLayout.read(id, fields), deliveryCount);
+    heldRecords.add(r);
+    return r;
   }
 
   private int indexOf(String stream) {
@@ -489,8 +494,8 @@ final class RedisConsumer implements BackendConsumer {
   }
 
   private void settled(Record r) {
-    // The id leaves the set after the settlement is queued: recovery then sees it gone only once it is sent.
-    heldIds.remove(r.index + "/" + r.entryId);
+    // The record leaves the set after its settlement is queued: recovery flushes the queue before it trusts that.
+    heldRecords.remove(r);
     held[r.index].decrementAndGet();
   }
 

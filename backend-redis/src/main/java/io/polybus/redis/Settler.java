@@ -51,6 +51,9 @@ final class Settler {
 
   record Ack(String stream, String group, String id) implements Op {}
 
+  /** Acks of one stream and group, gathered into one XACK. */
+  private record Target(String stream, String group) {}
+
   record Park(String stream, String group, String id, long delayMillis) implements Op {}
 
   record Attempts(String stream, String group, String consumer, String id, int attempts) implements Op {}
@@ -147,12 +150,12 @@ final class Settler {
 
   /** Sends one round; returns the ops to send again (those that met a forgotten script). */
   private List<Op> send(List<Op> batch) {
-    Map<String, List<byte[]>> acks = new LinkedHashMap<>();
+    Map<Target, List<byte[]>> acks = new LinkedHashMap<>();
     Map<String, List<byte[]>> parks = new LinkedHashMap<>();
     List<Op> singles = new ArrayList<>();
     for (Op op : batch) {
       if (op instanceof Ack a) {
-        acks.computeIfAbsent(a.stream + '\n' + a.group, k -> new ArrayList<>()).add(EntryLayout.bytes(a.id));
+        acks.computeIfAbsent(new Target(a.stream, a.group), k -> new ArrayList<>()).add(EntryLayout.bytes(a.id));
       } else if (op instanceof Park p) {
         parks.computeIfAbsent(p.stream + '\n' + p.group + '\n' + p.delayMillis, k -> new ArrayList<>())
             .add(EntryLayout.bytes(p.id));
@@ -163,9 +166,8 @@ final class Settler {
     List<Response<Object>> parkResponses = new ArrayList<>();
     List<Response<Object>> singleResponses = new ArrayList<>();
     try (AbstractPipeline p = backend.redis.pipelined()) {
-      for (Map.Entry<String, List<byte[]>> e : acks.entrySet()) {
-        String[] sg = e.getKey().split("\n", 2);
-        List<byte[]> args = EntryLayout.list(EntryLayout.bytes(sg[0]), EntryLayout.bytes(sg[1]));
+      for (Map.Entry<Target, List<byte[]>> e : acks.entrySet()) {
+        List<byte[]> args = EntryLayout.list(EntryLayout.bytes(e.getKey().stream), EntryLayout.bytes(e.getKey().group));
         args.addAll(e.getValue());
         p.sendCommand(Command.XACK, EntryLayout.array(args));
       }

@@ -26,7 +26,7 @@ import redis.clients.jedis.RedisProtocol;
  * The Redis backend next to raw Jedis doing the same work against the same server, 100-byte payloads.
  *
  * <p>Publish: {@code --messages} entries. Raw: pipelined {@code XADD}s of the very fields Polybus writes (payload,
- * a 26-character id, key, timestamp), synced every 1000. Polybus: {@code publishAll} calls of 1000 messages (message
+ * a 26-character id, key, timestamp), synced every 4096 (the largest round the backend's publisher sends). Polybus: {@code publishAll} calls of 1000 messages (message
  * construction and id generation included) with at most 8 calls outstanding; the run ends when the last is confirmed.
  *
  * <p>Consume: a stream pre-filled with the same entries is read by a new group from the start until every entry was
@@ -102,11 +102,13 @@ public final class RedisThroughput {
         bytes(key), bytes("ts"), bytes(Long.toString(ts))};
   }
 
+  private static final int RAW_PUBLISH_BATCH = 4096;
+
   private static double rawPublish(RedisClient raw, String stream, int n) {
     long start = System.nanoTime();
-    for (int done = 0; done < n; done += BATCH) {
+    for (int done = 0; done < n; done += RAW_PUBLISH_BATCH) {
       try (AbstractPipeline p = raw.pipelined()) {
-        for (int i = 0; i < BATCH && done + i < n; i++) {
+        for (int i = 0; i < RAW_PUBLISH_BATCH && done + i < n; i++) {
           // A fixed-width id like a ULID, generated per entry as Polybus does.
           String id = String.format(Locale.ROOT, "%026d", done + i);
           p.sendCommand(Command.XADD, xadd(stream, id, "k" + ((done + i) % KEYS), System.currentTimeMillis()));
