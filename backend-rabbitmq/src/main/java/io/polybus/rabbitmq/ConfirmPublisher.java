@@ -47,6 +47,8 @@ final class ConfirmPublisher {
   private final Executor completer;
   private final long timeoutNanos;
   private final String description;
+  /** Told when the broker closed the channel for an error of ours (for example an exchange deleted meanwhile). */
+  private final Runnable onChannelError;
   /**
    * Unconfirmed sequence numbers of the current channel. Written under lock (so numbers and frames keep one order),
    * read and removed without it by the confirm listener: the connection's reader thread must never wait for a
@@ -57,8 +59,10 @@ final class ConfirmPublisher {
   private Channel channel; // guarded by lock; replaced when closed by a channel error
   private boolean closed; // guarded by lock
 
-  ConfirmPublisher(Connection connection, Executor completer, long timeoutNanos, String description) {
+  ConfirmPublisher(
+      Connection connection, Executor completer, long timeoutNanos, String description, Runnable onChannelError) {
     this.connection = connection;
+    this.onChannelError = onChannelError;
     this.completer = completer;
     this.timeoutNanos = timeoutNanos;
     this.description = description;
@@ -165,6 +169,9 @@ final class ConfirmPublisher {
   }
 
   private void channelShutDown(Channel ch, ShutdownSignalException cause) {
+    if (cause != null && !cause.isHardError() && !cause.isInitiatedByApplication()) {
+      onChannelError.run();
+    }
     List<Batch> left;
     synchronized (lock) {
       if (ch != channel) {

@@ -77,8 +77,9 @@ final class RabbitMqBackend implements Backend {
     this.completer = Executors.newSingleThreadExecutor(r -> daemon(r, "polybus-rabbitmq-confirms"));
     this.retrier = Executors.newSingleThreadExecutor(r -> daemon(r, "polybus-rabbitmq-retry"));
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "polybus-rabbitmq-timer"));
+    // A channel error on publish is most likely an exchange deleted behind our back: declare again next time.
     this.publisher = new ConfirmPublisher(publishConnection, completer, settings.publishTimeout().toNanos(),
-        settings.description());
+        settings.description(), knownExchanges::clear);
     long tick = Math.max(10, Math.min(1000, settings.publishTimeout().toMillis() / 4));
     timer.scheduleWithFixedDelay(publisher::expire, tick, tick, TimeUnit.MILLISECONDS);
   }

@@ -200,6 +200,29 @@ class RabbitMqBackendTest {
   }
 
   @Test
+  @Timeout(60)
+  void shouldDeclareTheExchangeAgainAfterItWasDeletedBehindTheBackendsBack() throws Exception {
+    String topic = unique("redeclare");
+    try (Polybus bus = Polybus.connect(TestBroker.URI); Connection raw = TestBroker.rawConnection();
+        Channel ch = raw.createChannel()) {
+      Inbox inbox = new Inbox();
+      bus.publishAndWait(topic, Message.of("before"));
+      ch.exchangeDelete(topic);
+      // The first publish after the deletion may fail (the broker closes the channel: NOT_FOUND), as a transient
+      // failure; the backend then declares the exchange again and the next publish goes through.
+      try {
+        bus.publishAndWait(topic, Message.of("during"));
+      } catch (PolybusException e) {
+        assertThat(e.isTransient()).as("%s", e).isTrue();
+      }
+      bus.subscribe(topic, "g", inbox);
+      Message after = Message.of("after");
+      bus.publishAndWait(topic, after);
+      inbox.awaitIds(List.of(after.id()), AWAIT, "the message published after the exchange came back");
+    }
+  }
+
+  @Test
   @Timeout(30)
   void shouldFailToConnectWithBrokerUnavailableWhenNothingListens() {
     long start = System.nanoTime();
