@@ -75,6 +75,8 @@ final class LogMember implements BackendConsumer {
     final Segment.Frame frame = new Segment.Frame();
     /** A frame read but beyond the window: kept until the window moves. */
     boolean pendingFrame;
+    /** The offset the next frame should have; a frame above it means the offsets between were never written. */
+    long nextExpected;
     final TreeMap<Long, Lease> leased = new TreeMap<>();
     /** Records given back without delay, by offset. */
     final PriorityQueue<Long> ready = new PriorityQueue<>();
@@ -89,6 +91,7 @@ final class LogMember implements BackendConsumer {
       this.lock = lock;
       this.state = state;
       this.reader = topic.partitions[partition].readerFrom(state.committed(), stallNanos);
+      this.nextExpected = state.committed();
     }
   }
 
@@ -251,6 +254,12 @@ final class LogMember implements BackendConsumer {
           return;
         }
         o.pendingFrame = false;
+        // Offsets between the previous frame and this one were claimed but never committed (a writer died or was
+        // revoked): they will never exist, so they count as settled, or the committed offset could never pass them.
+        for (long gap = Math.max(o.nextExpected, o.state.committed()); gap < off; gap++) {
+          o.state.ack(gap);
+        }
+        o.nextExpected = off + 1;
         if (off < o.state.committed() || o.state.isAcked(off)) {
           continue;
         }

@@ -54,19 +54,27 @@ final class NativeLog {
     Files.createDirectories(dir);
     Path marker = dir.resolve(MARKER);
     if (!Files.exists(marker)) {
-      boolean empty;
+      boolean foreign = false;
       try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
-        empty = !s.iterator().hasNext();
+        for (Path p : s) {
+          String name = p.getFileName().toString();
+          // A process creating the log at the same time leaves only its temp marker before the marker itself.
+          foreign |= !name.startsWith(".tmp-") && !name.equals(MARKER);
+        }
       }
-      if (!empty) {
+      if (foreign && !Files.exists(marker)) {
         throw new ConfigurationException("'" + dir + "' is not a Polybus log directory (it has files but no '"
             + MARKER + "' marker); use an empty or new directory");
       }
+      // Written whole under a temp name and linked into place, so nobody ever reads a half-written marker.
+      Path tmp = dir.resolve(".tmp-" + java.util.UUID.randomUUID());
       try {
-        Files.writeString(marker, MARKER_CONTENT, StandardCharsets.UTF_8,
-            java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
+        Files.writeString(tmp, MARKER_CONTENT, StandardCharsets.UTF_8);
+        Files.createLink(marker, tmp);
       } catch (FileAlreadyExistsException e) {
         // another process made it at the same time
+      } finally {
+        Files.deleteIfExists(tmp);
       }
     }
     String content = Files.readString(marker, StandardCharsets.UTF_8);

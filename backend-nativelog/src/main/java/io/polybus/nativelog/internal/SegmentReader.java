@@ -106,9 +106,13 @@ final class SegmentReader {
    * and marks the gap as padding for everyone.
    */
   private boolean skipUnknownHole(long tail) {
-    int next = findNextValid(position + ALIGNMENT, Segment.endPosition(tail));
+    int end = Segment.endPosition(tail);
+    int next = findNextValid(position + ALIGNMENT, end);
     if (next < 0) {
-      return false;
+      if (!Segment.isSealed(tail)) {
+        return false; // a later append will land after the hole and show where it ends
+      }
+      next = end; // the hole is the last claim of a sealed segment
     }
     // Order matters: padding first, so the (possibly alive) writer's commit fails and it appends again.
     segment.pad(position);
