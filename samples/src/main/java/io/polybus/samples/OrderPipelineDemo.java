@@ -20,7 +20,8 @@ public final class OrderPipelineDemo {
   /** Exit code: bad arguments or a URI no backend accepts. */
   public static final int USAGE = 2;
 
-  static final String DEFAULT_URI = "mem:";
+  /** The embedded default backend: Polybus's own log, in ./polybus-data (kept between runs, like a broker's data). */
+  static final String DEFAULT_URI = "log:./polybus-data";
   static final int DEFAULT_ORDERS = 1000;
   static final int MAX_ORDERS = 10_000_000;
 

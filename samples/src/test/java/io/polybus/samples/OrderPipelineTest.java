@@ -57,6 +57,17 @@ class OrderPipelineTest {
   }
 
   @Test
+  void shouldRunTheSamePipelineOnTheEmbeddedLog(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    Summary summary = OrderPipeline.run("log:" + dir + "?segmentSize=4m", ORDERS);
+    assertThat(summary.problems()).isEmpty();
+    assertThat(summary.ok()).isTrue();
+    assertThat(summary.ordering()).isEqualTo(Ordering.KEY);
+    assertExactlyOnce(summary.service("email"), ORDERS);
+    assertExactlyOnce(summary.service("analytics"), ORDERS);
+    assertExactlyOnce(summary.service("inventory"), ORDERS - 1);
+  }
+
+  @Test
   void shouldCompleteWhenTheOnlyOrderIsThePoisonOrder() {
     Summary summary = OrderPipeline.run("mem:", 1, Duration.ofSeconds(30), line -> {});
 
