@@ -82,16 +82,16 @@ final class LogTopic implements AutoCloseable {
     return Math.floorMod(Murmur3.hash(key), partitions.length);
   }
 
-  /** Appends in order; returns each message's position as {@code <partition>@<offset>}. */
-  String[] append(List<Message> messages) throws IOException {
+  /** Appends in order; returns each message's position as {@code partition << 48 | offset}. */
+  long[] append(List<Message> messages) throws IOException {
     RecordCodec codec = CODEC.get();
-    String[] positions = new String[messages.size()];
+    long[] positions = new long[messages.size()];
     for (int i = 0; i < positions.length; i++) {
       Message m = messages.get(i);
       int p = partitionOf(m.key());
       codec.encode(m);
-      long offset = partitions[p].append(codec.body(), codec.length(), m.timestampMillis());
-      positions[i] = p + "@" + offset;
+      long offset = partitions[p].append(codec, m.timestampMillis());
+      positions[i] = (long) p << 48 | offset;
     }
     synchronized (appended) {
       appendCount++;

@@ -13,7 +13,6 @@ import io.polybus.spi.ConsumerSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
@@ -79,7 +78,7 @@ public final class NativeLogBackend implements Backend {
 
   @Override
   public CompletableFuture<List<PublishReceipt>> publish(String topic, List<Message> messages) {
-    String[] positions;
+    long[] positions;
     try {
       positions = log.topic(topic).append(messages);
     } catch (IllegalArgumentException e) {
@@ -89,10 +88,19 @@ public final class NativeLogBackend implements Backend {
       return CompletableFuture.failedFuture(
           new BrokerUnavailableException("appending to the log at " + log.dir + " failed: " + e, e));
     }
-    List<PublishReceipt> receipts = new ArrayList<>(positions.length);
-    for (int i = 0; i < positions.length; i++) {
-      receipts.add(new PublishReceipt(topic, messages.get(i).id(), positions[i]));
-    }
+    // Receipts are made when read ("<partition>@<offset>"): most batch publishers never look at them.
+    List<PublishReceipt> receipts = new java.util.AbstractList<>() {
+      @Override
+      public PublishReceipt get(int i) {
+        long p = positions[i];
+        return new PublishReceipt(topic, messages.get(i).id(), (p >>> 48) + "@" + (p & 0xFFFF_FFFF_FFFFL));
+      }
+
+      @Override
+      public int size() {
+        return positions.length;
+      }
+    };
     if (groupCommit != null) {
       return groupCommit.await().thenApply(v -> receipts);
     }

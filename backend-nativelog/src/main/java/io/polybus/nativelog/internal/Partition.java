@@ -49,11 +49,11 @@ final class Partition implements AutoCloseable {
     return p;
   }
 
-  /** Appends one record body; returns its offset. */
-  long append(byte[] body, int length, long timestampMillis) throws IOException {
+  /** Appends one encoded record; returns its offset. */
+  long append(RecordCodec record, long timestampMillis) throws IOException {
     while (true) {
       Segment s = active;
-      long offset = s.append(body, length, timestampMillis);
+      long offset = s.append(record, timestampMillis);
       if (offset >= 0) {
         return offset;
       }

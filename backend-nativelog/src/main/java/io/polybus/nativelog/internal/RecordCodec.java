@@ -19,12 +19,20 @@ import java.util.Map;
  * Little-endian. Not thread-safe: one codec per writing or reading thread.
  */
 final class RecordCodec {
+  /** The body is encoded after room for the frame header, so a segment can fill the header in and copy once. */
+  static final int BODY_START = SegmentDescriptor.FRAME_HEADER;
+
   private byte[] buf = new byte[512];
+  private java.nio.ByteBuffer view = java.nio.ByteBuffer.wrap(buf).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+  final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
   private int pos;
 
-  /** Encodes {@code m}; the body is {@link #body()}[0, {@link #length()}) until the next call. */
+  /**
+   * Encodes {@code m} into {@link #frame()} from {@link #BODY_START}; the body is {@link #length()} bytes long until
+   * the next call.
+   */
   void encode(Message m) {
-    pos = 0;
+    pos = BODY_START;
     string(m.id());
     String key = m.key();
     if (key == null) {
@@ -45,12 +53,19 @@ final class RecordCodec {
     pos += payload.length;
   }
 
-  byte[] body() {
+  /** The frame being built: header room, then the body. */
+  byte[] frame() {
     return buf;
   }
 
+  /** A little-endian view of {@link #frame()}. */
+  java.nio.ByteBuffer view() {
+    return view;
+  }
+
+  /** The body length. */
   int length() {
-    return pos;
+    return pos - BODY_START;
   }
 
   private void string(String s) {
@@ -73,6 +88,7 @@ final class RecordCodec {
   private void ensure(int more) {
     if (pos + more > buf.length) {
       buf = java.util.Arrays.copyOf(buf, Math.max(buf.length * 2, pos + more));
+      view = java.nio.ByteBuffer.wrap(buf).order(java.nio.ByteOrder.LITTLE_ENDIAN);
     }
   }
 

@@ -30,7 +30,6 @@ final class Segment implements AutoCloseable {
   private static final int SEALED = 0x8000_0000;
   private static final int ZERO_CHUNK = 1 << 20;
 
-  private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
   final Path file;
   private final FileChannel channel;
@@ -151,12 +150,12 @@ final class Segment implements AutoCloseable {
    * Appends one frame. Returns its offset, or -1 when the segment is full (it is then sealed: every later append
    * returns -1 and the caller rolls to the next segment).
    */
-  long append(byte[] body, int bodyLength, long timestampMillis) {
+  long append(RecordCodec record, long timestampMillis) {
+    int bodyLength = record.length();
     int frameLength = align(FRAME_HEADER + bodyLength);
     if (bodyLength > maxBody()) {
       throw new IllegalArgumentException("a record of " + bodyLength + " bytes does not fit a segment of " + capacity);
     }
-    Scratch s = SCRATCH.get();
     while (true) {
       long t = (long) LONGS.getVolatile(buffer, TAIL_OFFSET);
       int count = SegmentDescriptor.tailCount(t); // with the sealed bit
@@ -175,13 +174,12 @@ final class Segment implements AutoCloseable {
       // reader that must give up on us knows how much to skip.
       INTS.setRelease(buffer, position + FRAME_LENGTH, frameLength);
       long offset = baseOffset + count;
-      byte[] frame = s.frame(FRAME_HEADER + bodyLength);
-      ByteBuffer fb = s.view;
+      byte[] frame = record.frame();
+      ByteBuffer fb = record.view();
       fb.putInt(FRAME_BODY_LENGTH, bodyLength);
       fb.putLong(FRAME_OFFSET, offset);
       fb.putLong(FRAME_TIMESTAMP, timestampMillis);
-      System.arraycopy(body, 0, frame, FRAME_HEADER, bodyLength);
-      CRC32C crc = s.crc;
+      CRC32C crc = record.crc;
       crc.reset();
       crc.update(frame, FRAME_BODY_LENGTH, FRAME_HEADER - FRAME_BODY_LENGTH + bodyLength);
       fb.putInt(FRAME_CRC, (int) crc.getValue());
@@ -310,21 +308,6 @@ final class Segment implements AutoCloseable {
     /** The body starts here in {@link #bytes}. */
     static int bodyStart() {
       return FRAME_HEADER;
-    }
-  }
-
-  /** A writer's per-thread frame buffer. */
-  private static final class Scratch {
-    byte[] bytes = new byte[256];
-    ByteBuffer view = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-    final CRC32C crc = new CRC32C();
-
-    byte[] frame(int size) {
-      if (bytes.length < size) {
-        bytes = new byte[Math.max(size, bytes.length * 2)];
-        view = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-      }
-      return bytes;
     }
   }
 }

@@ -19,7 +19,7 @@ class PartitionTest {
 
   private static long append(Partition p, RecordCodec c, Message m) throws Exception {
     c.encode(m);
-    return p.append(c.body(), c.length(), m.timestampMillis());
+    return p.append(c, m.timestampMillis());
   }
 
   private static List<String> readFrom(Partition p, long offset) throws Exception {

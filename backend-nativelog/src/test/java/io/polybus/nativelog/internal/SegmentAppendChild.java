@@ -13,7 +13,7 @@ public final class SegmentAppendChild {
       for (int i = 0; i < n; i++) {
         Message m = Message.builder().key("child").payload("child:" + i).build();
         c.encode(m);
-        if (s.append(c.body(), c.length(), m.timestampMillis()) < 0) {
+        if (s.append(c, m.timestampMillis()) < 0) {
           throw new IllegalStateException("segment full at " + i);
         }
       }

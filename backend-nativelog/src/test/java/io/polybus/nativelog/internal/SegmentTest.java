@@ -35,7 +35,7 @@ class SegmentTest {
   private static long append(Segment s, Message m) {
     RecordCodec c = new RecordCodec();
     c.encode(m);
-    return s.append(c.body(), c.length(), m.timestampMillis());
+    return s.append(c, m.timestampMillis());
   }
 
   @Test
