@@ -72,6 +72,8 @@ final class KafkaBackend implements Backend {
   private final Capabilities capabilities;
   private final KafkaProducer<byte[], byte[]> producer;
   private final Admin admin;
+  /** Publishes of each topic this bus published to, held back until the topic exists. */
+  private final ConcurrentHashMap<String, TopicGate> gates = new ConcurrentHashMap<>();
   /** Topics this bus created or found; the future completes when the topic exists. */
   private final ConcurrentHashMap<String, CompletableFuture<Void>> topics = new ConcurrentHashMap<>();
   private final AtomicInteger keylessTurn = new AtomicInteger();
@@ -119,11 +121,88 @@ final class KafkaBackend implements Backend {
 
   @Override
   public CompletableFuture<List<PublishReceipt>> publish(String topic, List<Message> messages) {
-    CompletableFuture<Void> exists = topics.get(topic);
-    if (exists != null && exists.isDone() && !exists.isCompletedExceptionally()) {
+    TopicGate gate = gates.get(topic);
+    if (gate != null && gate.open) {
       return send(topic, messages);
     }
-    return ensureTopic(topic).thenComposeAsync(v -> send(topic, messages), slowPath);
+    if (gate == null) {
+      gate = gates.computeIfAbsent(topic, TopicGate::new);
+      TopicGate g = gate;
+      ensureTopic(topic).whenCompleteAsync((v, err) -> g.release(err), slowPath);
+    }
+    CompletableFuture<List<PublishReceipt>> result = new CompletableFuture<>();
+    if (!gate.enqueue(messages, result)) {
+      return send(topic, messages); // opened in the meantime
+    }
+    return result;
+  }
+
+  /**
+   * Publishes waiting for a topic to be created, kept in call order: they are sent in that order once it exists,
+   * before any later publish takes the direct path, so creating a topic never reorders a publisher's messages.
+   */
+  private final class TopicGate {
+    final String topic;
+    volatile boolean open;
+    private final java.util.ArrayDeque<Object[]> waiting = new java.util.ArrayDeque<>();
+    private boolean releasing;
+    private Throwable failure;
+
+    TopicGate(String topic) {
+      this.topic = topic;
+    }
+
+    /** False when the gate is open and the caller sends directly. */
+    synchronized boolean enqueue(List<Message> messages, CompletableFuture<List<PublishReceipt>> result) {
+      if (open) {
+        return false;
+      }
+      if (failure != null) {
+        // Creation failed and this gate is gone from the map: fail like the publishes that waited for it.
+        result.completeExceptionally(KafkaErrors.map("creating topic " + topic, failure));
+        return true;
+      }
+      waiting.add(new Object[] {messages, result});
+      return true;
+    }
+
+    /** Runs on the slow-path executor once creation finished: sends (or fails) the waiting publishes in order. */
+    @SuppressWarnings("unchecked")
+    void release(Throwable err) {
+      synchronized (this) {
+        if (releasing) {
+          return;
+        }
+        releasing = true;
+      }
+      while (true) {
+        Object[] w;
+        synchronized (this) {
+          w = waiting.poll();
+          if (w == null) {
+            if (err == null) {
+              open = true;
+            } else {
+              failure = err;
+              gates.remove(topic, this); // the next publish tries to create the topic again
+            }
+            return;
+          }
+        }
+        CompletableFuture<List<PublishReceipt>> result = (CompletableFuture<List<PublishReceipt>>) w[1];
+        if (err != null) {
+          result.completeExceptionally(KafkaErrors.map("creating topic " + topic, err));
+        } else {
+          send(topic, (List<Message>) w[0]).whenComplete((ok, e) -> {
+            if (e != null) {
+              result.completeExceptionally(e);
+            } else {
+              result.complete(ok);
+            }
+          });
+        }
+      }
+    }
   }
 
   private CompletableFuture<List<PublishReceipt>> send(String topic, List<Message> messages) {
@@ -192,10 +271,23 @@ final class KafkaBackend implements Backend {
       CompletableFuture<Void> created = new CompletableFuture<>();
       admin.createTopics(List.of(nt)).all().whenComplete((v, err) -> {
         Throwable c = err == null ? null : KafkaErrors.unwrap(err);
-        if (c == null || c instanceof TopicExistsException) {
+        if (c instanceof TopicExistsException) {
           created.complete(null);
-        } else {
+        } else if (c != null) {
           created.completeExceptionally(KafkaErrors.map("creating topic " + t, c));
+        } else {
+          try {
+            slowPath.execute(() -> {
+              try {
+                awaitPartitionsReady(t);
+                created.complete(null);
+              } catch (RuntimeException e) {
+                created.completeExceptionally(e);
+              }
+            });
+          } catch (java.util.concurrent.RejectedExecutionException e) {
+            created.completeExceptionally(new IllegalStateException("the bus is closed"));
+          }
         }
       });
       return created;
@@ -206,6 +298,41 @@ final class KafkaBackend implements Backend {
       }
     });
     return f;
+  }
+
+  /**
+   * Waits until the leader of every partition of a topic just created answers for it. The controller confirms a
+   * creation before the brokers have loaded the new partitions; an idempotent producer whose first batches to a
+   * partition race with that load was seen to send them out of sequence and stall until they expired.
+   */
+  private void awaitPartitionsReady(String topic) {
+    long deadline = System.nanoTime() + settings.publishTimeout.toNanos();
+    while (true) {
+      try {
+        Map<String, TopicDescription> d = await(admin.describeTopics(List.of(topic)).allTopicNames()
+            .toCompletionStage().toCompletableFuture(), "describing topic " + topic);
+        Map<TopicPartition, OffsetSpec> all = new HashMap<>();
+        boolean leaders = true;
+        for (var p : d.get(topic).partitions()) {
+          leaders &= p.leader() != null && !p.leader().isEmpty();
+          all.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest());
+        }
+        if (leaders) {
+          await(admin.listOffsets(all).all().toCompletionStage().toCompletableFuture(),
+              "listing offsets of " + topic);
+          return;
+        }
+      } catch (PolybusException e) {
+        if (!e.isTransient() && !(KafkaErrors.unwrap(e.getCause()) instanceof UnknownTopicOrPartitionException)) {
+          throw e;
+        }
+      }
+      if (System.nanoTime() > deadline) {
+        throw new io.polybus.PolybusTimeoutException("topic " + topic + " was created but its partitions had no "
+            + "leader within " + settings.publishTimeout);
+      }
+      sleep(50);
+    }
   }
 
   @Override

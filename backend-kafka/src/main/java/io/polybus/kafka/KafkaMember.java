@@ -216,19 +216,27 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
       return false;
     }
     lastKafkaPoll = System.nanoTime();
-    for (ConsumerRecord<byte[], byte[]> cr : records) {
-      PartitionState ps = owned.get(new TopicPartition(cr.topic(), cr.partition()));
-      if (ps == null || ps.revoked || cr.offset() < ps.nextOffset) {
-        continue; // not ours any more, or fetched again after a seek
+    if (records.isEmpty()) {
+      return true;
+    }
+    for (TopicPartition tp : records.partitions()) {
+      PartitionState ps = owned.get(tp);
+      if (ps == null || ps.revoked) {
+        continue; // not ours any more
       }
-      ps.nextOffset = cr.offset() + 1;
-      Integer prior = ps.priors.isEmpty() ? null : ps.priors.remove(cr.offset());
-      if (prior != null && prior == CommitMetadata.ACKED) {
-        continue; // acked before the partition moved here: a gap in records, committed past like any other
+      for (ConsumerRecord<byte[], byte[]> cr : records.records(tp)) {
+        if (cr.offset() < ps.nextOffset) {
+          continue; // fetched again after a seek
+        }
+        ps.nextOffset = cr.offset() + 1;
+        Integer prior = ps.priors.isEmpty() ? null : ps.priors.remove(cr.offset());
+        if (prior != null && prior == CommitMetadata.ACKED) {
+          continue; // acked before the partition moved here: a gap in records, committed past like any other
+        }
+        KRecord r = new KRecord(this, ps, cr, prior == null ? 0 : prior);
+        ps.records.add(r);
+        ready.add(r);
       }
-      KRecord r = new KRecord(this, ps, cr, prior == null ? 0 : prior);
-      ps.records.add(r);
-      ready.add(r);
     }
     return true;
   }
