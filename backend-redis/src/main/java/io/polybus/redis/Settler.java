@@ -39,6 +39,17 @@ final class Settler {
   private final List<Op> carry = new ArrayList<>();
   private final Thread thread;
   private volatile boolean running = true;
+  private volatile boolean idle;
+  private static final long LINGER_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
+  private static final java.lang.invoke.VarHandle IDLE;
+
+  static {
+    try {
+      IDLE = java.lang.invoke.MethodHandles.lookup().findVarHandle(Settler.class, "idle", boolean.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
 
   Settler(RedisBackend backend) {
     this.backend = backend;
@@ -81,13 +92,22 @@ final class Settler {
 
   private void add(Op op) {
     queue.add(op);
-    LockSupport.unpark(thread);
+    // Wake the thread only when it sleeps: an unpark per ack would cost a system call per message.
+    if (idle && IDLE.compareAndSet(this, true, false)) {
+      LockSupport.unpark(thread);
+    }
   }
 
   private void loop() {
     while (running) {
       if (queue.isEmpty() && carry.isEmpty()) {
-        LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(100));
+        idle = true;
+        if (queue.isEmpty()) { // re-checked after publishing idle: an add in between has seen it and unparks
+          LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(100));
+        }
+        idle = false;
+        // Linger a moment so that one XACK carries the acks of many messages (fewer commands for Redis).
+        LockSupport.parkNanos(LINGER_NANOS);
       }
       // While open, keep trying; each failed round is retried with a backoff.
       send(System.nanoTime() + TimeUnit.SECONDS.toNanos(1));
