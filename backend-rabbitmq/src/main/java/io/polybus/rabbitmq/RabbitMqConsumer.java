@@ -78,6 +78,13 @@ final class RabbitMqConsumer implements BackendConsumer {
           AmqpMapping.Read read = AmqpMapping.read(env.getExchange(), env.getRoutingKey(), props, body);
           buffer.add(new Record(read, env.getDeliveryTag(), epoch, q));
         }
+
+        @Override
+        public void handleCancel(String tag) {
+          // The broker cancelled us (the queue was deleted): nothing more will come; say so rather than go quiet.
+          backend.log(System.Logger.Level.WARNING, "RabbitMQ cancelled the consumer of queue " + q + " on "
+              + RabbitMqConsumer.this.description + " (queue deleted?): this member receives nothing more from it");
+        }
       };
       consumerTags.add(channel.basicConsume(q, false, consumer));
     }
