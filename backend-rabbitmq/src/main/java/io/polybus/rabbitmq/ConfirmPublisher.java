@@ -24,7 +24,9 @@ import java.util.concurrent.Executor;
  * confirms arrive on the connection's thread, which only moves batches to {@link #completer} so a caller's
  * continuation can never stall the connection. A batch that is not confirmed within the publish timeout, or whose
  * channel shuts down first, fails: {@link PolybusTimeoutException} or {@link BrokerUnavailableException}; a nack
- * fails it with {@link BackPressureException}. A failed batch may still have been stored in part.
+ * fails it with {@link BackPressureException}, and so does a publish while the broker blocks publishers (a memory or
+ * disk alarm, {@code connection.blocked}), rather than parking the caller. A failed batch may still have been stored
+ * in part.
  */
 final class ConfirmPublisher {
   /** One publish call: completes when {@code remaining} reaches zero, fails at the first failure. */
@@ -56,6 +58,8 @@ final class ConfirmPublisher {
    */
   private final java.util.concurrent.ConcurrentSkipListMap<Long, Batch> pending =
       new java.util.concurrent.ConcurrentSkipListMap<>();
+  /** Why the broker blocks publishers (a memory or disk alarm), or null; a write would wait until it unblocks. */
+  private volatile String blockedReason;
   private Channel channel; // guarded by lock; replaced when closed by a channel error
   private boolean closed; // guarded by lock
 
@@ -63,6 +67,8 @@ final class ConfirmPublisher {
       Connection connection, Executor completer, long timeoutNanos, String description, Runnable onChannelError) {
     this.connection = connection;
     this.onChannelError = onChannelError;
+    connection.addBlockedListener(reason -> blockedReason = reason == null ? "resource alarm" : reason,
+        () -> blockedReason = null);
     this.completer = completer;
     this.timeoutNanos = timeoutNanos;
     this.description = description;
@@ -73,6 +79,13 @@ final class ConfirmPublisher {
     Batch batch = new Batch(messages.size(), System.nanoTime() + timeoutNanos);
     if (messages.isEmpty()) {
       batch.future.complete(null);
+      return batch.future;
+    }
+    String blocked = blockedReason;
+    if (blocked != null) {
+      // Writing now would park the caller until the alarm clears, which may be never: fail fast instead.
+      batch.future.completeExceptionally(new BackPressureException("the broker " + description
+          + " blocks publishers (" + blocked + "); try again later"));
       return batch.future;
     }
     synchronized (lock) {
