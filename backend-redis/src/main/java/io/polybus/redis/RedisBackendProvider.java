@@ -18,9 +18,10 @@ import redis.clients.jedis.RedisProtocol;
 import redis.clients.jedis.UnifiedJedis;
 
 /**
- * Serves {@code redis://} and {@code rediss://} (TLS) URIs: Polybus on Redis Streams (Redis 6.2 or later).
+ * Serves {@code redis://} and {@code rediss://} (TLS) URIs: Polybus on Redis Streams (standalone Redis 7).
  *
- * <p>URI: {@code redis://[user:password@]host[:6379][/db][?param=value&...]}. Parameters:
+ * <p>URI: {@code redis://[user:password@]host[:6379][/db][?param=value&...]} ({@code redis://:password@host} for a
+ * password without an ACL user). Parameters:
  * <ul>
  *   <li>{@code prefix}: prepended to every key (default {@code polybus:}); a topic {@code orders} is the stream
  *       {@code polybus:orders}.
