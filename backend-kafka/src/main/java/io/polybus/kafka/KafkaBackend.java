@@ -222,17 +222,8 @@ final class KafkaBackend implements Backend {
         if (m.key() == null && keylessPartition == null) {
           keylessPartition = keylessPartition(topic);
         }
-        producer.send(toRecord(topic, m.key() == null ? keylessPartition : null, m), (md, ex) -> {
-          if (ex != null) {
-            result.completeExceptionally(KafkaErrors.map("publishing " + m.id() + " to " + topic, ex));
-            return;
-          }
-          receipts[index] = new PublishReceipt(topic, m.id(), md.partition() + "@" + md.offset());
-          // The decrement orders the receipt writes before the read of the array by the last callback.
-          if (remaining.decrementAndGet() == 0) {
-            result.complete(Arrays.asList(receipts));
-          }
-        });
+        producer.send(toRecord(topic, m.key() == null ? keylessPartition : null, m),
+            new Confirmation(topic, m.id(), index, receipts, remaining, result));
       } catch (KafkaException | IllegalStateException e) {
         result.completeExceptionally(KafkaErrors.map("publishing " + m.id() + " to " + topic, e));
         break;
@@ -251,13 +242,48 @@ final class KafkaBackend implements Backend {
     return count <= 1 ? null : Math.floorMod(keylessTurn.getAndIncrement(), count);
   }
 
+  /** The broker's acknowledgement of one record of a publish call; the last one completes the call's future. */
+  private static final class Confirmation implements org.apache.kafka.clients.producer.Callback {
+    private final String topic;
+    private final String id;
+    private final int index;
+    private final PublishReceipt[] receipts;
+    private final AtomicInteger remaining;
+    private final CompletableFuture<List<PublishReceipt>> result;
+
+    Confirmation(String topic, String id, int index, PublishReceipt[] receipts, AtomicInteger remaining,
+        CompletableFuture<List<PublishReceipt>> result) {
+      this.topic = topic;
+      this.id = id;
+      this.index = index;
+      this.receipts = receipts;
+      this.remaining = remaining;
+      this.result = result;
+    }
+
+    @Override
+    public void onCompletion(org.apache.kafka.clients.producer.RecordMetadata md, Exception ex) {
+      if (ex != null) {
+        result.completeExceptionally(KafkaErrors.map("publishing " + id + " to " + topic, ex));
+        return;
+      }
+      receipts[index] = new PublishReceipt(topic, id, md.partition() + "@" + md.offset());
+      // The decrement orders the receipt writes before the read of the array by the last callback.
+      if (remaining.decrementAndGet() == 0) {
+        result.complete(Arrays.asList(receipts));
+      }
+    }
+  }
+
   static ProducerRecord<byte[], byte[]> toRecord(String topic, Integer partition, Message m) {
     Map<String, String> h = m.headers();
-    RecordHeaders headers = new RecordHeaders();
-    headers.add(new RecordHeader(ID_HEADER, m.id().getBytes(StandardCharsets.UTF_8)));
+    org.apache.kafka.common.header.Header[] array = new org.apache.kafka.common.header.Header[h.size() + 1];
+    array[0] = new RecordHeader(ID_HEADER, m.id().getBytes(StandardCharsets.UTF_8));
+    int i = 1;
     for (Map.Entry<String, String> e : h.entrySet()) {
-      headers.add(new RecordHeader(e.getKey(), e.getValue().getBytes(StandardCharsets.UTF_8)));
+      array[i++] = new RecordHeader(e.getKey(), e.getValue().getBytes(StandardCharsets.UTF_8));
     }
+    RecordHeaders headers = new RecordHeaders(array);
     byte[] key = m.key() == null ? null : m.key().getBytes(StandardCharsets.UTF_8);
     return new ProducerRecord<>(topic, partition, m.timestampMillis(), key, Messages.payloadNoCopy(m), headers);
   }

@@ -623,14 +623,20 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
   /** A Kafka record as a Polybus message (see {@link KafkaBackend} for the mapping). */
   static Message toMessage(ConsumerRecord<byte[], byte[]> cr) {
     String id = null;
-    Map<String, String> headers = new LinkedHashMap<>();
+    Map<String, String> headers = null; // most records carry only the id: no map for them
     for (Header h : cr.headers()) {
       String value = h.value() == null ? "" : new String(h.value(), StandardCharsets.UTF_8);
       if (h.key().equals(KafkaBackend.ID_HEADER)) {
         id = value;
       } else {
+        if (headers == null) {
+          headers = new LinkedHashMap<>();
+        }
         headers.put(h.key(), value);
       }
+    }
+    if (headers == null) {
+      headers = Map.of();
     }
     if (id == null || id.isEmpty()) {
       id = "kafka:" + cr.topic() + ":" + cr.partition() + ":" + cr.offset();
