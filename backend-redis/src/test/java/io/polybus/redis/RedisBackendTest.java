@@ -191,6 +191,42 @@ class RedisBackendTest {
     }
   }
 
+  @Test
+  void shouldCarryInPlaceAttemptsToTheNextHolderOfAPartition() throws Exception {
+    String topic = unique("attempts");
+    try (Polybus bus = connect("partitions=1")) {
+      SubscribeOptions options = SubscribeOptions.builder().ordering(Ordering.KEY)
+          .retryPolicy(RetryPolicy.builder().maxAttempts(3).initialBackoff(Duration.ofMillis(50)).jitter(0).build())
+          .build();
+      java.util.concurrent.CountDownLatch secondAttempt = new java.util.concurrent.CountDownLatch(1);
+      java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+      Inbox first = new Inbox(d -> {
+        if (d.attempt() == 2) {
+          secondAttempt.countDown();
+          release.await(); // still running when its member closes: given back to the group
+        }
+        throw new IllegalStateException("attempt " + d.attempt() + " fails");
+      });
+      io.polybus.Subscription a = bus.subscribe(topic, "g", first, options);
+      Inbox dead = new Inbox();
+      bus.subscribe(topic + ".g.dlq", Polybus.DEAD_LETTER_GROUP, dead);
+      Message m = Message.builder().key("k").payload(new byte[] {1}).build();
+      bus.publishAndWait(topic, m);
+      assertThat(secondAttempt.await(20, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      Inbox second = new Inbox(d -> {
+        throw new IllegalStateException("attempt " + d.attempt() + " fails too");
+      });
+      bus.subscribe(topic, "g", second, options); // waits: the only partition is held by the first member
+      a.close(Duration.ZERO);
+      release.countDown();
+      dead.awaitIds(List.of(m.id()), AWAIT, "the dead letter after the third attempt");
+      assertThat(first.received()).extracting(Inbox.Received::attempt).containsExactly(1, 2);
+      assertThat(second.received()).extracting(Inbox.Received::attempt)
+          .as("the next holder continues from the attempts the first one noted").containsExactly(3);
+      assertThat(dead.messages().get(0).header(DeadLetterHeaders.ATTEMPTS)).isEqualTo("3");
+    }
+  }
+
   // ---------------------------------------------------------------- delayed retries
 
   @Test
