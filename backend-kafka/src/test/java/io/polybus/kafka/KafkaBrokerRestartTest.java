@@ -7,6 +7,7 @@ import io.polybus.Polybus;
 import io.polybus.PolybusException;
 import io.polybus.StartFrom;
 import io.polybus.SubscribeOptions;
+import io.polybus.tck.Await;
 import io.polybus.tck.Inbox;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -72,15 +73,17 @@ class KafkaBrokerRestartTest {
       int beforeStop = confirmed.size();
       stopBroker();
       Thread.sleep(5000); // publishes in flight and new ones fail within publishTimeout
+      int beforeRestart = confirmed.size();
       start();
-      Thread.sleep(2000);
+      Await.until(Duration.ofSeconds(60), "publishes confirmed again after the restart",
+          () -> confirmed.size() >= beforeRestart + 200);
       stop.set(true);
       publisher.get(30, TimeUnit.SECONDS);
       assertThat(beforeStop).as("confirmed before the stop").isPositive();
       assertThat(failed.get()).as("publishes that failed while the broker was down").isPositive();
+      // The documented bound is 2 x publishTimeout (8 s); 3 s more for a loaded CI machine.
       assertThat(Duration.ofNanos(longestFailure[0])).as("longest failing publish (bound: 2 x publishTimeout)")
-          .isLessThan(Duration.ofSeconds(9));
-      assertThat(confirmed.size()).as("confirmed after the restart too").isGreaterThan(beforeStop);
+          .isLessThan(Duration.ofSeconds(11));
 
       Inbox inbox = new Inbox();
       bus.subscribe(topic, "check", inbox, SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build());
