@@ -286,6 +286,11 @@ final class RabbitMqBackend implements Backend {
     }
   }
 
+  /** Runs {@code task} every {@code millis} on this backend's timer until the returned future is cancelled. */
+  java.util.concurrent.ScheduledFuture<?> every(long millis, Runnable task) {
+    return timer.scheduleWithFixedDelay(task, millis, millis, TimeUnit.MILLISECONDS);
+  }
+
   void closeQuietly(Channel ch) {
     if (ch == null) {
       return;

@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Threading: deliveries arrive on the client's consumer threads and are only queued; {@link #poll} runs on the
  * runtime's poll thread; records are settled from any thread ({@code basic.ack} and {@code basic.nack} are single
- * frames with no reply, so they never wait on the broker). Delivery tags belong to one incarnation of the channel:
+ * frames with no reply, so they never wait on the broker; acks are coalesced by {@link AckBatcher}). Delivery tags belong to one incarnation of the channel:
  * after the connection recovers, tags start again at 1, so a record from before (which the broker has already given
  * back to the queue) is never settled on the new channel; {@link #epoch} tells them apart.
  */
@@ -41,6 +41,8 @@ final class RabbitMqConsumer implements BackendConsumer {
   /** Wait-queue republishes in progress; close lets them finish so a message is not both waiting and requeued. */
   private final AtomicInteger pendingReleases = new AtomicInteger();
   private volatile int epoch;
+  private final AckBatcher acks;
+  private final java.util.concurrent.ScheduledFuture<?> flusher;
 
   RabbitMqConsumer(RabbitMqBackend backend, Channel channel, List<String> queues, int prefetch, String description)
       throws IOException {
@@ -48,9 +50,10 @@ final class RabbitMqConsumer implements BackendConsumer {
     this.channel = channel;
     this.queues = queues;
     this.description = description;
+    this.acks = new AckBatcher(channel);
     channel.addShutdownListener(cause -> {
       // The broker requeues everything this channel held; records handed out before are stale from now on.
-      epoch++;
+      acks.reset(++epoch);
       buffer.clear();
       buffer.add(WAKE);
     });
@@ -61,7 +64,7 @@ final class RabbitMqConsumer implements BackendConsumer {
 
         @Override
         public void handleRecoveryStarted(Recoverable recoverable) {
-          epoch++;
+          acks.reset(++epoch);
           buffer.clear();
         }
       });
@@ -87,6 +90,17 @@ final class RabbitMqConsumer implements BackendConsumer {
         }
       };
       consumerTags.add(channel.basicConsume(q, false, consumer));
+    }
+    // Acks leave in multiple-ack frames of up to 64 from the acking thread; this sends the rest within 5 ms.
+    this.flusher = backend.every(5, this::flushAcks);
+  }
+
+  private void flushAcks() {
+    try {
+      acks.flush(true);
+    } catch (IOException | RuntimeException e) {
+      // The channel is gone: the broker gives the messages back, as after any connection loss.
+      backend.log(System.Logger.Level.DEBUG, "acks on " + description + " not sent: " + e.getMessage());
     }
   }
 
@@ -135,6 +149,8 @@ final class RabbitMqConsumer implements BackendConsumer {
         break;
       }
     }
+    flusher.cancel(false);
+    flushAcks();
     try {
       for (String tag : consumerTags) {
         channel.basicCancel(tag);
@@ -184,7 +200,7 @@ final class RabbitMqConsumer implements BackendConsumer {
         return;
       }
       try {
-        channel.basicAck(tag, false);
+        acks.ack(tag, recordEpoch);
       } catch (IOException | RuntimeException e) {
         // The channel is gone: the broker gives the message back; it comes again, as after any connection loss.
         backend.log(System.Logger.Level.DEBUG, "ack on " + description + " not sent: " + e.getMessage());
@@ -198,7 +214,7 @@ final class RabbitMqConsumer implements BackendConsumer {
       }
       if (delay.isZero() || delay.isNegative()) {
         try {
-          channel.basicNack(tag, false, true);
+          acks.nack(tag, recordEpoch);
         } catch (IOException | RuntimeException e) {
           backend.log(System.Logger.Level.DEBUG, "nack on " + description + " not sent: " + e.getMessage());
         }
@@ -213,7 +229,7 @@ final class RabbitMqConsumer implements BackendConsumer {
             backend.log(System.Logger.Level.WARNING, "delayed retry on " + description
                 + " could not reach its wait queue, retrying now instead: " + err.getMessage());
             if (live()) {
-              channel.basicNack(tag, false, true);
+              acks.nack(tag, recordEpoch);
             }
           }
         } catch (IOException | RuntimeException e) {
