@@ -46,7 +46,9 @@ start() {
   # Resolved even when a broker runs already: KafkaBrokerRestartTest starts brokers of its own from build/kafka/lib.
   resolve
   if answers; then
+    # Not ours to stop: this start started nothing, so the marker of an earlier start is dropped.
     log "a broker already answers on 127.0.0.1:$PORT; using it"
+    rm -f "$PID_FILE"
     return
   fi
   local data="$HOME_DIR/data" conf="$HOME_DIR/server.properties"
