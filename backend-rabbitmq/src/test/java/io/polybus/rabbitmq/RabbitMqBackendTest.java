@@ -251,7 +251,9 @@ class RabbitMqBackendTest {
 
   private static void rabbitmqctl(String... args) throws Exception {
     List<String> cmd = new ArrayList<>();
-    cmd.add("rabbitmqctl");
+    // Debian installs it in /usr/sbin, which a non-login PATH may lack.
+    cmd.add(java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/sbin/rabbitmqctl"))
+        ? "/usr/sbin/rabbitmqctl" : "rabbitmqctl");
     cmd.add("-q");
     cmd.addAll(List.of(args));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
