@@ -11,6 +11,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 MARKER="$ROOT/build/services/rabbitmq.started"
 HOST=127.0.0.1
 PORT=5672
+# Debian installs rabbitmq-server and rabbitmqctl in /usr/sbin, which a non-login PATH may lack.
+export PATH="$PATH:/usr/sbin:/sbin"
 
 answers() {
   # An AMQP server answers a bad protocol header (8 bytes) by sending its own ("AMQP" + version) and closing.
@@ -45,7 +47,7 @@ start() {
     fi
     sleep 1
   done
-  log "did not answer on $HOST:$PORT within 120 s" 
+  log "did not answer on $HOST:$PORT within 120 s"
   exit 1
 }
 
