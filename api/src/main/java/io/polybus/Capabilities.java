@@ -12,6 +12,7 @@ public final class Capabilities {
   private final boolean durable;
   private final boolean nativeDelayedRetry;
   private final boolean mayDuplicate;
+  private final boolean competingConsumers;
   private final int maxPayloadBytes;
   private final int maxHeaders;
 
@@ -21,6 +22,7 @@ public final class Capabilities {
     this.durable = b.durable;
     this.nativeDelayedRetry = b.nativeDelayedRetry;
     this.mayDuplicate = b.mayDuplicate;
+    this.competingConsumers = b.competingConsumers;
     this.maxPayloadBytes = b.maxPayloadBytes;
     this.maxHeaders = b.maxHeaders;
   }
@@ -36,6 +38,7 @@ public final class Capabilities {
         .durable(durable)
         .nativeDelayedRetry(nativeDelayedRetry)
         .mayDuplicate(mayDuplicate)
+        .competingConsumers(competingConsumers)
         .maxPayloadBytes(maxPayloadBytes)
         .maxHeaders(maxHeaders);
   }
@@ -69,6 +72,15 @@ public final class Capabilities {
     return mayDuplicate;
   }
 
+  /**
+   * Members of one group share its work: with several members subscribed, each handles part of the messages. When
+   * absent, one member at a time handles everything (the others are hot standbys that take over when it leaves or
+   * dies) — as with queues that allow a single active consumer. Each message is still handled by one member.
+   */
+  public boolean competingConsumers() {
+    return competingConsumers;
+  }
+
   /** The largest payload accepted, in bytes. */
   public int maxPayloadBytes() {
     return maxPayloadBytes;
@@ -90,6 +102,7 @@ public final class Capabilities {
         && durable == c.durable
         && nativeDelayedRetry == c.nativeDelayedRetry
         && mayDuplicate == c.mayDuplicate
+        && competingConsumers == c.competingConsumers
         && maxPayloadBytes == c.maxPayloadBytes
         && maxHeaders == c.maxHeaders;
   }
@@ -97,23 +110,28 @@ public final class Capabilities {
   @Override
   public int hashCode() {
     return java.util.Objects.hash(
-        orderedByKey, replay, durable, nativeDelayedRetry, mayDuplicate, maxPayloadBytes, maxHeaders);
+        orderedByKey, replay, durable, nativeDelayedRetry, mayDuplicate, competingConsumers, maxPayloadBytes,
+        maxHeaders);
   }
 
   @Override
   public String toString() {
     return "Capabilities{orderedByKey=" + orderedByKey + ", replay=" + replay + ", durable=" + durable
         + ", nativeDelayedRetry=" + nativeDelayedRetry + ", mayDuplicate=" + mayDuplicate
-        + ", maxPayloadBytes=" + maxPayloadBytes + ", maxHeaders=" + maxHeaders + "}";
+        + ", competingConsumers=" + competingConsumers + ", maxPayloadBytes=" + maxPayloadBytes + ", maxHeaders=" + maxHeaders + "}";
   }
 
-  /** Builds {@link Capabilities}; everything starts absent, limits at 1 MiB and 64 headers. Not thread-safe. */
+  /**
+   * Builds {@link Capabilities}. Guarantees start absent, except {@code competingConsumers}, the norm, which starts
+   * present; limits start at 1 MiB and 64 headers. Not thread-safe.
+   */
   public static final class Builder {
     private boolean orderedByKey;
     private boolean replay;
     private boolean durable;
     private boolean nativeDelayedRetry;
     private boolean mayDuplicate;
+    private boolean competingConsumers = true;
     private int maxPayloadBytes = 1 << 20;
     private int maxHeaders = 64;
 
@@ -141,6 +159,11 @@ public final class Capabilities {
 
     public Builder mayDuplicate(boolean v) {
       this.mayDuplicate = v;
+      return this;
+    }
+
+    public Builder competingConsumers(boolean v) {
+      this.competingConsumers = v;
       return this;
     }
 

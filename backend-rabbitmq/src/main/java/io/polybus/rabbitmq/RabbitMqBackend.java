@@ -71,6 +71,9 @@ final class RabbitMqBackend implements Backend {
         .durable(true)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)
+        // Partitioned: each partition queue has a single active consumer, and RabbitMQ makes the first member to
+        // register active on all of them; later members are standbys that take over, they do not share the work.
+        .competingConsumers(settings.partitions() <= 1)
         .maxPayloadBytes(settings.maxPayloadBytes())
         .maxHeaders(RabbitMqBackendProvider.MAX_HEADERS)
         .build();
