@@ -249,6 +249,48 @@ class RabbitMqBackendTest {
     assertThat(RabbitNames.waitStepMillis(Duration.ofNanos(1))).isEqualTo(1);
   }
 
+  /**
+   * Restarts the RabbitMQ application of the test broker (stop_app, start_app) in the middle of a stream. Every
+   * other client of the broker sees the restart too: this runs against the project's own test broker.
+   */
+  @Test
+  @Timeout(240)
+  void shouldLoseNoConfirmedMessageAndResumeTheSubscriptionWhenTheBrokerRestarts() throws Exception {
+    String topic = unique("restart");
+    try (Polybus bus = Polybus.connect(TestBroker.URI)) {
+      Inbox inbox = new Inbox();
+      bus.subscribe(topic, "g", inbox);
+      List<String> confirmed = new ArrayList<>();
+      for (int batch = 0; batch < 10; batch++) {
+        if (batch == 4) {
+          rabbitmqctl("stop_app");
+          rabbitmqctl("start_app");
+          rabbitmqctl("await_startup");
+        }
+        List<Message> messages = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+          messages.add(Message.of("k" + (i % 7), "r" + batch + "-" + i));
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (true) {
+          try {
+            bus.publishAllAndWait(topic, messages);
+            break;
+          } catch (PolybusException e) {
+            assertThat(e.isTransient()).as("failure while the broker restarts: %s", e).isTrue();
+            assertThat(System.nanoTime() - deadline).as("publishing recovered within 90 s").isNegative();
+            Thread.sleep(250);
+          }
+        }
+        messages.forEach(m -> confirmed.add(m.id()));
+      }
+      Await.until(Duration.ofSeconds(90), () -> "every confirmed message delivered after the restart ("
+          + inbox.distinctIds().size() + " of " + confirmed.size() + ")",
+          () -> inbox.distinctIds().containsAll(confirmed));
+      assertThat(bus.health().up()).as("health after the restart: %s", bus.health()).isTrue();
+    }
+  }
+
   private static void rabbitmqctl(String... args) throws Exception {
     List<String> cmd = new ArrayList<>();
     // Debian installs it in /usr/sbin, which a non-login PATH may lack.
