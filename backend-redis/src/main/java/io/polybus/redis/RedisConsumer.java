@@ -544,7 +544,8 @@ final class RedisConsumer implements BackendConsumer {
       if (consumer.isClosed() || !settled.compareAndSet(false, true)) {
         return;
       }
-      consumer.backend.settler.park(stream, group, entryId, Math.max(0, delay.toMillis()));
+      // Rounded up, plus one: clocks tick in milliseconds and the delay is a lower bound.
+      consumer.backend.settler.park(stream, group, entryId, (Math.max(0, delay.toNanos()) + 999_999) / 1_000_000 + 1);
       consumer.settled(this);
     }
 

@@ -143,7 +143,9 @@ final class LogMember implements BackendConsumer {
         if (delay.isZero() || delay.isNegative()) {
           owner.ready.add(offset);
         } else {
-          long due = System.currentTimeMillis() + Math.max(1, delay.toMillis());
+          // Rounded up, plus one: the wall clock ticks in (at best) milliseconds, and the delay is a lower bound.
+          long delayMillis = (delay.toNanos() + 999_999) / 1_000_000;
+          long due = System.currentTimeMillis() + delayMillis + 1;
           owner.state.setDue(offset, due); // durable: a restart waits too
           owner.delayed.add(new long[] {offset, due});
         }
