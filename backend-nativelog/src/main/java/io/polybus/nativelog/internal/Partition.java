@@ -134,7 +134,7 @@ final class Partition implements AutoCloseable {
     return new PartitionReader(this, offset, stallTimeoutNanos);
   }
 
-  /** Forces every segment of this partition to the device. */
+  /** Forces every segment of this partition that this process wrote to since the last force. */
   void force() {
     for (Segment s : segments.values()) {
       s.force();

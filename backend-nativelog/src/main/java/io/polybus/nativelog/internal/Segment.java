@@ -36,6 +36,8 @@ final class Segment implements AutoCloseable {
   private final MappedByteBuffer buffer;
   private final long baseOffset;
   private final int capacity;
+  /** This process committed frames not yet forced; lets a group commit skip every segment nobody wrote to. */
+  private volatile boolean dirty;
 
   private Segment(Path file, FileChannel channel, MappedByteBuffer buffer, long baseOffset, int capacity) {
     this.file = file;
@@ -186,6 +188,9 @@ final class Segment implements AutoCloseable {
       buffer.put(position + FRAME_CRC, frame, FRAME_CRC, FRAME_HEADER - FRAME_CRC + bodyLength);
       // The commit: release, so a reader that sees COMMITTED sees every byte above.
       if (INTS.compareAndSet(buffer, position + FRAME_STATE, STATE_WRITING, STATE_COMMITTED)) {
+        if (!dirty) {
+          dirty = true; // written only on the clean -> dirty edge, so the hot path mostly just reads it
+        }
         return offset;
       }
       // A reader waited too long for us and padded the frame: it was never visible. Append again.
@@ -272,9 +277,15 @@ final class Segment implements AutoCloseable {
     return true;
   }
 
-  /** Flushes the mapped pages to the device. */
+  /**
+   * Flushes the mapped pages to the device if this process committed frames since the last flush. The flag is
+   * cleared before the flush, so a frame committed during it marks the segment again for the next one.
+   */
   void force() {
-    buffer.force();
+    if (dirty) {
+      dirty = false;
+      buffer.force();
+    }
   }
 
   @Override
