@@ -107,7 +107,7 @@ public final class Parameters {
   }
 
   /**
-   * A duration written as a number with a unit ({@code 250ms}, {@code 5s}, {@code 2m}, {@code 1h}) or as ISO-8601
+   * A duration written as a number with a unit ({@code 250ms}, {@code 5s}, {@code 2m}, {@code 1h}, {@code 7d}) or as ISO-8601
    * ({@code PT5S}); a bare number is milliseconds.
    */
   public Duration duration(String name, Duration defaultValue) {
@@ -117,7 +117,7 @@ public final class Parameters {
     }
     Duration d = parseDuration(v.trim());
     if (d == null || d.isNegative()) {
-      throw fail(name, v, "a duration such as 250ms, 5s, 2m, 1h or PT5S");
+      throw fail(name, v, "a duration such as 250ms, 5s, 2m, 1h, 7d or PT5S");
     }
     return d;
   }
@@ -197,6 +197,9 @@ public final class Parameters {
       }
       if (t.endsWith("h")) {
         return Duration.ofHours(Long.parseLong(t.substring(0, t.length() - 1)));
+      }
+      if (t.endsWith("d")) {
+        return Duration.ofDays(Long.parseLong(t.substring(0, t.length() - 1)));
       }
       return Duration.ofMillis(Long.parseLong(t));
     } catch (NumberFormatException | DateTimeParseException e) {

@@ -2,6 +2,7 @@ package io.polybus.nativelog;
 
 import io.polybus.ConfigurationException;
 import io.polybus.PolybusOptions;
+import io.polybus.nativelog.internal.LogRetention;
 import io.polybus.nativelog.internal.NativeLogBackend;
 import io.polybus.spi.Backend;
 import io.polybus.spi.BackendProvider;
@@ -18,7 +19,8 @@ import java.util.Set;
  * that opens the same directory.
  *
  * <p>URI: {@code log:<directory>[?partitions=4&segmentSize=16m&maxPayload=1m&fsync=none|interval|sync
- * &fsyncInterval=1s&stallTimeout=2s]}; see {@code docs/uris.md}. Thread-safe and stateless.
+ * &fsyncInterval=1s&stallTimeout=2s&retention=7d&retentionBytes=10g
+ * &retentionCheckInterval=30s]}; see {@code docs/uris.md}. Thread-safe and stateless.
  */
 public final class NativeLogBackendProvider implements BackendProvider {
   @Override
@@ -48,7 +50,18 @@ public final class NativeLogBackendProvider implements BackendProvider {
     String fsync = p.choice("fsync", "none", "none", "interval", "sync");
     Duration interval = p.duration("fsyncInterval", Duration.ofSeconds(1));
     Duration stall = p.duration("stallTimeout", Duration.ofSeconds(2));
+    Duration retention = p.duration("retention", Duration.ZERO);
+    long retentionBytes = p.bytes("retentionBytes", 0, 0, Long.MAX_VALUE);
+    Duration retentionCheck = p.duration("retentionCheckInterval", Duration.ofSeconds(30));
     p.requireAllRead();
+    if (retentionBytes != 0 && retentionBytes < 2 * segment) {
+      throw new ConfigurationException("retentionBytes (" + retentionBytes + ") must be at least two segments ("
+          + 2 * segment + " bytes): the newest segment is never deleted, in '" + options.redacted() + "'");
+    }
+    if (retentionCheck.isZero() || retention.isNegative()) {
+      throw new ConfigurationException("retentionCheckInterval must be positive and retention not negative in '"
+          + options.redacted() + "'");
+    }
     if (maxPayload + (128 << 10) > segment - 8192) {
       throw new ConfigurationException("maxPayload (" + maxPayload + " bytes) plus 128 KiB for id, key and headers"
           + " must fit a segment (segmentSize " + segment + " bytes) in '" + options.redacted() + "'");
@@ -65,7 +78,8 @@ public final class NativeLogBackendProvider implements BackendProvider {
     }
     try {
       return new NativeLogBackend(dir, partitions, (int) (segment & ~7L), (int) maxPayload,
-          NativeLogBackend.Fsync.valueOf(fsync.toUpperCase(Locale.ROOT)), interval.toMillis(), stall.toNanos());
+          NativeLogBackend.Fsync.valueOf(fsync.toUpperCase(Locale.ROOT)), interval.toMillis(), stall.toNanos(),
+          new LogRetention(retention.toMillis(), retentionBytes, retentionCheck.toMillis()));
     } catch (IOException e) {
       throw new ConfigurationException("cannot open the log directory '" + dir + "': " + e, e);
     }

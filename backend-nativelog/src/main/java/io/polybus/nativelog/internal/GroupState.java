@@ -86,11 +86,13 @@ final class GroupState implements AutoCloseable {
       GroupState s = new GroupState(ch, b);
       long c = s.committed();
       long w = s.windowBase();
-      if (w > c || c - w > WINDOW) {
+      if (w > c) {
         throw new CorruptLogException(file + ": inconsistent window " + w + " for committed offset " + c);
       }
-      for (long o = w; o < c; o++) {
-        s.clearSlot(o); // a crash between committing and moving the window
+      // A crash between committing and moving the window: free the slots of the offsets now below it (after a
+      // skip of more than a window, skipTo freed every slot before committing).
+      for (long o = w; o < Math.min(c, w + WINDOW); o++) {
+        s.clearSlot(o);
       }
       b.putLong(WINDOW_BASE, c);
       return s;
@@ -177,6 +179,23 @@ final class GroupState implements AutoCloseable {
       clearSlot(c - 1);
       buf.putLong(WINDOW_BASE, c);
     }
+  }
+
+  /**
+   * Settles every offset below {@code offset} at once: the records there no longer exist (retention deleted them,
+   * or they were never written). Does nothing if the committed offset is already there.
+   */
+  void skipTo(long offset) {
+    long c = committed();
+    if (offset <= c) {
+      return;
+    }
+    // Free the slots first, then commit, then move the window: open() repairs a crash at any point in between.
+    for (long o = windowBase(); o < Math.min(offset, windowBase() + WINDOW); o++) {
+      clearSlot(o);
+    }
+    buf.putLong(COMMITTED, offset);
+    buf.putLong(WINDOW_BASE, offset);
   }
 
   private void clearSlot(long offset) {

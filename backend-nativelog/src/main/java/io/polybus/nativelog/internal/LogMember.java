@@ -251,16 +251,23 @@ final class LogMember implements BackendConsumer {
           }
         }
         long off = o.frame.offset;
+        // Offsets between the previous frame and this one will never be read: claimed but never committed (a writer
+        // died or was revoked), or deleted by retention. They count as settled, or the committed offset could never
+        // pass them. When nothing below them is unsettled that is one step, however long the gap.
+        long gap = Math.max(o.nextExpected, o.state.committed());
+        if (gap < off && gap == o.state.committed()) {
+          o.state.skipTo(off);
+          gap = off;
+        }
+        for (; gap < off && gap < o.state.windowEnd(); gap++) {
+          o.state.ack(gap);
+        }
+        o.nextExpected = Math.max(o.nextExpected, gap);
         if (off >= o.state.windowEnd()) {
           o.pendingFrame = true; // too far ahead of the oldest unsettled record: wait for it to settle
           return;
         }
         o.pendingFrame = false;
-        // Offsets between the previous frame and this one were claimed but never committed (a writer died or was
-        // revoked): they will never exist, so they count as settled, or the committed offset could never pass them.
-        for (long gap = Math.max(o.nextExpected, o.state.committed()); gap < off; gap++) {
-          o.state.ack(gap);
-        }
         o.nextExpected = off + 1;
         if (off < o.state.committed() || o.state.isAcked(off)) {
           continue;

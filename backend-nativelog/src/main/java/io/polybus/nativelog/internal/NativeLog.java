@@ -11,6 +11,9 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * An open log directory, shared by every backend of this JVM opened on the same path (reference-counted), because
@@ -22,26 +25,45 @@ final class NativeLog {
   private static final Map<Path, NativeLog> OPEN = new HashMap<>();
 
   final Path dir;
+  private final LogRetention retention;
+  private final ScheduledExecutorService maintenance;
   private final int defaultPartitions;
   private final int segmentBytes;
   private final long stallTimeoutNanos;
   private final ConcurrentHashMap<String, LogTopic> topics = new ConcurrentHashMap<>();
   private int refs; // guarded by OPEN
 
-  private NativeLog(Path dir, int defaultPartitions, int segmentBytes, long stallTimeoutNanos) {
+  private NativeLog(Path dir, int defaultPartitions, int segmentBytes, long stallTimeoutNanos, LogRetention retention) {
     this.dir = dir;
+    this.retention = retention;
+    if (retention.limited()) {
+      maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "polybus-log-retention");
+        t.setDaemon(true);
+        return t;
+      });
+      maintenance.scheduleWithFixedDelay(this::enforceRetention, retention.checkIntervalMillis(),
+          retention.checkIntervalMillis(), TimeUnit.MILLISECONDS);
+    } else {
+      maintenance = null;
+    }
     this.defaultPartitions = defaultPartitions;
     this.segmentBytes = segmentBytes;
     this.stallTimeoutNanos = stallTimeoutNanos;
   }
 
-  static NativeLog acquire(Path dir, int partitions, int segmentBytes, long stallTimeoutNanos) throws IOException {
+  /**
+   * Opens the log at {@code dir}, or shares the instance this JVM has open there (whose settings then apply: the
+   * first opener's).
+   */
+  static NativeLog acquire(Path dir, int partitions, int segmentBytes, long stallTimeoutNanos, LogRetention retention)
+      throws IOException {
     Path key = dir.toAbsolutePath().normalize();
     synchronized (OPEN) {
       NativeLog log = OPEN.get(key);
       if (log == null) {
         prepare(key);
-        log = new NativeLog(key, partitions, segmentBytes, stallTimeoutNanos);
+        log = new NativeLog(key, partitions, segmentBytes, stallTimeoutNanos, retention);
         OPEN.put(key, log);
       }
       log.refs++;
@@ -89,9 +111,35 @@ final class NativeLog {
     synchronized (OPEN) {
       if (--refs == 0) {
         OPEN.remove(dir);
+        if (maintenance != null) {
+          maintenance.shutdownNow();
+          try {
+            maintenance.awaitTermination(10, TimeUnit.SECONDS); // no deletion runs while the topics close
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
         topics.values().forEach(LogTopic::close);
       }
     }
+  }
+
+  /** Deletes what the retention limits say should go, in every topic this process has open. */
+  int enforceRetention() {
+    int deleted = 0;
+    long now = System.currentTimeMillis();
+    for (LogTopic t : topics.values()) {
+      for (Partition p : t.partitions) {
+        try {
+          deleted += p.enforceRetention(retention.maxAgeMillis(), retention.maxBytes(), now, stallTimeoutNanos);
+        } catch (IOException | RuntimeException e) {
+          // Retried at the next check; appends and reads do not depend on it.
+          System.getLogger(NativeLog.class.getName()).log(System.Logger.Level.WARNING,
+              "log " + dir + ": retention of " + p.dir + " failed, retrying later: " + e);
+        }
+      }
+    }
+    return deleted;
   }
 
   long stallTimeoutNanos() {

@@ -45,8 +45,8 @@ public final class NativeLogBackend implements Backend {
 
   public NativeLogBackend(
       Path dir, int partitions, int segmentBytes, int maxPayloadBytes, Fsync fsync, long fsyncIntervalMillis,
-      long stallTimeoutNanos) throws IOException {
-    this.log = NativeLog.acquire(dir, partitions, segmentBytes, stallTimeoutNanos);
+      long stallTimeoutNanos, LogRetention retention) throws IOException {
+    this.log = NativeLog.acquire(dir, partitions, segmentBytes, stallTimeoutNanos, retention);
     this.fsync = fsync;
     this.capabilities = Capabilities.builder()
         .orderedByKey(true)

@@ -102,6 +102,97 @@ final class Partition implements AutoCloseable {
     }
   }
 
+  /**
+   * The segment after {@code current} to read next: the next one by offset, or, when retention deleted it, the oldest
+   * one after it still on disk. Null when there is none yet.
+   */
+  Segment successorOf(Segment current) throws IOException {
+    Segment next = nextOf(current, false);
+    if (next != null) {
+      return next;
+    }
+    Map.Entry<Long, Segment> later = segments.higherEntry(current.baseOffset());
+    return later != null ? later.getValue() : null;
+  }
+
+  /**
+   * Deletes whole sealed segments, oldest first, while the oldest one's newest record is older than
+   * {@code maxAgeMillis} or the partition's segments take more than {@code maxBytes} (0: no limit). The newest
+   * segment is never deleted, and no file is ever truncated: another process may have it mapped, and on Linux its
+   * mapping stays valid after the unlink. Returns how many segments this call deleted.
+   */
+  int enforceRetention(long maxAgeMillis, long maxBytes, long nowMillis, long stallTimeoutNanos) throws IOException {
+    forgetDeleted();
+    int deleted = 0;
+    while (true) {
+      Map.Entry<Long, Segment> first = segments.firstEntry();
+      if (first == null || first.getKey().equals(segments.lastKey())) {
+        return deleted;
+      }
+      Segment s = first.getValue();
+      boolean tooBig = maxBytes > 0 && (long) segments.size() * s.capacity() > maxBytes;
+      boolean tooOld = false;
+      if (!tooBig && maxAgeMillis > 0) {
+        long newest = newestTimestamp(s, stallTimeoutNanos);
+        tooOld = newest != UNKNOWN && newest < nowMillis - maxAgeMillis;
+      }
+      if (!tooBig && !tooOld) {
+        return deleted;
+      }
+      Files.deleteIfExists(s.file); // another process may have deleted it first
+      segments.remove(first.getKey());
+      newestTimestamps.remove(first.getKey());
+      s.close();
+      deleted++;
+    }
+  }
+
+  private static final long UNKNOWN = Long.MAX_VALUE;
+  /** Newest record timestamp of sealed segments whose every frame is settled, by base offset. */
+  private final ConcurrentSkipListMap<Long, Long> newestTimestamps = new ConcurrentSkipListMap<>();
+  /** The scan of the oldest segment, resumed by the next call while a frame of it is still being written. */
+  private SegmentReader retentionScan;
+  private long retentionScanNewest;
+
+  /**
+   * The newest timestamp in a sealed segment, or {@link #UNKNOWN} while a frame of it is still being written (the
+   * scan resumes next time; a frame whose writer died is padded after the stall timeout, so the scan ends).
+   */
+  private synchronized long newestTimestamp(Segment s, long stallTimeoutNanos) {
+    Long cached = newestTimestamps.get(s.baseOffset());
+    if (cached != null) {
+      return cached;
+    }
+    if (retentionScan == null || retentionScan.segment() != s) {
+      retentionScan = new SegmentReader(s, stallTimeoutNanos);
+      retentionScanNewest = Long.MIN_VALUE; // a segment without records is as old as can be
+    }
+    Segment.Frame f = new Segment.Frame();
+    while (true) {
+      int rc = retentionScan.next(f);
+      if (rc == SegmentReader.NO_DATA) {
+        return UNKNOWN;
+      }
+      if (rc == SegmentReader.END_OF_SEGMENT) {
+        newestTimestamps.put(s.baseOffset(), retentionScanNewest);
+        retentionScan = null;
+        return retentionScanNewest;
+      }
+      retentionScanNewest = Math.max(retentionScanNewest, f.timestampMillis);
+    }
+  }
+
+  /** Drops the segments whose files another process deleted (retention). */
+  private void forgetDeleted() throws IOException {
+    for (Map.Entry<Long, Segment> e : segments.entrySet()) {
+      if (e.getValue() != active && !Files.exists(e.getValue().file)) {
+        segments.remove(e.getKey());
+        newestTimestamps.remove(e.getKey());
+        e.getValue().close();
+      }
+    }
+  }
+
   /** The oldest segment still on disk. */
   Segment first() {
     return segments.firstEntry().getValue();

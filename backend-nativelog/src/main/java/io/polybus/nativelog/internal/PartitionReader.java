@@ -34,7 +34,7 @@ final class PartitionReader {
       if (rc == SegmentReader.NO_DATA) {
         return rc;
       }
-      Segment next = partition.nextOf(reader.segment(), false);
+      Segment next = partition.successorOf(reader.segment());
       if (next == null) {
         return SegmentReader.NO_DATA; // sealed, and the next segment is not created yet
       }
