@@ -124,14 +124,28 @@ final class Segment implements AutoCloseable {
     }
   }
 
-  /** Faults every page in now, so the first appends do not pay for it. */
+  /**
+   * Faults every page in now, so appends and reads take no page fault. The pages not yet appended to are faulted in
+   * writable: a read would map a page read-only and the first store to it would fault again (the kernel's dirty
+   * tracking of a shared file mapping), so each gets a compare-and-set of a zero word to zero, which changes nothing
+   * whatever another writer put there, yet the processor treats as a store. Pages already written (and all pages of
+   * a sealed segment) are only read, so opening an old segment does not mark it dirty and make the kernel write it
+   * back.
+   */
   private static void pretouch(MappedByteBuffer buf) {
+    long tail = (long) LONGS.getVolatile(buf, TAIL_OFFSET);
+    int writableFrom = (SegmentDescriptor.tailCount(tail) & SEALED) != 0
+        ? buf.capacity() : tailPosition(tail) & -4096;
     int sum = 0;
-    for (int i = 0; i < buf.capacity(); i += 4096) {
+    int i = 0;
+    for (; i < writableFrom; i += 4096) {
       sum += buf.get(i);
     }
+    for (; i + 4 <= buf.capacity(); i += 4096) {
+      INTS.compareAndSet(buf, i, 0, 0);
+    }
     if (sum == 42) {
-      Thread.onSpinWait(); // keeps the loop from being optimised away
+      Thread.onSpinWait(); // keeps the read loop from being optimised away
     }
   }
 
