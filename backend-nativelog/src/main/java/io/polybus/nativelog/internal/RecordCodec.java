@@ -53,6 +53,18 @@ final class RecordCodec {
     pos += payload.length;
   }
 
+  /**
+   * Uses {@code length} bytes of {@code body} as an opaque body instead of an encoded message: for tools that measure
+   * or test the framing layer alone (framing, CRC32C, copy) without the message encoding. Such a frame is not a
+   * message, so a consumer of the topic would skip it as corrupt; never append one to a topic that is consumed.
+   */
+  void opaque(byte[] body, int offset, int length) {
+    pos = BODY_START;
+    ensure(length);
+    System.arraycopy(body, offset, buf, pos, length);
+    pos += length;
+  }
+
   /** The frame being built: header room, then the body. */
   byte[] frame() {
     return buf;
