@@ -20,12 +20,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * the run measures the steady-state pipeline rather than the garbage collection of a multi-million message backlog.
  *
  * <p>Each run uses a fresh topic; the first {@code --warmup} runs are discarded; the median of the measured runs is
- * reported with min and max. Usage: {@code EndToEndThroughput [--uri mem:bench?retention=0] [--messages 2000000] [--runs 7]
- * [--warmup 3] [--concurrency 1] [--max-in-flight 4096] [--lead 100000]}.
+ * reported with min and max. {@code --uri} may be given several times: each run then measures every backend once,
+ * in alternating order, and the ratio of the first to each other one is printed as the median of the per-run ratios
+ * (what load coming and going on a shared machine moves least). Usage: {@code EndToEndThroughput
+ * [--uri mem:bench?retention=0]... [--messages 2000000] [--runs 7] [--warmup 3] [--concurrency 1]
+ * [--max-in-flight 4096] [--lead 100000]}.
  */
 public final class EndToEndThroughput {
   public static void main(String[] args) throws Exception {
-    String uri = "mem:bench?retention=0";
+    List<String> uris = new ArrayList<>();
     int messages = 2_000_000;
     int runs = 7;
     int warmup = 3;
@@ -38,7 +41,7 @@ public final class EndToEndThroughput {
         throw new IllegalArgumentException("missing value for " + args[i]);
       }
       switch (args[i]) {
-        case "--uri": uri = v; break;
+        case "--uri": uris.add(v); break;
         case "--messages": messages = Integer.parseInt(v); break;
         case "--runs": runs = Integer.parseInt(v); break;
         case "--warmup": warmup = Integer.parseInt(v); break;
@@ -48,21 +51,50 @@ public final class EndToEndThroughput {
         default: throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
-    double[] rates = new double[runs];
-    try (Polybus bus = Polybus.connect(uri)) {
+    if (uris.isEmpty()) {
+      uris.add("mem:bench?retention=0");
+    }
+    int k = uris.size();
+    double[][] rates = new double[k][runs];
+    List<Polybus> buses = new ArrayList<>();
+    try {
+      for (String uri : uris) {
+        buses.add(Polybus.connect(uri));
+      }
       for (int r = -warmup; r < runs; r++) {
-        double rate = once(bus, messages, concurrency, maxInFlight, lead);
-        if (r >= 0) {
-          rates[r] = rate;
+        for (int j = 0; j < k; j++) {
+          int u = ((r + warmup) & 1) == 0 ? j : k - 1 - j; // alternate which backend goes first
+          double rate = once(buses.get(u), messages, concurrency, maxInFlight, lead);
+          if (r >= 0) {
+            rates[u][r] = rate;
+          }
+          System.out.printf(Locale.ROOT, "%s run %d %s: %,.0f msg/s%n", r < 0 ? "warmup" : "measured", Math.abs(r),
+              uris.get(u), rate);
         }
-        System.out.printf(Locale.ROOT, "%s run %d: %,.0f msg/s%n", r < 0 ? "warmup" : "measured", Math.abs(r), rate);
+      }
+    } finally {
+      for (Polybus bus : buses) {
+        bus.close();
       }
     }
-    Arrays.sort(rates);
-    System.out.printf(Locale.ROOT,
-        "%nend-to-end %s ordering=KEY keys=1000 payload=100B concurrency=%d: median %,.0f msg/s (min %,.0f, max %,.0f,"
-            + " %d runs of %,d)%n",
-        uri, concurrency, rates[runs / 2], rates[0], rates[runs - 1], runs, messages);
+    System.out.println();
+    for (int u = 0; u < k; u++) {
+      double[] sorted = rates[u].clone();
+      Arrays.sort(sorted);
+      System.out.printf(Locale.ROOT,
+          "end-to-end %s ordering=KEY keys=1000 payload=100B concurrency=%d: median %,.0f msg/s (min %,.0f, max %,.0f,"
+              + " %d runs of %,d)%n",
+          uris.get(u), concurrency, sorted[runs / 2], sorted[0], sorted[runs - 1], runs, messages);
+    }
+    for (int u = 1; u < k; u++) {
+      double[] ratios = new double[runs];
+      for (int r = 0; r < runs; r++) {
+        ratios[r] = rates[0][r] / rates[u][r];
+      }
+      Arrays.sort(ratios);
+      System.out.printf(Locale.ROOT, "ratio %s / %s: %.1fx (median of per-run ratios; min %.1f, max %.1f)%n",
+          uris.get(0), uris.get(u), ratios[runs / 2], ratios[0], ratios[runs - 1]);
+    }
   }
 
   private static double once(Polybus bus, int n, int concurrency, int maxInFlight, int lead) throws Exception {
