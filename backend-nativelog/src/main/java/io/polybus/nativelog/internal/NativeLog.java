@@ -4,7 +4,11 @@ import io.polybus.ConfigurationException;
 import io.polybus.StartFrom;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +28,14 @@ final class NativeLog {
   private static final String MARKER_CONTENT = "polybus-log 1\n";
   private static final Map<Path, NativeLog> OPEN = new HashMap<>();
 
+  /** The lock file: shared by every process that has the log open; exclusive for a recovery. */
+  static final String LOCK = "polybus-log.lock";
+
   final Path dir;
+  private FileChannel lockChannel;
+  private FileLock sharedLock;
+  /** What the recovery at open found, or null when another process had the log open. */
+  private Recovery.Report recovery;
   private final LogRetention retention;
   private final ScheduledExecutorService maintenance;
   private final int defaultPartitions;
@@ -63,11 +74,50 @@ final class NativeLog {
       NativeLog log = OPEN.get(key);
       if (log == null) {
         prepare(key);
+        FileChannel lockChannel = FileChannel.open(key.resolve(LOCK), StandardOpenOption.CREATE,
+            StandardOpenOption.READ, StandardOpenOption.WRITE); // readable: a shared lock needs it
+        Recovery.Report report;
+        FileLock shared;
+        try {
+          report = recoverIfAlone(key, lockChannel);
+          // Held while this JVM has the log open, so the next process to open it knows it is not alone.
+          shared = lockChannel.lock(0, Long.MAX_VALUE, true);
+        } catch (IOException | RuntimeException e) {
+          lockChannel.close();
+          throw e;
+        }
         log = new NativeLog(key, partitions, segmentBytes, stallTimeoutNanos, retention);
+        log.lockChannel = lockChannel;
+        log.sharedLock = shared;
+        log.recovery = report;
         OPEN.put(key, log);
       }
       log.refs++;
       return log;
+    }
+  }
+
+  /**
+   * Runs {@link Recovery} when no other process has the log open (this one gets the exclusive lock); returns null
+   * when another process has it open, since its writers may still be at work.
+   */
+  private static Recovery.Report recoverIfAlone(Path dir, FileChannel lockChannel) throws IOException {
+    FileLock exclusive;
+    try {
+      exclusive = lockChannel.tryLock();
+    } catch (OverlappingFileLockException e) {
+      exclusive = null; // this JVM has it open under another path (a link): not alone
+    }
+    if (exclusive == null) {
+      return null;
+    }
+    try {
+      Recovery.Report r = Recovery.run(dir);
+      System.getLogger(NativeLog.class.getName()).log(
+          r.foundDamage() ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG, "log " + dir + ": " + r);
+      return r;
+    } finally {
+      exclusive.release();
     }
   }
 
@@ -111,6 +161,11 @@ final class NativeLog {
     synchronized (OPEN) {
       if (--refs == 0) {
         OPEN.remove(dir);
+        try {
+          lockChannel.close(); // releases the shared lock
+        } catch (IOException e) {
+          // the lock goes with the descriptor anyway
+        }
         if (maintenance != null) {
           maintenance.shutdownNow();
           try {
@@ -140,6 +195,10 @@ final class NativeLog {
       }
     }
     return deleted;
+  }
+
+  Recovery.Report recovery() {
+    return recovery;
   }
 
   long stallTimeoutNanos() {
