@@ -1,0 +1,185 @@
+package io.polybus.sqs;
+
+import io.polybus.ConfigurationException;
+import io.polybus.PolybusOptions;
+import io.polybus.spi.Backend;
+import io.polybus.spi.BackendProvider;
+import io.polybus.spi.Parameters;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Set;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.sqs.SqsClientBuilder;
+
+/**
+ * Serves {@code sqs:} URIs: Polybus on Amazon SQS (AWS SDK for Java v2) or an SQS-compatible server.
+ *
+ * <p>URI: {@code sqs://[accessKeyId:secretAccessKey@]host:port[?param=value&...]} for a custom endpoint (plain
+ * HTTP, or HTTPS with {@code tls=true}), {@code sqs:?region=eu-west-1} for AWS's own endpoint of a region. Parameters:
+ * <ul>
+ *   <li>{@code region}: the signing region (required for AWS unless the SDK's default region chain finds one;
+ *       {@code us-east-1} for a custom endpoint).
+ *   <li>{@code fifo}: {@code true} for FIFO queues ordered by key (default {@code false}).
+ *   <li>{@code prefix}: the start of every queue name (default {@code polybus-}), at most 18 characters of
+ *       {@code [A-Za-z0-9_-]}.
+ *   <li>{@code timeout}: the bound of each SQS call, the SDK's retries included (default 10s).
+ *   <li>{@code maxMessageSize}: what SQS accepts per message, body and attributes (default 256k, at most 1m; AWS
+ *       accepts 1 MiB on queues whose {@code MaximumMessageSize} allows it).
+ *   <li>{@code refresh}: how long the list of a topic's group queues is trusted before it is listed again (default
+ *       1s).
+ *   <li>{@code wait}: the long-poll wait of a receive, whole seconds (default 1s, at most 20s).
+ *   <li>{@code publishers}: threads that send publishes (default 4).
+ *   <li>{@code accessKeyId}, {@code secretAccessKey}, {@code sessionToken}: static credentials (also as the URI's
+ *       user info); the secret and the token are never shown. Without them: the SDK's default provider chain for AWS,
+ *       placeholder credentials for a custom endpoint.
+ *   <li>{@code tls}: HTTPS to a custom endpoint (default {@code false}).
+ * </ul>
+ *
+ * <p>Thread-safe and stateless; instantiated by {@link java.util.ServiceLoader}; connects only in {@link #open}.
+ */
+public final class SqsBackendProvider implements BackendProvider {
+  @Override
+  public Set<String> schemes() {
+    return Set.of("sqs");
+  }
+
+  @Override
+  public String description() {
+    return "Amazon SQS";
+  }
+
+  @Override
+  public Backend open(PolybusOptions options) {
+    SqsSettings s = settings(options);
+    if (!options.nativeSettings().isEmpty()) {
+      throw new ConfigurationException("unknown native setting" + (options.nativeSettings().size() > 1 ? "s " : " ")
+          + options.nativeSettings().keySet() + " for '" + options.redacted() + "'; the sqs backend accepts none");
+    }
+    SqsClient client = client(s);
+    return new SqsBackend(s, client);
+  }
+
+  static SqsClient client(SqsSettings s) {
+    SqsClientBuilder b = SqsClient.builder()
+        // The JDK's HttpURLConnection: no dependency beyond the SDK itself; the JDK keeps connections alive.
+        .httpClient(UrlConnectionHttpClient.builder()
+            .connectionTimeout(Duration.ofMillis(Math.min(2000, s.timeout().toMillis())))
+            .socketTimeout(s.longPoll().plus(s.timeout()))
+            .build())
+        .region(Region.of(s.region()))
+        .credentialsProvider(credentials(s))
+        .overrideConfiguration(ClientOverrideConfiguration.builder()
+            // A long poll waits up to `wait` on the server; every other call is bounded by `timeout` alone.
+            .apiCallTimeout(s.timeout().plus(s.longPoll()))
+            .build());
+    if (s.endpoint() != null) {
+      b.endpointOverride(s.endpoint());
+    }
+    return b.build();
+  }
+
+  private static AwsCredentialsProvider credentials(SqsSettings s) {
+    if (s.accessKeyId() != null) {
+      return StaticCredentialsProvider.create(s.sessionToken() != null
+          ? AwsSessionCredentials.create(s.accessKeyId(), s.secretAccessKey(), s.sessionToken())
+          : AwsBasicCredentials.create(s.accessKeyId(), s.secretAccessKey()));
+    }
+    if (s.endpoint() != null) {
+      // Local SQS-compatible servers (ElasticMQ) do not check signatures; asking the default chain would probe
+      // instance metadata over the network for nothing.
+      return StaticCredentialsProvider.create(AwsBasicCredentials.create("polybus", "polybus"));
+    }
+    return DefaultCredentialsProvider.builder().build();
+  }
+
+  static SqsSettings settings(PolybusOptions options) {
+    if (options.hosts().size() > 1) {
+      throw new ConfigurationException("the sqs backend takes one endpoint host, got " + options.hosts().size()
+          + " in '" + options.redacted() + "'");
+    }
+    if (!options.path().isEmpty() && !options.path().equals("/")) {
+      throw new ConfigurationException("an sqs URI has no path (queues are named after topics and groups), got '"
+          + options.path() + "' in '" + options.redacted() + "'");
+    }
+    Parameters p = Parameters.of(options);
+    boolean custom = !options.hosts().isEmpty();
+    String region = p.string("region", null);
+    boolean fifo = p.bool("fifo", false);
+    String prefix = p.string("prefix", "polybus-");
+    Duration timeout = p.duration("timeout", Duration.ofSeconds(10));
+    int maxMessageSize = (int) p.bytes("maxMessageSize", 256 * 1024, 64 * 1024, 1024 * 1024);
+    Duration refresh = p.duration("refresh", Duration.ofSeconds(1));
+    Duration wait = p.duration("wait", Duration.ofSeconds(1));
+    int publishers = p.intValue("publishers", 4, 1, 64);
+    String accessKeyId = p.string("accessKeyId", null);
+    String secretAccessKey = p.string("secretAccessKey", null);
+    String sessionToken = p.string("sessionToken", null);
+    boolean tls = p.bool("tls", false);
+    p.requireAllRead();
+    if (options.user() != null && !options.user().isEmpty()) {
+      if (accessKeyId != null) {
+        throw new ConfigurationException("give the access key either as the URI's user or as 'accessKeyId', not both,"
+            + " in '" + options.redacted() + "'");
+      }
+      accessKeyId = options.user();
+      secretAccessKey = options.password();
+    }
+    if ((accessKeyId == null) != (secretAccessKey == null)) {
+      throw new ConfigurationException("static credentials need both an access key id and a secret access key, in '"
+          + options.redacted() + "'");
+    }
+    if (sessionToken != null && accessKeyId == null) {
+      throw new ConfigurationException("'sessionToken' needs static credentials, in '" + options.redacted() + "'");
+    }
+    int maxPrefix = SqsNames.maxPrefixLength(true);
+    if (!prefix.matches("[A-Za-z0-9_-]*") || prefix.length() > maxPrefix) {
+      throw new ConfigurationException("parameter 'prefix' must be at most " + maxPrefix
+          + " characters of [A-Za-z0-9_-], in '" + options.redacted() + "'");
+    }
+    if (timeout.isZero()) {
+      throw new ConfigurationException("'timeout' must be positive, in '" + options.redacted() + "'");
+    }
+    if (wait.toMillis() % 1000 != 0 || wait.getSeconds() > 20) {
+      throw new ConfigurationException("'wait' must be whole seconds from 0 to 20s, in '" + options.redacted() + "'");
+    }
+    URI endpoint = null;
+    if (custom) {
+      String h = options.hosts().get(0);
+      try {
+        endpoint = new URI((tls ? "https://" : "http://") + h);
+        if (endpoint.getHost() == null) {
+          throw new IllegalArgumentException("no host");
+        }
+      } catch (Exception e) {
+        throw new ConfigurationException("invalid endpoint host '" + h + "' in '" + options.redacted() + "'");
+      }
+      if (region == null) {
+        region = "us-east-1";
+      }
+    } else if (tls) {
+      throw new ConfigurationException("'tls' applies to a custom endpoint only (AWS is always HTTPS), in '"
+          + options.redacted() + "'");
+    }
+    if (region == null) {
+      try {
+        region = new software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain().getRegion().id();
+      } catch (RuntimeException e) {
+        throw new ConfigurationException("no region: add '?region=...' to '" + options.redacted()
+            + "' (the SDK's default region chain found none)", e);
+      }
+    }
+    if (!region.matches("[a-z0-9-]+")) {
+      throw new ConfigurationException("invalid region '" + region + "' in '" + options.redacted() + "'");
+    }
+    return new SqsSettings(endpoint, region, accessKeyId, secretAccessKey, sessionToken, fifo, prefix, timeout,
+        maxMessageSize, refresh, wait, publishers);
+  }
+}

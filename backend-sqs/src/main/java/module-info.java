@@ -1,0 +1,15 @@
+/** The Amazon SQS Polybus backend ({@code sqs:}). */
+module io.polybus.sqs {
+  requires io.polybus.api;
+  requires software.amazon.awssdk.services.sqs;
+  requires software.amazon.awssdk.core;
+  requires software.amazon.awssdk.awscore;
+  requires software.amazon.awssdk.auth;
+  requires software.amazon.awssdk.regions;
+  requires software.amazon.awssdk.http;
+  requires software.amazon.awssdk.http.urlconnection;
+  requires software.amazon.awssdk.identity.spi;
+  requires software.amazon.awssdk.utils;
+
+  provides io.polybus.spi.BackendProvider with io.polybus.sqs.SqsBackendProvider;
+}

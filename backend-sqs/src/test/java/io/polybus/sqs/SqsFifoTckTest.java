@@ -1,0 +1,38 @@
+package io.polybus.sqs;
+
+import io.polybus.Capabilities;
+import io.polybus.Polybus;
+import io.polybus.tck.PolybusTck;
+import org.junit.jupiter.api.AfterAll;
+
+/**
+ * The whole TCK against ElasticMQ with FIFO queues, the message group being the key: ordered by key, exactly once
+ * (a FIFO queue hands each message out once while its lease holds), no replay, durable, and the same payload limit as
+ * standard queues.
+ */
+class SqsFifoTckTest implements PolybusTck {
+  static final String PREFIX = SqsTestSupport.uniquePrefix();
+
+  @Override
+  public Polybus connect() {
+    return Polybus.connect(SqsTestSupport.uri(PREFIX, "fifo=true"));
+  }
+
+  @Override
+  public Capabilities declaredCapabilities() {
+    return Capabilities.builder()
+        .orderedByKey(true)
+        .replay(false)
+        .durable(true)
+        .nativeDelayedRetry(true)
+        .mayDuplicate(false)
+        .maxPayloadBytes(184_320)
+        .maxHeaders(64)
+        .build();
+  }
+
+  @AfterAll
+  static void deleteQueues() {
+    SqsTestSupport.deleteQueues(PREFIX);
+  }
+}

@@ -1,0 +1,39 @@
+package io.polybus.sqs;
+
+import io.polybus.Capabilities;
+import io.polybus.Polybus;
+import io.polybus.tck.PolybusTck;
+import org.junit.jupiter.api.AfterAll;
+
+/**
+ * The whole TCK against ElasticMQ with standard queues: no ordering by key, no replay (a new group's queue starts
+ * empty), durable (SQS stores a message redundantly before it answers), and at least once (standard queues may hand
+ * out a stored copy twice), 184,320-byte payloads (a 256 KiB message, binary payloads in base64, 16 KiB kept for
+ * attributes).
+ */
+class SqsTckTest implements PolybusTck {
+  static final String PREFIX = SqsTestSupport.uniquePrefix();
+
+  @Override
+  public Polybus connect() {
+    return Polybus.connect(SqsTestSupport.uri(PREFIX, ""));
+  }
+
+  @Override
+  public Capabilities declaredCapabilities() {
+    return Capabilities.builder()
+        .orderedByKey(false)
+        .replay(false)
+        .durable(true)
+        .nativeDelayedRetry(true)
+        .mayDuplicate(true)
+        .maxPayloadBytes(184_320)
+        .maxHeaders(64)
+        .build();
+  }
+
+  @AfterAll
+  static void deleteQueues() {
+    SqsTestSupport.deleteQueues(PREFIX);
+  }
+}
