@@ -66,6 +66,8 @@ final class SqsBackend implements Backend {
   /** (topic, group) queue name -> URL, for queues this bus created or looked up. */
   private final Map<String, String> queueUrls = new ConcurrentHashMap<>();
   private final SecureRandom random = new SecureRandom();
+  /** FIFO mode: per topic, the last publish queued, which the next one waits for. */
+  private final Map<String, CompletableFuture<?>> fifoTails = new HashMap<>();
 
   SqsBackend(SqsSettings settings, SqsClient sqs) {
     this.settings = settings;
@@ -124,11 +126,57 @@ final class SqsBackend implements Backend {
     String token = settings.fifo() ? HexFormat.of().formatHex(nextBytes()) : null;
     CompletableFuture<List<PublishReceipt>> result = new CompletableFuture<>();
     try {
-      senders.execute(() -> fanOut(topic, messages, encoded, token, result));
+      if (settings.fifo()) {
+        // A FIFO queue keeps the order in which it received messages: the publishes of a topic are sent one after
+        // the other, and the chunks of one publish in order.
+        synchronized (fifoTails) {
+          CompletableFuture<?> tail = fifoTails.getOrDefault(topic, CompletableFuture.completedFuture(null));
+          CompletableFuture<Void> next = tail.handleAsync((x, e) -> {
+            sendInOrder(topic, messages, encoded, token, result);
+            return null;
+          }, senders);
+          fifoTails.put(topic, next);
+          next.whenComplete((x, e) -> {
+            synchronized (fifoTails) {
+              fifoTails.remove(topic, next);
+            }
+          });
+        }
+      } else {
+        senders.execute(() -> fanOut(topic, messages, encoded, token, result));
+      }
     } catch (RejectedExecutionException e) {
       result.completeExceptionally(new IllegalStateException("the sqs backend is closed"));
     }
     return result;
+  }
+
+  /** FIFO mode: every chunk to every queue, in order, on this thread. */
+  private void sendInOrder(String topic, List<Message> messages, List<SqsLayout.Encoded> encoded, String token,
+      CompletableFuture<List<PublishReceipt>> result) {
+    try {
+      List<String> queues = directory.groupQueues(topic);
+      String[] positions = new String[messages.size()];
+      List<int[]> chunks = chunks(encoded);
+      boolean first = true;
+      for (String queue : queues) {
+        for (int[] c : chunks) {
+          sendChunk(topic, queue, messages, encoded, c[0], c[1], token, first ? positions : null);
+        }
+        first = false;
+      }
+      result.complete(receipts(topic, messages, positions));
+    } catch (RuntimeException e) {
+      result.completeExceptionally(SqsErrors.map(e, "publish to '" + topic + "'", settings));
+    }
+  }
+
+  private static List<PublishReceipt> receipts(String topic, List<Message> messages, String[] positions) {
+    List<PublishReceipt> receipts = new ArrayList<>(messages.size());
+    for (int i = 0; i < messages.size(); i++) {
+      receipts.add(new PublishReceipt(topic, messages.get(i).id(), positions[i] == null ? "" : positions[i]));
+    }
+    return receipts;
   }
 
   private byte[] nextBytes() {
@@ -178,11 +226,7 @@ final class SqsBackend implements Backend {
         result.completeExceptionally(SqsErrors.map(err, "publish to '" + topic + "'", settings));
         return;
       }
-      List<PublishReceipt> receipts = new ArrayList<>(messages.size());
-      for (int i = 0; i < messages.size(); i++) {
-        receipts.add(new PublishReceipt(topic, messages.get(i).id(), positions[i] == null ? "" : positions[i]));
-      }
-      result.complete(receipts);
+      result.complete(receipts(topic, messages, positions));
     });
   }
 
@@ -206,7 +250,8 @@ final class SqsBackend implements Backend {
 
   private void sendChunk(String topic, String queue, List<Message> messages, List<SqsLayout.Encoded> encoded,
       int from, int to, String token, String[] positions) {
-    Map<String, SendMessageBatchRequestEntry> pending = new HashMap<>();
+    // In order: a FIFO queue takes the entries of one batch in the order they are listed.
+    Map<String, SendMessageBatchRequestEntry> pending = new java.util.LinkedHashMap<>();
     for (int i = from; i < to; i++) {
       Message m = messages.get(i);
       SqsLayout.Encoded e = encoded.get(i);

@@ -245,9 +245,9 @@ final class SqsLayout {
     }
     if (id == null) {
       id = "sqs-" + sqsMessageId;
-    }
-    if (key == null) {
-      key = groupId;
+      if (key == null) {
+        key = groupId; // another client's FIFO message: its group is its key
+      }
     }
     return Messages.restore(id, key, payload, headers, ts);
   }
