@@ -9,6 +9,7 @@ package io.polybus;
 public final class Capabilities {
   private final boolean orderedByKey;
   private final boolean replay;
+  private final boolean replayFromTimestamp;
   private final boolean durable;
   private final boolean nativeDelayedRetry;
   private final boolean mayDuplicate;
@@ -19,6 +20,7 @@ public final class Capabilities {
   private Capabilities(Builder b) {
     this.orderedByKey = b.orderedByKey;
     this.replay = b.replay;
+    this.replayFromTimestamp = b.replayFromTimestamp;
     this.durable = b.durable;
     this.nativeDelayedRetry = b.nativeDelayedRetry;
     this.mayDuplicate = b.mayDuplicate;
@@ -35,6 +37,7 @@ public final class Capabilities {
     return new Builder()
         .orderedByKey(orderedByKey)
         .replay(replay)
+        .replayFromTimestamp(replayFromTimestamp)
         .durable(durable)
         .nativeDelayedRetry(nativeDelayedRetry)
         .mayDuplicate(mayDuplicate)
@@ -51,6 +54,14 @@ public final class Capabilities {
   /** A new group can start from {@link StartFrom#EARLIEST} and see messages published before it existed. */
   public boolean replay() {
     return replay;
+  }
+
+  /**
+   * A new group can start from {@link StartFrom#timestamp(java.time.Instant)}: the first message at or after an
+   * instant in each partition of the topic. Absent unless declared.
+   */
+  public boolean replayFromTimestamp() {
+    return replayFromTimestamp;
   }
 
   /** A confirmed publish survives a restart of the process (or broker) that holds the data. */
@@ -99,6 +110,7 @@ public final class Capabilities {
     Capabilities c = (Capabilities) o;
     return orderedByKey == c.orderedByKey
         && replay == c.replay
+        && replayFromTimestamp == c.replayFromTimestamp
         && durable == c.durable
         && nativeDelayedRetry == c.nativeDelayedRetry
         && mayDuplicate == c.mayDuplicate
@@ -109,16 +121,16 @@ public final class Capabilities {
 
   @Override
   public int hashCode() {
-    return java.util.Objects.hash(
-        orderedByKey, replay, durable, nativeDelayedRetry, mayDuplicate, competingConsumers, maxPayloadBytes,
-        maxHeaders);
+    return java.util.Objects.hash(orderedByKey, replay, replayFromTimestamp, durable, nativeDelayedRetry,
+        mayDuplicate, competingConsumers, maxPayloadBytes, maxHeaders);
   }
 
   @Override
   public String toString() {
-    return "Capabilities{orderedByKey=" + orderedByKey + ", replay=" + replay + ", durable=" + durable
-        + ", nativeDelayedRetry=" + nativeDelayedRetry + ", mayDuplicate=" + mayDuplicate
-        + ", competingConsumers=" + competingConsumers + ", maxPayloadBytes=" + maxPayloadBytes + ", maxHeaders=" + maxHeaders + "}";
+    return "Capabilities{orderedByKey=" + orderedByKey + ", replay=" + replay + ", replayFromTimestamp="
+        + replayFromTimestamp + ", durable=" + durable + ", nativeDelayedRetry=" + nativeDelayedRetry
+        + ", mayDuplicate=" + mayDuplicate + ", competingConsumers=" + competingConsumers + ", maxPayloadBytes="
+        + maxPayloadBytes + ", maxHeaders=" + maxHeaders + "}";
   }
 
   /**
@@ -128,6 +140,7 @@ public final class Capabilities {
   public static final class Builder {
     private boolean orderedByKey;
     private boolean replay;
+    private boolean replayFromTimestamp;
     private boolean durable;
     private boolean nativeDelayedRetry;
     private boolean mayDuplicate;
@@ -144,6 +157,11 @@ public final class Capabilities {
 
     public Builder replay(boolean v) {
       this.replay = v;
+      return this;
+    }
+
+    public Builder replayFromTimestamp(boolean v) {
+      this.replayFromTimestamp = v;
       return this;
     }
 

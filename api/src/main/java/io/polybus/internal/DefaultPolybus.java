@@ -199,6 +199,11 @@ public final class DefaultPolybus implements Polybus {
           + " backend (" + options.redacted() + ") does not declare orderedByKey; use Ordering.NONE"
           + " or a configuration of the backend that orders by key");
     }
+    if (opts.startFrom().kind() == StartFrom.Kind.TIMESTAMP && !capabilities.replayFromTimestamp()) {
+      throw new IllegalArgumentException("startFrom " + opts.startFrom() + " was requested, but the "
+          + options.scheme() + " backend (" + options.redacted() + ") does not declare replayFromTimestamp; use"
+          + " StartFrom.EARLIEST or LATEST");
+    }
     String dlq = opts.deadLetterTopic() != null ? opts.deadLetterTopic() : defaultDeadLetterTopic(topic, group);
     ConsumerSpec spec =
         new ConsumerSpec(topic, group, ordering, opts.startFrom(), opts.ackTimeout(), opts.maxInFlight());

@@ -30,6 +30,7 @@ final class InMemoryBackend implements Backend {
     this.capabilities = Capabilities.builder()
         .orderedByKey(true)
         .replay(true)
+        .replayFromTimestamp(true)
         .durable(false)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)

@@ -129,6 +129,17 @@ final class MemTopic {
     return chunks.get(slot >>> CHUNK_BITS)[(int) (offset & MASK)];
   }
 
+  /** The offset of the first retained message stamped at or after {@code millis}; the end when there is none. */
+  private long firstAtOrAfter(long millis) {
+    for (long o = firstChunkBase; o < next; o++) {
+      Message m = at(o);
+      if (m != null && m.timestampMillis() >= millis) {
+        return o;
+      }
+    }
+    return next;
+  }
+
   /** Drops leading chunks that are beyond retention and settled by every group. */
   private void trim() {
     if (chunks.size() < 8) { // asking the groups costs a walk over their leases: do it every few chunks
@@ -173,7 +184,12 @@ final class MemTopic {
   private Group group(String group, StartFrom startFrom) {
     Group g = groups.get(group);
     if (g == null) {
-      g = new Group(group, startFrom == StartFrom.EARLIEST ? firstChunkBase : next);
+      long start = switch (startFrom.kind()) {
+        case EARLIEST -> firstChunkBase;
+        case LATEST -> next;
+        case TIMESTAMP -> firstAtOrAfter(startFrom.timestampMillis());
+      };
+      g = new Group(group, start);
       groups.put(group, g);
     }
     return g;

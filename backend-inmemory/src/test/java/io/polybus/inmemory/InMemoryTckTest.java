@@ -16,6 +16,7 @@ class InMemoryTckTest implements PolybusTck {
     return Capabilities.builder()
         .orderedByKey(true)
         .replay(true)
+        .replayFromTimestamp(true)
         .durable(false)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)

@@ -39,6 +39,7 @@ class NativeLogTckTest implements PolybusTck {
     return Capabilities.builder()
         .orderedByKey(true)
         .replay(true)
+        .replayFromTimestamp(true)
         .durable(true)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)

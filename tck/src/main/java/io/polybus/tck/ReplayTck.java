@@ -1,11 +1,13 @@
 package io.polybus.tck;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.polybus.Message;
 import io.polybus.Polybus;
 import io.polybus.StartFrom;
 import io.polybus.SubscribeOptions;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -56,6 +58,48 @@ public interface ReplayTck extends TckContext {
       bus.publishAllAndWait(topic, fresh);
       assertDeliveredExactlyOnce(inbox, idsOf(fresh), "messages published after a LATEST group was created");
       assertThat(inbox.distinctIds()).as("old messages seen by the LATEST group").doesNotContainAnyElementsOf(
+          idsOf(old));
+    }
+  }
+
+  /**
+   * With {@code replayFromTimestamp}: a new group started at an instant gets exactly the messages stamped at or after
+   * it. Without: subscribing so is refused, naming the capability (never silently started elsewhere).
+   */
+  @Test
+  @Timeout(120)
+  default void shouldStartATimestampGroupAtTheFirstMessageAtOrAfterTheInstantOrRefuseIt()
+      throws InterruptedException {
+    try (Polybus bus = connect()) {
+      String topic = uniqueName("since");
+      if (!declaredCapabilities().replayFromTimestamp()) {
+        SubscribeOptions since = SubscribeOptions.builder().startFrom(StartFrom.timestamp(Instant.now())).build();
+        assertThatThrownBy(() -> bus.subscribe(topic, uniqueName("g"), new Inbox(), since))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("replayFromTimestamp");
+        return;
+      }
+      // An earlier group keeps the messages on backends that keep nothing for no group.
+      Inbox earlier = new Inbox();
+      bus.subscribe(topic, uniqueName("g"), earlier);
+      List<Message> old = textMessages("old", 20);
+      bus.publishAllAndWait(topic, old);
+      Thread.sleep(30);
+      Instant mark = Instant.now();
+      Thread.sleep(30);
+      List<Message> fresh = textMessages("new", 20); // stamped now, after the mark
+      bus.publishAllAndWait(topic, fresh);
+      earlier.awaitIds(idsOf(fresh), timeouts().await(), "every message at the earlier group");
+
+      Inbox inbox = new Inbox();
+      bus.subscribe(topic, uniqueName("g"), inbox, SubscribeOptions.builder().startFrom(StartFrom.timestamp(mark))
+          .build());
+      inbox.awaitIds(idsOf(fresh), timeouts().await(), "the messages stamped at or after the instant");
+      List<Message> later = textMessages("later", 5);
+      bus.publishAllAndWait(topic, later);
+      List<Message> expected = new ArrayList<>(fresh);
+      expected.addAll(later);
+      assertDeliveredExactlyOnce(inbox, idsOf(expected), "messages from the instant on, then new ones");
+      assertThat(inbox.distinctIds()).as("messages stamped before the instant").doesNotContainAnyElementsOf(
           idsOf(old));
     }
   }

@@ -235,7 +235,11 @@ final class NativeLog {
         continue;
       }
       Partition part = topic.partitions[p];
-      long start = startFrom == StartFrom.EARLIEST ? part.first().baseOffset() : part.endOffset();
+      long start = switch (startFrom.kind()) {
+        case EARLIEST -> part.first().baseOffset();
+        case LATEST -> part.endOffset();
+        case TIMESTAMP -> part.offsetAt(startFrom.timestampMillis(), stallTimeoutNanos);
+      };
       GroupState.create(state, start);
     }
   }

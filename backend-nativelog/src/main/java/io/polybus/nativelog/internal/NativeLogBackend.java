@@ -51,6 +51,7 @@ public final class NativeLogBackend implements Backend {
     this.capabilities = Capabilities.builder()
         .orderedByKey(true)
         .replay(true)
+        .replayFromTimestamp(true)
         .durable(true)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)

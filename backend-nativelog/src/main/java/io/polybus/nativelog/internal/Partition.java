@@ -182,6 +182,38 @@ final class Partition implements AutoCloseable {
     }
   }
 
+  /**
+   * The offset of the first record whose timestamp is at or after {@code timestampMillis}, or the end of the
+   * partition if there is none. Whole sealed segments whose newest record is older are skipped by their (cached)
+   * newest timestamp; one segment is scanned. A record still being written ends the scan: the offset after the last
+   * record read is returned, so nothing at or after the instant is missed.
+   */
+  long offsetAt(long timestampMillis, long stallTimeoutNanos) throws IOException {
+    for (Segment s : segments.values()) {
+      long newest = Segment.isSealed(s.tail()) ? newestTimestamp(s, stallTimeoutNanos) : UNKNOWN;
+      if (newest != UNKNOWN && newest < timestampMillis) {
+        continue;
+      }
+      SegmentReader r = new SegmentReader(s, stallTimeoutNanos);
+      Segment.Frame f = new Segment.Frame();
+      long next = s.baseOffset();
+      while (true) {
+        int rc = r.next(f);
+        if (rc == SegmentReader.FRAME) {
+          if (f.timestampMillis >= timestampMillis) {
+            return f.offset;
+          }
+          next = f.offset + 1;
+        } else if (rc == SegmentReader.NO_DATA) {
+          return next;
+        } else {
+          break; // END_OF_SEGMENT: on to the next segment
+        }
+      }
+    }
+    return endOffset();
+  }
+
   /** Drops the segments whose files another process deleted (retention). */
   private void forgetDeleted() throws IOException {
     for (Map.Entry<Long, Segment> e : segments.entrySet()) {

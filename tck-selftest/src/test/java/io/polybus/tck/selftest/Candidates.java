@@ -20,6 +20,7 @@ final class Candidates {
   static final Capabilities MEM = Capabilities.builder()
       .orderedByKey(true)
       .replay(true)
+      .replayFromTimestamp(true)
       .durable(false)
       .nativeDelayedRetry(true)
       .mayDuplicate(false)
