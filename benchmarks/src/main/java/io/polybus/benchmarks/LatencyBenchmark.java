@@ -1,0 +1,116 @@
+package io.polybus.benchmarks;
+
+import io.polybus.Message;
+import io.polybus.Ordering;
+import io.polybus.Polybus;
+import io.polybus.SubscribeOptions;
+import io.polybus.Subscription;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Latency publish -> handler through the public API at a fixed rate: one publisher thread paces single-message
+ * publishes ({@code publish}, not waiting for the receipt) at {@code --rate} messages per second; the handler
+ * (one group, {@link Ordering#KEY} over 1000 keys, concurrency 1) records, in an HdrHistogram, the time from the
+ * moment the message was <em>scheduled</em> to be sent (carried in its 100-byte payload) to the moment the handler
+ * runs. Measuring from the schedule rather than from the actual send counts a publisher that fell behind as latency
+ * (no coordinated omission).
+ *
+ * <p>Each run is {@code --seconds} long on a fresh topic, after {@code --warmup-seconds} of the same traffic that is
+ * not recorded; p50/p99/p99.9/max per run, then the medians over {@code --runs}. Usage: {@code LatencyBenchmark
+ * [--uri log:/tmp/polybus-latency] [--rate 100000] [--seconds 10] [--warmup-seconds 5] [--runs 3]}.
+ */
+public final class LatencyBenchmark {
+  public static void main(String[] args) throws Exception {
+    String uri = "log:" + System.getProperty("java.io.tmpdir") + "/polybus-latency-" + ProcessHandle.current().pid();
+    int rate = 100_000;
+    int seconds = 10;
+    int warmupSeconds = 5;
+    int runs = 3;
+    for (int i = 0; i < args.length; i += 2) {
+      String v = i + 1 < args.length ? args[i + 1] : null;
+      if (v == null) {
+        throw new IllegalArgumentException("missing value for " + args[i]);
+      }
+      switch (args[i]) {
+        case "--uri": uri = v; break;
+        case "--rate": rate = Integer.parseInt(v); break;
+        case "--seconds": seconds = Integer.parseInt(v); break;
+        case "--warmup-seconds": warmupSeconds = Integer.parseInt(v); break;
+        case "--runs": runs = Integer.parseInt(v); break;
+        default: throw new IllegalArgumentException("unknown argument " + args[i]);
+      }
+    }
+    double[][] results = new double[4][runs];
+    try (Polybus bus = Polybus.connect(uri)) {
+      for (int r = 0; r < runs; r++) {
+        Histogram h = once(bus, rate, warmupSeconds, seconds);
+        double[] q = {h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3,
+            h.getValueAtPercentile(99.9) / 1e3, h.getMaxValue() / 1e3};
+        for (int i = 0; i < 4; i++) {
+          results[i][r] = q[i];
+        }
+        System.out.printf(Locale.ROOT, "run %d: %,d messages, p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us%n",
+            r, h.getTotalCount(), q[0], q[1], q[2], q[3]);
+      }
+    }
+    for (double[] row : results) {
+      java.util.Arrays.sort(row);
+    }
+    System.out.printf(Locale.ROOT, "%nlatency publish -> handler %s at %,d msg/s, median of %d runs of %d s: p50 %.1f us,"
+        + " p99 %.1f us, p99.9 %.1f us, max %.1f us%n", uri, rate, runs, seconds, results[0][runs / 2],
+        results[1][runs / 2], results[2][runs / 2], results[3][runs / 2]);
+  }
+
+  private static Histogram once(Polybus bus, int rate, int warmupSeconds, int seconds) throws Exception {
+    String topic = "bench-latency-" + System.nanoTime();
+    Histogram histogram = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+    AtomicLong handled = new AtomicLong();
+    long[] recordAfter = {Long.MAX_VALUE};
+    Subscription s = bus.subscribe(topic, "bench", d -> {
+      long now = System.nanoTime();
+      byte[] p = d.message().payload();
+      long scheduled = 0;
+      for (int i = 0; i < 8; i++) {
+        scheduled = scheduled << 8 | (p[i] & 0xff);
+      }
+      if (scheduled >= recordAfter[0]) {
+        histogram.recordValue(Math.min(now - scheduled, histogram.getHighestTrackableValue()));
+      }
+      handled.incrementAndGet();
+    }, SubscribeOptions.builder().ordering(Ordering.KEY).concurrency(1).build());
+    String[] keys = new String[1000];
+    for (int i = 0; i < keys.length; i++) {
+      keys[i] = "customer-" + i;
+    }
+    long interval = 1_000_000_000L / rate;
+    long total = (long) rate * (warmupSeconds + seconds);
+    long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(200);
+    long recordFrom = start + TimeUnit.SECONDS.toNanos(warmupSeconds);
+    synchronized (recordAfter) {
+      recordAfter[0] = recordFrom; // published to the handler thread by the subscription's queue hand-over
+    }
+    for (long i = 0; i < total; i++) {
+      long scheduled = start + i * interval;
+      while (System.nanoTime() < scheduled) {
+        Thread.onSpinWait();
+      }
+      byte[] payload = new byte[100];
+      for (int b = 7; b >= 0; b--) {
+        payload[7 - b] = (byte) (scheduled >>> (b * 8));
+      }
+      bus.publish(topic, Message.builder().key(keys[(int) (i % 1000)]).payload(payload).build());
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (handled.get() < total && System.nanoTime() < deadline) {
+      Thread.sleep(1);
+    }
+    s.close();
+    if (handled.get() < total) {
+      throw new IllegalStateException("only " + handled.get() + " of " + total + " handled");
+    }
+    return histogram;
+  }
+}
