@@ -86,7 +86,7 @@ final class LogMember implements BackendConsumer {
     final TreeMap<Long, Message> parked = new TreeMap<>();
     boolean revoking;
 
-    Owned(int partition, FileLocks.Held lock, GroupState state) {
+    Owned(int partition, FileLocks.Held lock, GroupState state) throws IOException {
       this.partition = partition;
       this.lock = lock;
       this.state = state;

@@ -140,61 +140,60 @@ final class Partition implements AutoCloseable {
         return deleted;
       }
       Files.deleteIfExists(s.file); // another process may have deleted it first
+      Files.deleteIfExists(SegmentIndex.fileOf(s));
       segments.remove(first.getKey());
-      newestTimestamps.remove(first.getKey());
+      indexes.remove(first.getKey());
       s.close();
       deleted++;
     }
   }
 
   private static final long UNKNOWN = Long.MAX_VALUE;
-  /** Newest record timestamp of sealed segments whose every frame is settled, by base offset. */
-  private final ConcurrentSkipListMap<Long, Long> newestTimestamps = new ConcurrentSkipListMap<>();
-  /** The scan of the oldest segment, resumed by the next call while a frame of it is still being written. */
-  private SegmentReader retentionScan;
-  private long retentionScanNewest;
+  /** Indexes of sealed segments, by base offset. */
+  private final ConcurrentSkipListMap<Long, SegmentIndex> indexes = new ConcurrentSkipListMap<>();
 
   /**
-   * The newest timestamp in a sealed segment, or {@link #UNKNOWN} while a frame of it is still being written (the
-   * scan resumes next time; a frame whose writer died is padded after the stall timeout, so the scan ends).
+   * The index of a sealed segment (loaded, or built and written), or null for the active segment and while a record
+   * of it is still being written.
    */
-  private synchronized long newestTimestamp(Segment s, long stallTimeoutNanos) {
-    Long cached = newestTimestamps.get(s.baseOffset());
-    if (cached != null) {
-      return cached;
+  SegmentIndex indexOf(Segment s, long stallTimeoutNanos, boolean waitForWriters) throws IOException {
+    SegmentIndex idx = indexes.get(s.baseOffset());
+    if (idx != null || !Segment.isSealed(s.tail())) {
+      return idx;
     }
-    if (retentionScan == null || retentionScan.segment() != s) {
-      retentionScan = new SegmentReader(s, stallTimeoutNanos);
-      retentionScanNewest = Long.MIN_VALUE; // a segment without records is as old as can be
+    idx = SegmentIndex.of(s, stallTimeoutNanos, waitForWriters);
+    if (idx != null) {
+      indexes.put(s.baseOffset(), idx);
     }
-    Segment.Frame f = new Segment.Frame();
-    while (true) {
-      int rc = retentionScan.next(f);
-      if (rc == SegmentReader.NO_DATA) {
-        return UNKNOWN;
-      }
-      if (rc == SegmentReader.END_OF_SEGMENT) {
-        newestTimestamps.put(s.baseOffset(), retentionScanNewest);
-        retentionScan = null;
-        return retentionScanNewest;
-      }
-      retentionScanNewest = Math.max(retentionScanNewest, f.timestampMillis);
-    }
+    return idx;
+  }
+
+  /** The newest timestamp in a sealed segment (from its index), or {@link #UNKNOWN} if not known yet. */
+  private long newestTimestamp(Segment s, long stallTimeoutNanos) throws IOException {
+    SegmentIndex idx = indexOf(s, stallTimeoutNanos, true);
+    return idx == null ? UNKNOWN : idx.newestTimestamp;
+  }
+
+  /** Where a reader looking for {@code offset} in {@code s} starts: an indexed record at or below it. */
+  int startPosition(Segment s, long offset, long stallTimeoutNanos) throws IOException {
+    SegmentIndex idx = indexOf(s, stallTimeoutNanos, false);
+    return idx == null ? SegmentDescriptor.HEADER_SIZE : idx.positionFor(offset);
   }
 
   /**
    * The offset of the first record whose timestamp is at or after {@code timestampMillis}, or the end of the
-   * partition if there is none. Whole sealed segments whose newest record is older are skipped by their (cached)
-   * newest timestamp; one segment is scanned. A record still being written ends the scan: the offset after the last
+   * partition if there is none. Whole sealed segments whose newest record is older are skipped by their index's
+   * newest timestamp; within a segment the index's time column gives where to start, then a short scan. A record still being written ends the scan: the offset after the last
    * record read is returned, so nothing at or after the instant is missed.
    */
   long offsetAt(long timestampMillis, long stallTimeoutNanos) throws IOException {
     for (Segment s : segments.values()) {
-      long newest = Segment.isSealed(s.tail()) ? newestTimestamp(s, stallTimeoutNanos) : UNKNOWN;
-      if (newest != UNKNOWN && newest < timestampMillis) {
+      SegmentIndex idx = indexOf(s, stallTimeoutNanos, false);
+      if (idx != null && idx.newestTimestamp < timestampMillis) {
         continue;
       }
-      SegmentReader r = new SegmentReader(s, stallTimeoutNanos);
+      int from = idx == null ? SegmentDescriptor.HEADER_SIZE : idx.positionForTimestamp(timestampMillis);
+      SegmentReader r = new SegmentReader(s, from, stallTimeoutNanos);
       Segment.Frame f = new Segment.Frame();
       long next = s.baseOffset();
       while (true) {
@@ -219,7 +218,7 @@ final class Partition implements AutoCloseable {
     for (Map.Entry<Long, Segment> e : segments.entrySet()) {
       if (e.getValue() != active && !Files.exists(e.getValue().file)) {
         segments.remove(e.getKey());
-        newestTimestamps.remove(e.getKey());
+        indexes.remove(e.getKey());
         e.getValue().close();
       }
     }
@@ -253,7 +252,7 @@ final class Partition implements AutoCloseable {
   }
 
   /** A reader positioned at the first record with an offset at or after {@code offset}. */
-  PartitionReader readerFrom(long offset, long stallTimeoutNanos) {
+  PartitionReader readerFrom(long offset, long stallTimeoutNanos) throws IOException {
     return new PartitionReader(this, offset, stallTimeoutNanos);
   }
 

@@ -11,11 +11,13 @@ final class PartitionReader {
   private SegmentReader reader;
   private final long from;
 
-  PartitionReader(Partition partition, long from, long stallTimeoutNanos) {
+  PartitionReader(Partition partition, long from, long stallTimeoutNanos) throws IOException {
     this.partition = partition;
     this.from = from;
     this.stallTimeoutNanos = stallTimeoutNanos;
-    this.reader = new SegmentReader(partition.segmentFor(from), stallTimeoutNanos);
+    Segment first = partition.segmentFor(from);
+    // A sealed segment's index gives a record at most SegmentIndex.INTERVAL bytes before the one sought.
+    this.reader = new SegmentReader(first, partition.startPosition(first, from, stallTimeoutNanos), stallTimeoutNanos);
   }
 
   /**
@@ -27,7 +29,7 @@ final class PartitionReader {
       int rc = reader.next(out);
       if (rc == SegmentReader.FRAME) {
         if (out.offset < from) {
-          continue; // seeking: a sparse index would jump closer; scanning is correct, just slower
+          continue; // seeking: the rest of the way from the indexed record (or the active segment's start)
         }
         return rc;
       }

@@ -127,6 +127,7 @@ final class Recovery {
           p += ch.write(zeros, p);
         }
         extended++;
+        Files.deleteIfExists(file.resolveSibling(file.getFileName().toString().replace(".log", ".index")));
         checkpoint = Math.min(checkpoint, (int) (size & -ALIGNMENT));
         System.getLogger(Recovery.class.getName()).log(System.Logger.Level.WARNING, file + " was truncated to "
             + size + " of " + capacity + " bytes: extended back with zeroes; records after byte " + size

@@ -46,7 +46,8 @@ class SegmentSpareTest {
         assertThat(p.append(c, 1L)).isEqualTo(offset++);
       }
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (spares().isEmpty() && System.nanoTime() < deadline) {
+      // The spare appears under its name at once and is zero-filled to its capacity in the background.
+      while ((spares().isEmpty() || Files.size(spares().get(0)) < CAPACITY) && System.nanoTime() < deadline) {
         Thread.sleep(5);
       }
       List<Path> spare = spares();
