@@ -28,7 +28,7 @@ public final class LogBenchAccess {
     }
 
     /** A reader of this partition from its first offset, verifying every frame's CRC as consumers do. */
-    public Reader reader() {
+    public Reader reader() throws IOException {
       return new Reader(partition.readerFrom(0, 2_000_000_000L));
     }
 
