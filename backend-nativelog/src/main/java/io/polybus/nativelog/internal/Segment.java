@@ -43,6 +43,11 @@ final class Segment implements AutoCloseable {
   final Path file;
   private final FileChannel channel;
   private final MappedByteBuffer buffer;
+  /**
+   * The same buffer, typed as the view VarHandles' coordinate: a call with a {@code MappedByteBuffer} does not match
+   * their type exactly and goes through a type adaptation on every access.
+   */
+  private final ByteBuffer bytes;
   private final long baseOffset;
   private final int capacity;
   /** This process committed frames not yet forced; lets a group commit skip every segment nobody wrote to. */
@@ -56,6 +61,7 @@ final class Segment implements AutoCloseable {
     this.file = file;
     this.channel = channel;
     this.buffer = buffer;
+    this.bytes = buffer;
     this.baseOffset = baseOffset;
     this.capacity = capacity;
     this.spareAt = capacity >>> 1;
@@ -141,7 +147,8 @@ final class Segment implements AutoCloseable {
    * back.
    */
   private static void pretouch(MappedByteBuffer buf) {
-    long tail = (long) LONGS.getVolatile(buf, TAIL_OFFSET);
+    ByteBuffer view = buf;
+    long tail = (long) LONGS.getVolatile(view, TAIL_OFFSET);
     int writableFrom = (SegmentDescriptor.tailCount(tail) & SEALED) != 0
         ? buf.capacity() : tailPosition(tail) & -4096;
     int sum = 0;
@@ -150,7 +157,7 @@ final class Segment implements AutoCloseable {
       sum += buf.get(i);
     }
     for (; i + 4 <= buf.capacity(); i += 4096) {
-      INTS.compareAndSet(buf, i, 0, 0);
+      INTS.compareAndSet(view, i, 0, 0);
     }
     if (sum == 42) {
       Thread.onSpinWait(); // keeps the read loop from being optimised away
@@ -181,22 +188,22 @@ final class Segment implements AutoCloseable {
       throw new IllegalArgumentException("a record of " + bodyLength + " bytes does not fit a segment of " + capacity);
     }
     while (true) {
-      long t = (long) LONGS.getVolatile(buffer, TAIL_OFFSET);
+      long t = (long) LONGS.getVolatile(bytes, TAIL_OFFSET);
       int count = SegmentDescriptor.tailCount(t); // with the sealed bit
       int position = tailPosition(t);
       if ((count & SEALED) != 0) {
         return -1;
       }
       if ((long) position + frameLength > capacity) {
-        LONGS.compareAndSet(buffer, TAIL_OFFSET, t, SegmentDescriptor.tail(count | SEALED, position));
+        LONGS.compareAndSet(bytes, TAIL_OFFSET, t, SegmentDescriptor.tail(count | SEALED, position));
         continue; // re-read: sealed now, by us or by someone else
       }
-      if (!LONGS.compareAndSet(buffer, TAIL_OFFSET, t, SegmentDescriptor.tail(count + 1, position + frameLength))) {
+      if (!LONGS.compareAndSet(bytes, TAIL_OFFSET, t, SegmentDescriptor.tail(count + 1, position + frameLength))) {
         continue;
       }
       // Claimed [position, position + frameLength) and frame number `count`. Publish the length first, so a
       // reader that must give up on us knows how much to skip.
-      INTS.setRelease(buffer, position + FRAME_LENGTH, frameLength);
+      INTS.setRelease(bytes, position + FRAME_LENGTH, frameLength);
       if (position > spareAt && !spareRequested) {
         spareRequested = true;
         Spare.request(file.getParent(), capacity);
@@ -213,7 +220,7 @@ final class Segment implements AutoCloseable {
       fb.putInt(FRAME_CRC, (int) crc.getValue());
       buffer.put(position + FRAME_CRC, frame, FRAME_CRC, FRAME_HEADER - FRAME_CRC + bodyLength);
       // The commit: release, so a reader that sees COMMITTED sees every byte above.
-      if (INTS.compareAndSet(buffer, position + FRAME_STATE, STATE_WRITING, STATE_COMMITTED)) {
+      if (INTS.compareAndSet(bytes, position + FRAME_STATE, STATE_WRITING, STATE_COMMITTED)) {
         if (!dirty) {
           dirty = true; // written only on the clean -> dirty edge, so the hot path mostly just reads it
         }
@@ -230,11 +237,11 @@ final class Segment implements AutoCloseable {
   int claimAndAbandonForTest(int bodyLength) {
     int frameLength = align(FRAME_HEADER + bodyLength);
     while (true) {
-      long t = (long) LONGS.getVolatile(buffer, TAIL_OFFSET);
+      long t = (long) LONGS.getVolatile(bytes, TAIL_OFFSET);
       int count = SegmentDescriptor.tailCount(t);
       int position = tailPosition(t);
-      if (LONGS.compareAndSet(buffer, TAIL_OFFSET, t, SegmentDescriptor.tail(count + 1, position + frameLength))) {
-        INTS.setRelease(buffer, position + FRAME_LENGTH, frameLength);
+      if (LONGS.compareAndSet(bytes, TAIL_OFFSET, t, SegmentDescriptor.tail(count + 1, position + frameLength))) {
+        INTS.setRelease(bytes, position + FRAME_LENGTH, frameLength);
         return position;
       }
     }
@@ -242,7 +249,7 @@ final class Segment implements AutoCloseable {
 
   /** The tail word, for readers: where claimed space ends and whether the segment is sealed. */
   long tail() {
-    return (long) LONGS.getVolatile(buffer, TAIL_OFFSET);
+    return (long) LONGS.getVolatile(bytes, TAIL_OFFSET);
   }
 
   /** Frames claimed so far (sealed bit masked off). */
@@ -259,20 +266,20 @@ final class Segment implements AutoCloseable {
   }
 
   int lengthAt(int position) {
-    return (int) INTS.getAcquire(buffer, position + FRAME_LENGTH);
+    return (int) INTS.getAcquire(bytes, position + FRAME_LENGTH);
   }
 
   int stateAt(int position) {
-    return (int) INTS.getAcquire(buffer, position + FRAME_STATE);
+    return (int) INTS.getAcquire(bytes, position + FRAME_STATE);
   }
 
   boolean casLength(int position, int expected, int length) {
-    return INTS.compareAndSet(buffer, position + FRAME_LENGTH, expected, length);
+    return INTS.compareAndSet(bytes, position + FRAME_LENGTH, expected, length);
   }
 
   /** Gives up on a frame that stayed in writing state too long; true if this call padded it. */
   boolean pad(int position) {
-    return INTS.compareAndSet(buffer, position + FRAME_STATE, STATE_WRITING, STATE_PADDING);
+    return INTS.compareAndSet(bytes, position + FRAME_STATE, STATE_WRITING, STATE_PADDING);
   }
 
   /**
