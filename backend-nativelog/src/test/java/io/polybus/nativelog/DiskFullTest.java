@@ -60,6 +60,9 @@ class DiskFullTest {
         assertThat(failure).isInstanceOf(BrokerUnavailableException.class)
             .hasMessageContaining(disk.resolve("log").toString()).hasMessageContaining("No space left on device");
         assertThat(confirmed).hasSizeGreaterThan(1000);
+        // The health check tells the truth: no room for another segment.
+        assertThat(bus.health().up()).isFalse();
+        assertThat(bus.health().detail()).contains("less than one segment");
 
         Set<String> read = ConcurrentHashMap.newKeySet();
         bus.subscribe("t", "g", d -> read.add(d.message().id()));

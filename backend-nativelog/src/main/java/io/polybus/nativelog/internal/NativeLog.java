@@ -197,6 +197,28 @@ final class NativeLog {
     return deleted;
   }
 
+  /**
+   * Up while the directory is writable and its file system has room for at least one more segment (segments are
+   * preallocated whole, so with less the next roll of any partition fails); the detail says how much room and what
+   * the recovery at open found.
+   */
+  io.polybus.Health health() {
+    try {
+      Path probe = Files.createTempFile(dir, ".health-", ".tmp");
+      Files.delete(probe);
+      long free = Files.getFileStore(dir).getUsableSpace();
+      String detail = "log " + dir + ": " + topics.size() + " topics open, " + (free >> 20) + " MiB free"
+          + (recovery == null ? "" : "; at open, " + recovery);
+      if (free < segmentBytes) {
+        return io.polybus.Health.down(detail + "; less than one segment (" + (segmentBytes >> 20)
+            + " MiB) free: the next segment cannot be created");
+      }
+      return io.polybus.Health.up(detail);
+    } catch (IOException e) {
+      return io.polybus.Health.down("log " + dir + " is not writable: " + e);
+    }
+  }
+
   Recovery.Report recovery() {
     return recovery;
   }

@@ -163,13 +163,7 @@ public final class NativeLogBackend implements Backend {
     if (closed.get()) {
       return Health.down("log " + log.dir + ": this backend is closed");
     }
-    try {
-      Path probe = Files.createTempFile(log.dir, ".health-", ".tmp");
-      Files.delete(probe);
-      return Health.up("log " + log.dir + " is writable, " + log.topicCount() + " topics open");
-    } catch (IOException e) {
-      return Health.down("log " + log.dir + " is not writable: " + e);
-    }
+    return log.health();
   }
 
   private void forceAll() {
