@@ -5,11 +5,13 @@ import io.polybus.Health;
 import io.polybus.Message;
 import io.polybus.NonTransientPolybusException;
 import io.polybus.PayloadTooLargeException;
+import io.polybus.Polybus;
 import io.polybus.PublishReceipt;
 import io.polybus.StartFrom;
 import io.polybus.spi.Backend;
 import io.polybus.spi.BackendConsumer;
 import io.polybus.spi.ConsumerSpec;
+import io.polybus.spi.PortableNames;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -332,9 +334,36 @@ final class SqsBackend implements Backend {
     } catch (RuntimeException e) {
       throw SqsErrors.map(e, "create the queue " + name + " of group '" + group + "' on '" + topic + "'", settings);
     }
+    if (settings.maxReceiveCount() > 0 && !group.equals(Polybus.DEAD_LETTER_GROUP)) {
+      setRedrivePolicy(topic, group, url);
+    }
     queueUrls.put(name, url);
     directory.added(topic, url);
     return url;
+  }
+
+  /**
+   * The safety net: SQS moves a message received {@code maxReceiveCount} times to the {@code dlq} group queue of the
+   * default dead-letter topic (created here when missing). Set again on every subscribe (the same value each time).
+   * Skipped when {@code <topic>.<group>.dlq} is longer than a portable name (the runtime then hashes the name, which a
+   * backend cannot see).
+   */
+  private void setRedrivePolicy(String topic, String group, String url) {
+    String dlqTopic = topic + "." + group + ".dlq";
+    if (!PortableNames.isPortable(dlqTopic)) {
+      LOG.log(System.Logger.Level.WARNING, () -> "no RedrivePolicy for group '" + group + "' of '" + topic
+          + "': its dead-letter topic name is longer than a portable name");
+      return;
+    }
+    try {
+      String target = queueUrl(dlqTopic, Polybus.DEAD_LETTER_GROUP, false);
+      String arn = sqs.getQueueAttributes(b -> b.queueUrl(target).attributeNames(QueueAttributeName.QUEUE_ARN))
+          .attributes().get(QueueAttributeName.QUEUE_ARN);
+      sqs.setQueueAttributes(b -> b.queueUrl(url).attributes(Map.of(QueueAttributeName.REDRIVE_POLICY,
+          "{\"deadLetterTargetArn\":\"" + arn + "\",\"maxReceiveCount\":\"" + settings.maxReceiveCount() + "\"}")));
+    } catch (RuntimeException e) {
+      throw SqsErrors.map(e, "set the RedrivePolicy of group '" + group + "' on '" + topic + "'", settings);
+    }
   }
 
   @Override

@@ -28,7 +28,7 @@ import software.amazon.awssdk.services.sqs.SqsClientBuilder;
  *   <li>{@code region}: the signing region (required for AWS unless the SDK's default region chain finds one;
  *       {@code us-east-1} for a custom endpoint).
  *   <li>{@code fifo}: {@code true} for FIFO queues ordered by key (default {@code false}).
- *   <li>{@code prefix}: the start of every queue name (default {@code polybus-}), at most 18 characters of
+ *   <li>{@code prefix}: the start of every queue name (default {@code polybus-}), at most 29 characters of
  *       {@code [A-Za-z0-9_-]}.
  *   <li>{@code timeout}: the bound of each SQS call, the SDK's retries included (default 10s).
  *   <li>{@code maxMessageSize}: what SQS accepts per message, body and attributes (default 256k, at most 1m; AWS
@@ -37,6 +37,11 @@ import software.amazon.awssdk.services.sqs.SqsClientBuilder;
  *       1s).
  *   <li>{@code wait}: the long-poll wait of a receive, whole seconds (default 1s, at most 20s).
  *   <li>{@code publishers}: threads that send publishes (default 4).
+ *   <li>{@code maxReceiveCount}: 0 (default) for none; N sets a RedrivePolicy on every group queue this bus makes:
+ *       SQS itself moves a message received N times to the {@code dlq} group queue of the default dead-letter topic
+ *       {@code <topic>.<group>.dlq}. A safety net for messages that never reach the runtime; set it to the
+ *       subscriptions' {@code maxAttempts + 1}, so that the runtime, which dead-letters on receive
+ *       {@code maxAttempts + 1}, always goes first.
  *   <li>{@code accessKeyId}, {@code secretAccessKey}, {@code sessionToken}: static credentials (also as the URI's
  *       user info); the secret and the token are never shown. Without them: the SDK's default provider chain for AWS,
  *       placeholder credentials for a custom endpoint.
@@ -119,6 +124,7 @@ public final class SqsBackendProvider implements BackendProvider {
     Duration refresh = p.duration("refresh", Duration.ofSeconds(1));
     Duration wait = p.duration("wait", Duration.ofSeconds(1));
     int publishers = p.intValue("publishers", 4, 1, 64);
+    int maxReceiveCount = p.intValue("maxReceiveCount", 0, 0, 1000);
     String accessKeyId = p.string("accessKeyId", null);
     String secretAccessKey = p.string("secretAccessKey", null);
     String sessionToken = p.string("sessionToken", null);
@@ -180,6 +186,6 @@ public final class SqsBackendProvider implements BackendProvider {
       throw new ConfigurationException("invalid region '" + region + "' in '" + options.redacted() + "'");
     }
     return new SqsSettings(endpoint, region, accessKeyId, secretAccessKey, sessionToken, fifo, prefix, timeout,
-        maxMessageSize, refresh, wait, publishers);
+        maxMessageSize, refresh, wait, publishers, maxReceiveCount);
   }
 }

@@ -103,8 +103,17 @@ final class SqsConsumer implements BackendConsumer {
       Map<MessageSystemAttributeName, String> sys = m.attributes();
       int count = parseInt(sys.get(MessageSystemAttributeName.APPROXIMATE_RECEIVE_COUNT), 1);
       long sent = parseLong(sys.get(MessageSystemAttributeName.SENT_TIMESTAMP), -1);
-      Message message = SqsLayout.decode(m.body(), m.messageAttributes(), m.messageId(), sent,
-          sys.get(MessageSystemAttributeName.MESSAGE_GROUP_ID));
+      Message message;
+      try {
+        message = SqsLayout.decode(m.body(), m.messageAttributes(), m.messageId(), sent,
+            sys.get(MessageSystemAttributeName.MESSAGE_GROUP_ID));
+      } catch (RuntimeException e) {
+        // Not decodable as Polybus wrote it (a damaged attribute, bad base64 from another client): delivered as a
+        // plain message, so the handler and the dead-letter topic see it instead of a receive that fails forever.
+        message = io.polybus.spi.Messages.restore("sqs-" + m.messageId(), null,
+            m.body().getBytes(java.nio.charset.StandardCharsets.UTF_8), Map.of(), sent >= 0 ? sent
+                : System.currentTimeMillis());
+      }
       Record r = new Record(message, m.receiptHandle(), queueUrl, Math.max(1, count), now, until);
       leased.add(r);
       out.add(r);

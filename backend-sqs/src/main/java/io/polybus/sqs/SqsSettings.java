@@ -19,6 +19,8 @@ import java.time.Duration;
  * @param refresh how long a topic's list of group queues is trusted before it is listed again
  * @param longPoll the long-poll wait of one receive
  * @param publishers threads that send publishes
+ * @param maxReceiveCount 0 for no RedrivePolicy; otherwise the receive count after which SQS itself moves a message to
+ *     the dead-letter topic's {@code dlq} group queue (a safety net; set it to the subscriptions' maxAttempts + 1)
  */
 record SqsSettings(
     URI endpoint,
@@ -32,7 +34,8 @@ record SqsSettings(
     int maxMessageSize,
     Duration refresh,
     Duration longPoll,
-    int publishers) {
+    int publishers,
+    int maxReceiveCount) {
 
   /**
    * Room kept in every message for attributes: id, key, timestamp, encoding and headers, including the dead-letter

@@ -122,4 +122,33 @@ class SqsBackendTest {
       assertThat(Base64.getDecoder().decode(b.body())).isEqualTo(bytes);
     }
   }
+
+  @Test
+  @Timeout(60)
+  void shouldLetSqsMoveAMessageReceivedMaxReceiveCountTimesToTheDeadLetterTopic() throws Exception {
+    try (Polybus bus = Polybus.connect(SqsTestSupport.uri(PREFIX, "maxReceiveCount=2"));
+        SqsClient sqs = SqsTestSupport.client()) {
+      // The group's queue gets a RedrivePolicy when the subscription makes it; the member closes at once, so only the
+      // plain client below receives from it, twice, never deleting: a consumer that dies before the runtime sees it.
+      bus.subscribe("redrive-net", "g", d -> { }, SubscribeOptions.defaults()).close();
+      Message m = Message.of("never settled");
+      bus.publishAndWait("redrive-net", m);
+      String url = sqs.getQueueUrl(b -> b.queueName(new SqsNames(PREFIX, false).queue("redrive-net", "g")))
+          .queueUrl();
+      int received = 0;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (received < 2 && System.nanoTime() < deadline) {
+        received += sqs.receiveMessage(b -> b.queueUrl(url).visibilityTimeout(0).waitTimeSeconds(1)).messages().size();
+      }
+      assertThat(received).as("receives by the plain client").isEqualTo(2);
+      // The next receive finds the count used up: SQS moves the message to the dead-letter topic's dlq group queue.
+      assertThat(sqs.receiveMessage(b -> b.queueUrl(url).visibilityTimeout(0)).messages()).isEmpty();
+      Inbox dead = new Inbox();
+      bus.subscribe("redrive-net.g.dlq", Polybus.DEAD_LETTER_GROUP, dead,
+          SubscribeOptions.builder().ordering(Ordering.NONE).build());
+      dead.awaitIds(List.of(m.id()), Duration.ofSeconds(20), "the message SQS moved to the dead-letter topic");
+      assertThat(new String(dead.of(m.id()).get(0).message().payload(), StandardCharsets.UTF_8))
+          .isEqualTo("never settled");
+    }
+  }
 }
