@@ -422,10 +422,41 @@ final class KafkaBackend implements Backend {
     }
   }
 
+  /**
+   * Places the group (see {@link #ensureGroup}) while the member joins it: the two are independent and each takes
+   * several round trips to the broker (placing alone took 10 to 20 ms here, against about 300 ms to read a backlog
+   * of a million records). Placing commits offsets only while the group is empty; once the member has joined, the broker refuses
+   * that commit and the member commits the position of every partition it is assigned without an offset itself
+   * ({@link KafkaMember#onPartitionsAssigned}), before this returns. Either way the group holds its place when
+   * {@code subscribe} returns.
+   */
   @Override
   public BackendConsumer subscribe(ConsumerSpec spec) {
-    ensureGroup(spec.topic(), spec.group(), spec.startFrom());
-    return new KafkaMember(this, spec);
+    if (ensuredGroups.contains(spec.topic() + '\u0000' + spec.group())) {
+      return new KafkaMember(this, spec);
+    }
+    // The topic first: a consumer asking for the metadata of an absent topic may have the broker create it with
+    // the broker's defaults instead of this bus's partitions and settings.
+    await(ensureTopic(spec.topic()), "creating topic " + spec.topic());
+    CompletableFuture<Void> placed;
+    try {
+      placed = CompletableFuture.runAsync(() -> ensureGroup(spec.topic(), spec.group(), spec.startFrom()), slowPath);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      throw new IllegalStateException("the bus is closed");
+    }
+    KafkaMember member = new KafkaMember(this, spec);
+    try {
+      placed.get(2 * settings.publishTimeout.toMillis() + 2000, TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      member.close();
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      Throwable c = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+      throw c instanceof PolybusException
+          ? (PolybusException) c : KafkaErrors.map("placing group " + spec.group() + " on " + spec.topic(), c);
+    }
+    return member;
   }
 
   // ---------------------------------------------------------------- health and close

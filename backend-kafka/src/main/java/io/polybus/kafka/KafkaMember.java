@@ -37,11 +37,12 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  *
  * <h2>Leases on a log</h2>
  * Kafka only remembers "everything before offset O of a partition is done". The runtime acks records out of order
- * (records of other keys finish first, a failing record waits for its retry), so each assigned partition keeps its
- * fetched records in offset order ({@link PartitionState#records}); an acked head is dropped, and the committed
- * offset is the first record not acked yet. What the offset cannot say (acked records after it, delivery counts of
- * records handed out but not settled) goes into the commit's metadata string ({@link CommitMetadata}), so a member
- * that takes the partition over skips the acked ones and continues the attempt counts.
+ * (records of other keys finish first, a failing record waits for its retry), so each assigned partition keeps the
+ * records it handed out in offset order ({@link PartitionState#records}); an acked head is dropped, and the
+ * committed offset is the first record not acked yet (when all are, the first not handed out). What the offset
+ * cannot say (acked records after it, delivery counts of records handed out but not settled) goes into the commit's
+ * metadata string ({@link CommitMetadata}), so a member that takes the partition over skips the acked ones and
+ * continues the attempt counts.
  *
  * <h2>Flow</h2>
  * Records of different keys in one partition are handed out together and run in parallel on the runtime's threads;
@@ -75,8 +76,15 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final ReentrantLock pollLock = new ReentrantLock();
   private final Map<TopicPartition, PartitionState> owned = new HashMap<>();
-  /** Records fetched and not handed out yet, in fetch order. */
-  private final ArrayDeque<KRecord> ready = new ArrayDeque<>();
+  /**
+   * Fetched records not handed out yet, as Kafka returned them (one run of one partition each), in fetch order. A
+   * record becomes a {@link KRecord} in its partition's state only when it is handed out: the poll thread is this
+   * subscription's bottleneck, and records waiting here need no state of their own (the committed offset stops at
+   * the first of them because {@link PartitionState#nextOffset} has not passed it yet).
+   */
+  private final ArrayDeque<Fetched> ready = new ArrayDeque<>();
+  /** The records in {@link #ready}. */
+  private int readyCount;
   /** Records given back with {@code release}: handed out again first. */
   private final ConcurrentLinkedQueue<KRecord> released = new ConcurrentLinkedQueue<>();
   private final long commitIntervalNanos;
@@ -154,7 +162,7 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
         maybeCommit();
         return List.of();
       }
-      List<InboundRecord> out = new ArrayList<>(Math.min(max, 64));
+      List<InboundRecord> out = new ArrayList<>(Math.min(max, MAX_POLL_RECORDS + 16));
       take(out, max);
       if (!out.isEmpty()) {
         if (System.nanoTime() - lastKafkaPoll > IDLE_KAFKA_POLL_NANOS) {
@@ -186,24 +194,76 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
 
   /** Hands out released records first, then fetched ones, up to {@code max} in all. */
   private void take(List<InboundRecord> out, int max) {
+    int before = out.size();
     KRecord r;
     while (out.size() < max && (r = released.poll()) != null) {
       if (!r.partition.revoked && r.state == KRecord.RELEASED) {
         lease(r, out);
       }
     }
-    while (out.size() < max && (r = ready.poll()) != null) {
-      if (!r.partition.revoked) {
-        lease(r, out);
+    Fetched f;
+    while (out.size() < max && (f = ready.peekFirst()) != null) {
+      PartitionState ps = f.partition;
+      List<ConsumerRecord<byte[], byte[]>> records = f.records;
+      if (ps.revoked) {
+        readyCount -= records.size() - f.next;
+        ready.pollFirst();
+        continue;
       }
+      int end = Math.min(records.size(), f.next + (max - out.size()));
+      readyCount -= end - f.next;
+      while (f.next < end) {
+        r = admit(ps, records.get(f.next++));
+        if (r != null) {
+          lease(r, out);
+        }
+      }
+      if (f.next == records.size()) {
+        ready.pollFirst();
+      }
+    }
+    if (out.size() > before) {
+      metadataDirty = true; // once per call: a volatile write per record costs the poll thread a fence each
     }
   }
 
-  private void lease(KRecord r, List<InboundRecord> out) {
+  /**
+   * The state of a fetched record about to be handed out, in its partition's offset order; null when it needs no
+   * delivery (fetched again after a seek, or acked before the partition moved here: a gap in
+   * {@link PartitionState#records}, committed past like any other).
+   */
+  private KRecord admit(PartitionState ps, ConsumerRecord<byte[], byte[]> cr) {
+    long offset = cr.offset();
+    if (offset < ps.nextOffset) {
+      return null;
+    }
+    ps.nextOffset = offset + 1;
+    Integer prior = ps.priors.isEmpty() ? null : ps.priors.remove(offset);
+    if (prior != null && prior == CommitMetadata.ACKED) {
+      return null;
+    }
+    KRecord r = new KRecord(this, ps, cr, prior == null ? 0 : prior);
+    ps.records.add(r);
+    return r;
+  }
+
+  private static void lease(KRecord r, List<InboundRecord> out) {
     r.deliveries = Math.max(r.deliveries, r.attempts) + 1;
-    r.state = KRecord.LEASED;
-    metadataDirty = true;
+    // Plain: the runtime receives the record through a queue (a happens-before edge) before anyone settles it.
+    KRecord.STATE.set(r, KRecord.LEASED);
     out.add(r);
+  }
+
+  /** One partition's records from one {@code KafkaConsumer.poll}, handed out from {@link #next} on. */
+  private static final class Fetched {
+    final PartitionState partition;
+    final List<ConsumerRecord<byte[], byte[]>> records;
+    int next;
+
+    Fetched(PartitionState partition, List<ConsumerRecord<byte[], byte[]>> records) {
+      this.partition = partition;
+      this.records = records;
+    }
   }
 
   /** One {@code KafkaConsumer.poll}; false when it was woken up. */
@@ -224,18 +284,10 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
       if (ps == null || ps.revoked) {
         continue; // not ours any more
       }
-      for (ConsumerRecord<byte[], byte[]> cr : records.records(tp)) {
-        if (cr.offset() < ps.nextOffset) {
-          continue; // fetched again after a seek
-        }
-        ps.nextOffset = cr.offset() + 1;
-        Integer prior = ps.priors.isEmpty() ? null : ps.priors.remove(cr.offset());
-        if (prior != null && prior == CommitMetadata.ACKED) {
-          continue; // acked before the partition moved here: a gap in records, committed past like any other
-        }
-        KRecord r = new KRecord(this, ps, cr, prior == null ? 0 : prior);
-        ps.records.add(r);
-        ready.add(r);
+      List<ConsumerRecord<byte[], byte[]>> list = records.records(tp);
+      if (!list.isEmpty()) {
+        ready.add(new Fetched(ps, list));
+        readyCount += list.size();
       }
     }
     return true;
@@ -247,7 +299,7 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
    * partitions.
    */
   private void adjustPause() {
-    if (ready.size() >= maxPollRecords) {
+    if (readyCount >= maxPollRecords) {
       pauseAll();
     } else {
       resumeAll();
@@ -457,7 +509,11 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
         ps.revoked = true;
       }
     }
-    ready.removeIf(r -> r.partition.revoked);
+    ready.removeIf(f -> f.partition.revoked);
+    readyCount = 0;
+    for (Fetched f : ready) {
+      readyCount += f.records.size() - f.next;
+    }
   }
 
   // ---------------------------------------------------------------- wakeup and close
@@ -506,11 +562,11 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
   /** One assigned partition. Owned by the poll thread, except {@link #revoked} (read by settling threads). */
   static final class PartitionState {
     final TopicPartition tp;
-    /** Fetched records not yet committed past, in offset order (gaps are records acked or never there). */
+    /** Records handed out and not yet committed past, in offset order (gaps: records acked or never there). */
     final ArrayDeque<KRecord> records = new ArrayDeque<>();
     /** Delivery state restored from the commit metadata, for offsets not fetched yet. */
     TreeMap<Long, Integer> priors = new TreeMap<>();
-    /** The offset after the last fetched record; -1 until known. */
+    /** The offset after the last record handed out or skipped; -1 until known. */
     long nextOffset = -1;
     OffsetAndMetadata lastCommitted;
     volatile boolean revoked;
@@ -561,6 +617,15 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
     static final int LEASED = 1;
     static final int ACKED = 2;
     static final int RELEASED = 3;
+    static final java.lang.invoke.VarHandle STATE;
+
+    static {
+      try {
+        STATE = java.lang.invoke.MethodHandles.lookup().findVarHandle(KRecord.class, "state", int.class);
+      } catch (ReflectiveOperationException e) {
+        throw new ExceptionInInitializerError(e);
+      }
+    }
 
     final KafkaMember member;
     final PartitionState partition;
