@@ -425,10 +425,10 @@ final class KafkaBackend implements Backend {
   /**
    * Places the group (see {@link #ensureGroup}) while the member joins it: the two are independent and each takes
    * several round trips to the broker (placing alone took 10 to 20 ms here, against about 300 ms to read a backlog
-   * of a million records). Placing commits offsets only while the group is empty; once the member has joined, the broker refuses
-   * that commit and the member commits the position of every partition it is assigned without an offset itself
-   * ({@link KafkaMember#onPartitionsAssigned}), before this returns. Either way the group holds its place when
-   * {@code subscribe} returns.
+   * of a million records). Placing commits offsets only while the group is empty; once the member has joined, the
+   * broker refuses that commit and the member commits the position of every partition it is assigned without an
+   * offset itself ({@link KafkaMember#onPartitionsAssigned}), before this returns. Either way the group holds its
+   * place when {@code subscribe} returns.
    */
   @Override
   public BackendConsumer subscribe(ConsumerSpec spec) {
