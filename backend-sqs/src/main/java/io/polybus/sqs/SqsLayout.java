@@ -269,8 +269,9 @@ final class SqsLayout {
   /** The payload as a string SQS carries unchanged, or null when it is not such text. */
   static String asSqsText(byte[] payload) {
     for (byte b : payload) {
-      // Fast path for ASCII: only tab and line feed below U+0020 are allowed (carriage return is encoded).
-      if (b < 0x20 && b != '\t' && b != '\n') {
+      // Control bytes (non-negative: UTF-8 continuation and lead bytes are negative as Java bytes): only tab and line
+      // feed are allowed below U+0020 (carriage return is encoded).
+      if (b >= 0 && b < 0x20 && b != '\t' && b != '\n') {
         return null;
       }
     }
