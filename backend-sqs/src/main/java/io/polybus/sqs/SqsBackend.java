@@ -6,6 +6,7 @@ import io.polybus.Message;
 import io.polybus.NonTransientPolybusException;
 import io.polybus.PayloadTooLargeException;
 import io.polybus.Polybus;
+import io.polybus.PolybusTimeoutException;
 import io.polybus.PublishReceipt;
 import io.polybus.StartFrom;
 import io.polybus.spi.Backend;
@@ -48,8 +49,9 @@ import software.amazon.awssdk.services.sqs.model.SendMessageBatchResultEntry;
  * <p>Threads: {@code publishers} threads send {@code SendMessageBatch} calls (10 entries at most, one per chunk of a
  * publish and queue, chunks of one publish in parallel); one {@link Settler} thread sends acks
  * ({@code DeleteMessageBatch}), releases and visibility extensions. Consumers receive on the runtime's poll thread.
- * Every call is bounded by {@code timeout}, so a publish completes or fails within about {@code timeout} per round of
- * chunks queued ahead of it.
+ * Every call is bounded by {@code timeout} (plus the long-poll {@code wait}, one client setting for all calls), and a
+ * call not started within {@code timeout} of its publish is not sent ({@link PolybusTimeoutException}), so a publish
+ * completes or fails within {@code 2 × timeout + wait} (21 s by default).
  */
 final class SqsBackend implements Backend {
   private static final System.Logger LOG = System.getLogger("io.polybus.sqs");
@@ -127,6 +129,9 @@ final class SqsBackend implements Backend {
     // deliberate publish of the same message (a redrive, a second dead letter of a redriven message).
     String token = settings.fifo() ? HexFormat.of().formatHex(nextBytes()) : null;
     CompletableFuture<List<PublishReceipt>> result = new CompletableFuture<>();
+    // A call not started within `timeout` of the publish is not sent at all, so that a publish queued behind others
+    // while the endpoint is down still fails within about two timeouts.
+    long deadline = System.nanoTime() + settings.timeout().toNanos();
     try {
       if (settings.fifo()) {
         // A FIFO queue keeps the order in which it received messages: the publishes of a topic are sent one after
@@ -134,7 +139,7 @@ final class SqsBackend implements Backend {
         synchronized (fifoTails) {
           CompletableFuture<?> tail = fifoTails.getOrDefault(topic, CompletableFuture.completedFuture(null));
           CompletableFuture<Void> next = tail.handleAsync((x, e) -> {
-            sendInOrder(topic, messages, encoded, token, result);
+            sendInOrder(topic, messages, encoded, token, deadline, result);
             return null;
           }, senders);
           fifoTails.put(topic, next);
@@ -145,7 +150,7 @@ final class SqsBackend implements Backend {
           });
         }
       } else {
-        senders.execute(() -> fanOut(topic, messages, encoded, token, result));
+        senders.execute(() -> fanOut(topic, messages, encoded, token, deadline, result));
       }
     } catch (RejectedExecutionException e) {
       result.completeExceptionally(new IllegalStateException("the sqs backend is closed"));
@@ -155,7 +160,7 @@ final class SqsBackend implements Backend {
 
   /** FIFO mode: every chunk to every queue, in order, on this thread. */
   private void sendInOrder(String topic, List<Message> messages, List<SqsLayout.Encoded> encoded, String token,
-      CompletableFuture<List<PublishReceipt>> result) {
+      long deadline, CompletableFuture<List<PublishReceipt>> result) {
     try {
       List<String> queues = directory.groupQueues(topic);
       String[] positions = new String[messages.size()];
@@ -163,7 +168,7 @@ final class SqsBackend implements Backend {
       boolean first = true;
       for (String queue : queues) {
         for (int[] c : chunks) {
-          sendChunk(topic, queue, messages, encoded, c[0], c[1], token, first ? positions : null);
+          sendChunk(topic, queue, messages, encoded, c[0], c[1], token, deadline, first ? positions : null);
         }
         first = false;
       }
@@ -189,7 +194,7 @@ final class SqsBackend implements Backend {
 
   /** Runs on a sender: finds the group queues, then sends every chunk to every queue, chunks in parallel. */
   private void fanOut(String topic, List<Message> messages, List<SqsLayout.Encoded> encoded, String token,
-      CompletableFuture<List<PublishReceipt>> result) {
+      long deadline, CompletableFuture<List<PublishReceipt>> result) {
     List<String> queues;
     try {
       queues = directory.groupQueues(topic);
@@ -204,7 +209,8 @@ final class SqsBackend implements Backend {
     for (String queue : queues) {
       for (int[] c : chunks) {
         boolean record = first;
-        Runnable send = () -> sendChunk(topic, queue, messages, encoded, c[0], c[1], token, record ? positions : null);
+        Runnable send = () -> sendChunk(topic, queue, messages, encoded, c[0], c[1], token, deadline,
+            record ? positions : null);
         if (parts.isEmpty() && chunks.size() * queues.size() == 1) {
           // A single call: send it from this thread rather than hopping to another.
           try {
@@ -251,7 +257,7 @@ final class SqsBackend implements Backend {
   }
 
   private void sendChunk(String topic, String queue, List<Message> messages, List<SqsLayout.Encoded> encoded,
-      int from, int to, String token, String[] positions) {
+      int from, int to, String token, long deadline, String[] positions) {
     // In order: a FIFO queue takes the entries of one batch in the order they are listed.
     Map<String, SendMessageBatchRequestEntry> pending = new java.util.LinkedHashMap<>();
     for (int i = from; i < to; i++) {
@@ -267,6 +273,10 @@ final class SqsBackend implements Backend {
       pending.put(Integer.toString(i), b.build());
     }
     for (int round = 1; !pending.isEmpty(); round++) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new PolybusTimeoutException("publish to '" + topic + "' not sent within " + settings.timeout() + " ("
+            + settings.where() + ")");
+      }
       SendMessageBatchResponse r;
       try {
         r = sqs.sendMessageBatch(b -> b.queueUrl(queue).entries(pending.values()));

@@ -63,6 +63,7 @@ class SqsEndpointDownTest {
           .isInstanceOf(TransientPolybusException.class)
           .hasMessageContaining("127.0.0.1:" + port);
       long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+      System.out.println("publish to a stopped endpoint failed after " + tookMillis + " ms");
       // timeout=2s bounds each call (its own retries included) plus one long-poll second; slack for a loaded machine.
       assertThat(tookMillis).as("ms until the publish failed").isLessThan(6000);
       assertThat(bus.health().up()).as("health while the endpoint is down").isFalse();
