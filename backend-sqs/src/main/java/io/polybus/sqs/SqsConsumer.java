@@ -83,6 +83,7 @@ final class SqsConsumer implements BackendConsumer {
         // The queue was deleted (or the server restarted empty): the group starts again with a new queue.
         try {
           queueUrl = backend.queueUrl(spec.topic(), spec.group(), true);
+          return List.of();
         } catch (RuntimeException again) {
           e.addSuppressed(again);
         }
