@@ -85,12 +85,18 @@ public final class BrokenBackendProvider implements BackendProvider {
 
     @Override
     public void ensureGroup(String topic, String group, StartFrom startFrom) {
-      mem.ensureGroup(topic, group, startFrom);
+      mem.ensureGroup(topic, group, flaw == Flaw.TIMESTAMP_FROM_EARLIEST ? earliestFor(startFrom) : startFrom);
+    }
+
+    private static StartFrom earliestFor(StartFrom startFrom) {
+      return startFrom.kind() == StartFrom.Kind.TIMESTAMP ? StartFrom.EARLIEST : startFrom;
     }
 
     @Override
     public BackendConsumer subscribe(ConsumerSpec spec) {
-      return new BrokenConsumer(mem.subscribe(spec));
+      ConsumerSpec s = flaw != Flaw.TIMESTAMP_FROM_EARLIEST ? spec : new ConsumerSpec(spec.topic(), spec.group(),
+          spec.ordering(), earliestFor(spec.startFrom()), spec.ackTimeout(), spec.maxInFlight());
+      return new BrokenConsumer(mem.subscribe(s));
     }
 
     @Override

@@ -111,4 +111,11 @@ final class Candidates {
       return "broken:exceed-in-flight";
     }
   }
+
+  static final class TimestampFromEarliestCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "broken:timestamp-from-earliest";
+    }
+  }
 }

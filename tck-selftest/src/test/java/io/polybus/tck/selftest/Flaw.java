@@ -21,7 +21,9 @@ enum Flaw {
   /** {@code ack()} is turned into a {@code release(0)} 50 ms later, so acked messages come back. */
   REDELIVER_ACKED,
   /** {@code poll(max)} asks the real consumer for 512 records whatever {@code max} is. */
-  EXCEED_IN_FLIGHT;
+  EXCEED_IN_FLIGHT,
+  /** A group asked to start from a timestamp starts from the earliest message instead. */
+  TIMESTAMP_FROM_EARLIEST;
 
   /** The URI path naming this flaw, for example {@code ignore-max-attempts}. */
   String path() {

@@ -9,6 +9,7 @@ import io.polybus.tck.selftest.Candidates.ExceedInFlightCandidate;
 import io.polybus.tck.selftest.Candidates.IgnoreMaxAttemptsCandidate;
 import io.polybus.tck.selftest.Candidates.RedeliverAckedCandidate;
 import io.polybus.tck.selftest.Candidates.ReorderCandidate;
+import io.polybus.tck.selftest.Candidates.TimestampFromEarliestCandidate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.parallel.Execution;
@@ -59,6 +60,12 @@ class TckSelfTest {
   @Test
   void tckCatchesABackendThatExceedsMaxInFlight() {
     assertCaught(ExceedInFlightCandidate.class, "shouldNeverHoldMoreUnsettledDeliveriesThanMaxInFlight");
+  }
+
+  @Test
+  void tckCatchesABackendThatStartsATimestampGroupAtTheEarliestMessage() {
+    assertCaught(TimestampFromEarliestCandidate.class,
+        "shouldStartATimestampGroupAtTheFirstMessageAtOrAfterTheInstantOrRefuseIt");
   }
 
   /** At least one case fails, and one of {@code designated} (the cases written for this flaw) is among them. */
