@@ -15,6 +15,7 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Set;
@@ -95,7 +96,16 @@ final class Segment implements AutoCloseable {
     if (spare == null) {
       spare = Spare.prepare(dir, capacity);
     }
-    Segment s = spare.install(target, baseOffset);
+    Segment s;
+    try {
+      s = spare.install(target, baseOffset);
+    } catch (NoSuchFileException e) {
+      // Our spare's name was deleted under us (another process took it for an orphan in the instant before we
+      // locked it): make a fresh one.
+      spare.delete();
+      spare = Spare.prepare(dir, capacity);
+      s = spare.install(target, baseOffset);
+    }
     if (s != null) {
       return s;
     }
@@ -361,12 +371,14 @@ final class Segment implements AutoCloseable {
 
     final Path tmp;
     final FileChannel channel;
+    final FileLock lock;
     final MappedByteBuffer buffer;
     final int capacity;
 
-    private Spare(Path tmp, FileChannel channel, MappedByteBuffer buffer, int capacity) {
+    private Spare(Path tmp, FileChannel channel, FileLock lock, MappedByteBuffer buffer, int capacity) {
       this.tmp = tmp;
       this.channel = channel;
+      this.lock = lock;
       this.buffer = buffer;
       this.capacity = capacity;
     }
@@ -426,6 +438,9 @@ final class Segment implements AutoCloseable {
           StandardOpenOption.WRITE);
       FILES.add(tmp);
       try {
+        // Locked at once and held until the channel closes or the process dies: tells other processes this spare
+        // is alive, so they do not delete it as an orphan.
+        FileLock lock = ch.tryLock();
         // Tens of milliseconds of work for a large segment, on a machine whose cores the publisher and consumers
         // want: done in slices with a yield between them, so a thread that wakes on this core runs at once.
         ByteBuffer zeros = ByteBuffer.allocateDirect(SPARE_SLICE);
@@ -435,7 +450,6 @@ final class Segment implements AutoCloseable {
           written += ch.write(zeros, written);
           Thread.yield();
         }
-        ch.tryLock(); // held until the channel closes or the process dies: tells others this spare is alive
         MappedByteBuffer buf = ch.map(FileChannel.MapMode.READ_WRITE, 0, capacity);
         buf.order(ByteOrder.LITTLE_ENDIAN);
         ByteBuffer view = buf;
@@ -445,7 +459,7 @@ final class Segment implements AutoCloseable {
             Thread.yield();
           }
         }
-        return new Spare(tmp, ch, buf, capacity);
+        return new Spare(tmp, ch, lock, buf, capacity);
       } catch (IOException | RuntimeException e) {
         ch.close();
         Files.deleteIfExists(tmp);
@@ -499,6 +513,9 @@ final class Segment implements AutoCloseable {
       }
       Files.deleteIfExists(tmp);
       FILES.remove(tmp);
+      if (lock != null) {
+        lock.release(); // a segment now: nobody looks for its lock
+      }
       return new Segment(target, channel, buffer, baseOffset, capacity);
     }
 

@@ -92,6 +92,28 @@ class SegmentSpareTest {
   }
 
   @Test
+  void aRollWhoseSpareWasDeletedUnderItMakesAFreshOne() throws Exception {
+    try (Partition p = Partition.open(dir, CAPACITY)) {
+      RecordCodec c = new RecordCodec();
+      c.encode(Message.of("y"));
+      long offset = 0;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (spares().isEmpty() && System.nanoTime() < deadline) {
+        assertThat(p.append(c, 1L)).isEqualTo(offset++);
+        if (segments().size() > 1) {
+          throw new AssertionError("rolled before a spare appeared");
+        }
+        Thread.sleep(1);
+      }
+      Files.delete(spares().get(0)); // as another process would that mistook it for an orphan
+      while (segments().size() < 2) {
+        assertThat(p.append(c, 1L)).isEqualTo(offset++);
+      }
+      assertThat(p.endOffset()).isEqualTo(offset);
+    }
+  }
+
+  @Test
   void concurrentWritersAcrossManyRollsKeepEveryRecordOnceAndInOrder() throws Exception {
     int threads = 4;
     int perThread = 5000;
