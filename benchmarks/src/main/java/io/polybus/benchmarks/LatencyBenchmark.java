@@ -5,6 +5,8 @@ import io.polybus.Ordering;
 import io.polybus.Polybus;
 import io.polybus.SubscribeOptions;
 import io.polybus.Subscription;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -25,12 +27,12 @@ import org.HdrHistogram.Histogram;
  *
  * <p>Each run is {@code --seconds} long on a fresh topic, after {@code --warmup-seconds} of the same traffic that is
  * not recorded; p50/p99/p99.9/max per run, then the medians over {@code --runs}. Usage: {@code LatencyBenchmark
- * [--uri log:/tmp/polybus-latency] [--rate 100000] [--seconds 10] [--warmup-seconds 5] [--runs 3]
- * [--pace park|spin]}.
+ * [--uri log:<dir>] [--rate 100000] [--seconds 10] [--warmup-seconds 5] [--runs 3] [--pace park|spin]}; without
+ * {@code --uri}, a log in a fresh temp directory that is deleted at the end.
  */
 public final class LatencyBenchmark {
   public static void main(String[] args) throws Exception {
-    String uri = "log:" + System.getProperty("java.io.tmpdir") + "/polybus-latency-" + ProcessHandle.current().pid();
+    String uri = null;
     int rate = 100_000;
     int seconds = 10;
     int warmupSeconds = 5;
@@ -51,8 +53,14 @@ public final class LatencyBenchmark {
         default: throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
+    // Without --uri: a log in a fresh temp directory, deleted at the end (a run writes hundreds of megabytes).
+    Path ownDir = null;
+    if (uri == null) {
+      ownDir = Files.createTempDirectory("polybus-latency-");
+      uri = "log:" + ownDir;
+    }
     double[][] results = new double[4][runs];
-    try (Polybus bus = Polybus.connect(uri)) {
+    try (Dirs.DeleteOnClose cleanup = Dirs.deleteOnClose(ownDir); Polybus bus = Polybus.connect(uri)) {
       for (int r = 0; r < runs; r++) {
         Histogram h = once(bus, rate, warmupSeconds, seconds, spinPacing);
         double[] q = {h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3,

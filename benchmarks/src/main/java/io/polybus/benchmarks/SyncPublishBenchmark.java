@@ -2,6 +2,8 @@ package io.polybus.benchmarks;
 
 import io.polybus.Message;
 import io.polybus.Polybus;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -14,13 +16,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * (100-byte payload, key over 1000 keys) and wait for the confirmation before the next, for {@code --seconds}. With
  * {@code log:...?fsync=sync} a publish is confirmed only once a force of the mapping covers it, so the rate shows how
  * well concurrent publishers share forces (group commit). Medians over {@code --runs} after {@code --warmup} runs,
- * each on a fresh topic. Usage: {@code SyncPublishBenchmark [--uri log:/tmp/polybus-sync?fsync=sync]
- * [--publishers 64] [--batch 1] [--seconds 5] [--runs 5] [--warmup 1]}.
+ * each on a fresh topic. Usage: {@code SyncPublishBenchmark [--uri log:<dir>?fsync=sync] [--publishers 64]
+ * [--batch 1] [--seconds 5] [--runs 5] [--warmup 1]}; without {@code --uri}, {@code fsync=sync} in a fresh temp
+ * directory that is deleted at the end.
  */
 public final class SyncPublishBenchmark {
   public static void main(String[] args) throws Exception {
-    String uri = "log:" + System.getProperty("java.io.tmpdir") + "/polybus-sync-" + ProcessHandle.current().pid()
-        + "?fsync=sync";
+    String uri = null;
     int publishers = 64;
     int batch = 1;
     int seconds = 5;
@@ -41,8 +43,14 @@ public final class SyncPublishBenchmark {
         default: throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
+    // Without --uri: a log in a fresh temp directory, deleted at the end (a run writes hundreds of megabytes).
+    Path ownDir = null;
+    if (uri == null) {
+      ownDir = Files.createTempDirectory("polybus-sync-");
+      uri = "log:" + ownDir + "?fsync=sync";
+    }
     double[] rates = new double[runs];
-    try (Polybus bus = Polybus.connect(uri)) {
+    try (Dirs.DeleteOnClose cleanup = Dirs.deleteOnClose(ownDir); Polybus bus = Polybus.connect(uri)) {
       for (int r = -warmup; r < runs; r++) {
         double rate = once(bus, publishers, batch, seconds);
         if (r >= 0) {
