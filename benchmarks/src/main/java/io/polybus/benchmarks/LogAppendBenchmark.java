@@ -1,22 +1,20 @@
 package io.polybus.benchmarks;
 
 import io.polybus.Message;
-import io.polybus.PublishReceipt;
-import io.polybus.nativelog.internal.LogBenchAccess;
 import io.polybus.PolybusOptions;
+import io.polybus.PublishReceipt;
 import io.polybus.nativelog.NativeLogBackendProvider;
+import io.polybus.nativelog.internal.LogBenchAccess;
 import io.polybus.spi.Backend;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Stream;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.bytes.BytesStore;
 import net.openhft.chronicle.queue.ChronicleQueue;
@@ -171,7 +169,7 @@ public final class LogAppendBenchmark {
       check(sum);
       return new double[] {n * 1e9 / (t1 - t0), n * 1e9 / (t3 - t2)};
     } finally {
-      delete(dir);
+      Dirs.deleteRecursively(dir);
     }
   }
 
@@ -196,7 +194,7 @@ public final class LogAppendBenchmark {
       return n * 1e9 / (t1 - t0);
     } finally {
       backend.close();
-      delete(dir);
+      Dirs.deleteRecursively(dir);
     }
   }
 
@@ -234,21 +232,13 @@ public final class LogAppendBenchmark {
         into.releaseLast();
       }
     } finally {
-      delete(dir);
+      Dirs.deleteRecursively(dir);
     }
   }
 
   private static void check(long sum) {
     if (sum == 42) {
       System.out.print(""); // keeps the read loop's result alive
-    }
-  }
-
-  private static void delete(Path dir) throws IOException {
-    try (Stream<Path> s = Files.walk(dir)) {
-      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
     }
   }
 }
