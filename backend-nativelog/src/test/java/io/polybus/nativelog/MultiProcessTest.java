@@ -74,25 +74,34 @@ class MultiProcessTest {
           () -> "both members to join; a: " + lines(dir.resolve("a.log")) + " b: " + lines(dir.resolve("b.log")));
       int keys = 40;
       int perKey = 250;
+      int rounds = 0;
       try (Polybus bus = Polybus.connect(uri)) {
-        List<Message> batch = new ArrayList<>();
-        for (int i = 0; i < perKey; i++) {
+        boolean killed = false;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        // Rounds of one message per key. Past half way the second member is killed as soon as both have handled
+        // messages; the publisher keeps going meanwhile, because a member that joined last may get its partitions
+        // only after the first one has drained everything published so far.
+        for (int i = 0; i < perKey || !killed; i++) {
+          List<Message> batch = new ArrayList<>();
           for (int k = 0; k < keys; k++) {
             batch.add(Message.builder().key("key" + k).payload(Integer.toString(i)).build());
           }
-          if (batch.size() >= 400) {
-            bus.publishAllAndWait("orders", batch);
-            batch = new ArrayList<>();
-          }
-          if (i == perKey / 2) {
-            // Both must have been given work before one of them dies.
-            await(() -> !lines(a).isEmpty() && !lines(b).isEmpty(), "both members to handle messages");
-            pb.destroyForcibly().waitFor();
+          bus.publishAllAndWait("orders", batch);
+          rounds = i + 1;
+          if (!killed && i >= perKey / 2) {
+            if (!lines(a).isEmpty() && !lines(b).isEmpty()) {
+              pb.destroyForcibly().waitFor();
+              killed = true;
+            } else if (System.nanoTime() > deadline) {
+              throw new AssertionError("both members never handled messages: a " + lines(a).size() + ", b "
+                  + lines(b).size() + "; a: " + lines(dir.resolve("a.log")) + " b: " + lines(dir.resolve("b.log")));
+            } else {
+              Thread.sleep(10);
+            }
           }
         }
-        bus.publishAllAndWait("orders", batch);
       }
-      int total = keys * perKey;
+      int total = keys * rounds;
       await(() -> handled(a, b).size() == total, "every message to be handled");
       // Per key, each member handled its messages in publish order (a redelivery may repeat a tail, never go back
       // before what the member itself had done).
