@@ -20,7 +20,7 @@ import java.util.Set;
  *
  * <p>URI: {@code log:<directory>[?partitions=4&segmentSize=16m&maxPayload=1m&fsync=none|interval|sync
  * &fsyncInterval=1s&stallTimeout=2s&retention=7d&retentionBytes=10g
- * &retentionCheckInterval=30s]}; see {@code docs/uris.md}. Thread-safe and stateless.
+ * &retentionCheckInterval=30s&wait=block|spin]}; see {@code docs/uris.md}. Thread-safe and stateless.
  */
 public final class NativeLogBackendProvider implements BackendProvider {
   @Override
@@ -53,6 +53,7 @@ public final class NativeLogBackendProvider implements BackendProvider {
     Duration retention = p.duration("retention", Duration.ZERO);
     long retentionBytes = p.bytes("retentionBytes", 0, 0, Long.MAX_VALUE);
     Duration retentionCheck = p.duration("retentionCheckInterval", Duration.ofSeconds(30));
+    String wait = p.choice("wait", "block", "block", "spin");
     p.requireAllRead();
     if (retentionBytes != 0 && retentionBytes < 2 * segment) {
       throw new ConfigurationException("retentionBytes (" + retentionBytes + ") must be at least two segments ("
@@ -79,7 +80,8 @@ public final class NativeLogBackendProvider implements BackendProvider {
     try {
       return new NativeLogBackend(dir, partitions, (int) (segment & ~7L), (int) maxPayload,
           NativeLogBackend.Fsync.valueOf(fsync.toUpperCase(Locale.ROOT)), interval.toMillis(), stall.toNanos(),
-          new LogRetention(retention.toMillis(), retentionBytes, retentionCheck.toMillis()));
+          new LogRetention(retention.toMillis(), retentionBytes, retentionCheck.toMillis()),
+          NativeLogBackend.Wait.valueOf(wait.toUpperCase(Locale.ROOT)));
     } catch (IOException e) {
       throw new ConfigurationException("cannot open the log directory '" + dir + "': " + e, e);
     }

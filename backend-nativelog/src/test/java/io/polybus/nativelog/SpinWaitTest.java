@@ -1,10 +1,14 @@
 package io.polybus.nativelog;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.polybus.ConfigurationException;
 import io.polybus.Message;
 import io.polybus.Ordering;
+import io.polybus.Polybus;
 import io.polybus.StartFrom;
+import io.polybus.SubscribeOptions;
 import io.polybus.nativelog.internal.LogRetention;
 import io.polybus.nativelog.internal.NativeLogBackend;
 import io.polybus.spi.BackendConsumer;
@@ -14,6 +18,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -89,5 +95,24 @@ class SpinWaitTest {
       waker.join();
       consumer.close();
     }
+  }
+
+  @Test
+  void theUriChoosesTheSpinningConsumer() throws Exception {
+    try (Polybus bus = Polybus.connect("log:" + dir + "?wait=spin&partitions=2")) {
+      Set<String> got = ConcurrentHashMap.newKeySet();
+      bus.subscribe("t", "g", d -> got.add(d.message().payloadAsString()),
+          SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build());
+      for (int i = 0; i < 100; i++) {
+        bus.publishAndWait("t", Message.of("m" + i));
+      }
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (got.size() < 100 && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      assertThat(got).hasSize(100);
+    }
+    assertThatThrownBy(() -> Polybus.connect("log:" + dir + "?wait=sometimes"))
+        .isInstanceOf(ConfigurationException.class).hasMessageContaining("wait");
   }
 }

@@ -265,6 +265,7 @@ final class Partition implements AutoCloseable {
 
   @Override
   public void close() {
+    Segment.discardSpare(dir);
     for (Segment s : segments.values()) {
       try {
         s.close();

@@ -68,10 +68,12 @@ final class Recovery {
         for (Path partition : list(topic, "[0-9]*")) {
           if (Files.isDirectory(partition)) {
             for (Path segment : list(partition, "*.log")) {
-              if (segment.getFileName().toString().matches("\\d{20}\\.log")) {
+              String name = segment.getFileName().toString();
+              if (name.matches("\\d{20}\\.log")) {
                 r.recover(segment);
               }
             }
+            Segment.deleteOrphanSpares(partition); // next segments prepared by processes that are gone
           }
         }
       }

@@ -121,6 +121,11 @@ final class Segment implements AutoCloseable {
     Spare.discard(dir);
   }
 
+  /** Deletes the spare files in {@code dir} whose process is gone (their lock is free). */
+  static void deleteOrphanSpares(Path dir) {
+    Spare.deleteOrphans(dir);
+  }
+
   /** Opens an existing segment, checking its header. */
   static Segment open(Path file) throws IOException {
     FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -153,15 +158,17 @@ final class Segment implements AutoCloseable {
    * Faults every page in now, so appends and reads take no page fault. The pages not yet appended to are faulted in
    * writable: a read would map a page read-only and the first store to it would fault again (the kernel's dirty
    * tracking of a shared file mapping), so each gets a compare-and-set of a zero word to zero, which changes nothing
-   * whatever another writer put there, yet the processor treats as a store. Pages already written (and all pages of
-   * a sealed segment) are only read, so opening an old segment does not mark it dirty and make the kernel write it
-   * back.
+   * whatever another writer put there, yet the processor treats as a store. Pages already written are only read, so
+   * opening a segment does not mark them dirty and make the kernel write them back; a sealed segment is not touched
+   * at all, so opening a partition with a long history does not read all of it.
    */
   private static void pretouch(MappedByteBuffer buf) {
     ByteBuffer view = buf;
     long tail = (long) LONGS.getVolatile(view, TAIL_OFFSET);
-    int writableFrom = (SegmentDescriptor.tailCount(tail) & SEALED) != 0
-        ? buf.capacity() : tailPosition(tail) & -4096;
+    if ((SegmentDescriptor.tailCount(tail) & SEALED) != 0) {
+      return; // nobody appends to it again; readers fault its pages in as they go (opening a long log stays cheap)
+    }
+    int writableFrom = tailPosition(tail) & -4096;
     int sum = 0;
     int i = 0;
     for (; i < writableFrom; i += 4096) {
