@@ -88,8 +88,8 @@ final class LogTopic implements AutoCloseable {
     long[] positions = new long[messages.size()];
     for (int i = 0; i < positions.length; i++) {
       Message m = messages.get(i);
-      int p = partitionOf(m.key());
       codec.encode(m);
+      int p = m.key() == null ? partitionOf(null) : Math.floorMod(codec.keyHash(), partitions.length);
       long offset = partitions[p].append(codec, m.timestampMillis());
       positions[i] = (long) p << 48 | offset;
     }

@@ -11,10 +11,15 @@ final class Murmur3 {
 
   static int hash(String key) {
     byte[] data = key.getBytes(StandardCharsets.UTF_8);
+    return hash(data, 0, data.length);
+  }
+
+  /** The same hash over {@code len} bytes of {@code data} from {@code off}. */
+  static int hash(byte[] data, int off, int len) {
     int h = 0;
-    int len = data.length;
-    int i = 0;
-    for (; i + 4 <= len; i += 4) {
+    int i = off;
+    int end = off + len;
+    for (; i + 4 <= end; i += 4) {
       int k = (data[i] & 0xff) | (data[i + 1] & 0xff) << 8 | (data[i + 2] & 0xff) << 16 | (data[i + 3] & 0xff) << 24;
       k *= 0xcc9e2d51;
       k = Integer.rotateLeft(k, 15);
@@ -24,7 +29,7 @@ final class Murmur3 {
       h = h * 5 + 0xe6546b64;
     }
     int k = 0;
-    switch (len & 3) {
+    switch (end - i) {
       case 3:
         k ^= (data[i + 2] & 0xff) << 16;
         // fall through

@@ -26,6 +26,8 @@ final class RecordCodec {
   private java.nio.ByteBuffer view = java.nio.ByteBuffer.wrap(buf).order(java.nio.ByteOrder.LITTLE_ENDIAN);
   final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
   private int pos;
+  private int keyStart;
+  private int lastStringLength;
 
   /**
    * Encodes {@code m} into {@link #frame()} from {@link #BODY_START}; the body is {@link #length()} bytes long until
@@ -37,8 +39,10 @@ final class RecordCodec {
     String key = m.key();
     if (key == null) {
       int32(-1);
+      keyStart = -1;
     } else {
       string(key);
+      keyStart = pos - lastStringLength;
     }
     Map<String, String> headers = m.headers();
     int32(headers.size());
@@ -60,9 +64,23 @@ final class RecordCodec {
    */
   void opaque(byte[] body, int offset, int length) {
     pos = BODY_START;
+    keyStart = -1;
     ensure(length);
     System.arraycopy(body, offset, buf, pos, length);
     pos += length;
+  }
+
+  /**
+   * The partition hash of the encoded message's key ({@link Murmur3} over its UTF-8 bytes, already in the frame, so
+   * the key is not encoded twice); {@code Integer.MIN_VALUE} for a message without a key.
+   */
+  int keyHash() {
+    return keyStart < 0 ? Integer.MIN_VALUE : Murmur3.hash(buf, keyStart, lastKeyLength());
+  }
+
+  private int lastKeyLength() {
+    return (buf[keyStart - 4] & 0xff) | (buf[keyStart - 3] & 0xff) << 8 | (buf[keyStart - 2] & 0xff) << 16
+        | (buf[keyStart - 1] & 0xff) << 24;
   }
 
   /** The frame being built: header room, then the body. */
@@ -82,6 +100,7 @@ final class RecordCodec {
 
   private void string(String s) {
     byte[] b = s.getBytes(StandardCharsets.UTF_8);
+    lastStringLength = b.length;
     int32(b.length);
     ensure(b.length);
     System.arraycopy(b, 0, buf, pos, b.length);
