@@ -10,6 +10,7 @@ public final class Capabilities {
   private final boolean orderedByKey;
   private final boolean replay;
   private final boolean replayFromTimestamp;
+  private final boolean replayFromOffset;
   private final boolean durable;
   private final boolean nativeDelayedRetry;
   private final boolean mayDuplicate;
@@ -21,6 +22,7 @@ public final class Capabilities {
     this.orderedByKey = b.orderedByKey;
     this.replay = b.replay;
     this.replayFromTimestamp = b.replayFromTimestamp;
+    this.replayFromOffset = b.replayFromOffset;
     this.durable = b.durable;
     this.nativeDelayedRetry = b.nativeDelayedRetry;
     this.mayDuplicate = b.mayDuplicate;
@@ -38,6 +40,7 @@ public final class Capabilities {
         .orderedByKey(orderedByKey)
         .replay(replay)
         .replayFromTimestamp(replayFromTimestamp)
+        .replayFromOffset(replayFromOffset)
         .durable(durable)
         .nativeDelayedRetry(nativeDelayedRetry)
         .mayDuplicate(mayDuplicate)
@@ -62,6 +65,14 @@ public final class Capabilities {
    */
   public boolean replayFromTimestamp() {
     return replayFromTimestamp;
+  }
+
+  /**
+   * A new group can start from {@link StartFrom#offset(long)} in each partition, and publish receipts give positions
+   * as {@code "<partition>@<offset>"} or {@code "<offset>"}. Absent unless declared.
+   */
+  public boolean replayFromOffset() {
+    return replayFromOffset;
   }
 
   /** A confirmed publish survives a restart of the process (or broker) that holds the data. */
@@ -111,6 +122,7 @@ public final class Capabilities {
     return orderedByKey == c.orderedByKey
         && replay == c.replay
         && replayFromTimestamp == c.replayFromTimestamp
+        && replayFromOffset == c.replayFromOffset
         && durable == c.durable
         && nativeDelayedRetry == c.nativeDelayedRetry
         && mayDuplicate == c.mayDuplicate
@@ -121,16 +133,16 @@ public final class Capabilities {
 
   @Override
   public int hashCode() {
-    return java.util.Objects.hash(orderedByKey, replay, replayFromTimestamp, durable, nativeDelayedRetry,
-        mayDuplicate, competingConsumers, maxPayloadBytes, maxHeaders);
+    return java.util.Objects.hash(orderedByKey, replay, replayFromTimestamp, replayFromOffset, durable,
+        nativeDelayedRetry, mayDuplicate, competingConsumers, maxPayloadBytes, maxHeaders);
   }
 
   @Override
   public String toString() {
     return "Capabilities{orderedByKey=" + orderedByKey + ", replay=" + replay + ", replayFromTimestamp="
-        + replayFromTimestamp + ", durable=" + durable + ", nativeDelayedRetry=" + nativeDelayedRetry
-        + ", mayDuplicate=" + mayDuplicate + ", competingConsumers=" + competingConsumers + ", maxPayloadBytes="
-        + maxPayloadBytes + ", maxHeaders=" + maxHeaders + "}";
+        + replayFromTimestamp + ", replayFromOffset=" + replayFromOffset + ", durable=" + durable
+        + ", nativeDelayedRetry=" + nativeDelayedRetry + ", mayDuplicate=" + mayDuplicate + ", competingConsumers="
+        + competingConsumers + ", maxPayloadBytes=" + maxPayloadBytes + ", maxHeaders=" + maxHeaders + "}";
   }
 
   /**
@@ -141,6 +153,7 @@ public final class Capabilities {
     private boolean orderedByKey;
     private boolean replay;
     private boolean replayFromTimestamp;
+    private boolean replayFromOffset;
     private boolean durable;
     private boolean nativeDelayedRetry;
     private boolean mayDuplicate;
@@ -162,6 +175,11 @@ public final class Capabilities {
 
     public Builder replayFromTimestamp(boolean v) {
       this.replayFromTimestamp = v;
+      return this;
+    }
+
+    public Builder replayFromOffset(boolean v) {
+      this.replayFromOffset = v;
       return this;
     }
 

@@ -204,6 +204,11 @@ public final class DefaultPolybus implements Polybus {
           + options.scheme() + " backend (" + options.redacted() + ") does not declare replayFromTimestamp; use"
           + " StartFrom.EARLIEST or LATEST");
     }
+    if (opts.startFrom().kind() == StartFrom.Kind.OFFSET && !capabilities.replayFromOffset()) {
+      throw new IllegalArgumentException("startFrom " + opts.startFrom() + " was requested, but the "
+          + options.scheme() + " backend (" + options.redacted() + ") does not declare replayFromOffset; use"
+          + " StartFrom.EARLIEST or LATEST");
+    }
     String dlq = opts.deadLetterTopic() != null ? opts.deadLetterTopic() : defaultDeadLetterTopic(topic, group);
     ConsumerSpec spec =
         new ConsumerSpec(topic, group, ordering, opts.startFrom(), opts.ackTimeout(), opts.maxInFlight());

@@ -31,6 +31,7 @@ final class InMemoryBackend implements Backend {
         .orderedByKey(true)
         .replay(true)
         .replayFromTimestamp(true)
+        .replayFromOffset(true)
         .durable(false)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)

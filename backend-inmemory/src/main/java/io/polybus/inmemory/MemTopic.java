@@ -188,6 +188,7 @@ final class MemTopic {
         case EARLIEST -> firstChunkBase;
         case LATEST -> next;
         case TIMESTAMP -> firstAtOrAfter(startFrom.timestampMillis());
+        case OFFSET -> Math.min(next, Math.max(firstChunkBase, startFrom.offset()));
       };
       g = new Group(group, start);
       groups.put(group, g);

@@ -17,6 +17,7 @@ class InMemoryTckTest implements PolybusTck {
         .orderedByKey(true)
         .replay(true)
         .replayFromTimestamp(true)
+        .replayFromOffset(true)
         .durable(false)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)

@@ -40,6 +40,7 @@ class NativeLogTckTest implements PolybusTck {
         .orderedByKey(true)
         .replay(true)
         .replayFromTimestamp(true)
+        .replayFromOffset(true)
         .durable(true)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)

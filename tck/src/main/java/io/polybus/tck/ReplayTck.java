@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.polybus.Message;
 import io.polybus.Polybus;
+import io.polybus.PublishReceipt;
 import io.polybus.StartFrom;
 import io.polybus.SubscribeOptions;
 import java.time.Instant;
@@ -101,6 +102,45 @@ public interface ReplayTck extends TckContext {
       assertDeliveredExactlyOnce(inbox, idsOf(expected), "messages from the instant on, then new ones");
       assertThat(inbox.distinctIds()).as("messages stamped before the instant").doesNotContainAnyElementsOf(
           idsOf(old));
+    }
+  }
+
+  /**
+   * With {@code replayFromOffset}: a new group started at the offset of the 11th of 30 messages of one key (so one
+   * partition; the topic has no other messages) gets exactly messages 11 to 30, then new ones. Without: refused,
+   * naming the capability.
+   */
+  @Test
+  @Timeout(120)
+  default void shouldStartAnOffsetGroupAtThatOffsetOrRefuseIt() {
+    try (Polybus bus = connect()) {
+      String topic = uniqueName("from");
+      if (!declaredCapabilities().replayFromOffset()) {
+        SubscribeOptions from = SubscribeOptions.builder().startFrom(StartFrom.offset(0)).build();
+        assertThatThrownBy(() -> bus.subscribe(topic, uniqueName("g"), new Inbox(), from))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("replayFromOffset");
+        return;
+      }
+      Inbox earlier = new Inbox(); // keeps the messages on backends that keep nothing for no group
+      bus.subscribe(topic, uniqueName("g"), earlier);
+      List<Message> all = new ArrayList<>();
+      for (int i = 0; i < 30; i++) {
+        all.add(Message.builder().key("one-key").payload("m" + i).build());
+      }
+      List<PublishReceipt> receipts = bus.publishAllAndWait(topic, all);
+      earlier.awaitIds(idsOf(all), timeouts().await(), "every message at the earlier group");
+      String position = receipts.get(10).position();
+      long offset = Long.parseLong(position.substring(position.indexOf('@') + 1));
+
+      Inbox inbox = new Inbox();
+      bus.subscribe(topic, uniqueName("g"), inbox, SubscribeOptions.builder().startFrom(StartFrom.offset(offset))
+          .build());
+      List<Message> expected = new ArrayList<>(all.subList(10, 30));
+      inbox.awaitIds(idsOf(expected), timeouts().await(), "messages from the offset of the 11th on");
+      List<Message> later = textMessages("later", 5);
+      bus.publishAllAndWait(topic, later);
+      expected.addAll(later);
+      assertDeliveredExactlyOnce(inbox, idsOf(expected), "messages from the offset on, then new ones");
     }
   }
 }

@@ -261,6 +261,7 @@ final class NativeLog {
         case EARLIEST -> part.first().baseOffset();
         case LATEST -> part.endOffset();
         case TIMESTAMP -> part.offsetAt(startFrom.timestampMillis(), stallTimeoutNanos);
+        case OFFSET -> Math.min(part.endOffset(), Math.max(part.first().baseOffset(), startFrom.offset()));
       };
       GroupState.create(state, start);
     }

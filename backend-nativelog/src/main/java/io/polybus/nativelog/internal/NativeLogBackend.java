@@ -79,6 +79,7 @@ public final class NativeLogBackend implements Backend {
         .orderedByKey(true)
         .replay(true)
         .replayFromTimestamp(true)
+        .replayFromOffset(true)
         .durable(true)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)

@@ -85,16 +85,17 @@ public final class BrokenBackendProvider implements BackendProvider {
 
     @Override
     public void ensureGroup(String topic, String group, StartFrom startFrom) {
-      mem.ensureGroup(topic, group, flaw == Flaw.TIMESTAMP_FROM_EARLIEST ? earliestFor(startFrom) : startFrom);
+      mem.ensureGroup(topic, group, flaw == Flaw.REPLAY_FROM_EARLIEST ? earliestFor(startFrom) : startFrom);
     }
 
     private static StartFrom earliestFor(StartFrom startFrom) {
-      return startFrom.kind() == StartFrom.Kind.TIMESTAMP ? StartFrom.EARLIEST : startFrom;
+      return startFrom.kind() == StartFrom.Kind.TIMESTAMP || startFrom.kind() == StartFrom.Kind.OFFSET
+          ? StartFrom.EARLIEST : startFrom;
     }
 
     @Override
     public BackendConsumer subscribe(ConsumerSpec spec) {
-      ConsumerSpec s = flaw != Flaw.TIMESTAMP_FROM_EARLIEST ? spec : new ConsumerSpec(spec.topic(), spec.group(),
+      ConsumerSpec s = flaw != Flaw.REPLAY_FROM_EARLIEST ? spec : new ConsumerSpec(spec.topic(), spec.group(),
           spec.ordering(), earliestFor(spec.startFrom()), spec.ackTimeout(), spec.maxInFlight());
       return new BrokenConsumer(mem.subscribe(s));
     }

@@ -21,6 +21,7 @@ final class Candidates {
       .orderedByKey(true)
       .replay(true)
       .replayFromTimestamp(true)
+      .replayFromOffset(true)
       .durable(false)
       .nativeDelayedRetry(true)
       .mayDuplicate(false)
@@ -112,10 +113,10 @@ final class Candidates {
     }
   }
 
-  static final class TimestampFromEarliestCandidate extends Candidate {
+  static final class ReplayFromEarliestCandidate extends Candidate {
     @Override
     String uri() {
-      return "broken:timestamp-from-earliest";
+      return "broken:replay-from-earliest";
     }
   }
 }

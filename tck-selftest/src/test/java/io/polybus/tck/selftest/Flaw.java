@@ -22,8 +22,8 @@ enum Flaw {
   REDELIVER_ACKED,
   /** {@code poll(max)} asks the real consumer for 512 records whatever {@code max} is. */
   EXCEED_IN_FLIGHT,
-  /** A group asked to start from a timestamp starts from the earliest message instead. */
-  TIMESTAMP_FROM_EARLIEST;
+  /** A group asked to start from a timestamp or an offset starts from the earliest message instead. */
+  REPLAY_FROM_EARLIEST;
 
   /** The URI path naming this flaw, for example {@code ignore-max-attempts}. */
   String path() {
