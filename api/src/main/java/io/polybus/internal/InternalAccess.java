@@ -2,6 +2,7 @@ package io.polybus.internal;
 
 import io.polybus.Message;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Not API. Gives Polybus's own packages access to {@link Message} internals without widening its public surface
@@ -11,6 +12,9 @@ public final class InternalAccess {
   /** Implemented by {@link Message}. */
   public interface MessageAccessor {
     Message trusted(String id, String key, byte[] payload, Map<String, String> headers, long timestampMillis);
+
+    /** A message whose id and headers {@code decoder} supplies on first use, as a complete message. */
+    Message lazy(String key, byte[] payload, long timestampMillis, Supplier<Message> decoder);
 
     byte[] payload(Message message);
   }
@@ -36,6 +40,10 @@ public final class InternalAccess {
   public static Message message(
       String id, String key, byte[] payload, Map<String, String> headers, long timestampMillis) {
     return messages().trusted(id, key, payload, headers, timestampMillis);
+  }
+
+  public static Message lazyMessage(String key, byte[] payload, long timestampMillis, Supplier<Message> decoder) {
+    return messages().lazy(key, payload, timestampMillis, decoder);
   }
 
   public static byte[] payload(Message message) {

@@ -29,6 +29,20 @@ public final class Messages {
     return InternalAccess.message(id, key == null || key.isEmpty() ? null : key, payload, h, timestampMillis);
   }
 
+  /**
+   * A message read from a broker whose id and headers are decoded only when first asked for (most handlers read
+   * neither, and decoding them can cost more than the rest of a delivery). {@code decode} returns the complete
+   * message, as {@link #restore} builds it, with this key, payload and timestamp; it may run more than once and on
+   * any thread, and must return equal messages each time. The payload array is taken as-is, as in
+   * {@link #restore}.
+   */
+  public static Message restoreLazily(
+      String key, byte[] payload, long timestampMillis, java.util.function.Supplier<Message> decode) {
+    Objects.requireNonNull(payload, "payload");
+    Objects.requireNonNull(decode, "decode");
+    return InternalAccess.lazyMessage(key == null || key.isEmpty() ? null : key, payload, timestampMillis, decode);
+  }
+
   /** The payload without a copy: read-only, never modify the returned array. */
   public static byte[] payloadNoCopy(Message message) {
     return InternalAccess.payload(message);
