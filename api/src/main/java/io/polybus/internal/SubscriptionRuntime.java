@@ -55,7 +55,11 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class SubscriptionRuntime implements Subscription {
   private static final System.Logger LOG = System.getLogger("io.polybus.runtime");
-  private static final int MAX_POLL_BATCH = 512;
+  /**
+   * The most records asked of the backend at once. Each poll's records go to the workers in one hand-over, and a
+   * hand-over that wakes an idle worker may preempt the poll thread: larger batches of a backlog mean fewer of them.
+   */
+  private static final int MAX_POLL_BATCH = 2048;
   private static final long IDLE_EXIT_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
   private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
   private static final Object STOP = new Object();
