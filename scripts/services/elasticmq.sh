@@ -24,6 +24,8 @@ HEAP="${ELASTICMQ_HEAP:--Xmx384m}"
 WAIT="${ELASTICMQ_WAIT_SECONDS:-90}"
 
 log() { echo "elasticmq: $*" >&2; }
+# shellcheck source=lib/pidfile.sh
+source "$ROOT/scripts/services/lib/pidfile.sh"
 
 answers() {
   # A real SQS call (the JSON protocol's ListQueues), not just an open port: the server is ready once it answers.
@@ -107,24 +109,7 @@ start() {
 }
 
 stop() {
-  if [ ! -f "$PID_FILE" ]; then
-    return
-  fi
-  local pid
-  pid="$(cat "$PID_FILE")"
-  if kill -0 "$pid" 2>/dev/null; then
-    log "stopping the server (pid $pid)"
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 40); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.5
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "the server did not stop within 20 s; killing it"
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-  fi
-  rm -f "$PID_FILE"
+  stop_pidfile "$PID_FILE" server
 }
 
 case "${1:-}" in

@@ -23,6 +23,8 @@ HEAP="${KAFKA_HEAP:--Xmx512m}"
 WAIT="${KAFKA_WAIT_SECONDS:-90}"
 
 log() { echo "kafka: $*" >&2; }
+# shellcheck source=lib/pidfile.sh
+source "$ROOT/scripts/services/lib/pidfile.sh"
 
 answers() {
   # A TCP connect is enough to tell a listening broker; the wait below also checks the broker finished starting.
@@ -103,24 +105,7 @@ PROPS
 }
 
 stop() {
-  if [ ! -f "$PID_FILE" ]; then
-    return
-  fi
-  local pid
-  pid="$(cat "$PID_FILE")"
-  if kill -0 "$pid" 2>/dev/null; then
-    log "stopping the broker (pid $pid)"
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 40); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.5
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "the broker did not stop within 20 s; killing it"
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-  fi
-  rm -f "$PID_FILE"
+  stop_pidfile "$PID_FILE" broker
 }
 
 case "${1:-}" in
