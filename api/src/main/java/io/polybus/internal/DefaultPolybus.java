@@ -199,14 +199,14 @@ public final class DefaultPolybus implements Polybus {
           + " backend (" + options.redacted() + ") does not declare orderedByKey; use Ordering.NONE"
           + " or a configuration of the backend that orders by key");
     }
-    if (opts.startFrom().kind() == StartFrom.Kind.TIMESTAMP && !capabilities.replayFromTimestamp()) {
+    String missing = switch (opts.startFrom().kind()) {
+      case TIMESTAMP -> capabilities.replayFromTimestamp() ? null : "replayFromTimestamp";
+      case OFFSET -> capabilities.replayFromOffset() ? null : "replayFromOffset";
+      default -> null;
+    };
+    if (missing != null) {
       throw new IllegalArgumentException("startFrom " + opts.startFrom() + " was requested, but the "
-          + options.scheme() + " backend (" + options.redacted() + ") does not declare replayFromTimestamp; use"
-          + " StartFrom.EARLIEST or LATEST");
-    }
-    if (opts.startFrom().kind() == StartFrom.Kind.OFFSET && !capabilities.replayFromOffset()) {
-      throw new IllegalArgumentException("startFrom " + opts.startFrom() + " was requested, but the "
-          + options.scheme() + " backend (" + options.redacted() + ") does not declare replayFromOffset; use"
+          + options.scheme() + " backend (" + options.redacted() + ") does not declare " + missing + "; use"
           + " StartFrom.EARLIEST or LATEST");
     }
     String dlq = opts.deadLetterTopic() != null ? opts.deadLetterTopic() : defaultDeadLetterTopic(topic, group);
