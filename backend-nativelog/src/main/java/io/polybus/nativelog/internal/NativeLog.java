@@ -32,8 +32,8 @@ final class NativeLog {
   static final String LOCK = "polybus-log.lock";
 
   final Path dir;
+  /** Holds this JVM's shared lock on {@link #LOCK}. */
   private FileChannel lockChannel;
-  private FileLock sharedLock;
   /** What the recovery at open found, or null when another process had the log open. */
   private Recovery.Report recovery;
   private final LogRetention retention;
@@ -77,18 +77,17 @@ final class NativeLog {
         FileChannel lockChannel = FileChannel.open(key.resolve(LOCK), StandardOpenOption.CREATE,
             StandardOpenOption.READ, StandardOpenOption.WRITE); // readable: a shared lock needs it
         Recovery.Report report;
-        FileLock shared;
         try {
           report = recoverIfAlone(key, lockChannel);
-          // Held while this JVM has the log open, so the next process to open it knows it is not alone.
-          shared = lockChannel.lock(0, Long.MAX_VALUE, true);
+          // Held while this JVM has the log open (released when the channel closes), so the next process to open
+          // it knows it is not alone.
+          lockChannel.lock(0, Long.MAX_VALUE, true);
         } catch (IOException | RuntimeException e) {
           lockChannel.close();
           throw e;
         }
         log = new NativeLog(key, partitions, segmentBytes, stallTimeoutNanos, retention);
         log.lockChannel = lockChannel;
-        log.sharedLock = shared;
         log.recovery = report;
         OPEN.put(key, log);
       }

@@ -133,8 +133,9 @@ final class Partition implements AutoCloseable {
       boolean tooBig = maxBytes > 0 && (long) segments.size() * s.capacity() > maxBytes;
       boolean tooOld = false;
       if (!tooBig && maxAgeMillis > 0) {
-        long newest = newestTimestamp(s, stallTimeoutNanos);
-        tooOld = newest != UNKNOWN && newest < nowMillis - maxAgeMillis;
+        // The index knows the segment's newest timestamp; none yet while a record of it is being written.
+        SegmentIndex idx = indexOf(s, stallTimeoutNanos, true);
+        tooOld = idx != null && idx.newestTimestamp < nowMillis - maxAgeMillis;
       }
       if (!tooBig && !tooOld) {
         return deleted;
@@ -148,7 +149,6 @@ final class Partition implements AutoCloseable {
     }
   }
 
-  private static final long UNKNOWN = Long.MAX_VALUE;
   /** Indexes of sealed segments, by base offset. */
   private final ConcurrentSkipListMap<Long, SegmentIndex> indexes = new ConcurrentSkipListMap<>();
 
@@ -166,12 +166,6 @@ final class Partition implements AutoCloseable {
       indexes.put(s.baseOffset(), idx);
     }
     return idx;
-  }
-
-  /** The newest timestamp in a sealed segment (from its index), or {@link #UNKNOWN} if not known yet. */
-  private long newestTimestamp(Segment s, long stallTimeoutNanos) throws IOException {
-    SegmentIndex idx = indexOf(s, stallTimeoutNanos, true);
-    return idx == null ? UNKNOWN : idx.newestTimestamp;
   }
 
   /** Where a reader looking for {@code offset} in {@code s} starts: an indexed record at or below it. */

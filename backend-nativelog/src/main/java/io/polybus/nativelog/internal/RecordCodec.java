@@ -26,8 +26,9 @@ final class RecordCodec {
   private java.nio.ByteBuffer view = java.nio.ByteBuffer.wrap(buf).order(java.nio.ByteOrder.LITTLE_ENDIAN);
   final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
   private int pos;
+  /** Where the encoded key's UTF-8 bytes are in {@link #buf}; -1 for none. */
   private int keyStart;
-  private int lastStringLength;
+  private int keyLength;
 
   /**
    * Encodes {@code m} into {@link #frame()} from {@link #BODY_START}; the body is {@link #length()} bytes long until
@@ -41,8 +42,9 @@ final class RecordCodec {
       int32(-1);
       keyStart = -1;
     } else {
+      keyStart = pos + 4; // after the length
       string(key);
-      keyStart = pos - lastStringLength;
+      keyLength = pos - keyStart;
     }
     Map<String, String> headers = m.headers();
     int32(headers.size());
@@ -75,12 +77,7 @@ final class RecordCodec {
    * the key is not encoded twice); {@code Integer.MIN_VALUE} for a message without a key.
    */
   int keyHash() {
-    return keyStart < 0 ? Integer.MIN_VALUE : Murmur3.hash(buf, keyStart, lastKeyLength());
-  }
-
-  private int lastKeyLength() {
-    return (buf[keyStart - 4] & 0xff) | (buf[keyStart - 3] & 0xff) << 8 | (buf[keyStart - 2] & 0xff) << 16
-        | (buf[keyStart - 1] & 0xff) << 24;
+    return keyStart < 0 ? Integer.MIN_VALUE : Murmur3.hash(buf, keyStart, keyLength);
   }
 
   /** The frame being built: header room, then the body. */
@@ -100,7 +97,6 @@ final class RecordCodec {
 
   private void string(String s) {
     byte[] b = s.getBytes(StandardCharsets.UTF_8);
-    lastStringLength = b.length;
     int32(b.length);
     ensure(b.length);
     System.arraycopy(b, 0, buf, pos, b.length);

@@ -90,16 +90,9 @@ final class Recovery {
     return out;
   }
 
-  private static int endOf(Path file) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-      ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-      ch.read(b, TAIL_OFFSET);
-      return Segment.endPosition(b.getLong(0));
-    }
-  }
-
   private void recover(Path file) throws IOException {
     int checkpoint;
+    int claimedEnd;
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
       ByteBuffer header = ByteBuffer.allocate(HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
       while (header.hasRemaining() && ch.read(header, header.position()) > 0) {
@@ -113,10 +106,9 @@ final class Recovery {
       if (capacity < HEADER_SIZE * 2L || capacity > Integer.MAX_VALUE || capacity % ALIGNMENT != 0) {
         throw new CorruptLogException(file + ": not a Polybus segment (capacity " + capacity + " in its header)");
       }
-      long tail = header.getLong(TAIL_OFFSET);
-      int end = Segment.endPosition(tail);
-      if (end < HEADER_SIZE || end > capacity) {
-        throw new CorruptLogException(file + ": tail position " + end + " outside the segment (" + capacity
+      claimedEnd = Segment.endPosition(header.getLong(TAIL_OFFSET));
+      if (claimedEnd < HEADER_SIZE || claimedEnd > capacity) {
+        throw new CorruptLogException(file + ": tail position " + claimedEnd + " outside the segment (" + capacity
             + " bytes)");
       }
       checkpoint = header.getInt(CHECKPOINT_OFFSET);
@@ -129,7 +121,7 @@ final class Recovery {
           p += ch.write(zeros, p);
         }
         extended++;
-        Files.deleteIfExists(file.resolveSibling(file.getFileName().toString().replace(".log", ".index")));
+        Files.deleteIfExists(SegmentIndex.fileOf(file)); // its positions may point into the lost part
         checkpoint = Math.min(checkpoint, (int) (size & -ALIGNMENT));
         System.getLogger(Recovery.class.getName()).log(System.Logger.Level.WARNING, file + " was truncated to "
             + size + " of " + capacity + " bytes: extended back with zeroes; records after byte " + size
@@ -141,7 +133,7 @@ final class Recovery {
     if (checkpoint < HEADER_SIZE) {
       checkpoint = HEADER_SIZE;
     }
-    if (checkpoint == endOf(file)) {
+    if (checkpoint == claimedEnd) {
       return; // verified up to its tail by an earlier recovery, and nothing appended since
     }
     try (Segment s = Segment.open(file)) {

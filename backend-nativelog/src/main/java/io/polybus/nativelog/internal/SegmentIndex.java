@@ -57,8 +57,13 @@ final class SegmentIndex {
   }
 
   static Path fileOf(Segment s) {
-    String name = s.file.getFileName().toString();
-    return s.file.resolveSibling(name.substring(0, name.length() - ".log".length()) + ".index");
+    return fileOf(s.file);
+  }
+
+  /** {@code <base>.index} beside the segment file {@code <base>.log}. */
+  static Path fileOf(Path segmentFile) {
+    String name = segmentFile.getFileName().toString();
+    return segmentFile.resolveSibling(name.substring(0, name.length() - ".log".length()) + ".index");
   }
 
   /**
