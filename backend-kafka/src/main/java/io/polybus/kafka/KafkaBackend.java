@@ -24,7 +24,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -87,6 +86,8 @@ final class KafkaBackend implements Backend {
     this.capabilities = Capabilities.builder()
         .orderedByKey(true)
         .replay(true)
+        .replayFromTimestamp(true)
+        .replayFromOffset(true)
         .durable(true)
         .nativeDelayedRetry(false)
         .mayDuplicate(false)
@@ -385,29 +386,38 @@ final class KafkaBackend implements Backend {
   }
 
   /**
-   * Commits a start offset for each partition of {@code topic} that the group has none for: the end (LATEST) or
-   * the beginning (EARLIEST). From then on the group holds its place whether or not a member is connected, so a
-   * message published after {@code subscribe} returned is never skipped by a later offset reset.
+   * Commits a start offset for each partition of {@code topic} that the group has none for: the end (LATEST), the
+   * beginning (EARLIEST), the first record at or after an instant, or an offset clamped to what the partition
+   * retains. From then on the group holds its place whether or not a member is connected, so a message published
+   * after {@code subscribe} returned is never skipped by a later offset reset.
    */
   private void initialOffsets(String topic, String group, StartFrom startFrom) {
     Map<String, TopicDescription> d = await(admin.describeTopics(List.of(topic)).allTopicNames().toCompletionStage()
         .toCompletableFuture(), "describing topic " + topic);
     Map<TopicPartition, OffsetAndMetadata> committed = await(admin.listConsumerGroupOffsets(group)
         .partitionsToOffsetAndMetadata().toCompletionStage().toCompletableFuture(), "reading offsets of " + group);
-    Map<TopicPartition, OffsetSpec> missing = new HashMap<>();
+    Set<TopicPartition> missing = new java.util.HashSet<>();
     d.get(topic).partitions().forEach(p -> {
       TopicPartition tp = new TopicPartition(topic, p.partition());
       if (committed.get(tp) == null) {
-        missing.put(tp, startFrom == StartFrom.EARLIEST ? OffsetSpec.earliest() : OffsetSpec.latest());
+        missing.add(tp);
       }
     });
     if (missing.isEmpty()) {
       return;
     }
-    Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends = await(admin.listOffsets(missing).all()
-        .toCompletionStage().toCompletableFuture(), "listing offsets of " + topic);
+    Map<TopicPartition, Long> positions = startPositions(missing, startFrom, kind -> {
+      OffsetSpec spec = kind == StartFrom.Kind.EARLIEST ? OffsetSpec.earliest()
+          : kind == StartFrom.Kind.LATEST ? OffsetSpec.latest() : OffsetSpec.forTimestamp(startFrom.timestampMillis());
+      Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+      missing.forEach(tp -> request.put(tp, spec));
+      Map<TopicPartition, Long> offsets = new HashMap<>();
+      await(admin.listOffsets(request).all().toCompletionStage().toCompletableFuture(), "listing offsets of " + topic)
+          .forEach((tp, info) -> offsets.put(tp, info.offset()));
+      return offsets;
+    });
     Map<TopicPartition, OffsetAndMetadata> start = new HashMap<>();
-    ends.forEach((tp, info) -> start.put(tp, new OffsetAndMetadata(info.offset(), "")));
+    positions.forEach((tp, offset) -> start.put(tp, new OffsetAndMetadata(offset, "")));
     try {
       await(admin.alterConsumerGroupOffsets(group, start).all().toCompletionStage().toCompletableFuture(),
           "setting the start offsets of group " + group);
@@ -419,6 +429,57 @@ final class KafkaBackend implements Backend {
         return;
       }
       throw e;
+    }
+  }
+
+  /** One offset query over a set of partitions: the admin client's (no member yet) or the member's consumer's. */
+  interface OffsetLookup {
+    /**
+     * The beginning ({@code EARLIEST}), the end ({@code LATEST}) or the first record at or after the start's
+     * instant ({@code TIMESTAMP}) of every partition; a negative or absent answer means no such record.
+     */
+    Map<TopicPartition, Long> list(StartFrom.Kind kind);
+  }
+
+  /**
+   * Where a new group starts in each of {@code partitions}. A timestamp with no record at or after it starts at the
+   * end; an offset past the end starts at the end, one older than what is retained at the oldest record retained
+   * (as Kafka's reset to an offset does).
+   */
+  static Map<TopicPartition, Long> startPositions(Set<TopicPartition> partitions, StartFrom startFrom,
+      OffsetLookup lookup) {
+    switch (startFrom.kind()) {
+      case EARLIEST:
+        return lookup.list(StartFrom.Kind.EARLIEST);
+      case LATEST:
+        return lookup.list(StartFrom.Kind.LATEST);
+      case TIMESTAMP: {
+        Map<TopicPartition, Long> at = lookup.list(StartFrom.Kind.TIMESTAMP);
+        Map<TopicPartition, Long> result = new HashMap<>();
+        Map<TopicPartition, Long> ends = null;
+        for (TopicPartition tp : partitions) {
+          Long offset = at.get(tp);
+          if (offset == null || offset < 0) {
+            if (ends == null) {
+              ends = lookup.list(StartFrom.Kind.LATEST);
+            }
+            offset = ends.get(tp);
+          }
+          result.put(tp, offset);
+        }
+        return result;
+      }
+      case OFFSET: {
+        Map<TopicPartition, Long> earliest = lookup.list(StartFrom.Kind.EARLIEST);
+        Map<TopicPartition, Long> latest = lookup.list(StartFrom.Kind.LATEST);
+        Map<TopicPartition, Long> result = new HashMap<>();
+        for (TopicPartition tp : partitions) {
+          result.put(tp, Math.max(earliest.get(tp), Math.min(latest.get(tp), startFrom.offset())));
+        }
+        return result;
+      }
+      default:
+        throw new IllegalArgumentException("unknown start " + startFrom);
     }
   }
 

@@ -12,6 +12,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -108,7 +109,9 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
     this.backend = backend;
     this.spec = spec;
     this.commitIntervalNanos = backend.settings.commitInterval.toNanos();
-    String reset = spec.startFrom() == StartFrom.EARLIEST ? "earliest" : "latest";
+    // Used only when the committed offset is no longer retained: a group that asked for history (an EARLIEST,
+    // timestamp or offset start) goes on at the oldest record left, a LATEST group at the end.
+    String reset = spec.startFrom() == StartFrom.LATEST ? "latest" : "earliest";
     int maxPoll = Math.max(1, Math.min(MAX_POLL_RECORDS, spec.maxInFlight()));
     this.maxPollRecords = maxPoll;
     try {
@@ -443,6 +446,7 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
       return;
     }
     Map<TopicPartition, OffsetAndMetadata> start = new HashMap<>();
+    Set<TopicPartition> unplaced = new HashSet<>();
     for (TopicPartition tp : partitions) {
       PartitionState ps = owned.get(tp);
       OffsetAndMetadata om = committed.get(tp);
@@ -452,15 +456,23 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
         ps.lastCommitted = om;
         continue;
       }
-      // No offset yet (a partition added after the group was created, or a group another application made):
-      // fix the reset position now, so that a crash before the first ack does not move it.
+      unplaced.add(tp);
+    }
+    // No offset yet (a partition added after the group was created, or a group another application made, or one
+    // this bus is placing while this member joins): fix the start position now, so that a crash before the first
+    // ack does not move it.
+    if (!unplaced.isEmpty()) {
       try {
-        long pos = retryOnWakeup(() -> consumer.position(tp));
-        ps.nextOffset = pos;
-        ps.lastCommitted = new OffsetAndMetadata(pos, "");
-        start.put(tp, ps.lastCommitted);
+        Map<TopicPartition, Long> positions = retryOnWakeup(() -> startPositions(unplaced));
+        for (TopicPartition tp : unplaced) {
+          long pos = positions.get(tp);
+          PartitionState ps = owned.get(tp);
+          ps.nextOffset = pos;
+          ps.lastCommitted = new OffsetAndMetadata(pos, "");
+          start.put(tp, ps.lastCommitted);
+        }
       } catch (KafkaException e) {
-        LOG.log(System.Logger.Level.WARNING, () -> "resolving the start of " + tp + " failed: " + e);
+        LOG.log(System.Logger.Level.WARNING, () -> "resolving the start of " + unplaced + " failed: " + e);
       }
     }
     if (!start.isEmpty()) {
@@ -473,6 +485,36 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
         LOG.log(System.Logger.Level.WARNING, () -> "committing the start of " + start.keySet() + " failed: " + e);
       }
     }
+  }
+
+  /**
+   * Where this group starts in partitions it has no offset for, by {@code startFrom}; EARLIEST and LATEST read the
+   * consumer's own reset position, a timestamp or an offset is looked up and the consumer moved there.
+   */
+  private Map<TopicPartition, Long> startPositions(Set<TopicPartition> partitions) {
+    StartFrom from = spec.startFrom();
+    if (from.kind() == StartFrom.Kind.EARLIEST || from.kind() == StartFrom.Kind.LATEST) {
+      Map<TopicPartition, Long> positions = new HashMap<>();
+      partitions.forEach(tp -> positions.put(tp, consumer.position(tp)));
+      return positions;
+    }
+    Map<TopicPartition, Long> positions = KafkaBackend.startPositions(partitions, from, kind -> {
+      switch (kind) {
+        case EARLIEST:
+          return consumer.beginningOffsets(partitions);
+        case LATEST:
+          return consumer.endOffsets(partitions);
+        default: {
+          Map<TopicPartition, Long> at = new HashMap<>();
+          partitions.forEach(tp -> at.put(tp, from.timestampMillis()));
+          Map<TopicPartition, Long> found = new HashMap<>();
+          consumer.offsetsForTimes(at).forEach((tp, o) -> found.put(tp, o == null ? -1L : o.offset()));
+          return found;
+        }
+      }
+    });
+    positions.forEach(consumer::seek);
+    return positions;
   }
 
   /** Runs a blocking consumer call again if a wakeup meant for poll (close sends one) interrupted it. */

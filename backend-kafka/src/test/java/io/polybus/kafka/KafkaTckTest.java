@@ -6,7 +6,7 @@ import io.polybus.tck.PolybusTck;
 
 /**
  * The whole TCK against the Kafka broker that {@code scripts/services/kafka.sh} starts (or the one named by the
- * system property {@code polybus.kafka.test.uri}): ordering, replay and durability claimed; no native delayed retry
+ * system property {@code polybus.kafka.test.uri}): ordering, replay (from the start, an instant or an offset) and durability claimed; no native delayed retry
  * (Kafka cannot hold one record back), and no duplicates without failures.
  */
 class KafkaTckTest implements PolybusTck {
@@ -24,6 +24,8 @@ class KafkaTckTest implements PolybusTck {
     return Capabilities.builder()
         .orderedByKey(true)
         .replay(true)
+        .replayFromTimestamp(true)
+        .replayFromOffset(true)
         .durable(true)
         .nativeDelayedRetry(false)
         .mayDuplicate(false)
