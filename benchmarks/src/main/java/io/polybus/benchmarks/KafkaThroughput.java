@@ -141,6 +141,7 @@ public final class KafkaThroughput {
 
   private static double busPublish(Polybus bus, int n, int window) throws Exception {
     String topic = newTopic(bus, "bench-bus-pub");
+    String[] keys = keyStrings(); // as the raw side's keys: made once, not per record
     Semaphore room = new Semaphore(window);
     List<CompletableFuture<List<PublishReceipt>>> last = new ArrayList<>();
     long t0 = System.nanoTime();
@@ -148,7 +149,7 @@ public final class KafkaThroughput {
       int size = Math.min(1000, n - i);
       List<Message> batch = new ArrayList<>(size);
       for (int j = 0; j < size; j++) {
-        batch.add(Message.builder().key("key-" + ((i + j) % KEYS)).payload(new byte[PAYLOAD]).build());
+        batch.add(Message.builder().key(keys[(i + j) % KEYS]).payload(new byte[PAYLOAD]).build());
       }
       room.acquire(size);
       CompletableFuture<List<PublishReceipt>> f = bus.publishAll(topic, batch);
@@ -231,6 +232,14 @@ public final class KafkaThroughput {
       b[i] = (byte) ('0' + n % 10);
     }
     return b;
+  }
+
+  private static String[] keyStrings() {
+    String[] k = new String[KEYS];
+    for (int i = 0; i < KEYS; i++) {
+      k[i] = "key-" + i;
+    }
+    return k;
   }
 
   private static byte[][] keys() {
