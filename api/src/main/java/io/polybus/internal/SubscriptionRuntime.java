@@ -205,8 +205,8 @@ final class SubscriptionRuntime implements Subscription {
     @SuppressWarnings("unchecked")
     List<InboundRecord>[] batches = new List[n];
     for (InboundRecord r : records) {
-      String key = r.message().key();
-      int w = keyed && key != null ? Math.floorMod(spread(key.hashCode()), n) : (roundRobin++ & 0x7fffffff) % n;
+      Object key = keyed ? r.orderingKey() : null;
+      int w = key != null ? Math.floorMod(spread(key.hashCode()), n) : (roundRobin++ & 0x7fffffff) % n;
       if (batches[w] == null) {
         batches[w] = new ArrayList<>();
       }
@@ -260,7 +260,7 @@ final class SubscriptionRuntime implements Subscription {
     final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     final Thread thread;
     /** Key -> deliveries waiting behind the one holding it; {@link #BUSY} when nobody waits. */
-    private final HashMap<String, ArrayDeque<DeliveryImpl>> blocked = new HashMap<>();
+    private final HashMap<Object, ArrayDeque<DeliveryImpl>> blocked = new HashMap<>();
     /** Deliveries released on this worker's own thread, looked at after the current handler returns. */
     private final ArrayDeque<DeliveryImpl> settledHere = new ArrayDeque<>();
     /** The delivery whose handler is running on this thread, or null. */
@@ -319,7 +319,7 @@ final class SubscriptionRuntime implements Subscription {
 
     private void dispatch(DeliveryImpl d) {
       if (keyed) {
-        String key = d.key();
+        Object key = d.key();
         if (key != null) {
           ArrayDeque<DeliveryImpl> waiting = blocked.get(key);
           if (waiting != null) {
@@ -345,7 +345,7 @@ final class SubscriptionRuntime implements Subscription {
           current = null;
         }
         DeliveryImpl next = null;
-        String key = keyed ? d.key() : null;
+        Object key = keyed ? d.key() : null;
         if (key != null) {
           if (!d.released) {
             if (!keyHeld) {
@@ -363,7 +363,7 @@ final class SubscriptionRuntime implements Subscription {
     }
 
     /** The holder of {@code key} settled: removes the hold and returns the next waiting delivery, if any. */
-    private DeliveryImpl nextOf(String key) {
+    private DeliveryImpl nextOf(Object key) {
       ArrayDeque<DeliveryImpl> waiting = blocked.get(key);
       DeliveryImpl next = waiting == null || waiting == BUSY ? null : waiting.poll();
       if (next == null) {
@@ -475,6 +475,9 @@ final class SubscriptionRuntime implements Subscription {
     volatile boolean released;
     /** Owned by the worker thread: this delivery holds its key in the worker's table. */
     boolean holdsKey;
+    /** Cached by {@link #key()}; racy but idempotent (an equal key on every thread). */
+    private Object orderingKey;
+    private boolean keyless;
 
     DeliveryImpl(InboundRecord record, int attempt, Worker worker) {
       this.record = record;
@@ -482,8 +485,18 @@ final class SubscriptionRuntime implements Subscription {
       this.worker = worker;
     }
 
-    String key() {
-      return record.message().key();
+    /** The record's ordering key, asked once: a backend may build it on each call. */
+    Object key() {
+      Object k = orderingKey;
+      if (k == null && !keyless) {
+        k = record.orderingKey();
+        if (k == null) {
+          keyless = true;
+        } else {
+          orderingKey = k;
+        }
+      }
+      return k;
     }
 
     @Override

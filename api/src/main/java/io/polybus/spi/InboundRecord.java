@@ -16,6 +16,18 @@ public interface InboundRecord {
   Message message();
 
   /**
+   * The message's key as the runtime compares it to keep one key's deliveries in order, or null for a keyless
+   * message; it is only hashed and compared with {@code equals}. Records with equal keys must return equal objects;
+   * records with different keys should return unequal ones (when they do not, their deliveries are only kept in
+   * one order together, never reordered). The default is {@code message().key()}; a backend whose messages are
+   * decoded lazily can return its key bytes wrapped instead (see {@link RawKey}), so that a handler that never
+   * reads the message costs no decoding.
+   */
+  default Object orderingKey() {
+    return message().key();
+  }
+
+  /**
    * How many times this message has been delivered to the group, this delivery included (so at least 1). Counts
    * deliveries to members that died or closed without settling, and attempts noted with
    * {@link #recordAttempts(int)}. The runtime uses it as {@link io.polybus.Delivery#attempt()}; a backend that cannot

@@ -744,6 +744,12 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
       return m;
     }
 
+    /** The key's bytes as fetched: routing a record by key decodes neither the key nor the message. */
+    @Override
+    public Object orderingKey() {
+      return io.polybus.spi.RawKey.of(raw.key());
+    }
+
     @Override
     public int deliveryCount() {
       return deliveries;
