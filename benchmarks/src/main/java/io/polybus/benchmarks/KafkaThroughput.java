@@ -38,7 +38,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *
  * <p>Consume: a topic pre-filled with the same records is read by a new group from the beginning until every record
  * was seen: raw with {@code poll} and {@code commitAsync} per poll; Polybus with a subscription
- * ({@code Ordering.KEY}, {@code concurrency} 1, {@code maxInFlight} 4096) whose handler acks by returning.
+ * ({@code Ordering.KEY}, {@code concurrency} 1, {@code maxInFlight} 4096) whose handler reads the payload's size and
+ * acks by returning.
  *
  * <p>Each side runs {@code --runs} times after {@code --warmup} discarded runs, publishing to fresh topics and
  * consuming a topic filled just before; within a run the two sides of each pair take turns going first. The
@@ -234,7 +235,8 @@ public final class KafkaThroughput {
     AtomicLong seen = new AtomicLong();
     long t0 = System.nanoTime();
     Subscription s = bus.subscribe(topic, "bus-" + UUID.randomUUID().toString().substring(0, 8), d -> {
-      if (seen.incrementAndGet() == n + 1) { // the record that created the topic, then n
+      int size = d.message().payloadSize(); // touch the record, as the raw side does
+      if (seen.incrementAndGet() == n + 1 || size < 0) { // the record that created the topic, then n
         done.countDown();
       }
     }, SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).maxInFlight(4096).build());
