@@ -19,6 +19,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -80,7 +81,8 @@ public final class KafkaThroughput {
     double[] busCon = new double[runs];
     try (Polybus bus = Polybus.connect(uri);
         KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerConfig(bootstrap),
-            new ByteArraySerializer(), new ByteArraySerializer())) {
+            new ByteArraySerializer(), new ByteArraySerializer());
+        Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
       for (int r = -warmup; r < runs; r++) {
         // Each pair runs in turn order, Polybus first every other run, so that whatever the first of a pair pays
         // for or leaves behind (a JIT compilation, a young GC, the broker's page cache) falls on both sides alike.
@@ -105,6 +107,7 @@ public final class KafkaThroughput {
           c = rawConsume(bootstrap, fill(bus, messages), messages);
           d = busConsume(bus, fill(bus, messages), messages);
         }
+        deleteTopics(admin);
         String phase = r < 0 ? "warmup" : "measured";
         System.out.printf(Locale.ROOT, "%s run %d: publish raw %,.0f polybus %,.0f rec/s; consume raw %,.0f "
             + "polybus %,.0f rec/s%n", phase, Math.abs(r), a, b, c, d);
@@ -130,8 +133,21 @@ public final class KafkaThroughput {
         "batch.size", "65536");
   }
 
+  /** Topics of the current run, deleted when it ends. */
+  private static final List<String> CREATED = new ArrayList<>();
+
+  /**
+   * Deletes the run's topics: a run writes four topics of {@code --messages} records, and a session of benchmark
+   * invocations that kept them filled this machine's disk (79 GB of broker data).
+   */
+  private static void deleteTopics(Admin admin) throws Exception {
+    admin.deleteTopics(CREATED).all().get(60, TimeUnit.SECONDS);
+    CREATED.clear();
+  }
+
   private static String newTopic(Polybus bus, String prefix) {
     String topic = prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+    CREATED.add(topic);
     // Creates the topic with the bus's partitions, outside the measured time.
     bus.publishAndWait(topic, Message.builder().key("warm").payload(new byte[PAYLOAD]).build());
     return topic;
