@@ -20,9 +20,12 @@ public final class RawKey {
     this.hash = Arrays.hashCode(bytes);
   }
 
-  /** Wraps {@code bytes} without copying them; null for a null array (a keyless record). */
+  /**
+   * Wraps {@code bytes} without copying them; null for a null or empty array, which is a keyless record (Polybus has
+   * no empty key: {@link Messages#restore} reads one as none, so its records are not kept in one order).
+   */
   public static RawKey of(byte[] bytes) {
-    return bytes == null ? null : new RawKey(bytes);
+    return bytes == null || bytes.length == 0 ? null : new RawKey(bytes);
   }
 
   @Override

@@ -21,12 +21,18 @@ class RawKeyTest {
   void keysWithDifferentBytesAreNotEqual() {
     assertThat(RawKey.of(utf8("order-7"))).isNotEqualTo(RawKey.of(utf8("order-8")));
     assertThat(RawKey.of(utf8("a"))).isNotEqualTo(RawKey.of(utf8("a ")));
-    assertThat(RawKey.of(new byte[0])).isNotEqualTo(RawKey.of(new byte[] {0}));
+    assertThat(RawKey.of(new byte[] {0})).isNotEqualTo(RawKey.of(new byte[] {0, 0}));
     assertThat(RawKey.of(utf8("a"))).isNotEqualTo("a");
   }
 
   @Test
   void aMissingKeyIsNoKey() {
     assertThat(RawKey.of(null)).isNull();
+  }
+
+  @Test
+  void anEmptyKeyIsNoKeyAsInARestoredMessage() {
+    assertThat(RawKey.of(new byte[0])).isNull();
+    assertThat(Messages.restore("id-1", "", new byte[0], java.util.Map.of(), 0).key()).isNull();
   }
 }

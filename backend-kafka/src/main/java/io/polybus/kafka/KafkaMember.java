@@ -781,9 +781,9 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
   }
 
   /**
-   * A Kafka record as a Polybus message whose id and headers are decoded from the record headers on first use: the
-   * runtime needs only the key, and a handler that reads neither spares the decoding of every header name and value,
-   * a quarter of the CPU time of a delivery (see {@link Messages#restoreLazily}).
+   * A Kafka record as a Polybus message whose id and headers are decoded from the record headers on first use: a
+   * handler that reads neither spares the decoding of every header name and value, a quarter of the CPU time of a
+   * delivery (see {@link Messages#restoreLazily}). The runtime itself orders by {@link KRecord#orderingKey()}.
    */
   static Message toLazyMessage(ConsumerRecord<byte[], byte[]> cr) {
     String key = cr.key() == null ? null : new String(cr.key(), StandardCharsets.UTF_8);
