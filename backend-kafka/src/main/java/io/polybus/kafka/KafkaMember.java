@@ -488,16 +488,11 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
   }
 
   /**
-   * Where this group starts in partitions it has no offset for, by {@code startFrom}; EARLIEST and LATEST read the
-   * consumer's own reset position, a timestamp or an offset is looked up and the consumer moved there.
+   * Where this group starts in partitions it has no offset for, by {@code startFrom}, with the same rules as the
+   * admin client's placing ({@link KafkaBackend#startPositions}); the consumer is moved there.
    */
   private Map<TopicPartition, Long> startPositions(Set<TopicPartition> partitions) {
     StartFrom from = spec.startFrom();
-    if (from.kind() == StartFrom.Kind.EARLIEST || from.kind() == StartFrom.Kind.LATEST) {
-      Map<TopicPartition, Long> positions = new HashMap<>();
-      partitions.forEach(tp -> positions.put(tp, consumer.position(tp)));
-      return positions;
-    }
     Map<TopicPartition, Long> positions = KafkaBackend.startPositions(partitions, from, kind -> {
       switch (kind) {
         case EARLIEST:

@@ -113,41 +113,33 @@ class KafkaReplayTest {
   @Test
   @Timeout(90)
   void shouldStartAtTheOffsetWhenTheGroupAlreadyHasAnotherApplicationsMember() throws Exception {
-    String topic = KafkaTestSupport.unique("from-busy");
-    String group = KafkaTestSupport.unique("busy");
-    AtomicBoolean stop = new AtomicBoolean();
-    Thread other = otherApplicationsMember(group, stop);
-    try (Polybus bus = Polybus.connect(KafkaTckTest.uri())) {
-      bus.subscribe(topic, "creates-the-topic", new Inbox());
-      List<String> sent = produceStamped(topic, System.currentTimeMillis());
-      Thread.sleep(2_000); // the other member has joined
-      Inbox inbox = new Inbox();
-      bus.subscribe(topic, group, inbox, from(StartFrom.offset(10)));
-      inbox.awaitSize(20, Duration.ofSeconds(30), "records from offset 10 on");
-      Thread.sleep(300);
-      assertThat(payloads(inbox)).as("the 11th record on, in order").isEqualTo(sent.subList(10, 30));
-    } finally {
-      stop.set(true);
-      other.join(10_000);
-    }
+    assertABusyGroupStartsAt(StartFrom.offset(10), System.currentTimeMillis(), 10);
   }
 
   @Test
   @Timeout(90)
   void shouldStartAtTheInstantWhenTheGroupAlreadyHasAnotherApplicationsMember() throws Exception {
-    String topic = KafkaTestSupport.unique("since-busy");
+    assertABusyGroupStartsAt(StartFrom.timestamp(Instant.ofEpochMilli(2_000_000L + 20_000L)), 2_000_000L, 20);
+  }
+
+  /**
+   * Subscribes with {@code start} to a topic of 30 records stamped from {@code base} on, in a group that another
+   * application's member keeps busy, and checks that exactly the records from index {@code first} on arrive, in order.
+   */
+  private static void assertABusyGroupStartsAt(StartFrom start, long base, int first) throws Exception {
+    String topic = KafkaTestSupport.unique("busy-start");
     String group = KafkaTestSupport.unique("busy");
     AtomicBoolean stop = new AtomicBoolean();
     Thread other = otherApplicationsMember(group, stop);
     try (Polybus bus = Polybus.connect(KafkaTckTest.uri())) {
       bus.subscribe(topic, "creates-the-topic", new Inbox());
-      List<String> sent = produceStamped(topic, 2_000_000L);
-      Thread.sleep(2_000);
+      List<String> sent = produceStamped(topic, base);
+      Thread.sleep(2_000); // the other member has joined
       Inbox inbox = new Inbox();
-      bus.subscribe(topic, group, inbox, from(StartFrom.timestamp(Instant.ofEpochMilli(2_000_000L + 20_000L))));
-      inbox.awaitSize(10, Duration.ofSeconds(30), "records stamped at or after the instant");
+      bus.subscribe(topic, group, inbox, from(start));
+      inbox.awaitSize(30 - first, Duration.ofSeconds(30), "records from " + start + " on");
       Thread.sleep(300);
-      assertThat(payloads(inbox)).as("the 21st record on, in order").isEqualTo(sent.subList(20, 30));
+      assertThat(payloads(inbox)).as("record " + (first + 1) + " on, in order").isEqualTo(sent.subList(first, 30));
     } finally {
       stop.set(true);
       other.join(10_000);
