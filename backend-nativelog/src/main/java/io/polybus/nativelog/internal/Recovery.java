@@ -33,7 +33,10 @@ final class Recovery {
 
   /** What a recovery found and did. Immutable. */
   record Report(int segments, long bytesScanned, long frames, long corruptFrames, int claimsPadded,
-      int segmentsExtended, long nanos) {
+      int segmentsExtended, long nanos, List<String> damage) {
+    /** At most this many corrupt frames are listed by file and position. */
+    static final int DAMAGE_LISTED = 20;
+
     boolean foundDamage() {
       return corruptFrames > 0 || claimsPadded > 0 || segmentsExtended > 0;
     }
@@ -42,7 +45,9 @@ final class Recovery {
     public String toString() {
       return "recovery scanned " + bytesScanned + " bytes in " + segments + " segments (" + frames + " records) in "
           + nanos / 1_000_000 + " ms: " + corruptFrames + " corrupt records skipped, " + claimsPadded
-          + " unfinished appends padded, " + segmentsExtended + " truncated segments extended";
+          + " unfinished appends padded, " + segmentsExtended + " truncated segments extended"
+          + (damage.isEmpty() ? "" : "; corrupt: " + String.join("; ", damage)
+              + (corruptFrames > damage.size() ? "; ..." : ""));
     }
   }
 
@@ -52,6 +57,7 @@ final class Recovery {
   private long corrupt;
   private int padded;
   private int extended;
+  private final List<String> damage = new ArrayList<>();
 
   private Recovery() {}
 
@@ -78,7 +84,8 @@ final class Recovery {
         }
       }
     }
-    return new Report(r.segments, r.bytes, r.frames, r.corrupt, r.padded, r.extended, System.nanoTime() - start);
+    return new Report(r.segments, r.bytes, r.frames, r.corrupt, r.padded, r.extended, System.nanoTime() - start,
+        List.copyOf(r.damage));
   }
 
   private static List<Path> list(Path dir, String glob) throws IOException {
@@ -143,6 +150,7 @@ final class Recovery {
         checkpoint = HEADER_SIZE; // not a position this scan can trust: verify the whole segment
       }
       SegmentReader reader = new SegmentReader(s, checkpoint, -1); // no writer is alive: nothing is worth a wait
+      reader.recordDamage(Math.max(0, Report.DAMAGE_LISTED - damage.size()));
       Segment.Frame f = new Segment.Frame();
       int lastNoData = -1;
       while (true) {
@@ -174,6 +182,9 @@ final class Recovery {
         padded++;
       }
       corrupt += reader.corruptFramesSkipped();
+      for (String d : reader.damage()) {
+        damage.add(file + " " + d);
+      }
       int verified = reader.position();
       bytes += Math.max(0, verified - checkpoint);
       ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, Math.min(verified,

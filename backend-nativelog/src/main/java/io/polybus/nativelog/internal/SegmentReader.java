@@ -2,6 +2,9 @@ package io.polybus.nativelog.internal;
 
 import static io.polybus.nativelog.internal.SegmentDescriptor.*;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * Reads committed frames of one segment in order, from any position a frame starts at.
  *
@@ -22,6 +25,9 @@ final class SegmentReader {
   private int stallPosition = -1;
   private long stallSince;
   private long corruptSkipped;
+  /** Where and what the skipped corrupt frames were, for recovery's report; null unless asked for. */
+  private List<String> damage;
+  private int damageLimit;
 
   SegmentReader(Segment segment, int position, long stallTimeoutNanos) {
     this.segment = segment;
@@ -45,6 +51,17 @@ final class SegmentReader {
 
   long corruptFramesSkipped() {
     return corruptSkipped;
+  }
+
+  /** Keeps, from now on, the position and kind of each corrupt frame skipped (at most {@code max} of them). */
+  void recordDamage(int max) {
+    damage = new ArrayList<>();
+    damageLimit = max;
+  }
+
+  /** "at byte N: what", per corrupt frame skipped since {@link #recordDamage}; empty if not asked for. */
+  List<String> damage() {
+    return damage == null ? List.of() : damage;
   }
 
   /** Reads the next committed frame into {@code out}: {@link #FRAME}, {@link #NO_DATA} or {@link #END_OF_SEGMENT}. */
@@ -75,7 +92,19 @@ final class SegmentReader {
       }
       stallPosition = -1;
       if (state == STATE_PADDING) {
-        position += length;
+        // A padding length is only as good as the 4 bytes it is in: one that is negative, unaligned or runs past
+        // the claimed end would skip committed records (or walk back into the previous one and pad inside it).
+        // Every length a reader or recovery pads with is aligned, at least 8 and ends within the claimed end.
+        if (length >= ALIGNMENT && (length & (ALIGNMENT - 1)) == 0
+            && position + (long) length <= Segment.endPosition(tail)) {
+          position += length;
+          continue;
+        }
+        corrupt("padding frame with an impossible length " + length + " (claimed end "
+            + Segment.endPosition(tail) + ")");
+        if (!skipToNextValid(tail)) {
+          return END_OF_SEGMENT;
+        }
         continue;
       }
       if (state == STATE_COMMITTED && segment.read(position, out) && out.offset > lastOffset
@@ -84,10 +113,17 @@ final class SegmentReader {
         lastOffset = out.offset;
         return FRAME;
       }
-      corruptSkipped++;
+      corrupt("frame of length " + length + " in state " + state + " fails its CRC, bounds or offset check");
       if (!skipCorrupt(length, tail)) {
         return END_OF_SEGMENT; // nothing valid after it: the rest of this segment is unreadable
       }
+    }
+  }
+
+  private void corrupt(String what) {
+    corruptSkipped++;
+    if (damage != null && damage.size() < damageLimit) {
+      damage.add("at byte " + position + ": " + what);
     }
   }
 
@@ -127,6 +163,12 @@ final class SegmentReader {
       position += length;
       return true;
     }
+    return skipToNextValid(tail);
+  }
+
+  /** Moves to the next committed frame with a valid CRC after this position; false (at the end) if none. */
+  private boolean skipToNextValid(long tail) {
+    int end = Segment.endPosition(tail);
     int next = findNextValid(position + ALIGNMENT, end);
     if (next < 0) {
       position = end;
