@@ -8,7 +8,8 @@ import java.time.Duration;
  * <p>Thread-safe. The settling methods ({@link #ack()}, {@link #retry(Duration)}, {@link #deadLetter(String)})
  * are idempotent and non-blocking, and the first one called wins: later calls return {@code false} and change
  * nothing. In {@link AckMode#AUTO} the subscription settles the delivery when the handler returns or throws,
- * unless the handler settled it first.
+ * unless the handler settled it first. Once the subscription has closed and given its unsettled deliveries back to the
+ * group, settling them returns {@code false}: the broker will deliver them again.
  */
 public interface Delivery {
   Message message();
@@ -31,6 +32,9 @@ public interface Delivery {
    * Settles as failed and asks for another attempt after at least {@code delay} (zero allowed). The retry policy's
    * attempt limit still applies: when this was the last allowed attempt, the message is dead-lettered instead,
    * with reason {@code "retry requested after the last attempt"}.
+   *
+   * @throws IllegalArgumentException if {@code delay} is negative or longer than {@link RetryPolicy#MAX_DELAY};
+   *     the delivery is then left unsettled
    */
   boolean retry(Duration delay);
 

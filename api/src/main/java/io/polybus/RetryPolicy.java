@@ -18,6 +18,12 @@ import java.util.concurrent.ThreadLocalRandom;
  * skips the remaining attempts and goes straight to the dead-letter topic.
  */
 public final class RetryPolicy {
+  /**
+   * The longest delay anywhere in retrying: {@link Builder#initialBackoff}, {@link Builder#maxBackoff} and the
+   * delay given to {@link Delivery#retry(Duration)} (12 hours, the longest a message can stay invisible on SQS).
+   */
+  public static final Duration MAX_DELAY = Duration.ofHours(12);
+
   private static final RetryPolicy DEFAULT = new Builder().build();
   private static final RetryPolicy NONE = new Builder().maxAttempts(1).build();
 
@@ -214,8 +220,8 @@ public final class RetryPolicy {
 
     private static Duration checkDelay(Duration d, String name) {
       Objects.requireNonNull(d, name);
-      if (d.isNegative() || d.compareTo(Duration.ofHours(12)) > 0) {
-        throw new IllegalArgumentException(name + " must be between 0 and 12 hours, was " + d);
+      if (d.isNegative() || d.compareTo(MAX_DELAY) > 0) {
+        throw new IllegalArgumentException(name + " must be between 0 and " + MAX_DELAY.toHours() + " hours, was " + d);
       }
       return d;
     }

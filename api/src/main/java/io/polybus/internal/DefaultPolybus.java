@@ -252,6 +252,12 @@ public final class DefaultPolybus implements Polybus {
     if (closed) {
       return Health.down("closed");
     }
+    for (SubscriptionRuntime s : subscriptions) {
+      String trouble = s.trouble();
+      if (trouble != null) {
+        return Health.down("subscription to topic '" + s.topic() + "' in group '" + s.group() + "' " + trouble);
+      }
+    }
     try {
       Health h = backend.health();
       return h != null ? h : Health.down("backend returned no health");

@@ -89,6 +89,15 @@ final class SubscriptionRuntime implements Subscription {
   private volatile boolean pollerParked;
   private volatile boolean running = true;
   private volatile boolean stopping;
+  /**
+   * Set just before {@code consumer.close()} gives the unsettled records back: from then on a settle call returns
+   * false, because the backend ignores it and the record will be delivered again.
+   */
+  private volatile boolean givenBack;
+  /** Why this subscription failed for good (a fatal error in a handler), or null. */
+  private volatile String failure;
+  /** The latest poll failure that retrying cannot cure (cleared by a good poll), or null. */
+  private volatile String pollTrouble;
   private int roundRobin;
 
   SubscriptionRuntime(
@@ -168,6 +177,10 @@ final class SubscriptionRuntime implements Subscription {
         List<InboundRecord> records = consumer.poll(Math.min(free, MAX_POLL_BATCH), pollTimeout);
         lastPoll = System.nanoTime();
         backoffMillis = 0;
+        if (pollTrouble != null) {
+          pollTrouble = null;
+          LOG.log(System.Logger.Level.INFO, () -> "poll of " + this + " works again");
+        }
         if (records.isEmpty() || !running) {
           continue; // records polled after close started are released by consumer.close()
         }
@@ -183,10 +196,18 @@ final class SubscriptionRuntime implements Subscription {
         }
         backoffMillis = backoffMillis == 0 ? 100 : Math.min(backoffMillis * 2, 5000);
         long wait = backoffMillis;
-        LOG.log(e instanceof PolybusException && ((PolybusException) e).isTransient()
-                ? System.Logger.Level.INFO : System.Logger.Level.WARNING,
+        boolean transientFailure = e instanceof PolybusException && ((PolybusException) e).isTransient();
+        if (!transientFailure) {
+          // Retrying goes on (an operator may repair the cause), but health() says so until a poll works again.
+          pollTrouble = "polling fails: " + describe(e);
+        }
+        LOG.log(transientFailure ? System.Logger.Level.INFO : System.Logger.Level.ERROR,
             () -> "poll of " + this + " failed, retrying in " + wait + " ms: " + e, e);
         LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(backoffMillis));
+      } catch (Error e) {
+        // The poll thread must not die silently: a subscription that takes no more records fails visibly.
+        failForGood("its backend's poll threw " + describe(e), e);
+        return;
       }
     }
   }
@@ -285,7 +306,14 @@ final class SubscriptionRuntime implements Subscription {
           Object item = queue.poll();
           if (item == null) {
             flushFreed(); // going idle: a parked poller waiting for a batch of room should not wait for its timeout
-            item = queue.take();
+            try {
+              item = queue.take();
+            } catch (InterruptedException e) {
+              if (stopping) {
+                return; // close() gave up waiting for this worker
+              }
+              continue; // not ours to obey: only close() stops a worker
+            }
           }
           if (item == STOP) {
             return;
@@ -312,8 +340,8 @@ final class SubscriptionRuntime implements Subscription {
             }
           }
         }
-      } catch (InterruptedException e) {
-        // close() gave up waiting for this worker
+      } catch (FatalHandlerError e) {
+        // failForGood has run: this worker takes nothing more
       }
     }
 
@@ -437,11 +465,18 @@ final class SubscriptionRuntime implements Subscription {
           d.ack();
         }
       } catch (Throwable t) {
-        if (t instanceof VirtualMachineError) {
-          throw (VirtualMachineError) t;
+        if (isFatal(t)) {
+          failForGood("a handler threw " + describe(t) + " on " + d, t);
+          throw new FatalHandlerError();
         }
         if (!d.isSettled()) {
           d.fail(t);
+        }
+      } finally {
+        // A handler that set this thread's interrupt flag (or left it set by an interrupted call) must not stop the
+        // worker at its next take(): the flag belongs to the handler's work, which has ended.
+        if (!stopping) {
+          Thread.interrupted();
         }
       }
     }
@@ -525,7 +560,10 @@ final class SubscriptionRuntime implements Subscription {
     }
 
     private boolean claim() {
-      return state == 0 && STATE.compareAndSet(this, 0, 1);
+      // After the records went back to the broker a settle would be ignored there: say so instead of claiming it.
+      // A settle racing with close may still claim and then be ignored (the message is delivered again, as
+      // at-least-once delivery allows).
+      return state == 0 && !givenBack && STATE.compareAndSet(this, 0, 1);
     }
 
     @Override
@@ -541,8 +579,10 @@ final class SubscriptionRuntime implements Subscription {
     @Override
     public boolean retry(Duration delay) {
       java.util.Objects.requireNonNull(delay, "delay");
-      if (delay.isNegative()) {
-        throw new IllegalArgumentException("retry delay must not be negative, was " + delay);
+      if (delay.isNegative() || delay.compareTo(RetryPolicy.MAX_DELAY) > 0) {
+        // Checked before the claim, so a refused delay leaves the delivery unsettled and nothing is lost.
+        throw new IllegalArgumentException("retry delay must be between 0 and " + RetryPolicy.MAX_DELAY.toHours()
+            + " hours, was " + delay);
       }
       if (!claim()) {
         return false;
@@ -711,9 +751,21 @@ final class SubscriptionRuntime implements Subscription {
   }
 
   @Override
-  public synchronized boolean close(Duration drainDeadline) {
+  public boolean close(Duration drainDeadline) {
     java.util.Objects.requireNonNull(drainDeadline, "drainDeadline");
-    if (!running && stopping) {
+    try {
+      return stop(drainDeadline);
+    } finally {
+      bus.unregister(this);
+    }
+  }
+
+  /**
+   * Stops polling and the workers, waits for running handlers and dead-letter publishes until the deadline, then
+   * gives every unsettled record back. Idempotent: a second call returns true at once.
+   */
+  private synchronized boolean stop(Duration drainDeadline) {
+    if (stopping) {
       return true;
     }
     long deadline = System.nanoTime() + Math.max(0, drainDeadline.toNanos());
@@ -745,12 +797,58 @@ final class SubscriptionRuntime implements Subscription {
         w.thread.interrupt();
       }
     }
-    try {
-      consumer.close();
-    } finally {
-      bus.unregister(this);
-    }
+    givenBack = true;
+    consumer.close();
     return drained;
+  }
+
+  /**
+   * Ends this subscription because it cannot go on (a fatal error in a handler or in polling): logged at ERROR
+   * naming the topic and group, {@link #isActive()} false, the bus's health down until the application closes the
+   * subscription, and every unsettled delivery given back to the group. The first failure wins.
+   */
+  private void failForGood(String why, Throwable cause) {
+    synchronized (this) {
+      if (failure != null || stopping) {
+        return;
+      }
+      failure = why;
+      running = false;
+    }
+    LOG.log(System.Logger.Level.ERROR, () -> "subscription to topic '" + spec.topic() + "' in group '"
+        + spec.group() + "' failed for good and gives its deliveries back: " + why, cause);
+    // On a thread of its own: the caller is one of the threads that stop() waits for.
+    Thread closer = new Thread(() -> {
+      try {
+        stop(Duration.ZERO);
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, () -> "giving back the deliveries of " + this + " failed", e);
+      }
+    }, pollThread.getName().replace("-poll", "-failed"));
+    closer.setDaemon(true);
+    closer.start();
+  }
+
+  /** What makes this subscription unhealthy now, or null: a failure for good, or polling that fails. */
+  String trouble() {
+    String f = failure;
+    return f != null ? "failed for good: " + f : pollTrouble;
+  }
+
+  /**
+   * Whether a handler's throwable leaves the JVM in a state in which handling more messages cannot be trusted. A
+   * {@link StackOverflowError} is not: the stack has unwound, and it is the handler's own failure, so it counts as a
+   * failed attempt like any exception.
+   */
+  private static boolean isFatal(Throwable t) {
+    return t instanceof VirtualMachineError && !(t instanceof StackOverflowError);
+  }
+
+  /** Unwinds a worker whose handler threw a fatal error, after {@link #failForGood} has run. */
+  private static final class FatalHandlerError extends Error {
+    FatalHandlerError() {
+      super(null, null, false, false);
+    }
   }
 
   private static boolean join(Thread t, long deadlineNanos) {
@@ -769,6 +867,6 @@ final class SubscriptionRuntime implements Subscription {
   @Override
   public String toString() {
     return "Subscription{topic=" + spec.topic() + ", group=" + spec.group() + ", ordering=" + spec.ordering()
-        + (running ? "" : ", closed") + "}";
+        + (failure != null ? ", failed" : running ? "" : ", closed") + "}";
   }
 }
