@@ -23,6 +23,10 @@ import java.util.Set;
  * &retentionCheckInterval=30s&wait=block|spin]}; see {@code docs/uris.md}. Thread-safe and stateless.
  */
 public final class NativeLogBackendProvider implements BackendProvider {
+  private static final Duration MILLI = Duration.ofMillis(1);
+  private static final Duration DAY = Duration.ofDays(1);
+  private static final Duration CENTURY = Duration.ofDays(36500);
+
   @Override
   public Set<String> schemes() {
     return Set.of("log");
@@ -43,33 +47,37 @@ public final class NativeLogBackendProvider implements BackendProvider {
       throw new ConfigurationException("the log backend needs a directory: 'log:<directory>', for example"
           + " 'log:./polybus-data', got '" + options.redacted() + "'");
     }
+    if (!options.nativeSettings().isEmpty()) {
+      // The log has no native client to hand them to: silently ignoring polybus.log.partitions=8 would leave the
+      // caller believing topics get 8 partitions.
+      throw new ConfigurationException("unknown native setting" + (options.nativeSettings().size() > 1 ? "s " : " ")
+          + options.nativeSettings().keySet().stream().map(k -> "polybus.log." + k).toList() + " for '"
+          + options.redacted() + "': the log backend has no native settings; give them as URI parameters,"
+          + " for example 'log:<directory>?partitions=8'");
+    }
     Parameters p = Parameters.of(options);
     int partitions = p.intValue("partitions", 4, 1, 1024);
     long segment = p.bytes("segmentSize", 16L << 20, 1L << 20, 1L << 30);
     long maxPayload = p.bytes("maxPayload", 1L << 20, 1, 256L << 20);
     String fsync = p.choice("fsync", "none", "none", "interval", "sync");
-    Duration interval = p.duration("fsyncInterval", Duration.ofSeconds(1));
-    Duration stall = p.duration("stallTimeout", Duration.ofSeconds(2));
-    Duration retention = p.duration("retention", Duration.ZERO);
+    // Bounded so that the conversions below (toMillis, toNanos) cannot overflow, and a millisecond schedule is
+    // never asked for a period of 0.
+    Duration interval = duration(p, options, "fsyncInterval", Duration.ofSeconds(1), MILLI, DAY, "1ms and 1d");
+    Duration stall = duration(p, options, "stallTimeout", Duration.ofSeconds(2), MILLI, DAY, "1ms and 1d");
+    Duration retention = duration(p, options, "retention", Duration.ZERO, Duration.ZERO, CENTURY,
+        "0 (keep everything) and 36500d");
     long retentionBytes = p.bytes("retentionBytes", 0, 0, Long.MAX_VALUE);
-    Duration retentionCheck = p.duration("retentionCheckInterval", Duration.ofSeconds(30));
+    Duration retentionCheck = duration(p, options, "retentionCheckInterval", Duration.ofSeconds(30), MILLI, DAY,
+        "1ms and 1d");
     String wait = p.choice("wait", "block", "block", "spin");
     p.requireAllRead();
     if (retentionBytes != 0 && retentionBytes < 2 * segment) {
       throw new ConfigurationException("retentionBytes (" + retentionBytes + ") must be at least two segments ("
           + 2 * segment + " bytes): the newest segment is never deleted, in '" + options.redacted() + "'");
     }
-    if (retentionCheck.isZero() || retention.isNegative()) {
-      throw new ConfigurationException("retentionCheckInterval must be positive and retention not negative in '"
-          + options.redacted() + "'");
-    }
     if (maxPayload + (128 << 10) > segment - 8192) {
       throw new ConfigurationException("maxPayload (" + maxPayload + " bytes) plus 128 KiB for id, key and headers"
           + " must fit a segment (segmentSize " + segment + " bytes) in '" + options.redacted() + "'");
-    }
-    if (interval.isZero() || stall.isZero()) {
-      throw new ConfigurationException("fsyncInterval and stallTimeout must be positive in '" + options.redacted()
-          + "'");
     }
     Path dir;
     try {
@@ -85,5 +93,21 @@ public final class NativeLogBackendProvider implements BackendProvider {
     } catch (IOException e) {
       throw new ConfigurationException("cannot open the log directory '" + dir + "': " + e, e);
     }
+  }
+
+  /** A duration parameter between {@code min} and {@code max}, refused naming the key and the range otherwise. */
+  private static Duration duration(Parameters p, PolybusOptions options, String name, Duration defaultValue,
+      Duration min, Duration max, String range) {
+    Duration d;
+    try {
+      d = p.duration(name, defaultValue);
+    } catch (ArithmeticException e) {
+      d = null; // a number of days or hours past what a Duration holds
+    }
+    if (d == null || d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+      throw new ConfigurationException("parameter '" + name + "' in '" + options.redacted() + "' must be a duration"
+          + " between " + range + ", was '" + options.parameters().get(name) + "'");
+    }
+    return d;
   }
 }

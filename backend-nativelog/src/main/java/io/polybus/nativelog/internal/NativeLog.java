@@ -64,14 +64,19 @@ final class NativeLog {
   }
 
   /**
-   * Opens the log at {@code dir}, or shares the instance this JVM has open there (whose settings then apply: the
-   * first opener's).
+   * Opens the log at {@code dir}, or shares the instance this JVM has open there. The settings of the directory as
+   * a whole (default partitions, segment size, stall timeout, retention) must then be the ones it was opened with:
+   * only one can apply, and taking the first opener's silently let a second bus promise payloads its segments cannot
+   * hold. A {@link ConfigurationException} names the differing settings and both values.
    */
   static NativeLog acquire(Path dir, int partitions, int segmentBytes, long stallTimeoutNanos, LogRetention retention)
       throws IOException {
     Path key = dir.toAbsolutePath().normalize();
     synchronized (OPEN) {
       NativeLog log = OPEN.get(key);
+      if (log != null) {
+        log.requireSameSettings(partitions, segmentBytes, stallTimeoutNanos, retention);
+      }
       if (log == null) {
         prepare(key);
         FileChannel lockChannel = FileChannel.open(key.resolve(LOCK), StandardOpenOption.CREATE,
@@ -93,6 +98,30 @@ final class NativeLog {
       }
       log.refs++;
       return log;
+    }
+  }
+
+  private void requireSameSettings(int partitions, int segmentBytes, long stallTimeoutNanos, LogRetention retention) {
+    StringBuilder diff = new StringBuilder();
+    differs(diff, "partitions", defaultPartitions, partitions);
+    differs(diff, "segmentSize (bytes)", this.segmentBytes, segmentBytes);
+    differs(diff, "stallTimeout", java.time.Duration.ofNanos(this.stallTimeoutNanos),
+        java.time.Duration.ofNanos(stallTimeoutNanos));
+    differs(diff, "retention (ms)", this.retention.maxAgeMillis(), retention.maxAgeMillis());
+    differs(diff, "retentionBytes", this.retention.maxBytes(), retention.maxBytes());
+    differs(diff, "retentionCheckInterval (ms)", this.retention.checkIntervalMillis(),
+        retention.checkIntervalMillis());
+    if (diff.length() > 0) {
+      throw new ConfigurationException("the log at " + dir + " is open in this JVM already with other settings ("
+          + diff + "); every bus of a JVM on one log directory must use the same partitions, segmentSize,"
+          + " stallTimeout and retention settings (close the other bus first, or use its settings)");
+    }
+  }
+
+  private static void differs(StringBuilder diff, String name, Object open, Object asked) {
+    if (!open.equals(asked)) {
+      diff.append(diff.length() == 0 ? "" : ", ").append(name).append(": open with ").append(open)
+          .append(", asked for ").append(asked);
     }
   }
 
