@@ -19,7 +19,7 @@ import java.util.function.Supplier;
  *
  * <ul>
  *   <li>{@code id}: unique, time-ordered (lexicographic order follows creation time within one process), 26
- *       characters, generated when not given. It is stable across redeliveries and is kept by the dead-letter
+ *       characters, generated when not given; a given one is 1 to {@value #MAX_ID_BYTES} bytes in UTF-8. It is stable across redeliveries and is kept by the dead-letter
  *       record, so it is the key to deduplicate on.
  *   <li>{@code key}: the ordering key, or {@code null}. With {@link Ordering#KEY}, messages with the same key are
  *       handled one at a time, in publish order.
@@ -29,10 +29,26 @@ import java.util.function.Supplier;
  *   <li>{@code timestamp}: milliseconds since the epoch; the time of creation unless given. Backends keep
  *       millisecond precision, so the builder truncates to milliseconds.
  * </ul>
+ *
+ * <p>These limits are the same on every backend, so a message one backend takes every backend takes: the builder
+ * refuses an id, key, header name or header value that is not well-formed UTF-16 (a lone surrogate, which brokers
+ * would turn into {@code ?}), an id over {@value #MAX_ID_BYTES} or a header name over {@value #MAX_HEADER_NAME_BYTES}
+ * bytes in UTF-8; publishing refuses, before anything of the batch is sent, a message whose key, header names and
+ * header values together exceed {@value #MAX_METADATA_BYTES} bytes in UTF-8, or whose payload exceeds the backend's
+ * {@link Capabilities#maxPayloadBytes()}.
  */
 public final class Message {
   /** Header names that start with this prefix belong to Polybus. */
   public static final String RESERVED_PREFIX = "polybus-";
+  /** The longest id, in UTF-8 bytes (AMQP carries it in a short string of 255). */
+  public static final int MAX_ID_BYTES = 200;
+  /** The longest header name, in UTF-8 bytes (an AMQP field-table name is a short string). */
+  public static final int MAX_HEADER_NAME_BYTES = 255;
+  /**
+   * The most bytes, in UTF-8, of a message's key, header names and header values together: what every backend
+   * carries beside the payload, dead-letter headers included (SQS keeps 16 KiB of each message for them).
+   */
+  public static final int MAX_METADATA_BYTES = 8192;
 
   static {
     InternalAccess.setMessageAccessor(
@@ -51,6 +67,11 @@ public final class Message {
           @Override
           public byte[] payload(Message message) {
             return message.payload;
+          }
+
+          @Override
+          public int metadataBytes(Message message, int limit) {
+            return message.metadataBytes(limit);
           }
         });
   }
@@ -171,6 +192,67 @@ public final class Message {
     return timestampMillis;
   }
 
+  /**
+   * The UTF-8 length of the key, header names and header values together, up to {@code limit}: once the sum passes
+   * it, some value above {@code limit} is returned. Not API beyond its use by the runtime.
+   */
+  int metadataBytes(int limit) {
+    Map<String, String> h = headers();
+    int chars = key == null ? 0 : key.length();
+    for (Map.Entry<String, String> e : h.entrySet()) {
+      chars += e.getKey().length() + e.getValue().length();
+    }
+    if ((long) chars * 3 <= limit) {
+      return chars; // a lower bound that proves the sum fits: no need to encode
+    }
+    long bytes = key == null ? 0 : utf8Bytes(key);
+    for (Map.Entry<String, String> e : h.entrySet()) {
+      if (bytes > limit) {
+        break;
+      }
+      bytes += utf8Bytes(e.getKey()) + utf8Bytes(e.getValue());
+    }
+    return (int) Math.min(bytes, Integer.MAX_VALUE);
+  }
+
+  /** UTF-8 length of well-formed text (a lone surrogate counts as the 3 bytes of its replacement). */
+  private static long utf8Bytes(String s) {
+    long n = 0;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x80) {
+        n++;
+      } else if (c < 0x800) {
+        n += 2;
+      } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        n += 4;
+        i++;
+      } else {
+        n += 3;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * The UTF-8 length of {@code s}, refusing text that is not well-formed UTF-16: every backend but {@code mem:}
+   * would store a lone surrogate as {@code ?}, so a message would differ by backend.
+   */
+  static int utf8Length(String s, String field) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isSurrogate(c)) {
+        if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+          i++;
+        } else {
+          throw new IllegalArgumentException(field + " is not well-formed UTF-16: a lone surrogate (U+"
+              + Integer.toHexString(c).toUpperCase(java.util.Locale.ROOT) + ") at index " + i);
+        }
+      }
+    }
+    return (int) Math.min(utf8Bytes(s), Integer.MAX_VALUE);
+  }
+
   @Override
   public boolean equals(Object o) {
     if (this == o) {
@@ -215,12 +297,14 @@ public final class Message {
 
     /**
      * Sets the id. Use it to make publishing idempotent from the caller's side (a retried publish carries the
-     * same id). 1 to 200 characters, no control characters.
+     * same id). 1 to {@value Message#MAX_ID_BYTES} bytes in UTF-8, no control characters.
      */
     public Builder id(String id) {
       Objects.requireNonNull(id, "id");
-      if (id.isEmpty() || id.length() > 200) {
-        throw new IllegalArgumentException("message id must be 1 to 200 characters, was " + id.length());
+      int bytes = utf8Length(id, "message id");
+      if (bytes == 0 || bytes > MAX_ID_BYTES) {
+        throw new IllegalArgumentException("message id must be 1 to " + MAX_ID_BYTES + " bytes in UTF-8, was "
+            + bytes);
       }
       for (int i = 0; i < id.length(); i++) {
         if (Character.isISOControl(id.charAt(i))) {
@@ -235,6 +319,9 @@ public final class Message {
     public Builder key(String key) {
       if (key != null && key.isEmpty()) {
         throw new IllegalArgumentException("message key must not be empty; use null for no key");
+      }
+      if (key != null) {
+        utf8Length(key, "message key");
       }
       this.key = key;
       return this;
@@ -275,15 +362,19 @@ public final class Message {
     }
 
     /**
-     * Adds or replaces a header. Names are 1 to 255 characters and must not start with
-     * {@value Message#RESERVED_PREFIX} (case-insensitive); values may be empty.
+     * Adds or replaces a header. Names are 1 to {@value Message#MAX_HEADER_NAME_BYTES} bytes in UTF-8 and must not
+     * start with {@value Message#RESERVED_PREFIX} (case-insensitive); values may be empty.
      */
     public Builder header(String name, String value) {
       Objects.requireNonNull(name, "header name");
       Objects.requireNonNull(value, "header value for " + name);
-      if (name.isEmpty() || name.length() > 255) {
-        throw new IllegalArgumentException("header name must be 1 to 255 characters: '" + name + "'");
+      int nameBytes = utf8Length(name, "header name");
+      if (nameBytes == 0 || nameBytes > MAX_HEADER_NAME_BYTES) {
+        throw new IllegalArgumentException("header name must be 1 to " + MAX_HEADER_NAME_BYTES
+            + " bytes in UTF-8, was " + nameBytes + ": '" + (name.length() > 40 ? name.substring(0, 40) + "…" : name)
+            + "'");
       }
+      utf8Length(value, "value of header '" + name + "'");
       if (name.regionMatches(true, 0, RESERVED_PREFIX, 0, RESERVED_PREFIX.length())) {
         throw new IllegalArgumentException(
             "header name '" + name + "' uses the reserved prefix '" + RESERVED_PREFIX + "'");

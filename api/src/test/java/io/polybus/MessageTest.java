@@ -66,4 +66,31 @@ class MessageTest {
     Message m = Message.builder().payload("secret-body").header("auth", "secret-header").build();
     assertThat(m.toString()).doesNotContain("secret-body", "secret-header").contains("auth");
   }
+
+  @Test
+  void refusesLoneSurrogatesInIdKeyAndHeadersNamingTheField() {
+    String lone = "a\uD800b";
+    assertThatThrownBy(() -> Message.builder().id(lone)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("message id").hasMessageContaining("surrogate");
+    assertThatThrownBy(() -> Message.builder().key("\uDC00")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("message key");
+    assertThatThrownBy(() -> Message.builder().header(lone, "v")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("header name");
+    assertThatThrownBy(() -> Message.builder().header("h", "x\uD83D")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("value of header 'h'");
+    String pair = "\uD83D\uDE00"; // one emoji: a well-formed surrogate pair
+    Message ok = Message.builder().id(pair).key(pair).header(pair, pair).build();
+    assertThat(ok.key()).isEqualTo(pair);
+  }
+
+  @Test
+  void limitsIdsAndHeaderNamesByTheirUtf8Length() {
+    assertThat(Message.builder().id("x".repeat(Message.MAX_ID_BYTES)).build().id()).hasSize(200);
+    // 67 three-byte characters are 201 bytes: one over, though only 67 characters
+    assertThatThrownBy(() -> Message.builder().id("€".repeat(67))).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(Message.MAX_ID_BYTES + " bytes");
+    assertThat(Message.builder().header("é".repeat(127), "v").build().headers()).hasSize(1);
+    assertThatThrownBy(() -> Message.builder().header("é".repeat(128), "v"))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("255 bytes");
+  }
 }

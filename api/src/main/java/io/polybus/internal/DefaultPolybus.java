@@ -98,6 +98,11 @@ public final class DefaultPolybus implements Polybus {
       throw new PayloadTooLargeException("message " + m.id() + " has " + m.headers().size()
           + " headers; the " + options.scheme() + " backend accepts at most " + capabilities.maxHeaders());
     }
+    int metadata = InternalAccess.metadataBytes(m, Message.MAX_METADATA_BYTES);
+    if (metadata > Message.MAX_METADATA_BYTES) {
+      throw new PayloadTooLargeException("message " + m.id() + " has a key and headers of more than "
+          + Message.MAX_METADATA_BYTES + " bytes in UTF-8 (Message.MAX_METADATA_BYTES, the same on every backend)");
+    }
   }
 
   @Override

@@ -17,6 +17,8 @@ public final class InternalAccess {
     Message lazy(String key, byte[] payload, long timestampMillis, Supplier<Message> decoder);
 
     byte[] payload(Message message);
+
+    int metadataBytes(Message message, int limit);
   }
 
   private static volatile MessageAccessor messages;
@@ -48,5 +50,10 @@ public final class InternalAccess {
 
   public static byte[] payload(Message message) {
     return messages().payload(message);
+  }
+
+  /** See {@code Message.metadataBytes}: the key's and headers' UTF-8 length, or some value above {@code limit}. */
+  public static int metadataBytes(Message message, int limit) {
+    return messages().metadataBytes(message, limit);
   }
 }
