@@ -19,7 +19,8 @@ import java.util.UUID;
  * The wire mapping between a Polybus {@link Message} and an AMQP 0-9-1 message.
  *
  * <pre>
- * id         -> message-id property
+ * id         -> message-id property; header polybus-id instead when it is longer than 255 UTF-8 bytes (a
+ *               message-id is an AMQP short string)
  * key        -> routing key; header polybus-key too when it is longer than 255 UTF-8 bytes or the copy goes
  *               through a wait queue ("" for no key)
  * payload    -> body, as-is
@@ -27,15 +28,18 @@ import java.util.UUID;
  * timestamp  -> header polybus-timestamp (milliseconds) and the timestamp property (seconds)
  * delivery   -> delivery-mode 2 (persistent)
  * </pre>
- * Transport headers ({@code polybus-key}, {@code polybus-timestamp}, {@code polybus-attempts},
+ * Header names are AMQP short strings too: a message with a name over 255 UTF-8 bytes is refused, and so is one
+ * whose properties and headers do not fit one frame of the connection ({@link #refusal}).
+ * Transport headers ({@code polybus-id}, {@code polybus-key}, {@code polybus-timestamp}, {@code polybus-attempts},
  * {@code polybus-partition}, {@code polybus-header-order}) and broker headers ({@code x-delivery-count}, {@code x-death}, {@code x-first-death-*},
  * {@code x-last-death-*}) are removed when a message is read. A message from another AMQP client is read as: id =
- * its message-id, or when absent a name-based UUID of its exchange, routing key, timestamp, headers and body (so it
+ * its polybus-id header, else its message-id, or when absent a name-based UUID of its exchange, routing key, timestamp, headers and body (so it
  * is stable across redeliveries, and identical messages get identical ids); key = the polybus-key header, else the
  * routing key when not empty; timestamp = polybus-timestamp, else the timestamp property, else the time it was read;
  * non-string header values are converted with their text form.
  */
 final class AmqpMapping {
+  static final String ID = "polybus-id";
   static final String KEY = "polybus-key";
   static final String TIMESTAMP = "polybus-timestamp";
   static final String ATTEMPTS = "polybus-attempts";
@@ -43,10 +47,11 @@ final class AmqpMapping {
   /** The user header names in order: the Java client reads an AMQP table into a HashMap, which loses it. */
   static final String ORDER = "polybus-header-order";
   static final String DELIVERY_COUNT = "x-delivery-count";
-  private static final Set<String> TRANSPORT = Set.of(KEY, TIMESTAMP, ATTEMPTS, PARTITION, ORDER, DELIVERY_COUNT,
+  private static final Set<String> TRANSPORT = Set.of(ID, KEY, TIMESTAMP, ATTEMPTS, PARTITION, ORDER, DELIVERY_COUNT,
       "x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
       "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason");
-  static final int MAX_ROUTING_KEY_BYTES = 255;
+  /** The longest AMQP short string (routing key, message-id, header name), in UTF-8 bytes. */
+  static final int MAX_SHORT_STRING_BYTES = 255;
 
   private AmqpMapping() {}
 
@@ -56,8 +61,76 @@ final class AmqpMapping {
     if (key == null) {
       return "";
     }
-    return key.length() * 3 <= MAX_ROUTING_KEY_BYTES || key.getBytes(StandardCharsets.UTF_8).length
-        <= MAX_ROUTING_KEY_BYTES ? key : "";
+    return fitsShortString(key) ? key : "";
+  }
+
+  static boolean fitsShortString(String s) {
+    // A char is at most 3 UTF-8 bytes (a surrogate pair 4 for two chars): most strings need no encoding to know.
+    return s.length() * 3 <= MAX_SHORT_STRING_BYTES || utf8Length(s) <= MAX_SHORT_STRING_BYTES;
+  }
+
+  private static int utf8Length(String s) {
+    return s.getBytes(StandardCharsets.UTF_8).length;
+  }
+
+  /**
+   * Why {@code m}, as {@code props}, cannot be published on a connection whose negotiated frame size is
+   * {@code frameMax} (0: no limit), or null when it can. The client finds both faults only while encoding, after it
+   * has taken the message's confirm sequence number; this finds them before anything is sent.
+   */
+  static String refusal(Message m, AMQP.BasicProperties props, int bodyLength, int frameMax) {
+    for (String name : m.headers().keySet()) {
+      if (!fitsShortString(name)) {
+        return "message " + m.id() + " has a header name of " + utf8Length(name) + " UTF-8 bytes; RabbitMQ "
+            + "carries header names as AMQP short strings, at most " + MAX_SHORT_STRING_BYTES + " bytes";
+      }
+    }
+    if (frameMax <= 0 || contentHeaderBound(props) <= frameMax) {
+      return null;
+    }
+    int size = contentHeaderFrameSize(props, bodyLength);
+    if (size <= frameMax) {
+      return null;
+    }
+    return "message " + m.id() + " takes " + size + " bytes of AMQP content header (id, key over "
+        + MAX_SHORT_STRING_BYTES + " bytes, headers); the header must fit one frame, and the broker negotiated "
+        + frameMax + " bytes (frame_max)";
+  }
+
+  /** At least the size of the content header frame of {@code props}, cheaply: no encoding. */
+  static long contentHeaderBound(AMQP.BasicProperties props) {
+    // Frame envelope 8, class/weight/body size/flags 14, timestamp 8, delivery mode 1, table length 4: 35, rounded.
+    long n = 64 + (props.getMessageId() == null ? 0 : 1 + 3L * props.getMessageId().length());
+    Map<String, Object> headers = props.getHeaders();
+    if (headers != null) {
+      for (Map.Entry<String, Object> e : headers.entrySet()) {
+        n += 2 + 3L * e.getKey().length() + valueBound(e.getValue());
+      }
+    }
+    return n;
+  }
+
+  private static long valueBound(Object v) {
+    if (v instanceof String s) {
+      return 4 + 3L * s.length();
+    }
+    if (v instanceof List<?> list) {
+      long n = 4;
+      for (Object o : list) {
+        n += 1 + valueBound(o);
+      }
+      return n;
+    }
+    return 9; // the numbers this mapping writes: at most a long
+  }
+
+  /** The exact size of the content header frame the client will write for {@code props}, by its own encoder. */
+  static int contentHeaderFrameSize(AMQP.BasicProperties props, int bodyLength) {
+    try {
+      return props.toFrame(0, bodyLength).size();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e); // writes to memory only
+    }
   }
 
   /**
@@ -83,8 +156,14 @@ final class AmqpMapping {
     if (attempts > 0) {
       headers.put(ATTEMPTS, attempts);
     }
+    // A message-id is a short string; a longer id travels as a (long string) header, and no message-id is set.
+    String id = m.id();
+    boolean idFits = fitsShortString(id);
+    if (!idFits) {
+      headers.put(ID, id);
+    }
     return new AMQP.BasicProperties.Builder()
-        .messageId(m.id())
+        .messageId(idFits ? id : null)
         .timestamp(new Date(m.timestampMillis()))
         .deliveryMode(2)
         .headers(headers)
@@ -137,7 +216,8 @@ final class AmqpMapping {
     }
     long timestamp = ts != null ? ts
         : props.getTimestamp() != null ? props.getTimestamp().getTime() : System.currentTimeMillis();
-    String id = props.getMessageId();
+    Object idHeader = raw == null ? null : raw.get(ID);
+    String id = idHeader != null ? text(idHeader) : props.getMessageId();
     if (id == null || id.isEmpty()) {
       id = derivedId(exchange, routingKey, props, headers, body);
     }

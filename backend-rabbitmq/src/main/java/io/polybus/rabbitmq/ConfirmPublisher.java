@@ -7,6 +7,7 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ShutdownSignalException;
 import io.polybus.BackPressureException;
 import io.polybus.BrokerUnavailableException;
+import io.polybus.NonTransientPolybusException;
 import io.polybus.PolybusException;
 import io.polybus.PolybusTimeoutException;
 import java.io.IOException;
@@ -26,7 +27,8 @@ import java.util.concurrent.Executor;
  * channel shuts down first, fails: {@link PolybusTimeoutException} or {@link BrokerUnavailableException}; a nack
  * fails it with {@link BackPressureException}, and so does a publish while the broker blocks publishers (a memory or
  * disk alarm, {@code connection.blocked}), rather than parking the caller. A failed batch may still have been stored
- * in part.
+ * in part. A message the client refuses inside {@code basicPublish} (it found it unencodable) fails its batch with a
+ * {@link NonTransientPolybusException} and never shifts the confirms of later publishes (see {@link #skipped}).
  */
 final class ConfirmPublisher {
   /** One publish call: completes when {@code remaining} reaches zero, fails at the first failure. */
@@ -61,6 +63,12 @@ final class ConfirmPublisher {
   /** Why the broker blocks publishers (a memory or disk alarm), or null; a write would wait until it unblocks. */
   private volatile String blockedReason;
   private Channel channel; // guarded by lock; replaced when closed by a channel error
+  /**
+   * Sequence numbers the current channel took for publishes it never sent (see {@link #publish}); guarded by lock.
+   * The broker numbers only what it received, so a message's key in {@link #pending} is the channel's number minus
+   * this. Back to 0 whenever the numbering restarts: a new channel, or a channel recovered after a connection loss.
+   */
+  private long skipped;
   private boolean closed; // guarded by lock
 
   ConfirmPublisher(
@@ -89,17 +97,34 @@ final class ConfirmPublisher {
       return batch.future;
     }
     synchronized (lock) {
+      Channel ch = null;
+      long seq = 0;
       try {
-        Channel ch = channel();
+        ch = channel();
         for (Out o : messages) {
-          long seq = ch.getNextPublishSeqNo();
-          pending.put(seq, batch);
+          seq = ch.getNextPublishSeqNo();
+          if (seq == 0) {
+            // Not in confirm mode: a recovering channel between its new delegate and confirm.select. Nothing sent.
+            throw new IOException("the channel is being recovered (not yet in confirm mode)");
+          }
+          pending.put(seq - skipped, batch);
           ch.basicPublish(o.exchange(), o.routingKey(), false, o.props(), o.body());
         }
       } catch (IOException | AlreadyClosedException e) {
         fail(batch, unavailable("publishing failed", e));
         // The sequence numbers already taken may never be confirmed: drop this batch's entries now.
         pending.values().removeIf(b -> b == batch);
+      } catch (RuntimeException e) {
+        // The client refused the message while encoding it (amqp-client checks the frame size and short strings
+        // only there), so nothing of it reached the socket; yet 5.x numbers a publish before encoding it. If the
+        // number was taken, the broker's numbering now runs one behind the channel's: count it, or every later
+        // confirm would complete the wrong publish (and the last one none).
+        if (ch != null && ch == channel && ch.getNextPublishSeqNo() == seq + 1) {
+          skipped++;
+        }
+        pending.values().removeIf(b -> b == batch);
+        fail(batch, new NonTransientPolybusException("the RabbitMQ client refused to publish a message to "
+            + description + " (that message was not sent; any before it in the batch were): " + e.getMessage(), e));
       }
     }
     return batch.future;
@@ -163,6 +188,7 @@ final class ConfirmPublisher {
       throw new IOException("no channel available on the connection");
     }
     ch.confirmSelect();
+    skipped = 0;
     ch.addConfirmListener(this::acked, this::nacked);
     ch.addShutdownListener(cause -> channelShutDown(ch, cause));
     if (ch instanceof com.rabbitmq.client.Recoverable r) {
@@ -192,6 +218,8 @@ final class ConfirmPublisher {
       }
       left = new ArrayList<>(pending.values());
       pending.clear();
+      // A recovered channel numbers from 1 again (and a closed one is replaced by a new channel).
+      skipped = 0;
     }
     String why = cause == null ? "the connection was lost" : cause.getMessage();
     for (Batch b : left) {

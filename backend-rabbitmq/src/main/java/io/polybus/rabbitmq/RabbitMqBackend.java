@@ -1,5 +1,6 @@
 package io.polybus.rabbitmq;
 
+import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.AlreadyClosedException;
 import com.rabbitmq.client.BuiltinExchangeType;
 import com.rabbitmq.client.Channel;
@@ -9,6 +10,7 @@ import io.polybus.BrokerUnavailableException;
 import io.polybus.Capabilities;
 import io.polybus.Health;
 import io.polybus.Message;
+import io.polybus.PayloadTooLargeException;
 import io.polybus.PolybusException;
 import io.polybus.PublishReceipt;
 import io.polybus.StartFrom;
@@ -110,10 +112,17 @@ final class RabbitMqBackend implements Backend {
     int partitions = settings.partitions();
     List<ConfirmPublisher.Out> out = new ArrayList<>(messages.size());
     List<PublishReceipt> receipts = new ArrayList<>(messages.size());
+    int frameMax = publishConnection.getFrameMax();
     for (Message m : messages) {
       int partition = partitions > 1 ? RabbitNames.partition(m.key() != null ? m.key() : m.id(), partitions) : -1;
-      out.add(new ConfirmPublisher.Out(exchange, AmqpMapping.routingKey(m), AmqpMapping.properties(m, partition, 0),
-          Messages.payloadNoCopy(m)));
+      AMQP.BasicProperties props = AmqpMapping.properties(m, partition, 0);
+      byte[] body = Messages.payloadNoCopy(m);
+      String refusal = AmqpMapping.refusal(m, props, body.length, frameMax);
+      if (refusal != null) {
+        // Checked for every message before any is sent, so nothing of the batch is published.
+        return CompletableFuture.failedFuture(new PayloadTooLargeException(refusal));
+      }
+      out.add(new ConfirmPublisher.Out(exchange, AmqpMapping.routingKey(m), props, body));
       receipts.add(new PublishReceipt(topic, m.id(), partition >= 0 ? "partition " + partition : ""));
     }
     return publisher.publish(out).thenApply(v -> receipts);
@@ -144,8 +153,14 @@ final class RabbitMqBackend implements Backend {
       return waitQueue;
     }, retrier).thenCompose(q -> {
       // Through the default exchange straight into the wait queue, which dead-letters it back into sourceQueue.
-      return publisher.publish(List.of(new ConfirmPublisher.Out("", q, AmqpMapping.properties(message, -1, attempts),
-          Messages.payloadNoCopy(message))));
+      AMQP.BasicProperties props = AmqpMapping.properties(message, -1, attempts);
+      byte[] body = Messages.payloadNoCopy(message);
+      String refusal = AmqpMapping.refusal(message, props, body.length, publishConnection.getFrameMax());
+      if (refusal != null) {
+        // Its wait-queue headers (key, attempts) made it too large: the caller releases it at once instead.
+        return CompletableFuture.failedFuture(new PayloadTooLargeException(refusal));
+      }
+      return publisher.publish(List.of(new ConfirmPublisher.Out("", q, props, body)));
     });
   }
 
