@@ -86,6 +86,49 @@ public interface FidelityTck extends TckContext {
 
   @Test
   @Timeout(120)
+  default void shouldDeliverAMessageAtThePortableIdHeaderNameAndMetadataLimitsIntact() {
+    Message sent = atThePortableLimits(uniqueName("id"));
+    Message received = roundTrip(sent);
+    assertThat(received.id()).as("an id of %d UTF-8 bytes", Message.MAX_ID_BYTES).isEqualTo(sent.id());
+    assertThat(received.key()).as("key").isEqualTo(sent.key());
+    assertThat(received.headers()).as("a header name of %d UTF-8 bytes, key and headers of %d bytes",
+        Message.MAX_HEADER_NAME_BYTES, Message.MAX_METADATA_BYTES).containsExactlyEntriesOf(sent.headers());
+  }
+
+  /**
+   * A message at every portable limit of {@link Message} at once, in multi-byte characters (so a backend that counts
+   * characters instead of bytes is caught): an id of {@link Message#MAX_ID_BYTES} UTF-8 bytes, a header name of
+   * {@link Message#MAX_HEADER_NAME_BYTES}, and key plus headers of exactly {@link Message#MAX_METADATA_BYTES}.
+   */
+  static Message atThePortableLimits(String unique) {
+    String idHead = unique.length() > 60 ? unique.substring(0, 60) : unique;
+    StringBuilder id = new StringBuilder(idHead).append('-');
+    while (utf8(id) + 3 <= Message.MAX_ID_BYTES) {
+      id.append('€');
+    }
+    while (utf8(id) < Message.MAX_ID_BYTES) {
+      id.append('x');
+    }
+    String longName = "é".repeat(Message.MAX_HEADER_NAME_BYTES / 2) + "n"; // 127 two-byte characters and one byte
+    String key = "clé-" + "鍵".repeat(100);
+    int used = utf8(key) + utf8(longName) + "v".length() + "filler".length();
+    String filler = "中".repeat((Message.MAX_METADATA_BYTES - used) / 3)
+        + "x".repeat((Message.MAX_METADATA_BYTES - used) % 3);
+    Message m = Message.builder().id(id.toString()).key(key).payload("at the portable limits")
+        .header(longName, "v").header("filler", filler).build();
+    if (utf8(m.id()) != Message.MAX_ID_BYTES || utf8(longName) != Message.MAX_HEADER_NAME_BYTES
+        || utf8(key) + utf8(longName) + 1 + 6 + utf8(filler) != Message.MAX_METADATA_BYTES) {
+      throw new AssertionError("the TCK built a message that is not at the portable limits: " + m);
+    }
+    return m;
+  }
+
+  private static int utf8(CharSequence s) {
+    return s.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+  }
+
+  @Test
+  @Timeout(120)
   default void shouldRejectAPayloadOneByteOverTheLimitAndPublishNothingOfItsBatch() {
     try (Polybus bus = connect()) {
       String topic = uniqueName("fidelity-big");

@@ -4,6 +4,7 @@ import io.polybus.Capabilities;
 import io.polybus.ConfigurationException;
 import io.polybus.Health;
 import io.polybus.Message;
+import io.polybus.PayloadTooLargeException;
 import io.polybus.PolybusOptions;
 import io.polybus.PublishReceipt;
 import io.polybus.StartFrom;
@@ -80,7 +81,19 @@ public final class BrokenBackendProvider implements BackendProvider {
 
     @Override
     public CompletableFuture<List<PublishReceipt>> publish(String topic, List<Message> messages) {
+      if (flaw == Flaw.NARROW_LIMITS) {
+        for (Message m : messages) {
+          if (utf8(m.id()) > 100 || m.headers().keySet().stream().anyMatch(n -> utf8(n) > 100)) {
+            return CompletableFuture.failedFuture(new PayloadTooLargeException("the broken backend takes ids and"
+                + " header names of at most 100 bytes: " + m));
+          }
+        }
+      }
       return mem.publish(topic, messages);
+    }
+
+    private static int utf8(String s) {
+      return s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
     }
 
     @Override

@@ -119,4 +119,11 @@ final class Candidates {
       return "broken:replay-from-earliest";
     }
   }
+
+  static final class NarrowLimitsCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "broken:narrow-limits";
+    }
+  }
 }

@@ -23,7 +23,12 @@ enum Flaw {
   /** {@code poll(max)} asks the real consumer for 512 records whatever {@code max} is. */
   EXCEED_IN_FLIGHT,
   /** A group asked to start from a timestamp or an offset starts from the earliest message instead. */
-  REPLAY_FROM_EARLIEST;
+  REPLAY_FROM_EARLIEST,
+  /**
+   * A publish fails for a message whose id or a header name is over 100 UTF-8 bytes, as on a broker with narrower
+   * limits than the portable ones that the backend does not map.
+   */
+  NARROW_LIMITS;
 
   /** The URI path naming this flaw, for example {@code ignore-max-attempts}. */
   String path() {

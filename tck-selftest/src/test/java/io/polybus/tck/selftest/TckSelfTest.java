@@ -7,6 +7,7 @@ import io.polybus.tck.selftest.Candidates.DropCandidate;
 import io.polybus.tck.selftest.Candidates.DuplicateCandidate;
 import io.polybus.tck.selftest.Candidates.ExceedInFlightCandidate;
 import io.polybus.tck.selftest.Candidates.IgnoreMaxAttemptsCandidate;
+import io.polybus.tck.selftest.Candidates.NarrowLimitsCandidate;
 import io.polybus.tck.selftest.Candidates.RedeliverAckedCandidate;
 import io.polybus.tck.selftest.Candidates.ReorderCandidate;
 import io.polybus.tck.selftest.Candidates.ReplayFromEarliestCandidate;
@@ -68,6 +69,12 @@ class TckSelfTest {
     assertThat(o.failed().keySet()).as("cases failed by the replay-from-earliest backend\n%s", o.describe())
         .contains("shouldStartATimestampGroupAtTheFirstMessageAtOrAfterTheInstantOrRefuseIt",
             "shouldStartAnOffsetGroupAtThatOffsetOrRefuseIt");
+  }
+
+  @Test
+  void tckCatchesABackendWithNarrowerLimitsThanThePortableOnes() {
+    assertCaught(NarrowLimitsCandidate.class,
+        "shouldDeliverAMessageAtThePortableIdHeaderNameAndMetadataLimitsIntact");
   }
 
   /** At least one case fails, and one of {@code designated} (the cases written for this flaw) is among them. */
