@@ -3,6 +3,7 @@ package io.polybus.rabbitmq;
 import com.rabbitmq.client.Address;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.ConnectionFactoryConfigurator;
 import com.rabbitmq.client.PossibleAuthenticationFailureException;
 import io.polybus.AuthenticationException;
 import io.polybus.BrokerUnavailableException;
@@ -41,7 +42,9 @@ import javax.net.ssl.SSLContext;
  * </ul>
  * Native settings ({@code polybus.rabbitmq.<name>}, also under {@code amqp} and {@code amqps}) are handed to
  * {@link ConnectionFactory#load(java.util.Map, String)}, so their names are the client's own
- * ({@code connection.heartbeat}, {@code connection.channel.max}, ...); they win over the URI.
+ * ({@code connection.heartbeat}, {@code connection.channel.max}, ...); they win over the URI. A name the client
+ * does not read ({@link #NATIVE_SETTINGS}) is refused with a {@link ConfigurationException} naming it and the
+ * nearest known name, before anything connects (the client itself ignores it, typos too).
  *
  * <p>Thread-safe and stateless; instantiated by {@link java.util.ServiceLoader}.
  */
@@ -106,7 +109,14 @@ public final class RabbitMqBackendProvider implements BackendProvider {
       }
     }
     if (!options.nativeSettings().isEmpty()) {
-      cf.load(options.nativeSettings(), "");
+      checkNativeSettings(options);
+      try {
+        cf.load(options.nativeSettings(), "");
+      } catch (RuntimeException e) {
+        // A number that is not one, a key store that cannot be read: the client says what, not which setting.
+        throw new ConfigurationException("the RabbitMQ client refused the native settings "
+            + options.nativeSettings().keySet() + " of '" + options.redacted() + "': " + e.getMessage(), e);
+      }
     }
     String description = options.redacted();
     Settings settings = new Settings(partitions, publishTimeout, maxPayload, description);
@@ -122,6 +132,96 @@ public final class RabbitMqBackendProvider implements BackendProvider {
       }
       throw e;
     }
+  }
+
+  /**
+   * The setting names {@link ConnectionFactory#load(java.util.Map, String)} reads: the key constants of
+   * {@link ConnectionFactoryConfigurator} (so a newer client's new keys are known without a change here), the
+   * {@code uri} it also reads, and its Spring-Boot-style aliases of the {@code ssl.} keys, which write the dots after
+   * {@code ssl.} as dashes ({@code ssl.key-store} for {@code ssl.key.store}). Names under {@code client.properties.}
+   * are free-form.
+   */
+  static final java.util.SortedSet<String> NATIVE_SETTINGS = nativeSettingNames();
+
+  private static java.util.SortedSet<String> nativeSettingNames() {
+    java.util.SortedSet<String> names = new java.util.TreeSet<>();
+    names.add("uri");
+    for (java.lang.reflect.Field f : ConnectionFactoryConfigurator.class.getFields()) {
+      if (f.getType() != String.class || !java.lang.reflect.Modifier.isStatic(f.getModifiers())) {
+        continue;
+      }
+      try {
+        String name = (String) f.get(null);
+        // Leaves out the prefixes ("rabbitmq.", "client.properties.") and values that are no keys ("PEM").
+        if (name != null && name.matches("[a-z][a-z0-9.]*[a-z0-9]")) {
+          names.add(name);
+          if (name.startsWith("ssl.") && name.indexOf('.', 4) > 0) {
+            names.add("ssl." + name.substring(4).replace('.', '-'));
+          }
+        }
+      } catch (IllegalAccessException e) {
+        throw new IllegalStateException("cannot read " + f, e);
+      }
+    }
+    return java.util.Collections.unmodifiableSortedSet(names);
+  }
+
+  /** Refuses a native setting the client would ignore (it ignores every name it does not read, typos too). */
+  private static void checkNativeSettings(PolybusOptions options) {
+    List<String> unknown = new ArrayList<>();
+    for (String name : options.nativeSettings().keySet()) {
+      if (!NATIVE_SETTINGS.contains(name) && !name.startsWith(ConnectionFactoryConfigurator.CLIENT_PROPERTIES_PREFIX)) {
+        unknown.add(name);
+      }
+    }
+    if (unknown.isEmpty()) {
+      return;
+    }
+    StringBuilder msg = new StringBuilder("unknown RabbitMQ native setting");
+    msg.append(unknown.size() > 1 ? "s " : " ").append(unknown).append(" for '").append(options.redacted())
+        .append("'");
+    for (String name : unknown) {
+      String nearest = nearest(name);
+      if (nearest != null) {
+        msg.append("; did you mean '").append(nearest).append("' for '").append(name).append("'?");
+      }
+    }
+    msg.append(" The client (ConnectionFactory.load) reads ").append(String.join(", ", NATIVE_SETTINGS))
+        .append(" and client.properties.<name>");
+    throw new ConfigurationException(msg.toString());
+  }
+
+  /** The known name closest to {@code name} by edit distance, if it is close enough to be a typo of it. */
+  private static String nearest(String name) {
+    String best = null;
+    int bestDistance = Integer.MAX_VALUE;
+    for (String candidate : NATIVE_SETTINGS) {
+      int d = editDistance(name, candidate);
+      if (d < bestDistance) {
+        best = candidate;
+        bestDistance = d;
+      }
+    }
+    return bestDistance <= Math.max(2, name.length() / 4) ? best : null;
+  }
+
+  private static int editDistance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int substitute = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+        cur[j] = Math.min(substitute, Math.min(prev[j], cur[j - 1]) + 1);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
   }
 
   private static Address address(String hostPort, int defaultPort, PolybusOptions options) {
