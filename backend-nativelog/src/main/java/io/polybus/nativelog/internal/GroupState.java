@@ -72,6 +72,25 @@ final class GroupState implements AutoCloseable {
     }
   }
 
+  /**
+   * Checks, without changing it, that {@code file} can be opened for writing and is a group state: a
+   * {@link CorruptLogException} (or the file system's error) otherwise.
+   */
+  static void check(Path file) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      if (ch.size() != SIZE) {
+        throw new CorruptLogException(file + ": not a Polybus group state (size " + ch.size() + ")");
+      }
+      ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+      while (b.hasRemaining() && ch.read(b, b.position()) > 0) {
+        // the magic
+      }
+      if (b.getLong(0) != MAGIC) {
+        throw new CorruptLogException(file + ": not a Polybus group state (bad magic)");
+      }
+    }
+  }
+
   static GroupState open(Path file) throws IOException {
     FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
     try {

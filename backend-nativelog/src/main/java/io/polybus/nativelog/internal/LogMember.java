@@ -343,7 +343,17 @@ final class LogMember implements BackendConsumer {
           continue;
         }
         try {
-          GroupState state = GroupState.open(groupDir.resolve("p" + p + ".state"));
+          Path stateFile = groupDir.resolve("p" + p + ".state");
+          GroupState state;
+          try {
+            state = GroupState.open(stateFile);
+          } catch (IOException e) {
+            if (NativeLog.needsFixing(e)) {
+              throw log.fault(stateFile, e);
+            }
+            throw e;
+          }
+          log.faultCleared(stateFile);
           owned.put(p, new Owned(p, lock, state));
         } catch (IOException | RuntimeException e) {
           lock.close();

@@ -1,13 +1,18 @@
 package io.polybus.nativelog.internal;
 
 import io.polybus.ConfigurationException;
+import io.polybus.NonTransientPolybusException;
 import io.polybus.StartFrom;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystemException;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -32,6 +37,13 @@ final class NativeLog {
   static final String LOCK = "polybus-log.lock";
 
   final Path dir;
+  /** {@link #dir} with every symbolic link resolved: no file of the log may lie outside it. */
+  private final Path realDir;
+  /**
+   * Files of this log that cannot be used until someone fixes them (a corrupt or immutable group state), with why;
+   * health is down while there is one.
+   */
+  private final ConcurrentHashMap<Path, String> faults = new ConcurrentHashMap<>();
   /** Holds this JVM's shared lock on {@link #LOCK}. */
   private FileChannel lockChannel;
   /** What the recovery at open found, or null when another process had the log open. */
@@ -44,8 +56,10 @@ final class NativeLog {
   private final ConcurrentHashMap<String, LogTopic> topics = new ConcurrentHashMap<>();
   private int refs; // guarded by OPEN
 
-  private NativeLog(Path dir, int defaultPartitions, int segmentBytes, long stallTimeoutNanos, LogRetention retention) {
+  private NativeLog(Path dir, int defaultPartitions, int segmentBytes, long stallTimeoutNanos, LogRetention retention)
+      throws IOException {
     this.dir = dir;
+    this.realDir = dir.toRealPath();
     this.retention = retention;
     if (retention.limited()) {
       maintenance = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -237,6 +251,9 @@ final class NativeLog {
       long free = Files.getFileStore(dir).getUsableSpace();
       String detail = "log " + dir + ": " + topics.size() + " topics open, " + (free >> 20) + " MiB free"
           + (recovery == null ? "" : "; at open, " + recovery);
+      if (!faults.isEmpty()) {
+        return io.polybus.Health.down(detail + "; " + String.join("; ", faults.values()));
+      }
       if (free < segmentBytes) {
         return io.polybus.Health.down(detail + "; less than one segment (" + (segmentBytes >> 20)
             + " MiB) free: the next segment cannot be created");
@@ -263,7 +280,10 @@ final class NativeLog {
     synchronized (topics) {
       t = topics.get(name);
       if (t == null) {
-        t = LogTopic.open(dir.resolve("topics").resolve(name), name, defaultPartitions, segmentBytes);
+        Path topicDir = dir.resolve("topics").resolve(name);
+        requireInside(dir.resolve("topics"));
+        requireEntriesInside(topicDir);
+        t = LogTopic.open(topicDir, name, defaultPartitions, segmentBytes);
         topics.put(name, t);
       }
       return t;
@@ -278,6 +298,8 @@ final class NativeLog {
   void ensureGroup(String topicName, String group, StartFrom startFrom) throws IOException {
     LogTopic topic = topic(topicName);
     Path g = groupDir(topicName, group);
+    requireInside(g.getParent());
+    requireEntriesInside(g);
     Files.createDirectories(g.resolve("members"));
     for (int p = 0; p < topic.partitions.length; p++) {
       Path state = g.resolve("p" + p + ".state");
@@ -292,6 +314,87 @@ final class NativeLog {
         case OFFSET -> Math.min(part.endOffset(), Math.max(part.first().baseOffset(), startFrom.offset()));
       };
       GroupState.create(state, start);
+    }
+    // Checked here too, not only when a member takes a partition, so that subscribe itself fails on a state that
+    // cannot be used instead of a poll loop failing later.
+    for (int p = 0; p < topic.partitions.length; p++) {
+      Path state = g.resolve("p" + p + ".state");
+      try {
+        GroupState.check(state);
+      } catch (IOException e) {
+        if (needsFixing(e)) {
+          throw fault(state, e);
+        }
+        throw e;
+      }
+      faultCleared(state);
+    }
+  }
+
+  /**
+   * Whether a failure to use a file of the log will repeat until someone changes the file: it is not what Polybus
+   * wrote, it is gone, or the file system refuses to write it (permissions, the immutable flag, a read-only mount).
+   * Other I/O errors (too many open files, an I/O error of the device) may pass, and are reported as transient.
+   */
+  static boolean needsFixing(IOException e) {
+    if (e instanceof CorruptLogException || e instanceof AccessDeniedException || e instanceof NoSuchFileException) {
+      return true;
+    }
+    String reason = e instanceof FileSystemException f ? String.valueOf(f.getReason()) : "";
+    return reason.contains("not permitted") || reason.contains("Read-only") || reason.contains("directory");
+  }
+
+  /**
+   * Records that {@code file} cannot be used (health is down until it can again) and returns the exception to throw:
+   * non-transient, since retrying without changing the file fails the same way.
+   */
+  NonTransientPolybusException fault(Path file, IOException e) {
+    String what = "log " + dir + ": " + file + " cannot be used (" + e + "); fix it, or move it away to start that"
+        + " group afresh on that partition";
+    faults.put(file, what);
+    System.getLogger(NativeLog.class.getName()).log(System.Logger.Level.ERROR, what);
+    return new NonTransientPolybusException(what, e);
+  }
+
+  /** {@code file} was used successfully: whatever was wrong with it is fixed. */
+  void faultCleared(Path file) {
+    if (!faults.isEmpty()) {
+      faults.remove(file);
+    }
+  }
+
+  /**
+   * Refuses a path of the log whose real location is outside the log directory: a symbolic link placed in the log
+   * (by mistake or not) would make it write topic settings, segments and group state wherever it points. Links
+   * that stay inside the directory are allowed. A path that does not exist yet is fine: the log creates it.
+   */
+  void requireInside(Path p) throws IOException {
+    if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    Path real;
+    try {
+      real = p.toRealPath();
+    } catch (NoSuchFileException e) {
+      throw new ConfigurationException("'" + p + "' is a symbolic link to nothing, in the log directory '" + dir
+          + "'; remove it", e);
+    }
+    if (!real.startsWith(realDir)) {
+      throw new ConfigurationException("'" + p + "' leads to '" + real + "', outside the log directory '" + realDir
+          + "': every file of a log must be inside its directory; remove the link");
+    }
+  }
+
+  /** {@link #requireInside} for {@code dir} and each entry directly in it. */
+  void requireEntriesInside(Path dir) throws IOException {
+    requireInside(dir);
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
+      for (Path p : s) {
+        requireInside(p);
+      }
     }
   }
 

@@ -5,6 +5,7 @@ import io.polybus.Capabilities;
 import io.polybus.Health;
 import io.polybus.Message;
 import io.polybus.PayloadTooLargeException;
+import io.polybus.PolybusException;
 import io.polybus.PublishReceipt;
 import io.polybus.StartFrom;
 import io.polybus.spi.Backend;
@@ -116,6 +117,8 @@ public final class NativeLogBackend implements Backend {
     } catch (IOException e) {
       return CompletableFuture.failedFuture(
           new BrokerUnavailableException("appending to the log at " + log.dir + " failed: " + e, e));
+    } catch (PolybusException e) {
+      return CompletableFuture.failedFuture(e); // a refused topic directory: the caller learns it from the future
     }
     // Receipts are made when read ("<partition>@<offset>"): most batch publishers never look at them.
     List<PublishReceipt> receipts = new java.util.AbstractList<>() {
