@@ -17,6 +17,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,7 +34,11 @@ final class NativeLog {
   private static final String MARKER_CONTENT = "polybus-log 1\n";
   private static final Map<Path, NativeLog> OPEN = new HashMap<>();
 
-  /** The lock file: shared by every process that has the log open; exclusive for a recovery. */
+  /**
+   * The lock file: shared by every process that has the log open; exclusive for a recovery. The marker file is locked
+   * the same way, as a second witness: the lock file can be deleted under processes that hold it (their lock stays
+   * on the unlinked file, invisible to the next opener), the marker cannot without the directory being refused.
+   */
   static final String LOCK = "polybus-log.lock";
 
   final Path dir;
@@ -44,8 +49,12 @@ final class NativeLog {
    * health is down while there is one.
    */
   private final ConcurrentHashMap<Path, String> faults = new ConcurrentHashMap<>();
-  /** Holds this JVM's shared lock on {@link #LOCK}. */
+  /** Holds this JVM's shared lock on {@link #LOCK}; replaced when the file at the path changed. Guarded by OPEN. */
   private FileChannel lockChannel;
+  /** The identity (file key) of the file {@link #lockChannel} holds; null where the file system has none. */
+  private Object lockIdentity;
+  /** Holds this JVM's shared lock on {@link #MARKER}. */
+  private FileChannel markerChannel;
   /** What the recovery at open found, or null when another process had the log open. */
   private Recovery.Report recovery;
   private final LogRetention retention;
@@ -93,20 +102,29 @@ final class NativeLog {
       }
       if (log == null) {
         prepare(key);
-        FileChannel lockChannel = FileChannel.open(key.resolve(LOCK), StandardOpenOption.CREATE,
-            StandardOpenOption.READ, StandardOpenOption.WRITE); // readable: a shared lock needs it
+        FileChannel markerChannel = FileChannel.open(key.resolve(MARKER), StandardOpenOption.READ,
+            StandardOpenOption.WRITE); // writable: an exclusive lock needs it
+        Opened lock = null;
         Recovery.Report report;
         try {
-          report = recoverIfAlone(key, lockChannel);
-          // Held while this JVM has the log open (released when the channel closes), so the next process to open
+          lock = openIdentified(key.resolve(LOCK));
+          report = recoverIfAlone(key, lock.channel(), markerChannel);
+          // Held while this JVM has the log open (released when the channels close), so the next process to open
           // it knows it is not alone.
-          lockChannel.lock(0, Long.MAX_VALUE, true);
+          lock.channel().lock(0, Long.MAX_VALUE, true);
+          markerChannel.lock(0, Long.MAX_VALUE, true);
         } catch (IOException | RuntimeException e) {
-          lockChannel.close();
+          if (lock != null) {
+            lock.channel().close();
+          }
+          markerChannel.close();
           throw e;
         }
         log = new NativeLog(key, partitions, segmentBytes, stallTimeoutNanos, retention);
-        log.lockChannel = lockChannel;
+        log.lockChannel = lock.channel();
+        log.lockIdentity = lock.identity();
+        log.markerChannel = markerChannel;
+        log.checkLockFile(); // replaced between our open and our lock: hold the one at the path now
         log.recovery = report;
         OPEN.put(key, log);
       }
@@ -143,14 +161,19 @@ final class NativeLog {
    * Runs {@link Recovery} when no other process has the log open (this one gets the exclusive lock); returns null
    * when another process has it open, since its writers may still be at work.
    */
-  private static Recovery.Report recoverIfAlone(Path dir, FileChannel lockChannel) throws IOException {
-    FileLock exclusive;
-    try {
-      exclusive = lockChannel.tryLock();
-    } catch (OverlappingFileLockException e) {
-      exclusive = null; // this JVM has it open under another path (a link): not alone
-    }
+  private static Recovery.Report recoverIfAlone(Path dir, FileChannel lockChannel, FileChannel markerChannel)
+      throws IOException {
+    FileLock exclusive = tryLock(lockChannel);
     if (exclusive == null) {
+      return null;
+    }
+    FileLock marker = tryLock(markerChannel);
+    if (marker == null) {
+      exclusive.release();
+      // The lock file we hold is not the one the other processes hold: it was deleted (or replaced) under them.
+      System.getLogger(NativeLog.class.getName()).log(System.Logger.Level.WARNING, "log " + dir + ": " + LOCK
+          + " was deleted or replaced while another process has the log open (it holds the lock on " + MARKER
+          + "): recovery skipped, since it is only safe with no other process; the lock file is re-created");
       return null;
     }
     try {
@@ -159,7 +182,97 @@ final class NativeLog {
           r.foundDamage() ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG, "log " + dir + ": " + r);
       return r;
     } finally {
+      marker.release();
       exclusive.release();
+    }
+  }
+
+  /** The exclusive lock, or null when another process (or this JVM, under another path: a link) holds one. */
+  private static FileLock tryLock(FileChannel channel) throws IOException {
+    try {
+      return channel.tryLock();
+    } catch (OverlappingFileLockException e) {
+      return null;
+    }
+  }
+
+  /** An open channel on the file a path named while it was opened, with that file's identity. */
+  private record Opened(FileChannel channel, Object identity) {}
+
+  /**
+   * Opens {@code file} (creating it) and makes sure the channel is on the file the path names: the file's identity
+   * (its file key: device and inode) is read before the open and again after, and the open is retried when they
+   * differ (another process deleted or replaced the file in between). An inode is not reused while a channel holds
+   * it, so equal keys mean the channel's file is the one at the path.
+   */
+  private static Opened openIdentified(Path file) throws IOException {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        Files.createFile(file);
+      } catch (FileAlreadyExistsException e) {
+        // the usual case
+      }
+      Object before = identity(file);
+      FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE); // read: shared lock
+      Object after = identity(file);
+      if (before == null && after == null || before != null && before.equals(after)) {
+        return new Opened(ch, after);
+      }
+      ch.close();
+      if (attempt == 20) {
+        throw new IOException(file + " keeps being deleted or replaced while this process opens it");
+      }
+    }
+  }
+
+  /** The file key of {@code file}, null when it does not exist or the file system has none. */
+  private static Object identity(Path file) throws IOException {
+    try {
+      return Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+    } catch (NoSuchFileException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Checks that the lock file at the path is the one this JVM holds its shared lock on. When it was deleted or
+   * replaced, the next opener would not see this process (the marker's lock still keeps it from running recovery),
+   * so this one takes the shared lock on the file that is at the path now, creating it if need be. Returns what it
+   * did, or null when nothing had to be done.
+   */
+  private String checkLockFile() {
+    synchronized (OPEN) {
+      if (lockChannel == null || !lockChannel.isOpen()) {
+        return null;
+      }
+      Path path = dir.resolve(LOCK);
+      try {
+        Object now = identity(path);
+        if (now != null && now.equals(lockIdentity)) {
+          return null;
+        }
+        if (now == null && lockIdentity == null && Files.exists(path)) {
+          return null; // a file system without file keys: nothing to compare
+        }
+        Opened fresh = openIdentified(path);
+        try {
+          fresh.channel().lock(0, Long.MAX_VALUE, true);
+        } catch (IOException | RuntimeException e) {
+          fresh.channel().close();
+          throw e;
+        }
+        FileChannel old = lockChannel;
+        lockChannel = fresh.channel();
+        lockIdentity = fresh.identity();
+        old.close();
+        String what = path + " was deleted or replaced while this process had the log open; re-created and held"
+            + " again (a process that opened the log meanwhile did not run recovery: the lock on " + MARKER
+            + " told it it was not alone)";
+        System.getLogger(NativeLog.class.getName()).log(System.Logger.Level.WARNING, "log " + dir + ": " + what);
+        return what;
+      } catch (IOException e) {
+        return path + " was deleted or replaced and cannot be re-created: " + e;
+      }
     }
   }
 
@@ -204,7 +317,8 @@ final class NativeLog {
       if (--refs == 0) {
         OPEN.remove(dir);
         try {
-          lockChannel.close(); // releases the shared lock
+          lockChannel.close(); // releases the shared locks
+          markerChannel.close();
         } catch (IOException e) {
           // the lock goes with the descriptor anyway
         }
@@ -245,12 +359,13 @@ final class NativeLog {
    * the recovery at open found.
    */
   io.polybus.Health health() {
+    String lockFile = checkLockFile();
     try {
       Path probe = Files.createTempFile(dir, ".health-", ".tmp");
       Files.delete(probe);
       long free = Files.getFileStore(dir).getUsableSpace();
       String detail = "log " + dir + ": " + topics.size() + " topics open, " + (free >> 20) + " MiB free"
-          + (recovery == null ? "" : "; at open, " + recovery);
+          + (recovery == null ? "" : "; at open, " + recovery) + (lockFile == null ? "" : "; " + lockFile);
       if (!faults.isEmpty()) {
         return io.polybus.Health.down(detail + "; " + String.join("; ", faults.values()));
       }
