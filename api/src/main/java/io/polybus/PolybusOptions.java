@@ -76,74 +76,82 @@ public final class PolybusOptions {
   public static PolybusOptions parse(String uri) {
     Objects.requireNonNull(uri, "uri");
     String text = uri.strip();
+    UriText u = new UriText(text);
     int colon = text.indexOf(':');
     if (colon <= 0) {
-      throw new ConfigurationException(
-          "malformed Polybus URI '" + maskUserInfo(text) + "': expected '<scheme>:...', for example 'mem:'");
+      throw u.malformed("expected '<scheme>:...', for example 'mem:'");
     }
     String scheme = text.substring(0, colon).toLowerCase(Locale.ROOT);
     if (!SCHEME.matcher(scheme).matches()) {
-      throw new ConfigurationException(
-          "malformed Polybus URI '" + maskUserInfo(text) + "': invalid scheme '" + scheme + "'");
+      throw u.malformed("invalid scheme '" + u.show(0, colon) + "'");
     }
-    String rest = text.substring(colon + 1);
-    String query = null;
-    int q = rest.indexOf('?');
-    if (q >= 0) {
-      query = rest.substring(q + 1);
-      rest = rest.substring(0, q);
+    int restStart = colon + 1;
+    if (text.indexOf('#', restStart) >= 0) {
+      throw u.malformed("fragments ('#') are not allowed");
     }
-    if (rest.indexOf('#') >= 0 || (query != null && query.indexOf('#') >= 0)) {
-      throw new ConfigurationException(
-          "malformed Polybus URI '" + maskUserInfo(text) + "': fragments ('#') are not allowed");
-    }
+    int q = text.indexOf('?', restStart);
+    int restEnd = q >= 0 ? q : text.length();
     String user = null;
     String password = null;
     List<String> hosts = List.of();
-    if (rest.startsWith("//")) {
-      rest = rest.substring(2);
-      int slash = rest.indexOf('/');
-      String authority = slash >= 0 ? rest.substring(0, slash) : rest;
-      rest = slash >= 0 ? rest.substring(slash) : "";
-      int at = authority.lastIndexOf('@');
-      if (at >= 0) {
-        String userInfo = authority.substring(0, at);
-        authority = authority.substring(at + 1);
-        int c = userInfo.indexOf(':');
-        user = decode(c >= 0 ? userInfo.substring(0, c) : userInfo, text);
-        password = c >= 0 ? decode(userInfo.substring(c + 1), text) : null;
+    int pathStart = restStart;
+    if (text.startsWith("//", restStart)) {
+      int authorityStart = restStart + 2;
+      int slash = text.indexOf('/', authorityStart);
+      int authorityEnd = slash >= 0 && slash < restEnd ? slash : restEnd;
+      pathStart = authorityEnd;
+      int hostsStart = authorityStart;
+      int at = text.lastIndexOf('@', authorityEnd - 1);
+      if (at >= authorityStart) {
+        int c = text.indexOf(':', authorityStart);
+        if (c >= 0 && c < at) {
+          user = u.decode(authorityStart, c);
+          password = u.decode(c + 1, at);
+        } else {
+          user = u.decode(authorityStart, at);
+        }
+        hostsStart = at + 1;
       }
-      if (!authority.isEmpty()) {
+      if (hostsStart < authorityEnd) {
         List<String> hs = new ArrayList<>();
-        for (String h : authority.split(",", -1)) {
-          if (h.isEmpty()) {
-            throw new ConfigurationException(
-                "malformed Polybus URI '" + maskUserInfo(text) + "': empty host in '" + authority + "'");
+        for (int h = hostsStart; ; ) {
+          int comma = text.indexOf(',', h);
+          int e = comma >= 0 && comma < authorityEnd ? comma : authorityEnd;
+          if (e == h) {
+            throw u.malformed("empty host in '" + u.show(hostsStart, authorityEnd) + "'");
           }
-          checkHost(h, text);
-          hs.add(h);
+          checkHost(u, h, e);
+          hs.add(text.substring(h, e));
+          if (e == authorityEnd) {
+            break;
+          }
+          h = e + 1;
         }
         hosts = List.copyOf(hs);
       }
     }
-    String path = decode(rest, text);
+    String path = u.decode(pathStart, restEnd);
     Map<String, String> params = new LinkedHashMap<>();
-    if (query != null && !query.isEmpty()) {
-      for (String pair : query.split("&", -1)) {
-        if (pair.isEmpty()) {
-          continue;
+    if (q >= 0) {
+      for (int p = q + 1; p <= text.length(); ) {
+        int amp = text.indexOf('&', p);
+        int e = amp >= 0 ? amp : text.length();
+        if (e > p) {
+          int eq = text.indexOf('=', p);
+          int nameEnd = eq >= 0 && eq < e ? eq : e;
+          String name = u.decode(p, nameEnd);
+          String value = nameEnd < e ? u.decode(nameEnd + 1, e) : "";
+          if (name.isEmpty()) {
+            throw u.malformed("parameter without a name");
+          }
+          if (params.putIfAbsent(name, value) != null) {
+            throw u.malformed("parameter '" + u.show(p, nameEnd) + "' given twice");
+          }
         }
-        int eq = pair.indexOf('=');
-        String name = decode(eq >= 0 ? pair.substring(0, eq) : pair, text);
-        String value = eq >= 0 ? decode(pair.substring(eq + 1), text) : "";
-        if (name.isEmpty()) {
-          throw new ConfigurationException(
-              "malformed Polybus URI '" + maskUserInfo(text) + "': parameter without a name");
+        if (amp < 0) {
+          break;
         }
-        if (params.putIfAbsent(name, value) != null) {
-          throw new ConfigurationException(
-              "malformed Polybus URI '" + maskUserInfo(text) + "': parameter '" + name + "' given twice");
-        }
+        p = amp + 1;
       }
     }
     return new PolybusOptions(
@@ -157,21 +165,35 @@ public final class PolybusOptions {
    */
   public static PolybusOptions fromMap(Map<String, ?> config) {
     Objects.requireNonNull(config, "config");
-    Object uri = config.get("polybus.uri");
+    // Read as a raw map: a Map<String, ?> built from untyped sources may still hold keys of other types.
+    Map<?, ?> raw = config;
+    List<String> keys = new ArrayList<>();
+    for (Object k : raw.keySet()) {
+      if (!(k instanceof String)) {
+        throw new ConfigurationException("configuration key " + k + " is a "
+            + (k == null ? "null" : k.getClass().getName()) + ", not a String: Polybus keys are 'polybus.uri' and"
+            + " 'polybus.<scheme>.<native setting>'");
+      }
+      keys.add((String) k);
+    }
+    Object uri = raw.get("polybus.uri");
     if (uri == null) {
       throw new ConfigurationException("missing 'polybus.uri' in the configuration (keys given: "
-          + config.keySet().stream().filter(k -> k.startsWith("polybus.")).sorted().toList() + ")");
+          + keys.stream().filter(k -> k.startsWith("polybus.")).sorted().toList() + ")");
+    }
+    if (!(uri instanceof CharSequence)) {
+      throw new ConfigurationException("'polybus.uri' must be a String, was a " + uri.getClass().getName());
     }
     PolybusOptions base = parse(uri.toString());
     String prefix = "polybus." + base.scheme + ".";
     Map<String, String> natives = new LinkedHashMap<>();
     List<String> unknown = new ArrayList<>();
-    config.keySet().stream().sorted().forEach(k -> {
+    keys.stream().sorted().forEach(k -> {
       if (k.equals("polybus.uri") || !k.startsWith("polybus.")) {
         return;
       }
       if (k.startsWith(prefix) && k.length() > prefix.length()) {
-        Object v = config.get(k);
+        Object v = raw.get(k);
         natives.put(k.substring(prefix.length()), v == null ? "" : v.toString());
       } else if (!isOtherBackendSetting(k)) {
         unknown.add(k);
@@ -184,12 +206,20 @@ public final class PolybusOptions {
     return base.withNativeSettings(natives);
   }
 
-  /** Like {@link #fromMap(Map)}, for {@link Properties}. */
+  /** Like {@link #fromMap(Map)}, for {@link Properties}; every key and the URI must be strings. */
   public static PolybusOptions fromProperties(Properties properties) {
     Objects.requireNonNull(properties, "properties");
     Map<String, Object> m = new LinkedHashMap<>();
+    for (Map.Entry<Object, Object> e : properties.entrySet()) {
+      if (!(e.getKey() instanceof String)) {
+        throw new ConfigurationException("property key " + e.getKey() + " is a " + e.getKey().getClass().getName()
+            + ", not a String");
+      }
+      m.put((String) e.getKey(), e.getValue());
+    }
+    // Defaults of the Properties object count as given, as getProperty reads them.
     for (String name : properties.stringPropertyNames()) {
-      m.put(name, properties.getProperty(name));
+      m.putIfAbsent(name, properties.getProperty(name));
     }
     return fromMap(m);
   }
@@ -303,29 +333,126 @@ public final class PolybusOptions {
     return sb.append('}').toString();
   }
 
-  private static void checkHost(String h, String uri) {
-    String host = h;
+  private static void checkHost(UriText u, int start, int end) {
+    String h = u.text.substring(start, end);
+    int hostEnd = end;
     int c = h.lastIndexOf(':');
     if (c >= 0 && !h.endsWith("]")) {
       String port = h.substring(c + 1);
-      host = h.substring(0, c);
-      boolean ok = !port.isEmpty() && port.length() <= 5 && port.chars().allMatch(Character::isDigit)
-          && Integer.parseInt(port) <= 65535;
-      if (!ok) {
-        throw new ConfigurationException(
-            "malformed Polybus URI '" + maskUserInfo(uri) + "': invalid port '" + port + "' in '" + h + "'");
+      hostEnd = start + c;
+      boolean digits = !port.isEmpty() && port.length() <= 5 && port.chars().allMatch(ch -> ch >= '0' && ch <= '9');
+      if (!digits || Integer.parseInt(port) > 65535) {
+        // A port that is not a number may be a password whose '@' went missing: shown only when it is digits.
+        if (!digits) {
+          u.secret(start + c + 1, end);
+        }
+        throw u.malformed("invalid port " + (digits ? "'" + port + "'" : "(not a number from 0 to 65535)")
+            + " in host '" + u.show(start, hostEnd) + "'");
       }
     }
-    if (host.isEmpty() || host.chars().anyMatch(ch -> ch <= ' ' || ch == '/' || ch == '?' || ch == '#')) {
-      throw new ConfigurationException(
-          "malformed Polybus URI '" + maskUserInfo(uri) + "': invalid host '" + h + "'");
+    if (hostEnd == start || u.text.substring(start, hostEnd).chars().anyMatch(ch -> ch <= ' ' || ch == '/')) {
+      throw u.malformed("invalid host '" + u.show(start, end) + "'");
     }
   }
 
-  private static String decode(String s, String uri) {
-    if (s.indexOf('%') < 0) {
-      return s;
+  /**
+   * A URI's text while it is parsed, with the ranges that may hold a secret: from the first {@code :} after
+   * {@code //} to the last {@code @} (the user info's password, found even when it holds an unescaped {@code /},
+   * {@code ?} or {@code #}), and the value of each query parameter with a {@linkplain #isSecretName secret name}.
+   * Every error message shows the text through {@link #masked()} and {@link #show}, so no secret reaches one,
+   * however malformed the rest is; masking too much in an error is the price.
+   */
+  private static final class UriText {
+    final String text;
+    private final List<int[]> secrets = new ArrayList<>();
+
+    UriText(String text) {
+      this.text = text;
+      int colon = text.indexOf(':');
+      if (colon >= 0 && text.startsWith("//", colon + 1)) {
+        int authorityStart = colon + 3;
+        int lastAt = text.lastIndexOf('@');
+        int c = text.indexOf(':', authorityStart);
+        if (lastAt > authorityStart && c >= 0 && c < lastAt) {
+          secrets.add(new int[] {c + 1, lastAt});
+        }
+      }
+      int q = colon >= 0 ? text.indexOf('?', colon) : -1;
+      for (int p = q + 1; q >= 0 && p <= text.length(); ) {
+        int amp = text.indexOf('&', p);
+        int e = amp >= 0 ? amp : text.length();
+        int eq = text.indexOf('=', p);
+        if (eq >= 0 && eq < e && isSecretName(lenientDecode(text.substring(p, eq)))) {
+          secrets.add(new int[] {eq + 1, e});
+        }
+        if (amp < 0) {
+          break;
+        }
+        p = amp + 1;
+      }
     }
+
+    /** Treats {@code text[start, end)} as a secret from now on. */
+    void secret(int start, int end) {
+      secrets.add(new int[] {start, end});
+    }
+
+    /** The whole text with every secret range masked. */
+    String masked() {
+      return show(0, text.length());
+    }
+
+    /** {@code text[start, end)} with the parts inside a secret range masked. */
+    String show(int start, int end) {
+      StringBuilder sb = new StringBuilder(end - start);
+      int i = start;
+      while (i < end) {
+        int[] s = secretAt(i);
+        if (s != null) {
+          sb.append(MASK);
+          i = Math.min(end, s[1]);
+        } else {
+          sb.append(text.charAt(i));
+          i++;
+        }
+      }
+      return sb.toString();
+    }
+
+    private int[] secretAt(int i) {
+      for (int[] s : secrets) {
+        if (i >= s[0] && i < s[1]) {
+          return s;
+        }
+      }
+      return null;
+    }
+
+    ConfigurationException malformed(String detail) {
+      return new ConfigurationException("malformed Polybus URI '" + masked() + "': " + detail);
+    }
+
+    /** Percent-decodes {@code text[start, end)}. */
+    String decode(int start, int end) {
+      String s = text.substring(start, end);
+      if (s.indexOf('%') < 0) {
+        return s;
+      }
+      String decoded = percentDecode(s);
+      if (decoded == null) {
+        throw malformed("bad percent escape in '" + show(start, end) + "'");
+      }
+      return decoded;
+    }
+
+    private static String lenientDecode(String s) {
+      String d = s.indexOf('%') < 0 ? s : percentDecode(s);
+      return d != null ? d : s;
+    }
+  }
+
+  /** Percent-decodes {@code s} as UTF-8, or returns null for a bad escape. */
+  private static String percentDecode(String s) {
     // '%' and hex digits are ASCII, so decoding on the UTF-8 bytes keeps every other character intact.
     byte[] in = s.getBytes(StandardCharsets.UTF_8);
     ByteArrayOutputStream out = new ByteArrayOutputStream(in.length);
@@ -335,8 +462,7 @@ public final class PolybusOptions {
         int hi = i + 1 < in.length ? Character.digit(in[i + 1], 16) : -1;
         int lo = i + 2 < in.length ? Character.digit(in[i + 2], 16) : -1;
         if (hi < 0 || lo < 0) {
-          throw new ConfigurationException(
-              "malformed Polybus URI '" + maskUserInfo(uri) + "': bad percent escape in '" + s + "'");
+          return null;
         }
         out.write(hi * 16 + lo);
         i += 2;
@@ -345,30 +471,5 @@ public final class PolybusOptions {
       }
     }
     return out.toString(StandardCharsets.UTF_8);
-  }
-
-  /** Masks the password of a URI that may not parse, for error messages. */
-  static String maskUserInfo(String uri) {
-    int start = uri.indexOf("//");
-    if (start < 0) {
-      return uri;
-    }
-    int end = uri.length();
-    for (int i = start + 2; i < uri.length(); i++) {
-      char ch = uri.charAt(i);
-      if (ch == '/' || ch == '?' || ch == '#') {
-        end = i;
-        break;
-      }
-    }
-    int at = uri.lastIndexOf('@', end - 1);
-    if (at < start) {
-      return uri;
-    }
-    int colon = uri.indexOf(':', start + 2);
-    if (colon < 0 || colon > at) {
-      return uri;
-    }
-    return uri.substring(0, colon + 1) + MASK + uri.substring(at);
   }
 }

@@ -60,10 +60,22 @@ public final class StartFrom {
     return new StartFrom(Kind.OFFSET, null, offset);
   }
 
-  /** The first message whose timestamp is at or after {@code at} (milliseconds; finer digits are dropped). */
+  /**
+   * The first message whose timestamp is at or after {@code at} (milliseconds; finer digits are dropped).
+   *
+   * @throws IllegalArgumentException if {@code at} is not representable in epoch milliseconds (such as
+   *     {@link Instant#MAX})
+   */
   public static StartFrom timestamp(Instant at) {
     Objects.requireNonNull(at, "at");
-    return new StartFrom(Kind.TIMESTAMP, Instant.ofEpochMilli(at.toEpochMilli()), -1);
+    long millis;
+    try {
+      millis = at.toEpochMilli();
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException("timestamp must be between " + Instant.ofEpochMilli(Long.MIN_VALUE)
+          + " and " + Instant.ofEpochMilli(Long.MAX_VALUE) + " (epoch milliseconds in a long), was " + at);
+    }
+    return new StartFrom(Kind.TIMESTAMP, Instant.ofEpochMilli(millis), -1);
   }
 
   public Kind kind() {

@@ -81,4 +81,52 @@ class PolybusOptionsTest {
         .hasMessageContaining("nosuch")
         .message().doesNotContain("s3cret");
   }
+
+  @Test
+  void neverShowsASecretInAnErrorWhateverElseIsMalformed() {
+    List<Map.Entry<String, String>> secretOf = new java.util.ArrayList<>();
+    secretOf.add(Map.entry("rabbitmq://u:s3cr%ZZetPw@h/", "s3cr"));
+    secretOf.add(Map.entry("rabbitmq://u:s3cr%ZZetPw@h/", "etPw"));
+    secretOf.add(Map.entry("rabbitmq://u:pa/ssw0rd@h/", "pa"));
+    secretOf.add(Map.entry("rabbitmq://u:pa?ssw0rd@h/", "ssw0rd"));
+    secretOf.add(Map.entry("rabbitmq://u:pa#ssw0rd@h/", "ssw0rd"));
+    secretOf.add(Map.entry("rabbitmq://u:pa/ss?w0#rd@h:99999/", "w0"));
+    secretOf.add(Map.entry("sqs://h:19324?secretAccessKey=K1x&secretAccessKey=K2y", "K1x"));
+    secretOf.add(Map.entry("sqs://h:19324?secretAccessKey=K2y&secretAccessKey=K1x", "K2y"));
+    secretOf.add(Map.entry("sqs://h:99999?secretAccessKey=Kzz1", "Kzz1"));
+    secretOf.add(Map.entry("sqs://h:1?secretAccessKey=Kzz2&region=%zz", "Kzz2"));
+    secretOf.add(Map.entry("sqs://h:1?secretAccessKey=Kz%zz3", "Kz"));
+    secretOf.add(Map.entry("sqs://h:1?sessionToken=T0k3n&a=1&a=2", "T0k3n"));
+    secretOf.add(Map.entry("rabbitmq://u:hunter2", "hunter2")); // the '@' and host forgotten: "hunter2" would be a port
+    for (Map.Entry<String, String> e : secretOf) {
+      Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> PolybusOptions.parse(e.getKey()));
+      assertThat(t).as("parse(%s)", e.getKey()).isInstanceOf(ConfigurationException.class);
+      assertThat(t.getMessage()).as("error for a URI with secret %s", e.getValue()).doesNotContain(e.getValue())
+          .contains("malformed Polybus URI");
+    }
+  }
+
+  @Test
+  void namesWhatIsWrongWhenNoSecretIsInvolved() {
+    assertThatThrownBy(() -> PolybusOptions.parse("kafka://h:99999")).hasMessageContaining("'99999'")
+        .hasMessageContaining("'h'");
+    assertThatThrownBy(() -> PolybusOptions.parse("kafka://h:1?a=1&a=2")).hasMessageContaining("'a' given twice");
+    assertThatThrownBy(() -> PolybusOptions.parse("log:./d?x=%zz")).hasMessageContaining("'%zz'");
+  }
+
+  @Test
+  void readsAMapWithKeysThatAreNotStringsOrAUriThatIsNotAStringWithAClearError() {
+    Map<Object, Object> raw = new java.util.HashMap<>();
+    raw.put("polybus.uri", "mem:");
+    raw.put(42, "x");
+    @SuppressWarnings("unchecked")
+    Map<String, ?> config = (Map<String, ?>) (Map<?, ?>) raw;
+    assertThatThrownBy(() -> PolybusOptions.fromMap(config)).isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("42").hasMessageContaining("java.lang.Integer");
+
+    Properties p = new Properties();
+    p.put("polybus.uri", 17);
+    assertThatThrownBy(() -> PolybusOptions.fromProperties(p)).isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("'polybus.uri'").hasMessageContaining("java.lang.Integer");
+  }
 }

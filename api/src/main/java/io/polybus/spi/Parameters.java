@@ -46,7 +46,7 @@ public final class Parameters {
       return defaultValue;
     }
     try {
-      int i = Integer.parseInt(v.trim());
+      int i = Integer.parseInt(ascii(v.trim()));
       if (i < min || i > max) {
         throw fail(name, v, "an integer between " + min + " and " + max);
       }
@@ -62,7 +62,7 @@ public final class Parameters {
       return defaultValue;
     }
     try {
-      long i = Long.parseLong(v.trim());
+      long i = Long.parseLong(ascii(v.trim()));
       if (i < min || i > max) {
         throw fail(name, v, "an integer between " + min + " and " + max);
       }
@@ -106,20 +106,67 @@ public final class Parameters {
     throw fail(name, v, "one of " + List.of(allowed));
   }
 
+  /** The longest duration {@link #duration(String, Duration)} accepts: 100 years, so any use in nanoseconds fits. */
+  public static final Duration MAX_DURATION = Duration.ofDays(36_500);
+
   /**
    * A duration written as a number with a unit ({@code 250ms}, {@code 5s}, {@code 2m}, {@code 1h}, {@code 7d}) or as ISO-8601
-   * ({@code PT5S}); a bare number is milliseconds.
+   * ({@code PT5S}); a bare number is milliseconds. Between zero and {@link #MAX_DURATION}.
    */
   public Duration duration(String name, Duration defaultValue) {
+    return duration(name, defaultValue, Duration.ZERO, MAX_DURATION);
+  }
+
+  /** A duration as {@link #duration(String, Duration)} reads it, between {@code min} and {@code max}. */
+  public Duration duration(String name, Duration defaultValue, Duration min, Duration max) {
     String v = string(name, null);
     if (v == null) {
       return defaultValue;
     }
     Duration d = parseDuration(v.trim());
-    if (d == null || d.isNegative()) {
-      throw fail(name, v, "a duration such as 250ms, 5s, 2m, 1h, 7d or PT5S");
+    String range = "a duration between " + show(min) + " and " + show(max);
+    if (d == null) {
+      throw fail(name, v, range + ", such as 250ms, 5s, 2m, 1h, 7d or PT5S");
+    }
+    if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+      throw fail(name, v, range);
     }
     return d;
+  }
+
+  /** {@code d} in the unit syntax this class reads, in the largest unit that shows it exactly. */
+  private static String show(Duration d) {
+    if (d.isZero()) {
+      return "0";
+    }
+    if (d.getNano() == 0 && d.getSeconds() % 86_400 == 0) {
+      return d.toDays() + "d";
+    }
+    if (d.getNano() == 0 && d.getSeconds() % 3600 == 0) {
+      return d.toHours() + "h";
+    }
+    if (d.getNano() == 0 && d.getSeconds() % 60 == 0) {
+      return d.toMinutes() + "m";
+    }
+    if (d.getNano() == 0) {
+      return d.getSeconds() + "s";
+    }
+    return d.getNano() % 1_000_000 == 0 && d.getSeconds() < Long.MAX_VALUE / 1000 ? d.toMillis() + "ms" : d.toString();
+  }
+
+  /**
+   * Fails with a {@link ConfigurationException} naming every native setting given ({@code polybus.<scheme>.<name>}),
+   * for a backend whose client takes none: a setting nobody reads must not pass silently.
+   */
+  public void rejectNativeSettings() {
+    if (!options.nativeSettings().isEmpty()) {
+      List<String> names = new ArrayList<>();
+      for (String n : options.nativeSettings().keySet()) {
+        names.add("polybus." + options.scheme() + "." + n);
+      }
+      throw new ConfigurationException("unknown native setting" + (names.size() > 1 ? "s " : " ") + names + " for '"
+          + options.redacted() + "': the " + options.scheme() + " backend takes no native settings");
+    }
   }
 
   /** A size in bytes written as a number with an optional unit: {@code 512}, {@code 64k}, {@code 16m}, {@code 1g}. */
@@ -144,7 +191,7 @@ public final class Parameters {
       t = t.substring(0, t.length() - 1);
     }
     try {
-      long n = Math.multiplyExact(Long.parseLong(t), mult);
+      long n = Math.multiplyExact(Long.parseLong(ascii(t)), mult);
       if (n < min || n > max) {
         throw fail(name, v, "a size between " + min + " and " + max + " bytes");
       }
@@ -177,6 +224,7 @@ public final class Parameters {
         + expected + ", was '" + shown + "'");
   }
 
+  /** The duration {@code v} stands for, or null when it is not one (or is too large for a {@link Duration}). */
   static Duration parseDuration(String v) {
     try {
       if (v.startsWith("P") || v.startsWith("p")) {
@@ -184,26 +232,43 @@ public final class Parameters {
       }
       String t = v.toLowerCase(Locale.ROOT);
       if (t.endsWith("ms")) {
-        return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+        return Duration.ofMillis(number(t, 2));
       }
       if (t.endsWith("us")) {
-        return Duration.ofNanos(Long.parseLong(t.substring(0, t.length() - 2)) * 1000);
+        return Duration.ofNanos(Math.multiplyExact(number(t, 2), 1000L));
       }
       if (t.endsWith("s")) {
-        return Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1)));
+        return Duration.ofSeconds(number(t, 1));
       }
       if (t.endsWith("m")) {
-        return Duration.ofMinutes(Long.parseLong(t.substring(0, t.length() - 1)));
+        return Duration.ofMinutes(number(t, 1));
       }
       if (t.endsWith("h")) {
-        return Duration.ofHours(Long.parseLong(t.substring(0, t.length() - 1)));
+        return Duration.ofHours(number(t, 1));
       }
       if (t.endsWith("d")) {
-        return Duration.ofDays(Long.parseLong(t.substring(0, t.length() - 1)));
+        return Duration.ofDays(number(t, 1));
       }
-      return Duration.ofMillis(Long.parseLong(t));
-    } catch (NumberFormatException | DateTimeParseException e) {
+      return Duration.ofMillis(number(t, 0));
+    } catch (NumberFormatException | DateTimeParseException | ArithmeticException e) {
       return null;
     }
+  }
+
+  private static long number(String t, int unitLength) {
+    return Long.parseLong(ascii(t.substring(0, t.length() - unitLength)));
+  }
+
+  /**
+   * {@code s} when it holds only ASCII characters. {@link Long#parseLong} also takes other scripts' digits (a
+   * full-width {@code ８} is 8), which a configuration file should not depend on.
+   */
+  private static String ascii(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      if (s.charAt(i) > 127) {
+        throw new NumberFormatException("not ASCII: " + s);
+      }
+    }
+    return s;
   }
 }

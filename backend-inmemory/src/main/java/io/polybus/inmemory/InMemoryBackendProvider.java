@@ -19,6 +19,7 @@ import java.util.Set;
  *       (default 1,000,000). Messages a group has not settled yet are never discarded.
  *   <li>{@code maxPayload}: the largest payload accepted (default 1 MiB, at most 256 MiB).
  * </ul>
+ * It has no native client, so any native setting ({@code polybus.mem.*}) is refused.
  *
  * <p>Thread-safe and stateless; instantiated by {@link java.util.ServiceLoader}.
  */
@@ -43,6 +44,7 @@ public final class InMemoryBackendProvider implements BackendProvider {
     long retention = p.longValue("retention", 1_000_000L, 0, Long.MAX_VALUE);
     int maxPayload = (int) p.bytes("maxPayload", 1 << 20, 1, 256L << 20);
     p.requireAllRead();
+    p.rejectNativeSettings();
     String name = options.path().isEmpty() ? "default" : options.path();
     if (!io.polybus.spi.PortableNames.isPortable(name)) {
       throw new io.polybus.ConfigurationException("the mem broker name '" + name

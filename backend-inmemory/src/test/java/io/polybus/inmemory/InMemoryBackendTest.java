@@ -182,4 +182,13 @@ class InMemoryBackendTest {
       Thread.sleep(5);
     }
   }
+
+  @Test
+  void nativeSettingsAreRefusedNamingTheKey() {
+    java.util.Map<String, Object> config = new java.util.HashMap<>();
+    config.put("polybus.uri", "mem:" + unique("native"));
+    config.put("polybus.mem.maxPayload", "10");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> Polybus.connect(io.polybus.PolybusOptions.fromMap(config)))
+        .isInstanceOf(io.polybus.ConfigurationException.class).hasMessageContaining("polybus.mem.maxPayload");
+  }
 }
