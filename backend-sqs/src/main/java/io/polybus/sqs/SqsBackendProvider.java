@@ -43,14 +43,28 @@ import software.amazon.awssdk.services.sqs.SqsClientBuilder;
  *       subscriptions' {@code maxAttempts + 1}, so that the runtime, which dead-letters on receive
  *       {@code maxAttempts + 1}, always goes first.
  *   <li>{@code accessKeyId}, {@code secretAccessKey}, {@code sessionToken}: static credentials (also as the URI's
- *       user info); the secret and the token are never shown. Without them: the SDK's default provider chain for AWS,
- *       placeholder credentials for a custom endpoint.
+ *       user info); Polybus never shows the secret or the token, but two loggers of other libraries do log the token
+ *       when verbose ({@link #SDK_SIGNER_LOGGER} at DEBUG, {@link #JDK_HTTP_LOGGER} at FINE), and {@link #open}
+ *       warns when they are. Without them: the SDK's default provider chain for AWS, placeholder credentials for a
+ *       custom endpoint.
  *   <li>{@code tls}: HTTPS to a custom endpoint (default {@code false}).
  * </ul>
  *
  * <p>Thread-safe and stateless; instantiated by {@link java.util.ServiceLoader}; connects only in {@link #open}.
  */
 public final class SqsBackendProvider implements BackendProvider {
+  /**
+   * The AWS SDK's SigV4 request signer logs each canonical request at DEBUG through SLF4J, on this logger (its class
+   * name); a canonical request holds every signed header, the session token's {@code x-amz-security-token} too.
+   */
+  static final String SDK_SIGNER_LOGGER = "software.amazon.awssdk.http.auth.aws.internal.signer.DefaultV4RequestSigner";
+  /**
+   * The JDK's HttpURLConnection, which the SDK's url-connection-client sends requests with, logs every request's
+   * headers at FINE ({@link System.Logger.Level#DEBUG}) on this logger, the session token's and the signature too.
+   */
+  static final String JDK_HTTP_LOGGER = "sun.net.www.protocol.http.HttpURLConnection";
+  private static final System.Logger LOG = System.getLogger("io.polybus.sqs");
+
   @Override
   public Set<String> schemes() {
     return Set.of("sqs");
@@ -67,6 +81,16 @@ public final class SqsBackendProvider implements BackendProvider {
     if (!options.nativeSettings().isEmpty()) {
       throw new ConfigurationException("unknown native setting" + (options.nativeSettings().size() > 1 ? "s " : " ")
           + options.nativeSettings().keySet() + " for '" + options.redacted() + "'; the sqs backend accepts none");
+    }
+    if (s.sessionToken() != null) {
+      // Polybus cannot lower another library's logger (SLF4J has no such call, and the logging setup is the
+      // application's), but it can say so before the first request is signed.
+      if (org.slf4j.LoggerFactory.getLogger(SDK_SIGNER_LOGGER).isDebugEnabled()) {
+        warnLeak(SDK_SIGNER_LOGGER, "DEBUG", options);
+      }
+      if (System.getLogger(JDK_HTTP_LOGGER).isLoggable(System.Logger.Level.DEBUG)) {
+        warnLeak(JDK_HTTP_LOGGER, "FINE (DEBUG)", options);
+      }
     }
     SqsClient client = client(s);
     return new SqsBackend(s, client);
@@ -89,6 +113,11 @@ public final class SqsBackendProvider implements BackendProvider {
       b.endpointOverride(s.endpoint());
     }
     return b.build();
+  }
+
+  private static void warnLeak(String logger, String level, PolybusOptions options) {
+    LOG.log(System.Logger.Level.WARNING, () -> "logger " + logger + " is at " + level + ": it will log the session"
+        + " token of '" + options.redacted() + "' with every request (X-Amz-Security-Token); set it to INFO or higher");
   }
 
   private static AwsCredentialsProvider credentials(SqsSettings s) {
