@@ -15,6 +15,7 @@ public final class Capabilities {
   private final boolean nativeDelayedRetry;
   private final boolean mayDuplicate;
   private final boolean competingConsumers;
+  private final boolean uncountedGiveBack;
   private final int maxPayloadBytes;
   private final int maxHeaders;
 
@@ -27,6 +28,7 @@ public final class Capabilities {
     this.nativeDelayedRetry = b.nativeDelayedRetry;
     this.mayDuplicate = b.mayDuplicate;
     this.competingConsumers = b.competingConsumers;
+    this.uncountedGiveBack = b.uncountedGiveBack;
     this.maxPayloadBytes = b.maxPayloadBytes;
     this.maxHeaders = b.maxHeaders;
   }
@@ -45,6 +47,7 @@ public final class Capabilities {
         .nativeDelayedRetry(nativeDelayedRetry)
         .mayDuplicate(mayDuplicate)
         .competingConsumers(competingConsumers)
+        .uncountedGiveBack(uncountedGiveBack)
         .maxPayloadBytes(maxPayloadBytes)
         .maxHeaders(maxHeaders);
   }
@@ -103,6 +106,15 @@ public final class Capabilities {
     return competingConsumers;
   }
 
+  /**
+   * A delivery that a closing member gives back without a handler having started it (queued, or waiting behind an
+   * earlier message of its key) does not count as an attempt, so members closing one after another never use up a
+   * message's attempts unseen. When absent, such a delivery counts, as one to a member that died does everywhere.
+   */
+  public boolean uncountedGiveBack() {
+    return uncountedGiveBack;
+  }
+
   /** The largest payload accepted, in bytes. */
   public int maxPayloadBytes() {
     return maxPayloadBytes;
@@ -127,6 +139,7 @@ public final class Capabilities {
         && nativeDelayedRetry == c.nativeDelayedRetry
         && mayDuplicate == c.mayDuplicate
         && competingConsumers == c.competingConsumers
+        && uncountedGiveBack == c.uncountedGiveBack
         && maxPayloadBytes == c.maxPayloadBytes
         && maxHeaders == c.maxHeaders;
   }
@@ -134,7 +147,7 @@ public final class Capabilities {
   @Override
   public int hashCode() {
     return java.util.Objects.hash(orderedByKey, replay, replayFromTimestamp, replayFromOffset, durable,
-        nativeDelayedRetry, mayDuplicate, competingConsumers, maxPayloadBytes, maxHeaders);
+        nativeDelayedRetry, mayDuplicate, competingConsumers, uncountedGiveBack, maxPayloadBytes, maxHeaders);
   }
 
   @Override
@@ -142,7 +155,8 @@ public final class Capabilities {
     return "Capabilities{orderedByKey=" + orderedByKey + ", replay=" + replay + ", replayFromTimestamp="
         + replayFromTimestamp + ", replayFromOffset=" + replayFromOffset + ", durable=" + durable
         + ", nativeDelayedRetry=" + nativeDelayedRetry + ", mayDuplicate=" + mayDuplicate + ", competingConsumers="
-        + competingConsumers + ", maxPayloadBytes=" + maxPayloadBytes + ", maxHeaders=" + maxHeaders + "}";
+        + competingConsumers + ", uncountedGiveBack=" + uncountedGiveBack + ", maxPayloadBytes=" + maxPayloadBytes
+        + ", maxHeaders=" + maxHeaders + "}";
   }
 
   /**
@@ -158,6 +172,7 @@ public final class Capabilities {
     private boolean nativeDelayedRetry;
     private boolean mayDuplicate;
     private boolean competingConsumers = true;
+    private boolean uncountedGiveBack;
     private int maxPayloadBytes = 1 << 20;
     private int maxHeaders = 64;
 
@@ -200,6 +215,11 @@ public final class Capabilities {
 
     public Builder competingConsumers(boolean v) {
       this.competingConsumers = v;
+      return this;
+    }
+
+    public Builder uncountedGiveBack(boolean v) {
+      this.uncountedGiveBack = v;
       return this;
     }
 

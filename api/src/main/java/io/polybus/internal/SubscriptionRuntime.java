@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -181,8 +182,13 @@ final class SubscriptionRuntime implements Subscription {
           pollTrouble = null;
           LOG.log(System.Logger.Level.INFO, () -> "poll of " + this + " works again");
         }
-        if (records.isEmpty() || !running) {
-          continue; // records polled after close started are released by consumer.close()
+        if (!running) {
+          // Polled after close started: consumer.close() gives them back, and no handler saw them.
+          markNotHandled(records);
+          continue;
+        }
+        if (records.isEmpty()) {
+          continue;
         }
         inFlight.addAndGet(records.size());
         route(records);
@@ -293,6 +299,13 @@ final class SubscriptionRuntime implements Subscription {
      * {@link #room()}, so a handler that blocks never hides room from the poller.
      */
     private int unflushed;
+    /**
+     * The batch of records this worker is dispatching, or null, and the index of the one it dispatches now: written
+     * by this thread with release stores (plain stores on x86), read by close when this thread outlives the drain
+     * deadline inside a handler, to mark the records after it as never handled.
+     */
+    private InboundRecord[] batch;
+    private int cursor;
 
     Worker(String name) {
       this.thread = new Thread(this, name);
@@ -316,18 +329,28 @@ final class SubscriptionRuntime implements Subscription {
             }
           }
           if (item == STOP) {
+            markWaitingNotHandled();
             return;
           }
           if (stopping) {
-            continue; // not started: consumer.close() gives it back to the group
+            // Not started: consumer.close() gives it back to the group, and this delivery does not count.
+            if (item instanceof InboundRecord[]) {
+              markNotHandled(Arrays.asList((InboundRecord[]) item));
+            }
+            continue;
           }
           if (item instanceof InboundRecord[]) {
-            for (InboundRecord r : (InboundRecord[]) item) {
+            InboundRecord[] batch = (InboundRecord[]) item;
+            BATCH.setRelease(this, batch);
+            for (int i = 0; i < batch.length; i++) {
+              CURSOR.setRelease(this, i); // before the check: see unstartedOfStuckBatch()
               if (stopping) {
+                markNotHandled(Arrays.asList(batch).subList(i, batch.length));
                 break;
               }
-              dispatch(new DeliveryImpl(r, r.deliveryCount(), this));
+              dispatch(new DeliveryImpl(batch[i], batch[i].deliveryCount(), this));
             }
+            BATCH.setRelease(this, null);
           } else {
             DeliveryImpl d = (DeliveryImpl) item;
             if (d.released) {
@@ -390,8 +413,14 @@ final class SubscriptionRuntime implements Subscription {
       }
     }
 
-    /** The holder of {@code key} settled: removes the hold and returns the next waiting delivery, if any. */
+    /**
+     * The holder of {@code key} settled: removes the hold and returns the next waiting delivery, if any. While
+     * stopping, nothing more starts and the table stays as it is, for {@link #markWaitingNotHandled()}.
+     */
     private DeliveryImpl nextOf(Object key) {
+      if (stopping) {
+        return null;
+      }
       ArrayDeque<DeliveryImpl> waiting = blocked.get(key);
       DeliveryImpl next = waiting == null || waiting == BUSY ? null : waiting.poll();
       if (next == null) {
@@ -399,7 +428,17 @@ final class SubscriptionRuntime implements Subscription {
       } else if (waiting.isEmpty()) {
         blocked.put(key, BUSY);
       }
-      return stopping ? null : next;
+      return next;
+    }
+
+    /** On the way out: the deliveries still waiting behind a key were never started. */
+    private void markWaitingNotHandled() {
+      for (ArrayDeque<DeliveryImpl> waiting : blocked.values()) {
+        for (DeliveryImpl d : waiting) {
+          d.record.markNotHandled();
+        }
+      }
+      blocked.clear();
     }
 
     /** A delivery was released on another thread (or later on this one). */
@@ -418,6 +457,21 @@ final class SubscriptionRuntime implements Subscription {
       while ((d = settledHere.poll()) != null && !stopping) {
         releasedElsewhere(d);
       }
+    }
+
+    /**
+     * Called by close for a worker still inside a handler after the drain deadline: the records of its batch after
+     * the one it is dispatching, which it will never start (it checks {@code stopping}, set long before, after each
+     * cursor store and before each start). Empty when the batch changed while being read: those records then count,
+     * the safe side.
+     */
+    List<InboundRecord> unstartedOfStuckBatch() {
+      InboundRecord[] b = (InboundRecord[]) BATCH.getAcquire(this);
+      int c = (int) CURSOR.getAcquire(this);
+      if (b == null || BATCH.getAcquire(this) != b) {
+        return List.of();
+      }
+      return Arrays.asList(b).subList(Math.min(c + 1, b.length), b.length);
     }
 
     /** One slot freed on this worker's own thread. */
@@ -486,10 +540,15 @@ final class SubscriptionRuntime implements Subscription {
   /** At most this many slots freed on a worker's thread wait there before they are taken off the shared counter. */
   private static final int FLUSH_BATCH = 128;
   private static final VarHandle UNFLUSHED;
+  private static final VarHandle BATCH;
+  private static final VarHandle CURSOR;
 
   static {
     try {
-      UNFLUSHED = MethodHandles.lookup().findVarHandle(Worker.class, "unflushed", int.class);
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      UNFLUSHED = lookup.findVarHandle(Worker.class, "unflushed", int.class);
+      BATCH = lookup.findVarHandle(Worker.class, "batch", InboundRecord[].class);
+      CURSOR = lookup.findVarHandle(Worker.class, "cursor", int.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -735,6 +794,12 @@ final class SubscriptionRuntime implements Subscription {
     }
   }
 
+  private static void markNotHandled(List<InboundRecord> records) {
+    for (InboundRecord r : records) {
+      r.markNotHandled();
+    }
+  }
+
   private static String describe(Throwable t) {
     return t.getClass().getName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
   }
@@ -794,7 +859,22 @@ final class SubscriptionRuntime implements Subscription {
     }
     for (Worker w : workers) {
       if (w.thread.isAlive() && w.thread != self) {
+        markNotHandled(w.unstartedOfStuckBatch());
         w.thread.interrupt();
+      }
+    }
+    // Records routed after a worker took its STOP (the poll thread raced with close), or queued behind a handler
+    // that outlived the deadline, were never started either. (A stuck worker's key table is its own: deliveries
+    // waiting there count, a documented edge.)
+    for (Worker w : workers) {
+      List<Object> left = new ArrayList<>();
+      w.queue.drainTo(left);
+      for (Object item : left) {
+        if (item instanceof InboundRecord[]) {
+          markNotHandled(Arrays.asList((InboundRecord[]) item));
+        } else if (item == STOP) {
+          w.queue.add(STOP); // a stuck worker still exits when its handler returns
+        }
       }
     }
     givenBack = true;

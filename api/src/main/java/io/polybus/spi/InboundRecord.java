@@ -53,4 +53,18 @@ public interface InboundRecord {
    * the default keeps nothing, in which case the count after a crash is the broker's own delivery count.
    */
   default void recordAttempts(int attempts) {}
+
+  /**
+   * Notes that no handler has started this delivery. The runtime calls it only while closing, before
+   * {@link BackendConsumer#close()}, for records it received but had not handed to a handler (queued, or waiting
+   * behind an earlier record of their key), and settles those records no further. It only marks: {@code close()}
+   * gives the record back together with the others, so that no record overtakes an earlier one of its key. When it
+   * does, this delivery must not count: the next {@link #deliveryCount()} is this one's, not one more, so members
+   * that close one after another (a rolling restart) never use up the attempts of messages no handler saw.
+   *
+   * <p>Thread-safe and idempotent; a call after the consumer closed is ignored, like a settling call. A backend whose broker counts every delivery with no way to
+   * take one back keeps the default, which does nothing, and declares
+   * {@link io.polybus.Capabilities#uncountedGiveBack()} false.
+   */
+  default void markNotHandled() {}
 }

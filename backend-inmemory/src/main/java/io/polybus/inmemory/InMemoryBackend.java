@@ -33,6 +33,7 @@ final class InMemoryBackend implements Backend {
         .replayFromTimestamp(true)
         .replayFromOffset(true)
         .durable(false)
+        .uncountedGiveBack(true)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)
         .maxPayloadBytes(maxPayloadBytes)

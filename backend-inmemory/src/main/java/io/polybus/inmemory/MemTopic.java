@@ -350,7 +350,9 @@ final class MemTopic {
             (out == null ? out = new ArrayList<>(Math.min(max, 256)) : out).add(l);
           }
           while ((out == null || out.size() < max) && (l = group.ready.poll()) != null) {
-            Lease fresh = new Lease(l.offset, l.message, Math.max(l.deliveries, l.recorded));
+            // A delivery its closing member never handed to a handler is taken back out of the count.
+            int counted = l.notHandled ? l.deliveries - 1 : l.deliveries;
+            Lease fresh = new Lease(l.offset, l.message, Math.max(counted, l.recorded));
             if (assign(fresh)) {
               (out == null ? out = new ArrayList<>(Math.min(max, 256)) : out).add(fresh);
             }
@@ -489,6 +491,8 @@ final class MemTopic {
     int deliveries;
     /** Attempts the runtime noted while retrying in place. */
     int recorded;
+    /** The runtime never handed this delivery to a handler: when its member closes, it does not count. */
+    boolean notHandled;
     Member member;
     Lease prev;
     Lease next;
@@ -572,6 +576,18 @@ final class MemTopic {
       lock.lock();
       try {
         recorded = Math.max(recorded, attempts);
+      } finally {
+        unlock();
+      }
+    }
+
+    @Override
+    public void markNotHandled() {
+      lock.lock();
+      try {
+        if (!settled && !member.closed) {
+          notHandled = true;
+        }
       } finally {
         unlock();
       }

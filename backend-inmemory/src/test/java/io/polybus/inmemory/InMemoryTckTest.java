@@ -19,6 +19,7 @@ class InMemoryTckTest implements PolybusTck {
         .replayFromTimestamp(true)
         .replayFromOffset(true)
         .durable(false)
+        .uncountedGiveBack(true)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)
         .maxPayloadBytes(1 << 20)

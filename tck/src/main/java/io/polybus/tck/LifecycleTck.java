@@ -60,6 +60,77 @@ public interface LifecycleTck extends TckContext {
     }
   }
 
+  /**
+   * A rolling restart: three members in turn receive the backlog, start one message (whose handler outlives the
+   * drain deadline) and close. Only those started deliveries count: a fourth member gets every message with attempt
+   * 1 plus the number of times a handler started it, none dead-lettered unseen.
+   */
+  @Test
+  @Timeout(180)
+  default void shouldNotCountDeliveriesThatAClosingMemberGaveBackUnhandled() {
+    assumeCapability(declaredCapabilities().uncountedGiveBack(), "uncountedGiveBack");
+    try (Polybus bus = connect()) {
+      String topic = uniqueName("life-unseen");
+      String group = uniqueName("g");
+      List<Message> messages = new java.util.ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        messages.add(Message.builder().key("k" + i).payload("unseen-" + i).build());
+      }
+      SubscribeOptions options = SubscribeOptions.builder()
+          .retryPolicy(io.polybus.RetryPolicy.builder().maxAttempts(4).initialBackoff(Duration.ZERO).build())
+          .build();
+      java.util.Map<String, AtomicInteger> started = new ConcurrentHashMap<>();
+      for (int round = 1; round <= 3; round++) {
+        CountDownLatch inHandler = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Subscription member = bus.subscribe(topic, group, d -> {
+          started.computeIfAbsent(d.message().id(), id -> new AtomicInteger()).incrementAndGet();
+          inHandler.countDown();
+          awaitUninterruptibly(release); // outlives the drain deadline, so close gives this delivery back
+        }, options);
+        if (round == 1) {
+          bus.publishAllAndWait(topic, messages); // once the group exists
+        }
+        try {
+          assertThat(inHandler.await(timeouts().await().toMillis(), TimeUnit.MILLISECONDS))
+              .as("a handler started in round %d", round).isTrue();
+          quietPeriod(); // the member receives what it prefetches
+        } catch (InterruptedException e) {
+          throw new AssertionError(e);
+        } finally {
+          member.close(Duration.ofMillis(100));
+          release.countDown();
+        }
+      }
+      Inbox last = new Inbox();
+      bus.subscribe(topic, group, last, options);
+      last.awaitIds(idsOf(messages), timeouts().await(), "every message at the fourth member");
+      for (Message m : messages) {
+        AtomicInteger before = started.get(m.id());
+        int expected = 1 + (before == null ? 0 : before.get());
+        assertThat(last.of(m.id()).get(0).attempt())
+            .as("attempt of %s at the fourth member, after handlers had started it %d times", m.payloadAsString(),
+                expected - 1)
+            .isEqualTo(expected);
+      }
+    }
+  }
+
+  private static void awaitUninterruptibly(CountDownLatch latch) {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        latch.await();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   @Test
   @Timeout(120)
   default void shouldLetRunningHandlersFinishAndSettleWhenClosing() {

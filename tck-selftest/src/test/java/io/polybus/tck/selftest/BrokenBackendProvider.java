@@ -238,6 +238,13 @@ public final class BrokenBackendProvider implements BackendProvider {
           inner.recordAttempts(attempts);
         }
       }
+
+      @Override
+      public void markNotHandled() {
+        if (!copy && flaw != Flaw.COUNT_UNHANDLED) {
+          inner.markNotHandled();
+        }
+      }
     }
   }
 }

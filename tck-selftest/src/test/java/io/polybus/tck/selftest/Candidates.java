@@ -23,6 +23,7 @@ final class Candidates {
       .replayFromTimestamp(true)
       .replayFromOffset(true)
       .durable(false)
+      .uncountedGiveBack(true)
       .nativeDelayedRetry(true)
       .mayDuplicate(false)
       .maxPayloadBytes(1 << 20)
@@ -124,6 +125,13 @@ final class Candidates {
     @Override
     String uri() {
       return "broken:narrow-limits";
+    }
+  }
+
+  static final class CountUnhandledCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "broken:count-unhandled";
     }
   }
 }

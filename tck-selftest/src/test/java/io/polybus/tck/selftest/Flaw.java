@@ -28,7 +28,12 @@ enum Flaw {
    * A publish fails for a message whose id or a header name is over 100 UTF-8 bytes, as on a broker with narrower
    * limits than the portable ones that the backend does not map.
    */
-  NARROW_LIMITS;
+  NARROW_LIMITS,
+  /**
+   * {@code markNotHandled()} is ignored, so a delivery a closing member gave back without a handler having started it
+   * counts as an attempt.
+   */
+  COUNT_UNHANDLED;
 
   /** The URI path naming this flaw, for example {@code ignore-max-attempts}. */
   String path() {

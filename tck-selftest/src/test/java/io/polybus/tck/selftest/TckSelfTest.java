@@ -2,6 +2,7 @@ package io.polybus.tck.selftest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.polybus.tck.selftest.Candidates.CountUnhandledCandidate;
 import io.polybus.tck.selftest.Candidates.DlqLosesHeadersCandidate;
 import io.polybus.tck.selftest.Candidates.DropCandidate;
 import io.polybus.tck.selftest.Candidates.DuplicateCandidate;
@@ -75,6 +76,11 @@ class TckSelfTest {
   void tckCatchesABackendWithNarrowerLimitsThanThePortableOnes() {
     assertCaught(NarrowLimitsCandidate.class,
         "shouldDeliverAMessageAtThePortableIdHeaderNameAndMetadataLimitsIntact");
+  }
+
+  @Test
+  void tckCatchesABackendThatCountsDeliveriesAClosingMemberNeverHandled() {
+    assertCaught(CountUnhandledCandidate.class, "shouldNotCountDeliveriesThatAClosingMemberGaveBackUnhandled");
   }
 
   /** At least one case fails, and one of {@code designated} (the cases written for this flaw) is among them. */
