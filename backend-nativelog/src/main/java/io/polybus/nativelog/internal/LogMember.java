@@ -1,6 +1,5 @@
 package io.polybus.nativelog.internal;
 
-import io.polybus.BrokerUnavailableException;
 import io.polybus.Message;
 import io.polybus.spi.BackendConsumer;
 import io.polybus.spi.InboundRecord;
@@ -189,7 +188,9 @@ final class LogMember implements BackendConsumer {
       try {
         rebalanceIfDue();
       } catch (IOException e) {
-        throw new BrokerUnavailableException("log " + log.dir + ": rebalancing failed: " + e.getMessage(), e);
+        throw log.ioFailure(e, "log " + log.dir + ": rebalancing failed");
+      } catch (InternalError e) {
+        throw log.mappedAccessFailed(topic.name, e); // a segment cut short under its mapping (see Segment)
       }
       if (max <= 0) {
         return List.of();
@@ -208,7 +209,9 @@ final class LogMember implements BackendConsumer {
         }
         cursor++;
       } catch (IOException e) {
-        throw new BrokerUnavailableException("log " + log.dir + ": read failed: " + e.getMessage(), e);
+        throw log.ioFailure(e, "log " + log.dir + ": read failed");
+      } catch (InternalError e) {
+        throw log.mappedAccessFailed(topic.name, e);
       } finally {
         ownedLock.unlock();
       }

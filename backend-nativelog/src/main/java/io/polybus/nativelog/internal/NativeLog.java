@@ -18,7 +18,9 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -343,6 +345,8 @@ final class NativeLog {
       for (Partition p : t.partitions) {
         try {
           deleted += p.enforceRetention(retention.maxAgeMillis(), retention.maxBytes(), now, stallTimeoutNanos);
+        } catch (InternalError e) {
+          mappedAccessFailed(t.name, e); // a segment cut short under its mapping: health names it
         } catch (IOException | RuntimeException e) {
           // Retried at the next check; appends and reads do not depend on it.
           System.getLogger(NativeLog.class.getName()).log(System.Logger.Level.WARNING,
@@ -356,10 +360,13 @@ final class NativeLog {
   /**
    * Up while the directory is writable and its file system has room for at least one more segment (segments are
    * preallocated whole, so with less the next roll of any partition fails); the detail says how much room and what
-   * the recovery at open found.
+   * the recovery at open found. Down while a file of the log cannot be used: a group state (until it is used
+   * successfully again) or a segment found shorter than its mapping (every open segment's size is checked here, one
+   * fstat each; until the log is opened again).
    */
   io.polybus.Health health() {
     String lockFile = checkLockFile();
+    checkSegmentSizes(null);
     try {
       Path probe = Files.createTempFile(dir, ".health-", ".tmp");
       Files.delete(probe);
@@ -464,11 +471,72 @@ final class NativeLog {
    * non-transient, since retrying without changing the file fails the same way.
    */
   NonTransientPolybusException fault(Path file, IOException e) {
-    String what = "log " + dir + ": " + file + " cannot be used (" + e + "); fix it, or move it away to start that"
-        + " group afresh on that partition";
-    faults.put(file, what);
-    System.getLogger(NativeLog.class.getName()).log(System.Logger.Level.ERROR, what);
+    return fault(file, e, "fix it, or move it away to start that group afresh on that partition");
+  }
+
+  private NonTransientPolybusException fault(Path file, Throwable e, String remedy) {
+    String what = "log " + dir + ": " + file + " cannot be used (" + e + "); " + remedy;
+    if (!what.equals(faults.put(file, what))) { // once, not at every publish or poll that meets it
+      System.getLogger(NativeLog.class.getName()).log(System.Logger.Level.ERROR, what);
+    }
     return new NonTransientPolybusException(what, e);
+  }
+
+  /** What to do about a segment that cannot be used. */
+  private static final String SEGMENT_REMEDY = "stop every process using the log and open it again: recovery extends"
+      + " a truncated segment back with zeroes (the records in the lost part are gone); a segment whose header is"
+      + " damaged must be moved out of the log directory";
+
+  /**
+   * The exception for an I/O failure of the log: a {@link CorruptLogException} naming a segment is a fault (health
+   * down naming the file, non-transient: the segment stays unusable until the log is opened again); any other is
+   * transient, described by {@code what}.
+   */
+  io.polybus.PolybusException ioFailure(IOException e, String what) {
+    if (e instanceof CorruptLogException c && c.segment != null) {
+      return fault(c.segment, c, SEGMENT_REMEDY);
+    }
+    return new io.polybus.BrokerUnavailableException(what + ": " + e, e);
+  }
+
+  /**
+   * The exception for an {@link InternalError} met while touching the mappings of {@code topicName} (every topic
+   * when null or not open): the JVM's report of a fault on a mapped page, which it raises asynchronously, so the
+   * segment it came from is found by checking the size of every open segment. A segment cut short is a fault as in
+   * {@link #ioFailure}; with none, a fault that says "unsafe memory access" is a device I/O error under a mapping,
+   * reported against the topic (health down until the log is opened again). Any other internal error is not the
+   * log's to explain and is thrown on.
+   */
+  io.polybus.PolybusException mappedAccessFailed(String topicName, InternalError e) {
+    List<Segment> cut = checkSegmentSizes(topicName == null ? null : topics.get(topicName));
+    if (!cut.isEmpty()) {
+      return new NonTransientPolybusException(faults.get(cut.get(0).file) + " (met as: " + e + ")", e);
+    }
+    if (String.valueOf(e.getMessage()).contains("unsafe memory access")) {
+      Path where = topicName == null ? dir : dir.resolve("topics").resolve(topicName);
+      return fault(where, e, "a memory-mapped access to its segments faulted though none is shorter than its"
+          + " mapping: an I/O error of the device? Check the system log, then open the log again");
+    }
+    throw e;
+  }
+
+  /**
+   * Checks the size of every open segment of {@code topic} (of every topic when null); each one found cut short is
+   * a fault from now on. Returns those found.
+   */
+  private List<Segment> checkSegmentSizes(LogTopic topic) {
+    List<Segment> cut = new ArrayList<>();
+    for (LogTopic t : topic == null ? topics.values() : List.of(topic)) {
+      for (Partition p : t.partitions) {
+        for (Segment s : p.truncatedSegments()) {
+          cut.add(s);
+          if (!faults.containsKey(s.file)) {
+            fault(s.file, new CorruptLogException(s.file, s.checkSize()), SEGMENT_REMEDY);
+          }
+        }
+      }
+    }
+    return cut;
   }
 
   /** {@code file} was used successfully: whatever was wrong with it is fixed. */

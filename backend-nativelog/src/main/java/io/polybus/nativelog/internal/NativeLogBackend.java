@@ -115,10 +115,13 @@ public final class NativeLogBackend implements Backend {
       return CompletableFuture.failedFuture(new PayloadTooLargeException(
           "a message does not fit a segment of the log at " + log.dir + ": " + e.getMessage(), e));
     } catch (IOException e) {
-      return CompletableFuture.failedFuture(
-          new BrokerUnavailableException("appending to the log at " + log.dir + " failed: " + e, e));
+      return CompletableFuture.failedFuture(log.ioFailure(e, "appending to the log at " + log.dir + " failed"));
     } catch (PolybusException e) {
       return CompletableFuture.failedFuture(e); // a refused topic directory: the caller learns it from the future
+    } catch (InternalError e) {
+      // A fault on a mapped page (a segment cut short under us), raised by the JVM at the next safepoint poll: it
+      // may surface anywhere in the append, so it is caught here rather than around the access.
+      return CompletableFuture.failedFuture(log.mappedAccessFailed(topic, e));
     }
     // Receipts are made when read ("<partition>@<offset>"): most batch publishers never look at them.
     List<PublishReceipt> receipts = new java.util.AbstractList<>() {
@@ -144,8 +147,9 @@ public final class NativeLogBackend implements Backend {
     try {
       log.ensureGroup(topic, group, startFrom);
     } catch (IOException e) {
-      throw new BrokerUnavailableException("creating group " + group + " of " + topic + " in " + log.dir
-          + " failed: " + e, e);
+      throw log.ioFailure(e, "creating group " + group + " of " + topic + " in " + log.dir + " failed");
+    } catch (InternalError e) {
+      throw log.mappedAccessFailed(topic, e);
     }
   }
 
@@ -156,8 +160,9 @@ public final class NativeLogBackend implements Backend {
       LogMember member = log.join(spec.topic(), spec.group());
       return wait == Wait.SPIN ? new SpinningConsumer(member, log.topic(spec.topic())) : member;
     } catch (IOException e) {
-      throw new BrokerUnavailableException("joining group " + spec.group() + " of " + spec.topic() + " in "
-          + log.dir + " failed: " + e, e);
+      throw log.ioFailure(e, "joining group " + spec.group() + " of " + spec.topic() + " in " + log.dir + " failed");
+    } catch (InternalError e) {
+      throw log.mappedAccessFailed(spec.topic(), e);
     }
   }
 
@@ -340,7 +345,7 @@ public final class NativeLogBackend implements Backend {
         long end;
         try {
           end = partitions[i].endOffset();
-        } catch (IOException e) {
+        } catch (IOException | InternalError e) {
           return true; // let the member's poll meet the error and report it
         }
         if (end != lastEnds[i]) {

@@ -53,6 +53,7 @@ final class Partition implements AutoCloseable {
   long append(RecordCodec record, long timestampMillis) throws IOException {
     while (true) {
       Segment s = active;
+      s.requireIntact(); // one volatile read; the size itself is checked off the hot path (Segment's class doc)
       long offset = s.append(record, timestampMillis);
       if (offset >= 0) {
         return offset;
@@ -158,6 +159,7 @@ final class Partition implements AutoCloseable {
    */
   SegmentIndex indexOf(Segment s, long stallTimeoutNanos, boolean waitForWriters) throws IOException {
     SegmentIndex idx = indexes.get(s.baseOffset());
+    s.requireIntact();
     if (idx != null || !Segment.isSealed(s.tail())) {
       return idx;
     }
@@ -218,6 +220,20 @@ final class Partition implements AutoCloseable {
     }
   }
 
+  /**
+   * Checks the size of every open segment of this partition (one fstat each, see {@link Segment#checkSize}); returns
+   * the ones found shorter than their mapping, which are refused from now on.
+   */
+  java.util.List<Segment> truncatedSegments() {
+    java.util.List<Segment> out = new java.util.ArrayList<>();
+    for (Segment s : segments.values()) {
+      if (s.checkSize() != null) {
+        out.add(s);
+      }
+    }
+    return out;
+  }
+
   /** The oldest segment still on disk. */
   Segment first() {
     return segments.firstEntry().getValue();
@@ -233,6 +249,7 @@ final class Partition implements AutoCloseable {
   long endOffset() throws IOException {
     Segment s = active;
     while (true) {
+      s.requireIntact();
       long tail = s.tail();
       if (!Segment.isSealed(tail)) {
         return s.baseOffset() + Segment.tailCount(tail);

@@ -26,6 +26,7 @@ final class PartitionReader {
    */
   int next(Segment.Frame out) throws IOException {
     while (true) {
+      reader.segment().requireIntact();
       int rc = reader.next(out);
       if (rc == SegmentReader.FRAME) {
         if (out.offset < from) {

@@ -32,6 +32,30 @@ import java.util.zip.CRC32C;
  *
  * <p>Thread-safe; the mapping is shared by every thread of the process. Closing unmaps nothing explicitly (the JDK
  * unmaps when the buffer is collected), so a reader that still holds the segment never faults.
+ *
+ * <h2>A file truncated under the mapping</h2>
+ * Polybus never shrinks a segment, but something else may (a copy tool, {@code truncate}, an operator's
+ * {@code > file}). An access to a page past the new end of file raises SIGBUS. HotSpot survives it for the plain
+ * and ordered accesses of the view VarHandles and for bulk copies, in interpreted and compiled code, and for
+ * compare-and-set in compiled code: the access is skipped (a load yields garbage) and an {@link InternalError} ("a
+ * fault occurred in a recent unsafe memory access") is thrown <em>later</em>, when the thread next checks for
+ * asynchronous exceptions. An <em>interpreted</em> compare-and-set runs in the VM without that guard, and the JVM
+ * dies (JDK 17: a warm-up of 100 appends, then a truncation, then an append, killed the JVM; so did any append under
+ * {@code -Xint}). So:
+ * <ul>
+ *   <li>Every compare-and-set of the mapping comes after a plain or ordered access of the same word, then
+ *       {@link #raisePendingFault()}, which makes an interpreted thread throw the error then, before the CAS. Truncation
+ *       removes a suffix of the file, so an address past a faulting one faults too: no access computed from a faulted
+ *       (garbage) value lands in a page that is still there.
+ *   <li>The compare-and-set loop that cannot afford a read per page (the pre-touch at open) checks the file size
+ *       every {@link #SPARE_SLICE}; a spare is private to its process until linked, so it is touched with plain
+ *       stores.
+ * </ul>
+ * {@link #checkSize()} (one fstat) finds a truncation before anything touches it: at open, when a spare is installed,
+ * at each force, and at each health check; the callers of the log (publish, poll, subscribe) turn an
+ * {@code InternalError} that surfaces anyway into an I/O failure naming the file. From then on the segment is
+ * {@linkplain #requireIntact() refused} without its mapping being touched. A size check per append would put a
+ * system call on the hot path, so a truncation between two checks is met by the first access past the end.
  */
 final class Segment implements AutoCloseable {
   private static final VarHandle LONGS =
@@ -58,6 +82,11 @@ final class Segment implements AutoCloseable {
   private final int spareAt;
   /** Racy on purpose: a second request while the first is under way is a no-op. */
   private boolean spareRequested;
+  /**
+   * Why this segment must not be touched again (its file was found shorter than its mapping), or null. Written once,
+   * by whichever thread found it; read before each append and read.
+   */
+  private volatile String truncated;
 
   private Segment(Path file, FileChannel channel, MappedByteBuffer buffer, long baseOffset, int capacity) {
     this.file = file;
@@ -99,9 +128,9 @@ final class Segment implements AutoCloseable {
     Segment s;
     try {
       s = spare.install(target, baseOffset);
-    } catch (NoSuchFileException e) {
+    } catch (NoSuchFileException | CorruptLogException e) {
       // Our spare's name was deleted under us (another process took it for an orphan in the instant before we
-      // locked it): make a fresh one.
+      // locked it), or something cut it short while it waited: make a fresh one.
       spare.delete();
       spare = Spare.prepare(dir, capacity);
       s = spare.install(target, baseOffset);
@@ -132,21 +161,22 @@ final class Segment implements AutoCloseable {
     try {
       long size = ch.size();
       if (size < HEADER_SIZE * 2 || size > Integer.MAX_VALUE) {
-        throw new CorruptLogException(file + ": not a Polybus segment (size " + size + ")");
+        throw new CorruptLogException(file, file + ": not a Polybus segment (size " + size + ")");
       }
       MappedByteBuffer buf = ch.map(FileChannel.MapMode.READ_WRITE, 0, size);
       buf.order(ByteOrder.LITTLE_ENDIAN);
       if (buf.getLong(MAGIC_OFFSET) != MAGIC) {
-        throw new CorruptLogException(file + ": not a Polybus segment (bad magic)");
+        throw new CorruptLogException(file, file + ": not a Polybus segment (bad magic)");
       }
       if (buf.getInt(VERSION_OFFSET) != VERSION || buf.getInt(HEADER_SIZE_OFFSET) != HEADER_SIZE) {
-        throw new CorruptLogException(file + ": unsupported segment version " + buf.getInt(VERSION_OFFSET));
+        throw new CorruptLogException(file, file + ": unsupported segment version " + buf.getInt(VERSION_OFFSET));
       }
       long capacity = buf.getLong(CAPACITY_OFFSET);
       if (capacity != size) {
-        throw new CorruptLogException(file + ": header says " + capacity + " bytes, file has " + size);
+        throw new CorruptLogException(file, file + ": header says " + capacity + " bytes, file has " + size
+            + (capacity > size ? " (truncated)" : ""));
       }
-      pretouch(buf);
+      pretouch(file, ch, buf);
       return new Segment(file, ch, buf, buf.getLong(BASE_OFFSET_OFFSET), (int) capacity);
     } catch (IOException | RuntimeException e) {
       ch.close();
@@ -161,8 +191,13 @@ final class Segment implements AutoCloseable {
    * whatever another writer put there, yet the processor treats as a store. Pages already written are only read, so
    * opening a segment does not mark them dirty and make the kernel write them back; a sealed segment is not touched
    * at all, so opening a partition with a long history does not read all of it.
+   *
+   * <p>This loop runs interpreted at first, where a compare-and-set of a page cut off by a truncation kills the JVM
+   * (see the class doc). A plain read before each one would make it safe and double the faults (measured ten times
+   * slower: 75 ms instead of 7 for 64 MiB), so the file size is checked every {@link #SPARE_SLICE} instead: what is
+   * left is a truncation inside the tens of microseconds one slice takes, at open only.
    */
-  private static void pretouch(MappedByteBuffer buf) {
+  static void pretouch(Path file, FileChannel ch, MappedByteBuffer buf) throws IOException {
     ByteBuffer view = buf;
     long tail = (long) LONGS.getVolatile(view, TAIL_OFFSET);
     if ((SegmentDescriptor.tailCount(tail) & SEALED) != 0) {
@@ -175,10 +210,55 @@ final class Segment implements AutoCloseable {
       sum += buf.get(i);
     }
     for (; i + 4 <= buf.capacity(); i += 4096) {
+      if ((i & (SPARE_SLICE - 1)) == 0 || i == writableFrom) {
+        requireSize(file, ch, Math.min(buf.capacity(), i + (long) SPARE_SLICE), buf.capacity());
+      }
       INTS.compareAndSet(view, i, 0, 0);
     }
     if (sum == 42) {
       Thread.onSpinWait(); // keeps the read loop from being optimised away
+    }
+  }
+
+  /** Throws, naming the file, when it is shorter than {@code needed} of its {@code capacity} bytes. */
+  private static void requireSize(Path file, FileChannel ch, long needed, long capacity) throws IOException {
+    long size = ch.size();
+    if (size < needed) {
+      throw new CorruptLogException(file, truncatedMessage(file, size, capacity));
+    }
+  }
+
+  private static String truncatedMessage(Path file, long size, long capacity) {
+    return file + " was truncated to " + size + " of its " + capacity + " bytes while mapped (not by Polybus, which"
+        + " never shrinks a segment); its records after byte " + size + " are lost";
+  }
+
+  /**
+   * Checks that the file still spans the whole mapping (one fstat). Returns why it does not, and from then on the
+   * segment is refused by {@link #requireIntact()}; null while it is whole.
+   */
+  String checkSize() {
+    String t = truncated;
+    if (t != null) {
+      return t;
+    }
+    long size;
+    try {
+      size = channel.size();
+    } catch (IOException e) {
+      return null; // closed (retention deleted it, or the partition closes): nobody touches it again
+    }
+    if (size < capacity) {
+      truncated = t = truncatedMessage(file, size, capacity);
+    }
+    return t;
+  }
+
+  /** Refuses, naming the file, a segment found truncated; never touches the mapping. */
+  void requireIntact() throws CorruptLogException {
+    String t = truncated;
+    if (t != null) {
+      throw new CorruptLogException(file, t);
     }
   }
 
@@ -207,6 +287,7 @@ final class Segment implements AutoCloseable {
     }
     while (true) {
       long t = (long) LONGS.getVolatile(bytes, TAIL_OFFSET);
+      raisePendingFault(); // before a CAS of the same word: the tail's page may be gone (see the class doc)
       int count = SegmentDescriptor.tailCount(t); // with the sealed bit
       int position = tailPosition(t);
       if ((count & SEALED) != 0) {
@@ -237,6 +318,7 @@ final class Segment implements AutoCloseable {
       crc.update(frame, FRAME_BODY_LENGTH, FRAME_HEADER - FRAME_BODY_LENGTH + bodyLength);
       fb.putInt(FRAME_CRC, (int) crc.getValue());
       buffer.put(position + FRAME_CRC, frame, FRAME_CRC, FRAME_HEADER - FRAME_CRC + bodyLength);
+      raisePendingFault(); // the stores above faulted if the frame's page is gone: throw before its CAS
       // The commit: release, so a reader that sees COMMITTED sees every byte above.
       if (INTS.compareAndSet(bytes, position + FRAME_STATE, STATE_WRITING, STATE_COMMITTED)) {
         if (!dirty) {
@@ -292,12 +374,27 @@ final class Segment implements AutoCloseable {
   }
 
   boolean casLength(int position, int expected, int length) {
+    lengthAt(position); // read first, so a page that is gone faults where the JVM survives it (the class doc)
+    raisePendingFault();
     return INTS.compareAndSet(bytes, position + FRAME_LENGTH, expected, length);
   }
 
   /** Gives up on a frame that stayed in writing state too long; true if this call padded it. */
   boolean pad(int position) {
+    stateAt(position); // as in casLength
+    raisePendingFault();
     return INTS.compareAndSet(bytes, position + FRAME_STATE, STATE_WRITING, STATE_PADDING);
+  }
+
+  /**
+   * Throws now the {@link InternalError} of an earlier access of this thread to a page a truncation cut off, if the
+   * JVM recorded one. Interpreted, the allocation below is a call into the VM, and the return from a VM call is where
+   * the interpreter throws pending asynchronous errors; without it, the error waits while the compare-and-set that
+   * follows faults again where the JVM does not survive it. Compiled code handles a faulting compare-and-set itself,
+   * and drops the unused allocation: on the hot path this costs nothing once compiled.
+   */
+  private static void raisePendingFault() {
+    byte[] unused = new byte[0];
   }
 
   /**
@@ -335,7 +432,11 @@ final class Segment implements AutoCloseable {
   void force() {
     if (dirty) {
       dirty = false;
-      buffer.force();
+      // An fstat next to an fsync costs nothing, and a truncation is then found within one force interval (or one
+      // group commit) of happening, often before a publish meets it.
+      if (checkSize() == null) {
+        buffer.force();
+      }
     }
   }
 
@@ -461,13 +562,15 @@ final class Segment implements AutoCloseable {
         buf.order(ByteOrder.LITTLE_ENDIAN);
         ByteBuffer view = buf;
         for (int i = 0; i + 4 <= capacity; i += 4096) {
-          INTS.compareAndSet(view, i, 0, 0); // all zero: every page faulted in writable, as pretouch() does
+          // A plain store of zero faults each page in writable, as pretouch()'s compare-and-set does: nobody else
+          // writes a spare, and a plain store to a page a truncation cut off is an InternalError, never a crash.
+          INTS.set(view, i, 0);
           if ((i & (SPARE_SLICE - 1)) == 0) {
             Thread.yield();
           }
         }
         return new Spare(tmp, ch, lock, buf, capacity);
-      } catch (IOException | RuntimeException e) {
+      } catch (IOException | RuntimeException | Error e) {
         ch.close();
         Files.deleteIfExists(tmp);
         FILES.remove(tmp);
@@ -501,6 +604,8 @@ final class Segment implements AutoCloseable {
      * header wiped again, so the spare can serve another roll) when {@code target} exists already.
      */
     Segment install(Path target, long baseOffset) throws IOException {
+      // A spare may wait minutes for its roll: one cut short meanwhile is refused before it is touched.
+      requireSize(tmp, channel, capacity, capacity);
       buffer.putLong(MAGIC_OFFSET, MAGIC);
       buffer.putInt(VERSION_OFFSET, VERSION);
       buffer.putInt(HEADER_SIZE_OFFSET, HEADER_SIZE);
