@@ -87,6 +87,7 @@ final class KafkaBackend implements Backend {
         .replayFromTimestamp(true)
         .replayFromOffset(true)
         .durable(true)
+        .uncountedGiveBack(true)
         .nativeDelayedRetry(false)
         .mayDuplicate(false)
         .maxPayloadBytes(settings.maxPayload)

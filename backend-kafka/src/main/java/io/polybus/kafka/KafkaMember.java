@@ -673,7 +673,7 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
       long next = offset;
       for (KRecord r : records) {
         e.add(CommitMetadata.ACKED, r.offset - next); // gaps: nothing to deliver there
-        e.add(r.state == KRecord.ACKED ? CommitMetadata.ACKED : Math.max(r.deliveries, r.attempts), 1);
+        e.add(r.state == KRecord.ACKED ? CommitMetadata.ACKED : r.countedDeliveries(), 1);
         next = r.offset + 1;
       }
       if (!priors.isEmpty()) {
@@ -720,6 +720,8 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
     int deliveriesBeforeLease;
     volatile int attempts;
     volatile int state = READY;
+    /** Set by {@link #markNotHandled()} while the subscription closes. */
+    volatile boolean notHandled;
 
     KRecord(KafkaMember member, PartitionState partition, ConsumerRecord<byte[], byte[]> raw, int prior) {
       this.member = member;
@@ -772,6 +774,22 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
         attempts = n;
         member.metadataDirty = true;
       }
+    }
+
+    @Override
+    public void markNotHandled() {
+      if (!member.closed && !partition.revoked) {
+        notHandled = true; // read by close(), whose commit carries the count without this delivery
+      }
+    }
+
+    /**
+     * The deliveries the commit metadata carries for this unacked record: the latest lease is left out when no
+     * handler saw it, so the next owner's delivery has this one's count.
+     */
+    int countedDeliveries() {
+      int counted = Math.max(deliveries, attempts);
+      return notHandled && state == LEASED ? Math.max(deliveriesBeforeLease, attempts) : counted;
     }
   }
 

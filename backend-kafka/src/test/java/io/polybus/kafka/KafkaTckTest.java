@@ -27,6 +27,7 @@ class KafkaTckTest implements PolybusTck {
         .replayFromTimestamp(true)
         .replayFromOffset(true)
         .durable(true)
+        .uncountedGiveBack(true)
         .nativeDelayedRetry(false)
         .mayDuplicate(false)
         .maxPayloadBytes(1 << 20)
