@@ -156,14 +156,23 @@ final class SegmentReader {
     return true;
   }
 
-  /** Skips a corrupt frame: by its length when that is plausible, else to the next valid frame. */
+  /**
+   * Skips a corrupt committed frame. Its length is not covered by its CRC, so a plausible one may still be damaged: a
+   * longer one would skip the valid records after it. So the frame's own extent is searched for the next frame with
+   * a valid CRC first (with an intact length there is none: the search ends at the next frame); one found there is
+   * where the reader goes on. Otherwise the length is taken when it is plausible, since what it leads to may be an
+   * append still being written (no CRC to check yet, and the search must not pass it), else the reader goes on at
+   * the next valid frame of the segment.
+   */
   private boolean skipCorrupt(int length, long tail) {
     int end = Segment.endPosition(tail);
-    if (length >= FRAME_HEADER && (length & (ALIGNMENT - 1)) == 0 && position + (long) length <= end) {
-      position += length;
-      return true;
+    boolean plausible = length >= FRAME_HEADER && (length & (ALIGNMENT - 1)) == 0 && position + (long) length <= end;
+    if (!plausible) {
+      return skipToNextValid(tail);
     }
-    return skipToNextValid(tail);
+    int next = findNextValid(position + ALIGNMENT, Math.min(end, position + length + FRAME_HEADER));
+    position = next >= 0 ? next : position + length;
+    return true;
   }
 
   /** Moves to the next committed frame with a valid CRC after this position; false (at the end) if none. */
