@@ -41,6 +41,7 @@ class NativeLogTckTest implements PolybusTck {
         .replay(true)
         .replayFromTimestamp(true)
         .replayFromOffset(true)
+        .uncountedGiveBack(true)
         .durable(true)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)

@@ -162,6 +162,18 @@ final class GroupState implements AutoCloseable {
     return n;
   }
 
+  /**
+   * Takes back the delivery that made the count {@code deliveries}, when nothing changed it since (a count capped at
+   * 255 stays there: it no longer tells how many deliveries there were).
+   */
+  void undeliver(long offset, int deliveries) {
+    int i = index(offset);
+    int n = buf.get(DELIVERIES + i) & 0xff;
+    if (n == deliveries && n > 0 && n < 255) {
+      buf.put(DELIVERIES + i, (byte) (n - 1));
+    }
+  }
+
   int deliveries(long offset) {
     return buf.get(DELIVERIES + index(offset)) & 0xff;
   }

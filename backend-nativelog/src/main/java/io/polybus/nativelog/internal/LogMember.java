@@ -100,7 +100,10 @@ final class LogMember implements BackendConsumer {
     final long offset;
     final Message message;
     final int deliveries;
+    /** Guarded by owner.guard, as is {@link #settled}. */
     boolean settled;
+    /** The runtime never handed this lease to a handler: close takes its delivery back out of the count. */
+    boolean notHandled;
 
     Lease(Owned owner, long offset, Message message, int deliveries) {
       this.owner = owner;
@@ -160,6 +163,18 @@ final class LogMember implements BackendConsumer {
       try {
         if (!settled && !closed) {
           owner.state.atLeast(offset, attempts);
+        }
+      } finally {
+        owner.guard.unlock();
+      }
+    }
+
+    @Override
+    public void markNotHandled() {
+      owner.guard.lock();
+      try {
+        if (!settled && !closed && owner.leased.get(offset) == this) {
+          notHandled = true;
         }
       } finally {
         owner.guard.unlock();
@@ -402,7 +417,13 @@ final class LogMember implements BackendConsumer {
       for (Owned o : owned.values()) {
         o.guard.lock();
         try {
-          // Unsettled leases stay unacked in the state: the next owner delivers them again, counts kept.
+          // Unsettled leases stay unacked in the state: the next owner delivers them again, counts kept, but for
+          // the deliveries no handler saw. Taken back only now, so a crash before this point still counts them.
+          for (Lease l : o.leased.values()) {
+            if (l.notHandled) {
+              o.state.undeliver(l.offset, l.deliveries);
+            }
+          }
           o.leased.clear();
           o.state.close();
         } catch (IOException e) {

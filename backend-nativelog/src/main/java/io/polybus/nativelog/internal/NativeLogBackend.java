@@ -81,6 +81,7 @@ public final class NativeLogBackend implements Backend {
         .replay(true)
         .replayFromTimestamp(true)
         .replayFromOffset(true)
+        .uncountedGiveBack(true)
         .durable(true)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)
