@@ -53,6 +53,7 @@ final class RedisBackend implements Backend {
         .durable(false)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)
+        .uncountedGiveBack(true)
         .maxPayloadBytes(settings.maxPayloadBytes())
         .maxHeaders(64)
         .build();

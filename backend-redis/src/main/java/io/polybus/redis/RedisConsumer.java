@@ -464,14 +464,17 @@ final class RedisConsumer implements BackendConsumer {
     woken.set(true);
     try {
       backend.settler.flush(settings.timeout().multipliedBy(2));
+      List<List<byte[]>> unhandled = unhandledByStream();
       for (int i = 0; i < streams.length; i++) {
         // Unpartitioned: what is held goes to the delayed set, due now, for any member. Partitioned: it waits
-        // for the partition's next owner, who takes it over in stream order before anything newer.
+        // for the partition's next owner, who takes it over in stream order before anything newer. Deliveries no
+        // handler started go along, with their count taken back (see LEAVE).
+        List<byte[]> args = EntryLayout.list(EntryLayout.bytes(group), EntryLayout.bytes(name),
+            EntryLayout.bytes(partitioned ? Scripts.ORPHANED : Scripts.PARKING),
+            EntryLayout.bytes(partitioned ? "0" : "1"));
+        args.addAll(unhandled.get(i));
         Scripts.LEAVE.run(backend.redis,
-            List.of(streamBytes[i], EntryLayout.bytes(RedisSettings.delayed(streams[i], group))),
-            List.of(EntryLayout.bytes(group), EntryLayout.bytes(name),
-                EntryLayout.bytes(partitioned ? Scripts.ORPHANED : Scripts.PARKING),
-                EntryLayout.bytes(partitioned ? "0" : "1")));
+            List.of(streamBytes[i], EntryLayout.bytes(RedisSettings.delayed(streams[i], group))), args);
         if (partitioned && lease[i] != Lease.NONE) {
           Scripts.RELEASE_LEASE.run(backend.redis, List.of(leaseKey(i)), List.of(EntryLayout.bytes(name)));
           lease[i] = Lease.NONE;
@@ -483,7 +486,8 @@ final class RedisConsumer implements BackendConsumer {
                 EntryLayout.bytes("1")));
       }
     } catch (RuntimeException e) {
-      // The server is unreachable: what this member held is reclaimed after ackTimeout (its leases lapse).
+      // The server is unreachable: what this member held is reclaimed after ackTimeout (its leases lapse), and
+      // counts like the deliveries of a member that died, also those no handler started.
       LOG.log(System.Logger.Level.WARNING, "member " + name + " of group " + group + " on '" + topic
           + "' could not hand back its records; they return after ackTimeout: " + e.getMessage());
     }
@@ -491,6 +495,22 @@ final class RedisConsumer implements BackendConsumer {
 
   boolean isClosed() {
     return closed.get();
+  }
+
+  /** Per stream, (entry id, delivery count) pairs of the held records marked not handled: LEAVE's extra ARGV. */
+  private List<List<byte[]>> unhandledByStream() {
+    List<List<byte[]>> out = new ArrayList<>(streams.length);
+    for (int i = 0; i < streams.length; i++) {
+      out.add(new ArrayList<>());
+    }
+    for (Record r : heldRecords) {
+      if (r.notHandled && !r.settled.get()) {
+        List<byte[]> pairs = out.get(r.index);
+        pairs.add(EntryLayout.bytes(r.entryId));
+        pairs.add(EntryLayout.bytes(Integer.toString(r.deliveryCount)));
+      }
+    }
+    return out;
   }
 
   private void settled(Record r) {
@@ -509,6 +529,8 @@ final class RedisConsumer implements BackendConsumer {
     private final Message message;
     private final int deliveryCount;
     private final AtomicBoolean settled = new AtomicBoolean();
+    /** No handler started this delivery: when its consumer closes, it goes back without counting. */
+    private volatile boolean notHandled;
 
     Record(RedisConsumer consumer, int index, String stream, String entryId, Message message, int deliveryCount) {
       this.consumer = consumer;
@@ -557,6 +579,14 @@ final class RedisConsumer implements BackendConsumer {
       }
       // Stored as the entry's delivery count, so the next owner after a crash counts on from here.
       consumer.backend.settler.attempts(stream, group, consumer.name, entryId, attempts);
+    }
+
+    @Override
+    public void markNotHandled() {
+      // A mark that races close() may be missed: the delivery then counts, as it would without the capability.
+      if (!consumer.isClosed() && !settled.get()) {
+        notHandled = true;
+      }
     }
 
     /** Marks the record settled by a dead letter (sent by the settler with its own ack). */

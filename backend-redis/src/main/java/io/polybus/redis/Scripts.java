@@ -98,9 +98,24 @@ final class Scripts {
   /**
    * A member leaves: whatever it still holds goes to {@code target} (JUSTID: counts kept) and, when ARGV[4] is 1,
    * into the delayed set due now, so another member's next poll takes it. Then the consumer is deleted (it holds
-   * nothing any more, so nothing is lost with it). KEYS: stream, delayed set. ARGV: group, consumer, target, park.
+   * nothing any more, so nothing is lost with it). KEYS: stream, delayed set. ARGV: group, consumer, target, park,
+   * then (id, delivery count) pairs of deliveries no handler started.
+   *
+   * <p>Those pairs go first, with their counter one lower ({@code RETRYCOUNT} sets it, and wins over JUSTID): the next
+   * takeover or move reports the counter plus one, so their next delivery counts the same as this one. Only an entry
+   * still pending at this consumer with exactly that count is lowered: never one another member reclaimed meanwhile,
+   * and never one whose counter moved since this delivery (attempts noted in place), which then counts as before.
+   * All of it is one script, so the given-back entries reach {@code target} together with the rest, and its next
+   * owner takes them in id order as before.
    */
   static final Script LEAVE = new Script(NOW
+      + "for i = 5, #ARGV - 1, 2 do\n"
+      + "  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])\n"
+      + "  if #p > 0 and p[1][4] == tonumber(ARGV[i + 1]) and p[1][4] > 0 then\n"
+      + "    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[i], 'RETRYCOUNT', p[1][4] - 1, 'JUSTID')\n"
+      + "    if ARGV[4] == '1' then redis.call('ZADD', KEYS[2], now, ARGV[i]) end\n"
+      + "  end\n"
+      + "end\n"
       + "local rounds = 0\n"
       + "while rounds < 1000 do\n"
       + "  rounds = rounds + 1\n"

@@ -25,6 +25,7 @@ class RedisTckTest implements PolybusTck {
         .durable(false)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)
+        .uncountedGiveBack(true)
         .maxPayloadBytes(1 << 20)
         .maxHeaders(64)
         .build();
