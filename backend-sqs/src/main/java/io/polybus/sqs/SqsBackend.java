@@ -85,6 +85,9 @@ final class SqsBackend implements Backend {
         .nativeDelayedRetry(true)
         // Standard queues are at least once by design (SQS may hand out a stored copy twice); FIFO queues are not.
         .mayDuplicate(!settings.fifo())
+        // A closing member re-sends what no handler started as a copy carrying its count (SqsConsumer.close); in FIFO
+        // mode the copy would queue behind later messages of its key, so there it counts.
+        .uncountedGiveBack(!settings.fifo())
         .maxPayloadBytes(settings.maxPayloadBytes())
         .maxHeaders(64)
         .build();
@@ -239,7 +242,7 @@ final class SqsBackend implements Backend {
   }
 
   /** Splits into runs of at most 10 messages whose sizes add up to at most one message's limit (SQS's batch rule). */
-  private List<int[]> chunks(List<SqsLayout.Encoded> encoded) {
+  List<int[]> chunks(List<SqsLayout.Encoded> encoded) {
     List<int[]> chunks = new ArrayList<>();
     int start = 0;
     int bytes = 0;

@@ -6,16 +6,25 @@ import io.polybus.spi.ConsumerSpec;
 import io.polybus.spi.InboundRecord;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
+import software.amazon.awssdk.services.sqs.model.BatchResultErrorEntry;
 import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
 import software.amazon.awssdk.services.sqs.model.ReceiveMessageRequest;
 import software.amazon.awssdk.services.sqs.model.ReceiveMessageResponse;
+import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
+import software.amazon.awssdk.services.sqs.model.SendMessageBatchResponse;
+import software.amazon.awssdk.services.sqs.model.SendMessageBatchResultEntry;
 
 /**
  * One member of a group: receives from the group's queue on the runtime's poll thread.
@@ -26,10 +35,14 @@ import software.amazon.awssdk.services.sqs.model.ReceiveMessageResponse;
  * stops extending and SQS hands its messages to another member after the timeout. SQS caps a message's invisibility
  * at 12 hours from its receive; beyond that it is handed out again.
  *
+ * <p>On close, every unsettled record goes back to the group. In standard mode one that no handler started
+ * ({@link Record#markNotHandled()}) goes back uncounted, as a copy: see {@link #close()}.
+ *
  * <p>Threading: {@link #poll} on one thread at a time; {@link #wakeup()}, {@link #close()} and the records' settling
  * methods from any thread.
  */
 final class SqsConsumer implements BackendConsumer {
+  private static final System.Logger LOG = System.getLogger("io.polybus.sqs");
   /** The most SQS lets a received message stay invisible, counted from its receive. */
   static final long MAX_INVISIBLE_SECONDS = 12 * 3600;
 
@@ -102,7 +115,9 @@ final class SqsConsumer implements BackendConsumer {
     List<InboundRecord> out = new ArrayList<>(response.messages().size());
     for (software.amazon.awssdk.services.sqs.model.Message m : response.messages()) {
       Map<MessageSystemAttributeName, String> sys = m.attributes();
-      int count = parseInt(sys.get(MessageSystemAttributeName.APPROXIMATE_RECEIVE_COUNT), 1);
+      // SQS's count of this SQS message, plus the deliveries a copy carries from the messages it replaced.
+      long count = (long) SqsLayout.attempts(m.messageAttributes())
+          + Math.max(1, parseInt(sys.get(MessageSystemAttributeName.APPROXIMATE_RECEIVE_COUNT), 1));
       long sent = parseLong(sys.get(MessageSystemAttributeName.SENT_TIMESTAMP), -1);
       Message message;
       try {
@@ -115,7 +130,8 @@ final class SqsConsumer implements BackendConsumer {
             m.body().getBytes(java.nio.charset.StandardCharsets.UTF_8), Map.of(), sent >= 0 ? sent
                 : System.currentTimeMillis());
       }
-      Record r = new Record(message, m.receiptHandle(), queueUrl, Math.max(1, count), now, until);
+      Record r = new Record(message, m.receiptHandle(), queueUrl, (int) Math.min(Integer.MAX_VALUE, count), now,
+          until);
       leased.add(r);
       out.add(r);
     }
@@ -157,17 +173,121 @@ final class SqsConsumer implements BackendConsumer {
     woken = true;
   }
 
+  /**
+   * Gives every unsettled record back to the group and waits, at most {@code timeout}, until SQS has them.
+   *
+   * <p>A record given back with visibility 0 counts as delivered: its next receive raises SQS's
+   * {@code ApproximateReceiveCount}, which nothing can lower. So in standard mode a record no handler started
+   * ({@link Record#markNotHandled()}) is instead sent again as a copy carrying the deliveries made before this one
+   * ({@link SqsLayout#ATTEMPTS} = delivery count - 1; its first receive makes the count this one's again), and the
+   * original is deleted only after SQS accepted the copy. A record that cannot be copied in the first half of
+   * {@code timeout} (too large with the extra attribute, refused, a failed call, SQS too slow) is given back with
+   * visibility 0 instead: counted, never lost; the second half is for those visibility changes and the deletes. FIFO
+   * mode copies nothing: a copy would go to the end of its message group, behind later messages of its key.
+   */
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
     backend.settler.unregister(this);
+    long start = System.nanoTime();
+    long bound = backend.settings.timeout().toNanos();
+    List<Record> unhandled = new ArrayList<>();
     for (Record r : leased) {
-      r.giveBack();
+      if (r.notHandled && !backend.settings.fifo()) {
+        unhandled.add(r);
+      } else {
+        r.giveBack();
+      }
     }
     leased.clear();
-    backend.settler.awaitIdle(System.nanoTime() + backend.settings.timeout().toNanos());
+    if (!unhandled.isEmpty()) {
+      giveBackUncounted(unhandled, start + bound / 2);
+    }
+    backend.settler.awaitIdle(start + bound);
+  }
+
+  /** Copies {@code records} in {@code SendMessageBatch} calls on the senders, then gives back what was not copied. */
+  private void giveBackUncounted(List<Record> records, long deadlineNanos) {
+    // A consumer's records normally share one queue; they differ only when the queue was made again meanwhile.
+    Map<String, List<Record>> byQueue = new HashMap<>();
+    Map<String, List<SqsLayout.Encoded>> encodedByQueue = new HashMap<>();
+    int counted = 0;
+    for (Record r : records) {
+      SqsLayout.Encoded e = SqsLayout.encode(r.message, r.deliveryCount - 1);
+      if (e.size() > backend.settings.maxMessageSize()) {
+        r.giveBack(); // the extra attribute (or a re-encoding) would not fit: counted rather than refused
+        counted++;
+        continue;
+      }
+      byQueue.computeIfAbsent(r.queueUrl, k -> new ArrayList<>()).add(r);
+      encodedByQueue.computeIfAbsent(r.queueUrl, k -> new ArrayList<>()).add(e);
+    }
+    List<CompletableFuture<Void>> calls = new ArrayList<>();
+    for (Map.Entry<String, List<Record>> q : byQueue.entrySet()) {
+      List<SqsLayout.Encoded> encoded = encodedByQueue.get(q.getKey());
+      for (int[] c : backend.chunks(encoded)) {
+        List<Record> chunk = q.getValue().subList(c[0], c[1]);
+        List<SqsLayout.Encoded> chunkEncoded = encoded.subList(c[0], c[1]);
+        try {
+          calls.add(CompletableFuture.runAsync(() -> copy(q.getKey(), chunk, chunkEncoded, deadlineNanos),
+              backend.senders()));
+        } catch (RejectedExecutionException e) {
+          break; // the backend is closing: the rest are given back below
+        }
+      }
+    }
+    try {
+      CompletableFuture.allOf(calls.toArray(new CompletableFuture<?>[0]))
+          .get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException | ExecutionException e) {
+      // given back below
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    for (Record r : records) {
+      if (r.giveBack()) {
+        counted++;
+      }
+    }
+    if (counted > 0) {
+      int n = counted;
+      LOG.log(System.Logger.Level.INFO, () -> n + " of " + records.size() + " messages of group '" + spec.group()
+          + "' on '" + spec.topic() + "' that no handler started were given back counted: their copies were too"
+          + " large, refused, failed or not accepted within half the timeout");
+    }
+  }
+
+  /** One {@code SendMessageBatch} of copies; runs on a sender. */
+  private void copy(String queueUrl, List<Record> records, List<SqsLayout.Encoded> encoded, long deadlineNanos) {
+    long left = deadlineNanos - System.nanoTime();
+    if (left <= 0) {
+      return; // not started in time: given back by close
+    }
+    List<SendMessageBatchRequestEntry> entries = new ArrayList<>(records.size());
+    for (int i = 0; i < records.size(); i++) {
+      SqsLayout.Encoded e = encoded.get(i);
+      entries.add(SendMessageBatchRequestEntry.builder().id(Integer.toString(i)).messageBody(e.body())
+          .messageAttributes(e.attributes()).build());
+    }
+    SendMessageBatchResponse response;
+    try {
+      // Bounded by what is left, so a slow SQS costs close no more than its deadline (the copies are given back).
+      response = backend.sqs.sendMessageBatch(b -> b.queueUrl(queueUrl).entries(entries)
+          .overrideConfiguration(o -> o.apiCallTimeout(Duration.ofNanos(Math.max(left, 1_000_000)))));
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.DEBUG, () -> "copying " + records.size() + " unhandled messages to "
+          + QueueDirectory.queueName(queueUrl) + " failed; given back counted: " + e);
+      return;
+    }
+    for (SendMessageBatchResultEntry ok : response.successful()) {
+      records.get(Integer.parseInt(ok.id())).copied();
+    }
+    for (BatchResultErrorEntry failed : response.failed()) {
+      LOG.log(System.Logger.Level.DEBUG, () -> "SQS refused a copy for " + QueueDirectory.queueName(queueUrl) + ": "
+          + failed.code() + " " + failed.message() + "; given back counted");
+    }
   }
 
   private static int parseInt(String s, int dflt) {
@@ -201,6 +321,8 @@ final class SqsConsumer implements BackendConsumer {
     /** When SQS makes it visible again unless extended; written by the settler thread and at receive. */
     volatile long invisibleUntil;
     private final AtomicBoolean settled = new AtomicBoolean();
+    /** No handler started this delivery (set before close, read by close). */
+    private volatile boolean notHandled;
 
     Record(Message message, String receiptHandle, String queueUrl, int deliveryCount, long receivedNanos,
         long invisibleUntil) {
@@ -250,11 +372,30 @@ final class SqsConsumer implements BackendConsumer {
       backend.settler.changeVisibility(queueUrl, receiptHandle, (int) seconds, invisibleUntil);
     }
 
-    /** Back to the group at once, on close. */
-    void giveBack() {
+    @Override
+    public void markNotHandled() {
+      if (!closed.get()) {
+        notHandled = true;
+      }
+    }
+
+    /** Back to the group at once, on close, counted; false if it was settled (or copied) already. */
+    boolean giveBack() {
       if (settled.compareAndSet(false, true)) {
         backend.settler.changeVisibility(queueUrl, receiptHandle, 0, invisibleUntil);
+        return true;
       }
+      return false;
+    }
+
+    /**
+     * SQS accepted this record's copy: the original goes. When close had already given it back (the copy came after
+     * the deadline) the delete is still sent, so that usually only the copy remains; if another member received the
+     * original meanwhile, it is a duplicate, which standard mode declares.
+     */
+    void copied() {
+      settled.set(true);
+      backend.settler.delete(queueUrl, receiptHandle, invisibleUntil);
     }
 
     @Override

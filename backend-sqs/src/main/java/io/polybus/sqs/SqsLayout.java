@@ -31,14 +31,17 @@ import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
  *   <tr><td>{@code polybus.key}</td><td>the key, absent without one (String)</td></tr>
  *   <tr><td>{@code polybus.ts}</td><td>the timestamp, epoch milliseconds (Number)</td></tr>
  *   <tr><td>{@code polybus.enc}</td><td>{@code base64} or {@code empty}, absent for a text body</td></tr>
+ *   <tr><td>{@code polybus.attempts}</td><td>deliveries made before this SQS message existed, absent when none
+ *   (Number): only on the copy a closing member sends of a message no handler started
+ *   ({@link SqsConsumer#close()}), since SQS cannot lower the {@code ApproximateReceiveCount} of the original</td></tr>
  *   <tr><td><i>header name</i></td><td>one String attribute per header, when they fit (below)</td></tr>
  *   <tr><td>{@code polybus.headers}</td><td>all headers packed, when they do not fit (Binary)</td></tr>
  * </table>
  * A string SQS cannot carry (a control character in an id, key or header value) travels as a Binary attribute of its
  * UTF-8 bytes. SQS allows 10 attributes per message and keeps no order among them, so headers are sent one attribute
- * each only when all of them fit in the attributes left, every name is a valid SQS attribute name that does not start
- * with {@code polybus.}, no value is empty, and the names are in ascending order (a reader sorts attributes by name,
- * which then restores the insertion order). Otherwise every header goes into {@code polybus.headers}: for each header
+ * each only when all of them fit in the attributes left (a copy counts {@code polybus.attempts} among the taken
+ * ones), every name is a valid SQS attribute name that does not start with {@code polybus.}, no value is empty, and
+ * the names are in ascending order (a reader sorts attributes by name, which then restores the insertion order). Otherwise every header goes into {@code polybus.headers}: for each header
  * in order, the name's UTF-8 length (4 bytes, big-endian), the name, the value's UTF-8 length and the value.
  *
  * <h2>Reading</h2>
@@ -53,6 +56,7 @@ final class SqsLayout {
   static final String TS = "polybus.ts";
   static final String ENC = "polybus.enc";
   static final String HEADERS = "polybus.headers";
+  static final String ATTEMPTS = "polybus.attempts";
   static final String RESERVED_PREFIX = "polybus.";
   static final int MAX_ATTRIBUTES = 10;
   static final String EMPTY_BODY = ".";
@@ -67,6 +71,15 @@ final class SqsLayout {
   record Encoded(String body, Map<String, MessageAttributeValue> attributes, int size) {}
 
   static Encoded encode(Message m) {
+    return encode(m, 0);
+  }
+
+  /**
+   * Encodes {@code m} carrying {@code attempts} deliveries already made ({@link #ATTEMPTS}, absent when 0). The layout
+   * of the headers is decided again for the room left, so a copy of a message whose headers filled every attribute
+   * packs them instead; a reader sees the same message either way.
+   */
+  static Encoded encode(Message m, int attempts) {
     byte[] payload = Messages.payloadNoCopy(m);
     String body;
     String enc = null;
@@ -90,6 +103,10 @@ final class SqsLayout {
         .stringValue(Long.toString(m.timestampMillis())).build());
     if (enc != null) {
       size += put(a, ENC, text(enc));
+    }
+    if (attempts > 0) {
+      size += put(a, ATTEMPTS, MessageAttributeValue.builder().dataType(NUMBER)
+          .stringValue(Integer.toString(attempts)).build());
     }
     Map<String, String> headers = m.headers();
     if (!headers.isEmpty()) {
@@ -218,6 +235,9 @@ final class SqsLayout {
           }
         }
         case ENC -> enc = string(v);
+        case ATTEMPTS -> {
+          // not a header: the consumer adds it to the delivery count (attempts(...))
+        }
         case HEADERS -> {
           if (v.binaryValue() != null) {
             unpack(v.binaryValue().asByteArrayUnsafe(), headers);
@@ -250,6 +270,23 @@ final class SqsLayout {
       }
     }
     return Messages.restore(id, key, payload, headers, ts);
+  }
+
+  /**
+   * The deliveries a copy carries from the SQS messages it replaced ({@link #ATTEMPTS}), 0 when absent or not a
+   * non-negative decimal (then SQS's own count is all there is). Never throws: a damaged value must not make the
+   * message undeliverable.
+   */
+  static int attempts(Map<String, MessageAttributeValue> attributes) {
+    MessageAttributeValue v = attributes.get(ATTEMPTS);
+    if (v == null) {
+      return 0;
+    }
+    try {
+      return Math.max(0, Integer.parseInt(string(v).trim()));
+    } catch (NumberFormatException e) {
+      return 0;
+    }
   }
 
   /** A Binary attribute Polybus wrote for a string SQS cannot carry is that string's UTF-8; others show as base64. */

@@ -7,8 +7,8 @@ import org.junit.jupiter.api.AfterAll;
 
 /**
  * The whole TCK against ElasticMQ with FIFO queues, the message group being the key: ordered by key, exactly once
- * (a FIFO queue hands each message out once while its lease holds), no replay, durable, and the same payload limit as
- * standard queues.
+ * (a FIFO queue hands each message out once while its lease holds), no replay, durable, the same payload limit as
+ * standard queues, and every give-back counted.
  */
 class SqsFifoTckTest implements PolybusTck {
   static final String PREFIX = SqsTestSupport.uniquePrefix();
@@ -26,6 +26,7 @@ class SqsFifoTckTest implements PolybusTck {
         .durable(true)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)
+        .uncountedGiveBack(false) // a copy would go behind later messages of its key
         .maxPayloadBytes(184_320)
         .maxHeaders(64)
         .build();

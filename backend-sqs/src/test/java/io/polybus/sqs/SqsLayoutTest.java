@@ -67,4 +67,23 @@ class SqsLayoutTest {
     assertThat(new String(m.payload(), StandardCharsets.UTF_8)).isEqualTo("plain");
     assertThat(m.headers()).containsExactly(Map.entry("a", "1"), Map.entry("b", "2"));
   }
+
+  @Test
+  void shouldCarryAttemptsOnACopyWithinTheTenAttributesAndNotAsAHeader() {
+    // Key, base64 body and six sorted headers: every attribute taken, so the copy's headers must be packed.
+    Message full = Message.builder().payload(new byte[] {0, 1}).key("k").header("a", "1").header("b", "2")
+        .header("c", "3").header("d", "4").header("e", "5").header("f", "6").build();
+    assertThat(SqsLayout.encode(full).attributes()).hasSize(10).doesNotContainKey(SqsLayout.ATTEMPTS);
+    SqsLayout.Encoded copy = SqsLayout.encode(full, 3);
+    assertThat(copy.attributes()).hasSizeLessThanOrEqualTo(10).containsKey(SqsLayout.HEADERS);
+    assertThat(SqsLayout.attempts(copy.attributes())).isEqualTo(3);
+    Message back = SqsLayout.decode(copy.body(), copy.attributes(), "sqs-id", 1L, null);
+    assertThat(back).isEqualTo(full);
+    assertThat(back.headers()).doesNotContainKey(SqsLayout.ATTEMPTS);
+
+    assertThat(SqsLayout.attempts(SqsLayout.encode(full).attributes())).as("a message that is no copy").isZero();
+    Map<String, MessageAttributeValue> damaged = Map.of(SqsLayout.ATTEMPTS,
+        MessageAttributeValue.builder().dataType("Number").stringValue("-2").build());
+    assertThat(SqsLayout.attempts(damaged)).as("a negative count is no count").isZero();
+  }
 }
