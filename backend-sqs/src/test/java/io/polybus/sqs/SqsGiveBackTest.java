@@ -10,9 +10,12 @@ import io.polybus.spi.Backend;
 import io.polybus.spi.BackendConsumer;
 import io.polybus.spi.ConsumerSpec;
 import io.polybus.spi.InboundRecord;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -22,7 +25,8 @@ import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
 /**
  * What a closing member does with a record no handler started ({@link InboundRecord#markNotHandled()}), seen through
  * the SPI and a plain SDK client: in standard mode a copy that carries the deliveries made before, the original
- * deleted; in FIFO mode, or when the copy would not fit, an ordinary counted give-back.
+ * deleted; in FIFO mode, when the copy would not fit, or when SQS is too slow to take it, an ordinary counted
+ * give-back.
  */
 class SqsGiveBackTest {
   static final String PREFIX = SqsTestSupport.uniquePrefix();
@@ -127,6 +131,47 @@ class SqsGiveBackTest {
       assertThat(again.deliveryCount()).as("given back counted rather than lost").isEqualTo(3);
       assertThat(again.message()).isEqualTo(m);
       third.close();
+    }
+  }
+
+  @Test
+  @Timeout(60)
+  void shouldGiveBackCountedAndStillCloseWithinTimeoutWhenSqsIsTooSlowToTakeTheCopy() throws Exception {
+    SqsSettings settings = SqsBackendProvider.settings(PolybusOptions.parse(SqsTestSupport.uri(PREFIX,
+        "timeout=2s")));
+    AtomicBoolean slow = new AtomicBoolean();
+    SqsClient real = SqsBackendProvider.client(settings);
+    // Every call goes to ElasticMQ, except that once `slow` is set a SendMessageBatch hangs far past the timeout
+    // and then fails, as a call to an overloaded SQS would (without the per-call bound, which this stand-in ignores).
+    SqsClient client = (SqsClient) Proxy.newProxyInstance(SqsClient.class.getClassLoader(),
+        new Class<?>[] {SqsClient.class}, (proxy, method, args) -> {
+          if (slow.get() && method.getName().equals("sendMessageBatch")) {
+            Thread.sleep(10_000);
+            throw new IllegalStateException("too slow");
+          }
+          try {
+            return method.invoke(real, args);
+          } catch (InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+    try (Backend backend = new SqsBackend(settings, client)) {
+      backend.ensureGroup("slow-copy", "g", StartFrom.EARLIEST);
+      Message m = Message.of("waits for a slow SQS");
+      backend.publish("slow-copy", List.of(m)).join();
+      BackendConsumer first = backend.subscribe(spec("slow-copy"));
+      receive(first).markNotHandled();
+      slow.set(true);
+      long start = System.nanoTime();
+      first.close();
+      // Half the timeout for the copy, then the counted give-back: about 1 s; the bound is the timeout, plus slack.
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).as("time close took")
+          .isLessThan(Duration.ofMillis(3000));
+      BackendConsumer second = backend.subscribe(spec("slow-copy"));
+      InboundRecord again = receive(second);
+      assertThat(again.deliveryCount()).as("given back counted rather than lost").isEqualTo(2);
+      assertThat(again.message()).isEqualTo(m);
+      second.close();
     }
   }
 }
