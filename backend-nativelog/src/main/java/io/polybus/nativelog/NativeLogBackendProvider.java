@@ -62,13 +62,11 @@ public final class NativeLogBackendProvider implements BackendProvider {
     String fsync = p.choice("fsync", "none", "none", "interval", "sync");
     // Bounded so that the conversions below (toMillis, toNanos) cannot overflow, and a millisecond schedule is
     // never asked for a period of 0.
-    Duration interval = duration(p, options, "fsyncInterval", Duration.ofSeconds(1), MILLI, DAY, "1ms and 1d");
-    Duration stall = duration(p, options, "stallTimeout", Duration.ofSeconds(2), MILLI, DAY, "1ms and 1d");
-    Duration retention = duration(p, options, "retention", Duration.ZERO, Duration.ZERO, CENTURY,
-        "0 (keep everything) and 36500d");
+    Duration interval = p.duration("fsyncInterval", Duration.ofSeconds(1), MILLI, DAY);
+    Duration stall = p.duration("stallTimeout", Duration.ofSeconds(2), MILLI, DAY);
+    Duration retention = p.duration("retention", Duration.ZERO, Duration.ZERO, CENTURY); // 0: keep everything
     long retentionBytes = p.bytes("retentionBytes", 0, 0, Long.MAX_VALUE);
-    Duration retentionCheck = duration(p, options, "retentionCheckInterval", Duration.ofSeconds(30), MILLI, DAY,
-        "1ms and 1d");
+    Duration retentionCheck = p.duration("retentionCheckInterval", Duration.ofSeconds(30), MILLI, DAY);
     String wait = p.choice("wait", "block", "block", "spin");
     p.requireAllRead();
     if (retentionBytes != 0 && retentionBytes < 2 * segment) {
@@ -93,21 +91,5 @@ public final class NativeLogBackendProvider implements BackendProvider {
     } catch (IOException e) {
       throw new ConfigurationException("cannot open the log directory '" + dir + "': " + e, e);
     }
-  }
-
-  /** A duration parameter between {@code min} and {@code max}, refused naming the key and the range otherwise. */
-  private static Duration duration(Parameters p, PolybusOptions options, String name, Duration defaultValue,
-      Duration min, Duration max, String range) {
-    Duration d;
-    try {
-      d = p.duration(name, defaultValue);
-    } catch (ArithmeticException e) {
-      d = null; // a number of days or hours past what a Duration holds
-    }
-    if (d == null || d.compareTo(min) < 0 || d.compareTo(max) > 0) {
-      throw new ConfigurationException("parameter '" + name + "' in '" + options.redacted() + "' must be a duration"
-          + " between " + range + ", was '" + options.parameters().get(name) + "'");
-    }
-    return d;
   }
 }

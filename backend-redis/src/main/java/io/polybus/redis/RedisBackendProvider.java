@@ -156,8 +156,8 @@ public final class RedisBackendProvider implements BackendProvider {
           + options.redacted() + "'");
     }
     if (timeout.isZero() || timeout.toMillis() > Integer.MAX_VALUE || publishTimeout.isZero()) {
-      throw new ConfigurationException("'timeout' and 'publishTimeout' must be positive, in '"
-          + options.redacted() + "'");
+      throw new ConfigurationException("'timeout' must be between 1ms and " + Integer.MAX_VALUE + "ms (the client"
+          + " counts it in an int) and 'publishTimeout' positive, in '" + options.redacted() + "'");
     }
     String user = options.user() == null || options.user().isEmpty() ? null : options.user();
     return new RedisSettings(host, port, database, user, options.password(), options.scheme().equals("rediss"),
