@@ -2,6 +2,7 @@ package io.polybus;
 
 import io.polybus.internal.Ids;
 import io.polybus.internal.InternalAccess;
+import io.polybus.spi.Messages;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Collections;
@@ -205,33 +206,14 @@ public final class Message {
     if ((long) chars * 3 <= limit) {
       return chars; // a lower bound that proves the sum fits: no need to encode
     }
-    long bytes = key == null ? 0 : utf8Bytes(key);
+    long bytes = key == null ? 0 : Messages.utf8Length(key);
     for (Map.Entry<String, String> e : h.entrySet()) {
       if (bytes > limit) {
         break;
       }
-      bytes += utf8Bytes(e.getKey()) + utf8Bytes(e.getValue());
+      bytes += Messages.utf8Length(e.getKey()) + Messages.utf8Length(e.getValue());
     }
     return (int) Math.min(bytes, Integer.MAX_VALUE);
-  }
-
-  /** UTF-8 length of well-formed text (a lone surrogate counts as the 3 bytes of its replacement). */
-  private static long utf8Bytes(String s) {
-    long n = 0;
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c < 0x80) {
-        n++;
-      } else if (c < 0x800) {
-        n += 2;
-      } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-        n += 4;
-        i++;
-      } else {
-        n += 3;
-      }
-    }
-    return n;
   }
 
   /**
@@ -250,7 +232,7 @@ public final class Message {
         }
       }
     }
-    return (int) Math.min(utf8Bytes(s), Integer.MAX_VALUE);
+    return Messages.utf8Length(s);
   }
 
   @Override

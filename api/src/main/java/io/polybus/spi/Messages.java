@@ -68,4 +68,26 @@ public final class Messages {
         message.id(), message.key(), InternalAccess.payload(message),
         h.isEmpty() ? Map.of() : Collections.unmodifiableMap(h), message.timestampMillis());
   }
+
+  /**
+   * The length of {@code s} in UTF-8, counted without encoding it: what a backend compares with its broker's size
+   * limits. A lone surrogate (which {@link Message.Builder} refuses) counts 3 bytes, an upper bound of its encoding.
+   */
+  public static int utf8Length(CharSequence s) {
+    int n = 0;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x80) {
+        n++;
+      } else if (c < 0x800) {
+        n += 2;
+      } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        n += 4;
+        i++;
+      } else {
+        n += 3;
+      }
+    }
+    return n;
+  }
 }

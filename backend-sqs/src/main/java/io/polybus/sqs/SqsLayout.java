@@ -94,7 +94,7 @@ final class SqsLayout {
       }
     }
     Map<String, MessageAttributeValue> a = new LinkedHashMap<>(MAX_ATTRIBUTES * 2);
-    int size = utf8Length(body);
+    int size = Messages.utf8Length(body);
     size += put(a, ID, text(m.id()));
     if (m.key() != null) {
       size += put(a, KEY, text(m.key()));
@@ -125,8 +125,9 @@ final class SqsLayout {
   private static int put(Map<String, MessageAttributeValue> a, String name, MessageAttributeValue v) {
     a.put(name, v);
     // What SQS counts against the message size: name, type and value.
-    int n = utf8Length(name) + v.dataType().length();
-    return n + (v.binaryValue() != null ? v.binaryValue().asByteArrayUnsafe().length : utf8Length(v.stringValue()));
+    int n = Messages.utf8Length(name) + v.dataType().length();
+    return n + (v.binaryValue() != null
+        ? v.binaryValue().asByteArrayUnsafe().length : Messages.utf8Length(v.stringValue()));
   }
 
   private static MessageAttributeValue text(String s) {
@@ -348,21 +349,4 @@ final class SqsLayout {
     return true;
   }
 
-  static int utf8Length(String s) {
-    int n = 0;
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c < 0x80) {
-        n++;
-      } else if (c < 0x800) {
-        n += 2;
-      } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-        n += 4;
-        i++;
-      } else {
-        n += 3;
-      }
-    }
-    return n;
-  }
 }
