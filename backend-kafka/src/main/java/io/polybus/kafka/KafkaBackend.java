@@ -9,8 +9,6 @@ import io.polybus.StartFrom;
 import io.polybus.spi.Backend;
 import io.polybus.spi.BackendConsumer;
 import io.polybus.spi.ConsumerSpec;
-import io.polybus.spi.Messages;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -28,14 +26,12 @@ import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.GroupNotEmptyException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownMemberIdException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
-import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
@@ -43,11 +39,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * one {@link KafkaMember} (its own {@code KafkaConsumer}) per subscriber.
  *
  * <h2>Mapping</h2>
- * A Polybus message is a plain Kafka record: the topic is the Kafka topic of the same name (portable names are
- * legal Kafka names); the key is the record key in UTF-8; the payload is the record value as-is; the headers are
- * record headers with UTF-8 values, in order; the timestamp is the record timestamp; the id travels in the header
- * {@value #ID_HEADER}. A record without that header (from another Kafka client) gets the id
- * {@code kafka:<topic>:<partition>:<offset>}.
+ * A Polybus message is a plain Kafka record, the id in a record header; {@link KafkaMapping} has both directions.
  *
  * <h2>Publishing</h2>
  * The future completes on the broker's acknowledgement ({@code acks=all}). Topics unknown to this bus are created
@@ -61,7 +53,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * <p>Thread-safe, as {@link Backend} requires.
  */
 final class KafkaBackend implements Backend {
-  static final String ID_HEADER = "polybus-id";
   private static final System.Logger LOG = System.getLogger("io.polybus.kafka");
   private static final int MAX_HEADERS = 64;
 
@@ -222,7 +213,7 @@ final class KafkaBackend implements Backend {
         if (m.key() == null && keylessPartition == null) {
           keylessPartition = keylessPartition(topic);
         }
-        producer.send(toRecord(topic, m.key() == null ? keylessPartition : null, m),
+        producer.send(KafkaMapping.toRecord(topic, m.key() == null ? keylessPartition : null, m),
             new Confirmation(i, receipts, remaining, result));
       } catch (KafkaException | IllegalStateException e) {
         result.completeExceptionally(KafkaErrors.map("publishing " + m.id() + " to " + topic, e));
@@ -301,19 +292,6 @@ final class KafkaBackend implements Backend {
         result.complete(receipts);
       }
     }
-  }
-
-  static ProducerRecord<byte[], byte[]> toRecord(String topic, Integer partition, Message m) {
-    byte[] key = m.key() == null ? null : m.key().getBytes(StandardCharsets.UTF_8);
-    ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, partition, m.timestampMillis(), key,
-        Messages.payloadNoCopy(m));
-    // Added to the record's own header list: building a RecordHeaders first and handing it over copies it twice.
-    org.apache.kafka.common.header.Headers headers = record.headers();
-    headers.add(new RecordHeader(ID_HEADER, m.id().getBytes(StandardCharsets.UTF_8)));
-    for (Map.Entry<String, String> e : m.headers().entrySet()) {
-      headers.add(new RecordHeader(e.getKey(), e.getValue().getBytes(StandardCharsets.UTF_8)));
-    }
-    return record;
   }
 
   // ---------------------------------------------------------------- topics and groups

@@ -5,15 +5,12 @@ import io.polybus.StartFrom;
 import io.polybus.spi.BackendConsumer;
 import io.polybus.spi.ConsumerSpec;
 import io.polybus.spi.InboundRecord;
-import io.polybus.spi.Messages;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -29,7 +26,6 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
@@ -735,7 +731,7 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
     public Message message() {
       Message m = message;
       if (m == null) {
-        m = toLazyMessage(raw);
+        m = KafkaMapping.toLazyMessage(raw);
         message = m; // racy but idempotent: every thread builds an equal message
       }
       return m;
@@ -791,42 +787,5 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
       int counted = Math.max(deliveries, attempts);
       return notHandled && state == LEASED ? Math.max(deliveriesBeforeLease, attempts) : counted;
     }
-  }
-
-  /**
-   * A Kafka record as a Polybus message whose id and headers are decoded from the record headers on first use: a
-   * handler that reads neither spares the decoding of every header name and value, a quarter of the CPU time of a
-   * delivery (see {@link Messages#restoreLazily}). The runtime itself orders by {@link KRecord#orderingKey()}.
-   */
-  static Message toLazyMessage(ConsumerRecord<byte[], byte[]> cr) {
-    String key = cr.key() == null ? null : new String(cr.key(), StandardCharsets.UTF_8);
-    byte[] payload = cr.value() == null ? new byte[0] : cr.value();
-    return Messages.restoreLazily(key, payload, cr.timestamp(), () -> toMessage(cr));
-  }
-
-  /** A Kafka record as a Polybus message (see {@link KafkaBackend} for the mapping). */
-  static Message toMessage(ConsumerRecord<byte[], byte[]> cr) {
-    String id = null;
-    Map<String, String> headers = null; // most records carry only the id: no map for them
-    for (Header h : cr.headers()) {
-      String value = h.value() == null ? "" : new String(h.value(), StandardCharsets.UTF_8);
-      if (h.key().equals(KafkaBackend.ID_HEADER)) {
-        id = value;
-      } else {
-        if (headers == null) {
-          headers = new LinkedHashMap<>();
-        }
-        headers.put(h.key(), value);
-      }
-    }
-    if (headers == null) {
-      headers = Map.of();
-    }
-    if (id == null || id.isEmpty()) {
-      id = "kafka:" + cr.topic() + ":" + cr.partition() + ":" + cr.offset();
-    }
-    String key = cr.key() == null ? null : new String(cr.key(), StandardCharsets.UTF_8);
-    byte[] payload = cr.value() == null ? new byte[0] : cr.value();
-    return Messages.restore(id, key, payload, headers, cr.timestamp());
   }
 }
