@@ -25,7 +25,7 @@ import io.polybus.spi.BackendConsumer;
 import io.polybus.spi.ConsumerSpec;
 import io.polybus.spi.InboundRecord;
 import io.polybus.spi.Messages;
-import java.nio.charset.StandardCharsets;
+import io.polybus.spi.PortableNames;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,7 +35,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 
 /** Not API. The bus: argument checks, the subscription registry and the timer shared by its subscriptions. */
 public final class DefaultPolybus implements Polybus {
@@ -45,27 +44,27 @@ public final class DefaultPolybus implements Polybus {
   private final Backend backend;
   private final Capabilities capabilities;
   private final Set<SubscriptionRuntime> subscriptions = ConcurrentHashMap.newKeySet();
-  private final ScheduledThreadPoolExecutor timer;
+  private final RuntimeTime time;
   private volatile boolean closed;
 
   DefaultPolybus(PolybusOptions options, Backend backend) {
+    this(options, backend, new SystemTime());
+  }
+
+  /** With the given time, which the bus closes if it is {@link AutoCloseable}. */
+  DefaultPolybus(PolybusOptions options, Backend backend, RuntimeTime time) {
     this.options = options;
     this.backend = backend;
     this.capabilities = Objects.requireNonNull(backend.capabilities(), "backend capabilities");
-    this.timer = new ScheduledThreadPoolExecutor(1, r -> {
-      Thread t = new Thread(r, "polybus-timer");
-      t.setDaemon(true);
-      return t;
-    });
-    timer.setRemoveOnCancelPolicy(true);
+    this.time = Objects.requireNonNull(time, "time");
   }
 
   Backend backend() {
     return backend;
   }
 
-  ScheduledThreadPoolExecutor timer() {
-    return timer;
+  RuntimeTime time() {
+    return time;
   }
 
   void unregister(SubscriptionRuntime s) {
@@ -229,27 +228,9 @@ public final class DefaultPolybus implements Polybus {
     return s;
   }
 
-  /**
-   * {@code <topic>.<group>.dlq}; when that exceeds the portable length, a prefix of it plus a hash of the full name,
-   * so distinct pairs still get distinct topics.
-   */
+  /** The default dead-letter topic; the rule lives in {@link PortableNames#deadLetterTopic}. */
   public static String defaultDeadLetterTopic(String topic, String group) {
-    String name = topic + "." + group + ".dlq";
-    if (name.length() <= Names.MAX_LENGTH) {
-      return name;
-    }
-    String hash = Integer.toHexString(fnv1a(name));
-    String head = (topic + "." + group).substring(0, Names.MAX_LENGTH - 4 - 1 - hash.length());
-    return head + "-" + hash + ".dlq";
-  }
-
-  private static int fnv1a(String s) {
-    int h = 0x811c9dc5;
-    for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
-      h ^= b & 0xff;
-      h *= 0x01000193;
-    }
-    return h;
+    return PortableNames.deadLetterTopic(topic, group);
   }
 
   @Override
@@ -326,7 +307,13 @@ public final class DefaultPolybus implements Polybus {
         LOG.log(System.Logger.Level.WARNING, "closing subscription " + s + " failed", e);
       }
     }
-    timer.shutdownNow();
+    if (time instanceof AutoCloseable) {
+      try {
+        ((AutoCloseable) time).close();
+      } catch (Exception e) {
+        LOG.log(System.Logger.Level.WARNING, "closing the timer of " + options.redacted() + " failed", e);
+      }
+    }
     try {
       backend.close();
     } catch (RuntimeException e) {

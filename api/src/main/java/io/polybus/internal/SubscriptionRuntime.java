@@ -1,34 +1,27 @@
 package io.polybus.internal;
 
 import io.polybus.AckMode;
-import io.polybus.DeadLetterHeaders;
 import io.polybus.Delivery;
 import io.polybus.Handler;
 import io.polybus.Message;
 import io.polybus.Ordering;
 import io.polybus.PolybusException;
 import io.polybus.RetryPolicy;
-import io.polybus.StartFrom;
 import io.polybus.SubscribeOptions;
 import io.polybus.Subscription;
 import io.polybus.spi.BackendConsumer;
 import io.polybus.spi.ConsumerSpec;
 import io.polybus.spi.InboundRecord;
-import io.polybus.spi.Messages;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.locks.LockSupport;
 
@@ -39,8 +32,14 @@ import java.util.concurrent.locks.LockSupport;
  * One poll thread asks the {@link BackendConsumer} for at most as many records as the in-flight window has room
  * for, and routes each to one of {@code concurrency} worker threads: by key hash under {@link Ordering#KEY} (so a
  * key always lands on the same worker), round-robin otherwise. Each worker owns its queue and its key table; the
- * only shared mutable state is the in-flight count (a shared counter plus each worker's slots freed on its own
- * thread and not yet taken off it) and each delivery's settle flag.
+ * only shared mutable state is the {@link InFlightWindow} and each delivery's settle flag. Dead letters go out
+ * through the {@link DeadLetterPublisher}; delays run on the bus's {@link RuntimeTime}.
+ *
+ * <h2>Closing</h2>
+ * {@link #close(Duration)} stops polling, lets running handlers and dead-letter sends finish until the deadline,
+ * marks every record no handler started ({@link InboundRecord#markNotHandled()}), then gives everything unsettled
+ * back with {@code consumer.close()}; settle calls after that return false. A fatal error fails the subscription
+ * for good the same way ({@link #failForGood}), leaving it registered so the bus's health says so.
  *
  * <h2>Per-key ordering under retries</h2>
  * A worker's key table maps a key to the deliveries of that key waiting behind an unsettled one. A delivery whose
@@ -64,7 +63,6 @@ final class SubscriptionRuntime implements Subscription {
   private static final long IDLE_EXIT_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
   private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
   private static final Object STOP = new Object();
-  private static final Duration DLQ_RETRY_MAX = Duration.ofSeconds(10);
 
   private final DefaultPolybus bus;
   private final BackendConsumer consumer;
@@ -75,19 +73,16 @@ final class SubscriptionRuntime implements Subscription {
   private final boolean keyed;
   private final boolean releaseNatively;
   private final String deadLetterTopic;
-  private final int maxInFlight;
-  private final int wakeThreshold;
+  private final RuntimeTime time;
   private final Duration pollTimeout;
   private final long heartbeatNanos;
 
   private final Worker[] workers;
   private final Thread pollThread;
-  private final AtomicInteger inFlight = new AtomicInteger();
-  /** Dead-letter publishes and other settlements still in progress; close waits for them within the deadline. */
-  private final AtomicInteger pendingAsync = new AtomicInteger();
+  private final InFlightWindow window;
+  /** Sends the dead letters; close waits for those under way within its deadline. */
+  private final DeadLetterPublisher deadLetters;
 
-  private volatile boolean deadLetterGroupEnsured;
-  private volatile boolean pollerParked;
   private volatile boolean running = true;
   private volatile boolean stopping;
   /**
@@ -117,15 +112,16 @@ final class SubscriptionRuntime implements Subscription {
     this.keyed = spec.ordering() == Ordering.KEY;
     this.releaseNatively = !keyed && bus.capabilities().nativeDelayedRetry();
     this.deadLetterTopic = deadLetterTopic;
-    this.maxInFlight = options.maxInFlight();
-    this.wakeThreshold = maxInFlight - Math.max(1, Math.min(maxInFlight / 4, 256));
+    this.time = bus.time();
+    this.deadLetters = new DeadLetterPublisher(bus.backend(), spec, deadLetterTopic, time, () -> stopping);
+    this.window = new InFlightWindow(options.maxInFlight(), options.concurrency());
     long third = options.ackTimeout().toNanos() / 3;
     this.heartbeatNanos = third;
     this.pollTimeout = Duration.ofNanos(Math.min(third, TimeUnit.MILLISECONDS.toNanos(500)));
     String name = "polybus-" + spec.topic() + "-" + spec.group();
     this.workers = new Worker[options.concurrency()];
     for (int i = 0; i < workers.length; i++) {
-      workers[i] = new Worker(name + "-worker-" + i);
+      workers[i] = new Worker(name + "-worker-" + i, i);
     }
     this.pollThread = new Thread(this::pollLoop, name + "-poll");
     pollThread.setDaemon(true);
@@ -157,26 +153,20 @@ final class SubscriptionRuntime implements Subscription {
 
   private void pollLoop() {
     long backoffMillis = 0;
-    long lastPoll = System.nanoTime();
+    long lastPoll = time.nanoTime();
     while (running) {
       try {
-        int free = room();
+        int free = window.room();
         if (free <= 0) {
-          pollerParked = true;
-          if (room() <= 0 && running) {
-            // Settlements wake us once a batch of room is free; the bounded park picks up smaller room too.
-            LockSupport.parkNanos(this, Math.max(1,
-                Math.min(MAX_PARK_NANOS, heartbeatNanos - (System.nanoTime() - lastPoll))));
-          }
-          pollerParked = false;
-          if (room() <= 0 && System.nanoTime() - lastPoll >= heartbeatNanos) {
+          window.awaitRoom(Math.min(MAX_PARK_NANOS, heartbeatNanos - (time.nanoTime() - lastPoll)), () -> running);
+          if (window.room() <= 0 && time.nanoTime() - lastPoll >= heartbeatNanos) {
             consumer.poll(0, Duration.ZERO); // heartbeat: the member is alive, just full
-            lastPoll = System.nanoTime();
+            lastPoll = time.nanoTime();
           }
           continue;
         }
         List<InboundRecord> records = consumer.poll(Math.min(free, MAX_POLL_BATCH), pollTimeout);
-        lastPoll = System.nanoTime();
+        lastPoll = time.nanoTime();
         backoffMillis = 0;
         if (pollTrouble != null) {
           pollTrouble = null;
@@ -190,7 +180,7 @@ final class SubscriptionRuntime implements Subscription {
         if (records.isEmpty()) {
           continue;
         }
-        inFlight.addAndGet(records.size());
+        window.take(records.size());
         route(records);
       } catch (InterruptedException e) {
         if (!running) {
@@ -250,28 +240,6 @@ final class SubscriptionRuntime implements Subscription {
     return h ^ (h >>> 16);
   }
 
-  /**
-   * The in-flight slots free now: those not in {@link #inFlight}, plus those that workers freed and have not taken
-   * off it yet ({@link Worker#unflushed}). Called by the poll thread only.
-   */
-  private int room() {
-    // inFlight first: a worker zeroes its count before it subtracts it, so a subtraction seen here implies the
-    // zero below, and no slot is counted twice (one between the two steps is counted not at all: harmless).
-    int free = maxInFlight - inFlight.get();
-    for (Worker w : workers) {
-      free += (int) UNFLUSHED.getAcquire(w);
-    }
-    return free;
-  }
-
-  /** Frees one in-flight slot: the record was acked, released or dead-lettered (on a thread other than its worker). */
-  private void freeSlot() {
-    // Wake a parked poller only once a useful batch of room is free, not on every settlement.
-    if (inFlight.decrementAndGet() <= wakeThreshold && pollerParked) {
-      LockSupport.unpark(pollThread);
-    }
-  }
-
   // ---------------------------------------------------------------- workers
 
   /**
@@ -286,19 +254,14 @@ final class SubscriptionRuntime implements Subscription {
   private final class Worker implements Runnable {
     final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     final Thread thread;
+    /** This worker's counter in the {@link InFlightWindow}. */
+    final int index;
     /** Key -> deliveries waiting behind the one holding it; {@link #BUSY} when nobody waits. */
     private final HashMap<Object, ArrayDeque<DeliveryImpl>> blocked = new HashMap<>();
     /** Deliveries released on this worker's own thread, looked at after the current handler returns. */
     private final ArrayDeque<DeliveryImpl> settledHere = new ArrayDeque<>();
     /** The delivery whose handler is running on this thread, or null. */
     private DeliveryImpl current;
-    /**
-     * In-flight slots freed by settlements on this thread and not yet taken off {@link #inFlight}. Written only by
-     * this thread, with release stores (no fence per record: an atomic decrement of the shared counter per ack
-     * took over a third of this thread's time in a Kafka consume profile); read by the poll thread in
-     * {@link #room()}, so a handler that blocks never hides room from the poller.
-     */
-    private int unflushed;
     /**
      * The batch of records this worker is dispatching, or null, and the index of the one it dispatches now: written
      * by this thread with release stores (plain stores on x86), read by close when this thread outlives the drain
@@ -307,7 +270,8 @@ final class SubscriptionRuntime implements Subscription {
     private InboundRecord[] batch;
     private int cursor;
 
-    Worker(String name) {
+    Worker(String name, int index) {
+      this.index = index;
       this.thread = new Thread(this, name);
       thread.setDaemon(true);
     }
@@ -318,7 +282,7 @@ final class SubscriptionRuntime implements Subscription {
         while (true) {
           Object item = queue.poll();
           if (item == null) {
-            flushFreed(); // going idle: a parked poller waiting for a batch of room should not wait for its timeout
+            window.flush(index); // going idle: a parked poller waiting for a batch of room should not wait its timeout
             try {
               item = queue.take();
             } catch (InterruptedException e) {
@@ -474,27 +438,6 @@ final class SubscriptionRuntime implements Subscription {
       return Arrays.asList(b).subList(Math.min(c + 1, b.length), b.length);
     }
 
-    /** One slot freed on this worker's own thread. */
-    void freedHere() {
-      int n = unflushed + 1;
-      UNFLUSHED.setRelease(this, n);
-      if (n >= FLUSH_BATCH || pollerParked) {
-        flushFreed();
-      }
-    }
-
-    /** Takes this worker's freed slots off {@link #inFlight}, waking the poller once a batch of room is free. */
-    void flushFreed() {
-      int n = unflushed;
-      if (n == 0) {
-        return;
-      }
-      UNFLUSHED.setRelease(this, 0); // before the subtraction: see room()
-      if (inFlight.addAndGet(-n) <= wakeThreshold && pollerParked) {
-        LockSupport.unpark(pollThread);
-      }
-    }
-
     /** Called on whatever thread released {@code d}. */
     void onReleased(DeliveryImpl d) {
       if (Thread.currentThread() == thread) {
@@ -537,16 +480,12 @@ final class SubscriptionRuntime implements Subscription {
   }
 
   private static final ArrayDeque<DeliveryImpl> BUSY = new ArrayDeque<>(0);
-  /** At most this many slots freed on a worker's thread wait there before they are taken off the shared counter. */
-  private static final int FLUSH_BATCH = 128;
-  private static final VarHandle UNFLUSHED;
   private static final VarHandle BATCH;
   private static final VarHandle CURSOR;
 
   static {
     try {
       MethodHandles.Lookup lookup = MethodHandles.lookup();
-      UNFLUSHED = lookup.findVarHandle(Worker.class, "unflushed", int.class);
       BATCH = lookup.findVarHandle(Worker.class, "batch", InboundRecord[].class);
       CURSOR = lookup.findVarHandle(Worker.class, "cursor", int.class);
     } catch (ReflectiveOperationException e) {
@@ -704,7 +643,7 @@ final class SubscriptionRuntime implements Subscription {
         due.run();
       } else {
         try {
-          bus.timer().schedule(due, delay.toNanos(), TimeUnit.NANOSECONDS);
+          bus.time().schedule(due, delay.toNanos());
         } catch (java.util.concurrent.RejectedExecutionException e) {
           // The bus is closing: the record is released by consumer.close().
         }
@@ -716,71 +655,16 @@ final class SubscriptionRuntime implements Subscription {
     }
 
     private void deadLetterClaimed(String reason, Throwable t, int attemptsMade) {
-      Map<String, String> h = new LinkedHashMap<>();
-      h.put(DeadLetterHeaders.SOURCE_TOPIC, spec.topic());
-      h.put(DeadLetterHeaders.GROUP, spec.group());
-      h.put(DeadLetterHeaders.ATTEMPTS, Integer.toString(attemptsMade));
-      h.put(DeadLetterHeaders.REASON, truncate(reason, 1000));
-      if (t != null) {
-        h.put(DeadLetterHeaders.ERROR_CLASS, t.getClass().getName());
-        h.put(DeadLetterHeaders.ERROR_MESSAGE, truncate(String.valueOf(t.getMessage()), 1000));
-      }
-      h.put(DeadLetterHeaders.FAILED_AT, Instant.now().toString());
-      Message original = Messages.withoutHeaders(record.message(), DeadLetterHeaders.ALL);
-      Message deadLetter = Messages.withHeaders(original, h);
-      pendingAsync.incrementAndGet();
-      if (!deadLetterGroupEnsured) {
-        try {
-          // Before the first dead letter (not at subscribe, so reading a dead-letter topic does not create
-          // another one): backends that keep nothing for absent groups would otherwise drop it.
-          bus.backend().ensureGroup(deadLetterTopic, DefaultPolybus.DEAD_LETTER_GROUP, StartFrom.EARLIEST);
-          deadLetterGroupEnsured = true;
-        } catch (RuntimeException e) {
-          LOG.log(System.Logger.Level.WARNING, () -> "creating group " + DefaultPolybus.DEAD_LETTER_GROUP + " on "
-              + deadLetterTopic + " failed; trying again with the next dead letter: " + e);
-        }
-      }
-      publishDeadLetter(deadLetter, Duration.ofMillis(100));
-    }
-
-    private void publishDeadLetter(Message deadLetter, Duration nextBackoff) {
-      java.util.concurrent.CompletableFuture<Void> f;
-      try {
-        f = bus.backend().deadLetter(record, deadLetterTopic, deadLetter);
-      } catch (RuntimeException e) {
-        f = java.util.concurrent.CompletableFuture.failedFuture(e);
-      }
-      f.whenComplete((ok, err) -> {
-        if (err == null) {
-          pendingAsync.decrementAndGet();
-          done();
-          return;
-        }
-        if (stopping) {
-          pendingAsync.decrementAndGet(); // consumer.close() gives the record back; it will be dead-lettered again
-          return;
-        }
-        // Keep the record (and its key) until the dead-letter topic accepts it: nothing is lost, order is kept.
-        LOG.log(System.Logger.Level.WARNING, () -> "publishing a dead letter of " + record.message().id() + " to "
-            + deadLetterTopic + " failed; retrying in " + nextBackoff.toMillis() + " ms: " + err);
-        Duration after = nextBackoff.multipliedBy(2).compareTo(DLQ_RETRY_MAX) > 0
-            ? DLQ_RETRY_MAX : nextBackoff.multipliedBy(2);
-        try {
-          bus.timer().schedule(() -> publishDeadLetter(deadLetter, after), nextBackoff.toNanos(),
-              TimeUnit.NANOSECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-          pendingAsync.decrementAndGet();
-        }
-      });
+      deadLetters.send(record, reason, t, attemptsMade, this::done);
     }
 
     /** The record is settled with the broker: free its slot and its key. */
     private void done() {
       released = true;
       if (Thread.currentThread() == worker.thread) {
-        worker.freedHere();
+        window.freedBy(worker.index);
       } else {
-        freeSlot();
+        window.freeShared();
       }
       if (keyed && key() != null) {
         worker.onReleased(this);
@@ -804,9 +688,6 @@ final class SubscriptionRuntime implements Subscription {
     return t.getClass().getName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
   }
 
-  private static String truncate(String s, int max) {
-    return s.length() <= max ? s : s.substring(0, max);
-  }
 
   // ---------------------------------------------------------------- closing
 
@@ -850,10 +731,10 @@ final class SubscriptionRuntime implements Subscription {
       drained &= join(w.thread, deadline);
     }
     // Dead-letter publishes already under way finish (or fail) within the same deadline.
-    while (pendingAsync.get() > 0 && System.nanoTime() < deadline) {
+    while (deadLetters.pending() > 0 && System.nanoTime() < deadline) {
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
     }
-    drained &= pendingAsync.get() == 0;
+    drained &= deadLetters.pending() == 0;
     if (pollThread != self) {
       join(pollThread, System.nanoTime() + TimeUnit.SECONDS.toNanos(5));
     }

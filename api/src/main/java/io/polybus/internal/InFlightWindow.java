@@ -1,0 +1,109 @@
+package io.polybus.internal;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Not API. The hard bound on the deliveries one subscription holds unsettled ({@code maxInFlight}).
+ *
+ * <p>Invariant: {@code taken - Σ unflushed[w] <= max}, where {@code taken} counts the records the poll thread took
+ * (before handing them to workers) minus the slots given back to it, and {@code unflushed[w]} the slots worker
+ * {@code w} freed on its own thread and not yet given back. The poll thread asks the backend for at most
+ * {@link #room()} records, so no more than {@code max} are ever held.
+ *
+ * <p>Threads and memory ordering: {@link #room()} and {@link #take(int)} run on the poll thread only. A worker frees
+ * slots of its own settlements with {@link #freedBy(int)}, a plain increment published with a release store (no
+ * fence per record: an atomic decrement of the shared counter per ack took over a third of a worker's time in a
+ * Kafka consume profile), and gives them back in batches with {@link #flush(int)}, which zeroes its count before it
+ * subtracts it from {@code taken}; {@code room()} reads {@code taken} first, then each count with acquire loads, so a
+ * subtraction it sees implies the zero, and no slot is counted twice (one between the two steps is counted not at
+ * all: harmless, it shows up at the next call). Settlements on other threads use {@link #freeShared()}. A blocked
+ * handler never hides room from the poller: its worker's freed slots are visible without a flush.
+ *
+ * <p>The poller parks when the window is full ({@link #awaitRoom}); a flush or a shared free wakes it only once a
+ * useful batch of room is free ({@link #wakeThreshold}), not on every settlement, and a parked poller makes workers
+ * flush at once.
+ */
+final class InFlightWindow {
+  /** At most this many slots freed on a worker's thread wait there before they are given back. */
+  static final int FLUSH_BATCH = 128;
+  /** Workers' counters are this many ints (64 bytes) apart, so no two share a cache line. */
+  private static final int STRIDE = 16;
+  private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(int[].class);
+
+  private final int max;
+  private final int wakeThreshold;
+  private final AtomicInteger taken = new AtomicInteger();
+  private final int[] unflushed;
+  private volatile boolean pollerParked;
+  private volatile Thread poller;
+
+  InFlightWindow(int max, int workers) {
+    this.max = max;
+    this.wakeThreshold = max - Math.max(1, Math.min(max / 4, 256));
+    this.unflushed = new int[(workers + 2) * STRIDE];
+  }
+
+  /** The slots free now. Poll thread only. */
+  int room() {
+    int free = max - taken.get(); // first: see the class doc
+    for (int i = STRIDE; i < unflushed.length - STRIDE; i += STRIDE) {
+      free += (int) SLOT.getAcquire(unflushed, i);
+    }
+    return free;
+  }
+
+  /** The poll thread took {@code n} records. */
+  void take(int n) {
+    taken.addAndGet(n);
+  }
+
+  /** One slot freed on a thread that is not a worker's (a timer, the backend's, an application's). */
+  void freeShared() {
+    if (taken.decrementAndGet() <= wakeThreshold && pollerParked) {
+      LockSupport.unpark(poller);
+    }
+  }
+
+  /** One slot freed on worker {@code worker}'s own thread. */
+  void freedBy(int worker) {
+    int i = (worker + 1) * STRIDE;
+    int n = (int) SLOT.get(unflushed, i) + 1; // plain: only this thread writes its count
+    SLOT.setRelease(unflushed, i, n);
+    if (n >= FLUSH_BATCH || pollerParked) {
+      flush(worker);
+    }
+  }
+
+  /** Gives worker {@code worker}'s freed slots back, waking a parked poller once a batch of room is free. */
+  void flush(int worker) {
+    int i = (worker + 1) * STRIDE;
+    int n = (int) SLOT.get(unflushed, i);
+    if (n == 0) {
+      return;
+    }
+    SLOT.setRelease(unflushed, i, 0); // before the subtraction: see room()
+    if (taken.addAndGet(-n) <= wakeThreshold && pollerParked) {
+      LockSupport.unpark(poller);
+    }
+  }
+
+  /**
+   * Parks the poll thread for at most {@code nanos} while the window is full and {@code running} holds; settlements
+   * wake it once a batch of room is free, and the bounded park picks up smaller room too.
+   */
+  void awaitRoom(long nanos, BooleanSupplier running) {
+    poller = Thread.currentThread();
+    pollerParked = true;
+    try {
+      if (room() <= 0 && running.getAsBoolean()) {
+        LockSupport.parkNanos(this, Math.max(1, nanos));
+      }
+    } finally {
+      pollerParked = false;
+    }
+  }
+}
