@@ -25,7 +25,7 @@ import io.polybus.spi.BackendConsumer;
 import io.polybus.spi.ConsumerSpec;
 import io.polybus.spi.InboundRecord;
 import io.polybus.spi.Messages;
-import java.nio.charset.StandardCharsets;
+import io.polybus.spi.PortableNames;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -228,27 +228,9 @@ public final class DefaultPolybus implements Polybus {
     return s;
   }
 
-  /**
-   * {@code <topic>.<group>.dlq}; when that exceeds the portable length, a prefix of it plus a hash of the full name,
-   * so distinct pairs still get distinct topics.
-   */
+  /** The default dead-letter topic; the rule lives in {@link PortableNames#deadLetterTopic}. */
   public static String defaultDeadLetterTopic(String topic, String group) {
-    String name = topic + "." + group + ".dlq";
-    if (name.length() <= Names.MAX_LENGTH) {
-      return name;
-    }
-    String hash = Integer.toHexString(fnv1a(name));
-    String head = (topic + "." + group).substring(0, Names.MAX_LENGTH - 4 - 1 - hash.length());
-    return head + "-" + hash + ".dlq";
-  }
-
-  private static int fnv1a(String s) {
-    int h = 0x811c9dc5;
-    for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
-      h ^= b & 0xff;
-      h *= 0x01000193;
-    }
-    return h;
+    return PortableNames.deadLetterTopic(topic, group);
   }
 
   @Override

@@ -1,6 +1,7 @@
 package io.polybus.spi;
 
 import io.polybus.PolybusOptions;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -25,4 +26,13 @@ public interface BackendProvider {
    * options' secrets into an exception message or a log line (use {@link PolybusOptions#redacted()}).
    */
   Backend open(PolybusOptions options);
+
+  /**
+   * Every URI parameter {@link #open} accepts, declared once (see {@link Parameter}); the backend reads them with
+   * {@link Parameters#of(PolybusOptions, List)}, and its docs test checks {@code docs/uris.md} against them. Empty
+   * by default, for a backend that has not declared its parameters. An immutable list, the same on every call.
+   */
+  default List<Parameter<?>> parameters() {
+    return List.of();
+  }
 }

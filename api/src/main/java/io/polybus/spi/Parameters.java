@@ -5,9 +5,12 @@ import io.polybus.PolybusOptions;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -21,10 +24,16 @@ import java.util.Set;
  * p.requireAllRead(); // unknown parameter -> ConfigurationException naming it and the known ones
  * }</pre>
  * Error messages show the redacted URI, never a secret value.
+ *
+ * <p>A backend that declares its parameters ({@link Parameter}, {@link BackendProvider#parameters()}) reads them with
+ * {@link #get(Parameter)} from {@link #of(PolybusOptions, List)}: then the unknown-parameter error lists every
+ * declared name, even one this open did not read, and reading an undeclared one is a bug that fails at once.
  */
 public final class Parameters {
   private final PolybusOptions options;
   private final Set<String> known = new LinkedHashSet<>();
+  private final Map<String, Parameter<?>> declared = new LinkedHashMap<>();
+  private final Set<String> secret = new HashSet<>();
 
   private Parameters(PolybusOptions options) {
     this.options = options;
@@ -33,6 +42,60 @@ public final class Parameters {
   public static Parameters of(PolybusOptions options) {
     return new Parameters(java.util.Objects.requireNonNull(options, "options"));
   }
+
+  /**
+   * Reads {@code options} against the backend's declarations: {@link #requireAllRead()} lists all of them as
+   * accepted, and {@link #get(Parameter)} refuses one not among them.
+   *
+   * @throws IllegalArgumentException when a name is declared twice, or reads as a secret but is not declared
+   *     {@link Parameter#secret()} (both are bugs of the backend)
+   */
+  public static Parameters of(PolybusOptions options, List<Parameter<?>> declarations) {
+    Parameters p = of(options);
+    for (Parameter<?> d : declarations) {
+      if (p.declared.putIfAbsent(d.name(), d) != null) {
+        throw new IllegalArgumentException("parameter '" + d.name() + "' is declared twice");
+      }
+      if (d.isSecret() != PolybusOptions.isSecretName(d.name())) {
+        // PolybusOptions redacts the URI by name before any backend is chosen, so the flag and the name must agree.
+        throw new IllegalArgumentException("parameter '" + d.name() + "': its name reads as a secret"
+            + " (PolybusOptions.isSecretName); declare it with secret()");
+      }
+      if (d.isSecret()) {
+        p.secret.add(d.name());
+      }
+    }
+    return p;
+  }
+
+  /**
+   * The value of {@code parameter}, or its default when absent, read by the getter of its {@link Parameter.Kind}
+   * with the same bounds and errors.
+   *
+   * @throws IllegalArgumentException when this reader was made from declarations that do not include it (a bug)
+   */
+  @SuppressWarnings("unchecked")
+  public <T> T get(Parameter<T> parameter) {
+    String name = parameter.name();
+    if (!declared.isEmpty() && declared.get(name) != parameter) {
+      throw new IllegalArgumentException("parameter '" + name + "' is not among the declared " + declared.keySet());
+    }
+    if (parameter.isSecret()) {
+      secret.add(name);
+    }
+    Object d = parameter.defaultValue(); // only STRING and CHOICE may have none; the other factories take primitives
+    Object v = switch (parameter.kind()) {
+      case STRING -> string(name, (String) d);
+      case INT -> intValue(name, (Integer) d, (Integer) parameter.min(), (Integer) parameter.max());
+      case LONG -> longValue(name, (Long) d, (Long) parameter.min(), (Long) parameter.max());
+      case BOOL -> bool(name, (Boolean) d);
+      case CHOICE -> choice(name, (String) d, parameter.choices().toArray(new String[0]));
+      case DURATION -> duration(name, (Duration) d, (Duration) parameter.min(), (Duration) parameter.max());
+      case BYTES -> bytes(name, (Long) d, (Long) parameter.min(), (Long) parameter.max());
+    };
+    return (T) v;
+  }
+
 
   /** The raw value, or {@code defaultValue} when absent. */
   public String string(String name, String defaultValue) {
@@ -135,7 +198,7 @@ public final class Parameters {
   }
 
   /** {@code d} in the unit syntax this class reads, in the largest unit that shows it exactly. */
-  private static String show(Duration d) {
+  static String show(Duration d) {
     if (d.isZero()) {
       return "0";
     }
@@ -207,19 +270,21 @@ public final class Parameters {
    */
   public void requireAllRead() {
     List<String> unknown = new ArrayList<>();
+    Set<String> accepted = new LinkedHashSet<>(declared.keySet());
+    accepted.addAll(known);
     for (String name : options.parameters().keySet()) {
-      if (!known.contains(name)) {
+      if (!accepted.contains(name)) {
         unknown.add(name);
       }
     }
     if (!unknown.isEmpty()) {
       throw new ConfigurationException("unknown parameter" + (unknown.size() > 1 ? "s " : " ") + unknown
-          + " in '" + options.redacted() + "'; the " + options.scheme() + " backend accepts " + known);
+          + " in '" + options.redacted() + "'; the " + options.scheme() + " backend accepts " + accepted);
     }
   }
 
   private ConfigurationException fail(String name, String value, String expected) {
-    String shown = PolybusOptions.isSecretName(name) ? "****" : value;
+    String shown = secret.contains(name) || PolybusOptions.isSecretName(name) ? "****" : value;
     return new ConfigurationException("parameter '" + name + "' in '" + options.redacted() + "' must be "
         + expected + ", was '" + shown + "'");
   }

@@ -1,6 +1,8 @@
 package io.polybus.spi;
 
 import io.polybus.internal.Names;
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
 
 /**
  * The portable-name rule, for backends that name their own things (brokers, queues, files) the way Polybus names
@@ -13,5 +15,30 @@ public final class PortableNames {
 
   public static boolean isPortable(String name) {
     return Names.isPortable(name);
+  }
+
+  /**
+   * The default dead-letter topic of a subscription ({@code SubscribeOptions.deadLetterTopic} unset): {@code
+   * <topic>.<group>.dlq}; when that exceeds {@link #MAX_LENGTH}, a prefix of it, {@code -}, an FNV-1a hash of the
+   * full name in hex and {@code .dlq}, so distinct pairs still get distinct portable topics. The one copy of the
+   * rule: the runtime, the backends that route dead letters themselves, and the TCK all call it.
+   */
+  public static String deadLetterTopic(String topic, String group) {
+    String name = Objects.requireNonNull(topic, "topic") + "." + Objects.requireNonNull(group, "group") + ".dlq";
+    if (name.length() <= MAX_LENGTH) {
+      return name;
+    }
+    String hash = Integer.toHexString(fnv1a(name));
+    String head = (topic + "." + group).substring(0, MAX_LENGTH - 4 - 1 - hash.length());
+    return head + "-" + hash + ".dlq";
+  }
+
+  private static int fnv1a(String s) {
+    int h = 0x811c9dc5;
+    for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
+      h ^= b & 0xff;
+      h *= 0x01000193;
+    }
+    return h;
   }
 }
