@@ -54,7 +54,7 @@ final class KafkaMapping {
    * A Kafka record as a Polybus message whose id and headers are decoded from the record headers on first use: a
    * handler that reads neither spares the decoding of every header name and value, a quarter of the CPU time of a
    * delivery (see {@link Messages#restoreLazily}). The runtime itself orders by the record's raw key bytes
-   * ({@link KafkaMember.KRecord#orderingKey()}). Equal to {@link #toMessage} of the same record.
+   * ({@link PartitionLeases.KRecord#orderingKey()}). Equal to {@link #toMessage} of the same record.
    */
   static Message toLazyMessage(ConsumerRecord<byte[], byte[]> cr) {
     String key = cr.key() == null ? null : new String(cr.key(), StandardCharsets.UTF_8);

@@ -1,7 +1,8 @@
 package io.polybus.kafka;
 
-import io.polybus.Message;
 import io.polybus.StartFrom;
+import io.polybus.kafka.PartitionLeases.KRecord;
+import io.polybus.kafka.PartitionLeases.PartitionState;
 import io.polybus.spi.BackendConsumer;
 import io.polybus.spi.ConsumerSpec;
 import io.polybus.spi.InboundRecord;
@@ -14,8 +15,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -33,13 +32,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * top of Kafka's per-partition offsets.
  *
  * <h2>Leases on a log</h2>
- * Kafka only remembers "everything before offset O of a partition is done". The runtime acks records out of order
- * (records of other keys finish first, a failing record waits for its retry), so each assigned partition keeps the
- * records it handed out in offset order ({@link PartitionState#records}); an acked head is dropped, and the
- * committed offset is the first record not acked yet (when all are, the first not handed out). What the offset
- * cannot say (acked records after it, delivery counts of records handed out but not settled) goes into the commit's
- * metadata string ({@link CommitMetadata}), so a member that takes the partition over skips the acked ones and
- * continues the attempt counts.
+ * Kafka only remembers "everything before offset O of a partition is done", and the runtime acks out of order:
+ * {@link PartitionLeases} keeps the records handed out of each partition and decides what to commit, carrying acks
+ * past the offset and delivery counts in the commit metadata. This class fetches, commits and follows rebalances.
  *
  * <h2>Flow</h2>
  * Records of different keys in one partition are handed out together and run in parallel on the runtime's threads;
@@ -60,9 +55,10 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * and the new owner may receive them while this member finishes them (late acks are ignored).
  *
  * <h2>Threads</h2>
- * {@link #poll} runs on one thread at a time and owns the {@code KafkaConsumer} and all partition state; the
- * settling calls of records ({@link KRecord#ack()} etc.) come from any thread and only set volatile fields or enqueue;
- * {@link #close()} takes the poll lock, so it never touches the consumer while a poll is running.
+ * {@link #poll} runs on one thread at a time and owns the {@code KafkaConsumer}, the fetch buffer ({@link #ready}) and
+ * the {@link PartitionLeases}; the settling calls of records ({@link KRecord#ack()} etc.) come from any thread and
+ * only touch what {@link PartitionLeases} lets them; {@link #close()} takes the poll lock, so it never touches the
+ * consumer while a poll is running.
  */
 final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
   private static final System.Logger LOG = System.getLogger("io.polybus.kafka");
@@ -75,7 +71,7 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
   private final ConsumerSpec spec;
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final ReentrantLock pollLock = new ReentrantLock();
-  private final Map<TopicPartition, PartitionState> owned = new HashMap<>();
+  private final PartitionLeases leases = new PartitionLeases();
   /**
    * Fetched records not handed out yet, as Kafka returned them (one run of one partition each), in fetch order. A
    * record becomes a {@link KRecord} in its partition's state only when it is handed out: the poll thread is this
@@ -87,15 +83,13 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
   private int readyCount;
   /**
    * The records of the {@link #poll} call in progress: leased, not yet returned to the runtime. A rebalance inside
-   * that call (in {@code KafkaConsumer.poll}) takes those of the partitions it moves back out ({@link #withdraw}).
+   * that call (in {@code KafkaConsumer.poll}) takes those of the partitions it moves back out
+   * ({@link PartitionLeases#withdraw}).
    */
   private List<InboundRecord> handingOut;
-  /** Records given back with {@code release}: handed out again first. */
-  private final ConcurrentLinkedQueue<KRecord> released = new ConcurrentLinkedQueue<>();
   private final long commitIntervalNanos;
   private final int maxPollRecords;
   private volatile boolean closed;
-  private volatile boolean metadataDirty;
   private boolean paused;
   private boolean joined;
   private long lastKafkaPoll;
@@ -134,7 +128,7 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
       // A cooperative rebalance gives a new member its partitions in a second round, once the others revoked
       // them: wait for that round too (about two heartbeats) unless the first round gave it some already.
       long secondRound = Math.min(deadline, System.nanoTime() + SECOND_ROUND_NANOS);
-      while (joined && owned.isEmpty() && System.nanoTime() < secondRound && !closed) {
+      while (joined && leases.isEmpty() && System.nanoTime() < secondRound && !closed) {
         kafkaPoll(Duration.ofMillis(100));
       }
       if (!joined) {
@@ -161,7 +155,7 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
       if (closed) {
         return List.of();
       }
-      advanceAll();
+      leases.advanceAll();
       if (max <= 0) {
         // Heartbeat: keep the membership and rebalances going; fetch no more than one batch ahead.
         adjustPause();
@@ -182,7 +176,7 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
           if (!out.isEmpty() || woken || System.nanoTime() >= deadline) {
             break;
           }
-          advanceAll();
+          leases.advanceAll();
           maybeCommit();
         }
       } else if (System.nanoTime() - lastKafkaPoll > IDLE_KAFKA_POLL_NANOS) {
@@ -215,12 +209,8 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
   /** Hands out released records first, then fetched ones, up to {@code max} in all. */
   private void take(List<InboundRecord> out, int max) {
     int before = out.size();
+    leases.takeReleased(out, max);
     KRecord r;
-    while (out.size() < max && (r = released.poll()) != null) {
-      if (!r.partition.revoked && r.state == KRecord.RELEASED) {
-        lease(r, out);
-      }
-    }
     Fetched f;
     while (out.size() < max && (f = ready.peekFirst()) != null) {
       PartitionState ps = f.partition;
@@ -233,9 +223,9 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
       int end = Math.min(records.size(), f.next + (max - out.size()));
       readyCount -= end - f.next;
       while (f.next < end) {
-        r = admit(ps, records.get(f.next++));
+        r = leases.admit(ps, records.get(f.next++));
         if (r != null) {
-          lease(r, out);
+          PartitionLeases.lease(r, out);
         }
       }
       if (f.next == records.size()) {
@@ -243,36 +233,8 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
       }
     }
     if (out.size() > before) {
-      metadataDirty = true; // once per call: a volatile write per record costs the poll thread a fence each
+      leases.handedOut(); // once per call, not per record
     }
-  }
-
-  /**
-   * The state of a fetched record about to be handed out, in its partition's offset order; null when it needs no
-   * delivery (fetched again after a seek, or acked before the partition moved here: a gap in
-   * {@link PartitionState#records}, committed past like any other).
-   */
-  private KRecord admit(PartitionState ps, ConsumerRecord<byte[], byte[]> cr) {
-    long offset = cr.offset();
-    if (offset < ps.nextOffset) {
-      return null;
-    }
-    ps.nextOffset = offset + 1;
-    Integer prior = ps.priors.isEmpty() ? null : ps.priors.remove(offset);
-    if (prior != null && prior == CommitMetadata.ACKED) {
-      return null;
-    }
-    KRecord r = new KRecord(this, ps, cr, prior == null ? 0 : prior);
-    ps.records.add(r);
-    return r;
-  }
-
-  private static void lease(KRecord r, List<InboundRecord> out) {
-    r.deliveriesBeforeLease = r.deliveries;
-    r.deliveries = Math.max(r.deliveries, r.attempts) + 1;
-    // Plain: the runtime receives the record through a queue (a happens-before edge) before anyone settles it.
-    KRecord.STATE.set(r, KRecord.LEASED);
-    out.add(r);
   }
 
   /** One partition's records from one {@code KafkaConsumer.poll}, handed out from {@link #next} on. */
@@ -301,7 +263,7 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
       return true;
     }
     for (TopicPartition tp : records.partitions()) {
-      PartitionState ps = owned.get(tp);
+      PartitionState ps = leases.get(tp);
       if (ps == null || ps.revoked) {
         continue; // not ours any more
       }
@@ -328,8 +290,8 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
   }
 
   private void pauseAll() {
-    if (!paused && !owned.isEmpty()) {
-      consumer.pause(owned.keySet());
+    if (!paused && !leases.isEmpty()) {
+      consumer.pause(leases.partitions());
       paused = true;
     }
   }
@@ -343,20 +305,13 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
 
   // ---------------------------------------------------------------- commits
 
-  /** Drops acked records from the head of every partition. */
-  private void advanceAll() {
-    for (PartitionState ps : owned.values()) {
-      ps.advance();
-    }
-  }
-
   private void maybeCommit() {
     long now = System.nanoTime();
     if (now - lastCommit < commitIntervalNanos) {
       return;
     }
     lastCommit = now;
-    Map<TopicPartition, OffsetAndMetadata> offsets = pendingCommits(owned.values(), false);
+    Map<TopicPartition, OffsetAndMetadata> offsets = leases.pendingCommits(leases.states(), false);
     if (offsets.isEmpty()) {
       return;
     }
@@ -364,42 +319,13 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
       if (err != null) {
         // Send it again next time: a failed async commit must not leave the group behind for good.
         LOG.log(System.Logger.Level.DEBUG, () -> "async commit for " + spec.group() + " failed: " + err);
-        for (TopicPartition tp : offsets.keySet()) {
-          PartitionState ps = owned.get(tp);
-          if (ps != null) {
-            ps.lastCommitted = null;
-          }
-        }
+        leases.commitFailed(offsets.keySet());
       }
     });
   }
 
-  /** The commits that would change what the group has stored, for the given partitions. */
-  private Map<TopicPartition, OffsetAndMetadata> pendingCommits(Collection<PartitionState> states, boolean all) {
-    boolean withMetadata = metadataDirty;
-    metadataDirty = false;
-    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-    for (PartitionState ps : states) {
-      ps.advance();
-      if (ps.nextOffset < 0) {
-        continue; // position unknown: nothing fetched, nothing to say
-      }
-      long offset = ps.records.isEmpty() ? ps.nextOffset : ps.records.peekFirst().offset;
-      if (!all && !withMetadata && ps.lastCommitted != null && ps.lastCommitted.offset() == offset) {
-        continue;
-      }
-      OffsetAndMetadata om = new OffsetAndMetadata(offset, ps.metadata(offset));
-      if (om.equals(ps.lastCommitted)) {
-        continue;
-      }
-      ps.lastCommitted = om;
-      offsets.put(ps.tp, om);
-    }
-    return offsets;
-  }
-
   private void commitSync(Collection<PartitionState> states) {
-    Map<TopicPartition, OffsetAndMetadata> offsets = pendingCommits(states, true);
+    Map<TopicPartition, OffsetAndMetadata> offsets = leases.pendingCommits(states, true);
     if (offsets.isEmpty()) {
       return;
     }
@@ -431,7 +357,7 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
     }
     // States first, so that no fetched record is dropped even if reading the committed state fails below.
     for (TopicPartition tp : partitions) {
-      owned.put(tp, new PartitionState(tp));
+      leases.assign(tp);
     }
     Map<TopicPartition, OffsetAndMetadata> committed;
     try {
@@ -444,12 +370,9 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
     Map<TopicPartition, OffsetAndMetadata> start = new HashMap<>();
     Set<TopicPartition> unplaced = new HashSet<>();
     for (TopicPartition tp : partitions) {
-      PartitionState ps = owned.get(tp);
       OffsetAndMetadata om = committed.get(tp);
       if (om != null) {
-        ps.nextOffset = om.offset();
-        ps.priors = CommitMetadata.parse(om.offset(), om.metadata());
-        ps.lastCommitted = om;
+        leases.resume(leases.get(tp), om);
         continue;
       }
       unplaced.add(tp);
@@ -461,11 +384,7 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
       try {
         Map<TopicPartition, Long> positions = retryOnWakeup(() -> startPositions(unplaced));
         for (TopicPartition tp : unplaced) {
-          long pos = positions.get(tp);
-          PartitionState ps = owned.get(tp);
-          ps.nextOffset = pos;
-          ps.lastCommitted = new OffsetAndMetadata(pos, "");
-          start.put(tp, ps.lastCommitted);
+          start.put(tp, leases.place(leases.get(tp), positions.get(tp)));
         }
       } catch (KafkaException e) {
         LOG.log(System.Logger.Level.WARNING, () -> "resolving the start of " + unplaced + " failed: " + e);
@@ -524,16 +443,16 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
     }
     List<PartitionState> states = new ArrayList<>();
     for (TopicPartition tp : partitions) {
-      PartitionState ps = owned.get(tp);
+      PartitionState ps = leases.get(tp);
       if (ps != null) {
         states.add(ps);
       }
     }
-    withdraw(partitions);
+    PartitionLeases.withdraw(handingOut, partitions);
     if (!closed) {
       // Let the runtime finish what it holds of these partitions, so the new owner starts after it.
       long deadline = System.nanoTime() + backend.settings.rebalanceTimeout.toNanos();
-      while (!closed && System.nanoTime() < deadline && anyLeased(states)) {
+      while (!closed && System.nanoTime() < deadline && PartitionLeases.anyLeased(states)) {
         KafkaBackend.sleep(5);
       }
     }
@@ -544,49 +463,12 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
   @Override
   public void onPartitionsLost(Collection<TopicPartition> partitions) {
     // The group moved on without us (session expired): committing would fail; the new owners redeliver.
-    withdraw(partitions);
+    PartitionLeases.withdraw(handingOut, partitions);
     forget(partitions);
   }
 
-  /**
-   * Takes the records of {@code partitions} out of the poll call in progress, as if never leased: the runtime has
-   * not seen them, so waiting for it to settle them would only run out the rebalance timeout, and the next owner
-   * delivers them with the delivery counts they had.
-   */
-  private void withdraw(Collection<TopicPartition> partitions) {
-    List<InboundRecord> out = handingOut;
-    if (out == null || out.isEmpty()) {
-      return;
-    }
-    out.removeIf(x -> {
-      KRecord r = (KRecord) x;
-      if (!partitions.contains(r.partition.tp)) {
-        return false;
-      }
-      r.deliveries = r.deliveriesBeforeLease;
-      KRecord.STATE.set(r, KRecord.READY);
-      return true;
-    });
-  }
-
-  private static boolean anyLeased(List<PartitionState> states) {
-    for (PartitionState ps : states) {
-      for (KRecord r : ps.records) {
-        if (r.state == KRecord.LEASED) {
-          return true;
-        }
-      }
-    }
-    return false;
-  }
-
   private void forget(Collection<TopicPartition> partitions) {
-    for (TopicPartition tp : partitions) {
-      PartitionState ps = owned.remove(tp);
-      if (ps != null) {
-        ps.revoked = true;
-      }
-    }
+    leases.forget(partitions);
     ready.removeIf(f -> f.partition.revoked);
     readyCount = 0;
     for (Fetched f : ready) {
@@ -607,14 +489,13 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
       return;
     }
     closed = true;
+    leases.close(); // settling calls from now on are ignored
     consumer.wakeup(); // a poll in progress returns, and releases the lock
     pollLock.lock();
     try {
       // Commit what is acked, and the delivery counts of what is not: those records go back to the group.
-      commitSync(new ArrayList<>(owned.values()));
-      for (PartitionState ps : owned.values()) {
-        ps.revoked = true; // settling calls from now on are ignored
-      }
+      commitSync(new ArrayList<>(leases.states()));
+      leases.revokeAll();
       closeConsumerQuietly();
     } finally {
       pollLock.unlock();
@@ -633,159 +514,5 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
   @Override
   public String toString() {
     return "KafkaMember{topic=" + spec.topic() + ", group=" + spec.group() + (closed ? ", closed" : "") + "}";
-  }
-
-  // ---------------------------------------------------------------- state
-
-  /** One assigned partition. Owned by the poll thread, except {@link #revoked} (read by settling threads). */
-  static final class PartitionState {
-    final TopicPartition tp;
-    /** Records handed out and not yet committed past, in offset order (gaps: records acked or never there). */
-    final ArrayDeque<KRecord> records = new ArrayDeque<>();
-    /** Delivery state restored from the commit metadata, for offsets not fetched yet. */
-    TreeMap<Long, Integer> priors = new TreeMap<>();
-    /** The offset after the last record handed out or skipped; -1 until known. */
-    long nextOffset = -1;
-    OffsetAndMetadata lastCommitted;
-    volatile boolean revoked;
-
-    PartitionState(TopicPartition tp) {
-      this.tp = tp;
-    }
-
-    void advance() {
-      KRecord head;
-      while ((head = records.peekFirst()) != null && head.state == KRecord.ACKED) {
-        records.pollFirst();
-      }
-    }
-
-    /** The delivery state from {@code offset} on, see {@link CommitMetadata}. */
-    String metadata(long offset) {
-      if (records.isEmpty() && priors.isEmpty()) {
-        return "";
-      }
-      CommitMetadata.Encoder e = new CommitMetadata.Encoder();
-      long next = offset;
-      for (KRecord r : records) {
-        e.add(CommitMetadata.ACKED, r.offset - next); // gaps: nothing to deliver there
-        e.add(r.state == KRecord.ACKED ? CommitMetadata.ACKED : r.countedDeliveries(), 1);
-        next = r.offset + 1;
-      }
-      if (!priors.isEmpty()) {
-        // Restored state of records not fetched yet must not be lost by this commit.
-        e.add(CommitMetadata.ACKED, Math.max(0, nextOffset - next));
-        next = Math.max(next, nextOffset);
-        for (Map.Entry<Long, Integer> p : priors.tailMap(next, true).entrySet()) {
-          e.add(0, p.getKey() - next);
-          e.add(p.getValue(), 1);
-          next = p.getKey() + 1;
-        }
-      }
-      return e.finish();
-    }
-  }
-
-  /**
-   * One fetched record, and its lease while handed out. {@link #state} and {@link #attempts} are written by
-   * settling threads; everything else by the poll thread.
-   */
-  static final class KRecord implements InboundRecord {
-    static final int READY = 0;
-    static final int LEASED = 1;
-    static final int ACKED = 2;
-    static final int RELEASED = 3;
-    static final java.lang.invoke.VarHandle STATE;
-
-    static {
-      try {
-        STATE = java.lang.invoke.MethodHandles.lookup().findVarHandle(KRecord.class, "state", int.class);
-      } catch (ReflectiveOperationException e) {
-        throw new ExceptionInInitializerError(e);
-      }
-    }
-
-    final KafkaMember member;
-    final PartitionState partition;
-    final long offset;
-    private final ConsumerRecord<byte[], byte[]> raw;
-    private Message message;
-    /** Deliveries to the group so far, counting those before the partition came here. */
-    int deliveries;
-    /** {@link #deliveries} before the latest lease, to undo a lease the runtime never saw. */
-    int deliveriesBeforeLease;
-    volatile int attempts;
-    volatile int state = READY;
-    /** Set by {@link #markNotHandled()} while the subscription closes. */
-    volatile boolean notHandled;
-
-    KRecord(KafkaMember member, PartitionState partition, ConsumerRecord<byte[], byte[]> raw, int prior) {
-      this.member = member;
-      this.partition = partition;
-      this.offset = raw.offset();
-      this.raw = raw;
-      this.deliveries = prior;
-    }
-
-    @Override
-    public Message message() {
-      Message m = message;
-      if (m == null) {
-        m = KafkaMapping.toLazyMessage(raw);
-        message = m; // racy but idempotent: every thread builds an equal message
-      }
-      return m;
-    }
-
-    /** The key's bytes as fetched: routing a record by key decodes neither the key nor the message. */
-    @Override
-    public Object orderingKey() {
-      return io.polybus.spi.RawKey.of(raw.key());
-    }
-
-    @Override
-    public int deliveryCount() {
-      return deliveries;
-    }
-
-    @Override
-    public void ack() {
-      if (!member.closed && !partition.revoked) {
-        state = ACKED; // volatile: the poll thread sees it in advance(), then commits past it
-      }
-    }
-
-    @Override
-    public void release(Duration delay) {
-      if (!member.closed && !partition.revoked) {
-        state = RELEASED;
-        member.released.add(this);
-        member.metadataDirty = true;
-      }
-    }
-
-    @Override
-    public void recordAttempts(int n) {
-      if (n > attempts && !member.closed && !partition.revoked) {
-        attempts = n;
-        member.metadataDirty = true;
-      }
-    }
-
-    @Override
-    public void markNotHandled() {
-      if (!member.closed && !partition.revoked) {
-        notHandled = true; // read by close(), whose commit carries the count without this delivery
-      }
-    }
-
-    /**
-     * The deliveries the commit metadata carries for this unacked record: the latest lease is left out when no
-     * handler saw it, so the next owner's delivery has this one's count.
-     */
-    int countedDeliveries() {
-      int counted = Math.max(deliveries, attempts);
-      return notHandled && state == LEASED ? Math.max(deliveriesBeforeLease, attempts) : counted;
-    }
   }
 }
