@@ -6,8 +6,9 @@ import java.nio.file.Path;
 /**
  * Not API. Gives the benchmarks module the framing layer of the {@code log:} backend (a {@link Partition} appended
  * to and read through its package-private classes), so a benchmark can measure framing, CRC32C and the copy into the
- * mapping without the message encoding and the SPI above them. It lives in the benchmarks module, in the backend's
- * package, so the backend publishes nothing for it.
+ * mapping without the message encoding and the SPI above them. It lives here, compiled and tested with the classes it
+ * opens, rather than in the benchmarks module under this package's name (a split package); this package is not
+ * exported by the module descriptor, so only class-path code such as the benchmarks reaches it.
  */
 public final class LogBenchAccess {
   private LogBenchAccess() {}

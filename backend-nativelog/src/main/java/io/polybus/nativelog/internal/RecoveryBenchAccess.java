@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * Benchmark-only door into the log's package-private recovery (same package name, on the class path). Not API.
+ * Not API. The benchmarks' door into the log's package-private recovery ({@code LogRecoveryBenchmark}). Like
+ * {@link LogBenchAccess} it lives in the backend, whose module descriptor does not export this package, so only
+ * class-path code such as the benchmarks reaches it.
  */
 public final class RecoveryBenchAccess {
   private RecoveryBenchAccess() {}
