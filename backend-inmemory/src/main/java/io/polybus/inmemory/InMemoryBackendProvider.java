@@ -3,7 +3,9 @@ package io.polybus.inmemory;
 import io.polybus.PolybusOptions;
 import io.polybus.spi.Backend;
 import io.polybus.spi.BackendProvider;
+import io.polybus.spi.Parameter;
 import io.polybus.spi.Parameters;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -24,6 +26,12 @@ import java.util.Set;
  * <p>Thread-safe and stateless; instantiated by {@link java.util.ServiceLoader}.
  */
 public final class InMemoryBackendProvider implements BackendProvider {
+  static final Parameter<Long> RETENTION = Parameter.longValue("retention", 1_000_000L, 0, Long.MAX_VALUE,
+      "messages kept per topic for replay beyond what groups still need");
+  static final Parameter<Long> MAX_PAYLOAD =
+      Parameter.bytes("maxPayload", 1 << 20, 1, 256L << 20, "the largest payload accepted");
+  static final List<Parameter<?>> PARAMETERS = List.of(RETENTION, MAX_PAYLOAD);
+
   @Override
   public Set<String> schemes() {
     return Set.of("mem");
@@ -35,14 +43,19 @@ public final class InMemoryBackendProvider implements BackendProvider {
   }
 
   @Override
+  public List<Parameter<?>> parameters() {
+    return PARAMETERS;
+  }
+
+  @Override
   public Backend open(PolybusOptions options) {
     if (!options.hosts().isEmpty() || options.user() != null) {
       throw new io.polybus.ConfigurationException(
           "the mem backend takes no host or user: use 'mem:' or 'mem:<name>', got '" + options.redacted() + "'");
     }
-    Parameters p = Parameters.of(options);
-    long retention = p.longValue("retention", 1_000_000L, 0, Long.MAX_VALUE);
-    int maxPayload = (int) p.bytes("maxPayload", 1 << 20, 1, 256L << 20);
+    Parameters p = Parameters.of(options, PARAMETERS);
+    long retention = p.get(RETENTION);
+    int maxPayload = (int) (long) p.get(MAX_PAYLOAD);
     p.requireAllRead();
     p.rejectNativeSettings();
     String name = options.path().isEmpty() ? "default" : options.path();

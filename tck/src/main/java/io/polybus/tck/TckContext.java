@@ -9,6 +9,7 @@ import io.polybus.Polybus;
 import io.polybus.StartFrom;
 import io.polybus.SubscribeOptions;
 import io.polybus.Subscription;
+import io.polybus.spi.PortableNames;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -78,9 +79,12 @@ public interface TckContext {
         SubscribeOptions.builder().ordering(Ordering.NONE).startFrom(StartFrom.EARLIEST).build());
   }
 
-  /** {@code <topic>.<group>.dlq}: where dead letters go unless the subscription names another topic. */
+  /**
+   * {@code <topic>.<group>.dlq} ({@link PortableNames#deadLetterTopic}, hashed when too long): where dead letters go
+   * unless the subscription names another topic.
+   */
   default String defaultDeadLetterTopic(String topic, String group) {
-    return topic + "." + group + ".dlq";
+    return PortableNames.deadLetterTopic(topic, group);
   }
 
   /** {@code n} messages with payloads {@code prefix-0 .. prefix-(n-1)}, no key, fresh ids. */
