@@ -6,11 +6,13 @@ import io.polybus.nativelog.internal.LogRetention;
 import io.polybus.nativelog.internal.NativeLogBackend;
 import io.polybus.spi.Backend;
 import io.polybus.spi.BackendProvider;
+import io.polybus.spi.Parameter;
 import io.polybus.spi.Parameters;
 import java.io.IOException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
@@ -27,6 +29,31 @@ public final class NativeLogBackendProvider implements BackendProvider {
   private static final Duration DAY = Duration.ofDays(1);
   private static final Duration CENTURY = Duration.ofDays(36500);
 
+  // Durations bounded so that the conversions in open (toMillis, toNanos) cannot overflow, and a millisecond
+  // schedule is never asked for a period of 0.
+  static final Parameter<Integer> PARTITIONS = Parameter.intValue("partitions", 4, 1, 1024,
+      "partitions of a topic this bus creates, fixed at creation");
+  static final Parameter<Long> SEGMENT_SIZE = Parameter.bytes("segmentSize", 16L << 20, 1L << 20, 1L << 30,
+      "bytes preallocated per segment file");
+  static final Parameter<Long> MAX_PAYLOAD = Parameter.bytes("maxPayload", 1L << 20, 1, 256L << 20,
+      "the largest payload accepted; plus 128 KiB it must fit a segment");
+  static final Parameter<String> FSYNC = Parameter.choice("fsync", "none",
+      "when appends are forced to disk", "none", "interval", "sync");
+  static final Parameter<Duration> FSYNC_INTERVAL = Parameter.duration("fsyncInterval", Duration.ofSeconds(1),
+      MILLI, DAY, "how often fsync=interval forces");
+  static final Parameter<Duration> STALL_TIMEOUT = Parameter.duration("stallTimeout", Duration.ofSeconds(2),
+      MILLI, DAY, "how long a reader waits for a claimed frame before skipping it as a dead writer's hole");
+  static final Parameter<Duration> RETENTION = Parameter.duration("retention", Duration.ZERO, Duration.ZERO,
+      CENTURY, "delete whole segments whose newest record is older; 0 keeps everything").defaultShownAs("keep");
+  static final Parameter<Long> RETENTION_BYTES = Parameter.bytes("retentionBytes", 0, 0, Long.MAX_VALUE,
+      "bytes kept per partition, at least two segments; 0 is no limit").defaultShownAs("no limit");
+  static final Parameter<Duration> RETENTION_CHECK_INTERVAL = Parameter.duration("retentionCheckInterval",
+      Duration.ofSeconds(30), MILLI, DAY, "how often retention is applied");
+  static final Parameter<String> WAIT = Parameter.choice("wait", "block",
+      "how an idle consumer waits: park, or busy-spin on the tails", "block", "spin");
+  static final List<Parameter<?>> PARAMETERS = List.of(PARTITIONS, SEGMENT_SIZE, MAX_PAYLOAD, FSYNC,
+      FSYNC_INTERVAL, STALL_TIMEOUT, RETENTION, RETENTION_BYTES, RETENTION_CHECK_INTERVAL, WAIT);
+
   @Override
   public Set<String> schemes() {
     return Set.of("log");
@@ -35,6 +62,11 @@ public final class NativeLogBackendProvider implements BackendProvider {
   @Override
   public String description() {
     return "embedded log in a local directory, shared by the processes of one host";
+  }
+
+  @Override
+  public List<Parameter<?>> parameters() {
+    return PARAMETERS;
   }
 
   @Override
@@ -55,19 +87,17 @@ public final class NativeLogBackendProvider implements BackendProvider {
           + options.redacted() + "': the log backend has no native settings; give them as URI parameters,"
           + " for example 'log:<directory>?partitions=8'");
     }
-    Parameters p = Parameters.of(options);
-    int partitions = p.intValue("partitions", 4, 1, 1024);
-    long segment = p.bytes("segmentSize", 16L << 20, 1L << 20, 1L << 30);
-    long maxPayload = p.bytes("maxPayload", 1L << 20, 1, 256L << 20);
-    String fsync = p.choice("fsync", "none", "none", "interval", "sync");
-    // Bounded so that the conversions below (toMillis, toNanos) cannot overflow, and a millisecond schedule is
-    // never asked for a period of 0.
-    Duration interval = p.duration("fsyncInterval", Duration.ofSeconds(1), MILLI, DAY);
-    Duration stall = p.duration("stallTimeout", Duration.ofSeconds(2), MILLI, DAY);
-    Duration retention = p.duration("retention", Duration.ZERO, Duration.ZERO, CENTURY); // 0: keep everything
-    long retentionBytes = p.bytes("retentionBytes", 0, 0, Long.MAX_VALUE);
-    Duration retentionCheck = p.duration("retentionCheckInterval", Duration.ofSeconds(30), MILLI, DAY);
-    String wait = p.choice("wait", "block", "block", "spin");
+    Parameters p = Parameters.of(options, PARAMETERS);
+    int partitions = p.get(PARTITIONS);
+    long segment = p.get(SEGMENT_SIZE);
+    long maxPayload = p.get(MAX_PAYLOAD);
+    String fsync = p.get(FSYNC);
+    Duration interval = p.get(FSYNC_INTERVAL);
+    Duration stall = p.get(STALL_TIMEOUT);
+    Duration retention = p.get(RETENTION); // 0: keep everything
+    long retentionBytes = p.get(RETENTION_BYTES);
+    Duration retentionCheck = p.get(RETENTION_CHECK_INTERVAL);
+    String wait = p.get(WAIT);
     p.requireAllRead();
     if (retentionBytes != 0 && retentionBytes < 2 * segment) {
       throw new ConfigurationException("retentionBytes (" + retentionBytes + ") must be at least two segments ("
