@@ -3,6 +3,8 @@ package io.polybus.kafka;
 import io.polybus.PolybusOptions;
 import io.polybus.spi.Backend;
 import io.polybus.spi.BackendProvider;
+import io.polybus.spi.Parameter;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -32,6 +34,11 @@ public final class KafkaBackendProvider implements BackendProvider {
   @Override
   public String description() {
     return "Apache Kafka (kafka-clients)";
+  }
+
+  @Override
+  public List<Parameter<?>> parameters() {
+    return KafkaSettings.PARAMETERS;
   }
 
   @Override

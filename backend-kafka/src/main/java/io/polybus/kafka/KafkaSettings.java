@@ -2,6 +2,7 @@ package io.polybus.kafka;
 
 import io.polybus.ConfigurationException;
 import io.polybus.PolybusOptions;
+import io.polybus.spi.Parameter;
 import io.polybus.spi.Parameters;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,6 +19,29 @@ final class KafkaSettings {
   static final int DEFAULT_PORT = 9092;
   /** Room for the key, the headers (user and reserved) and the record overhead on top of the largest payload. */
   static final int RECORD_OVERHEAD = 256 * 1024;
+
+  static final Parameter<Integer> PARTITIONS =
+      Parameter.intValue("partitions", 4, 1, 100_000, "partitions of a topic Polybus creates");
+  static final Parameter<Integer> REPLICATION =
+      Parameter.intValue("replication", 1, 1, Short.MAX_VALUE, "replication factor of a topic Polybus creates");
+  static final Parameter<Duration> LINGER =
+      Parameter.duration("linger", Duration.ofMillis(5), "producer linger; shorter than publishTimeout");
+  static final Parameter<Long> BATCH_SIZE = Parameter.bytes("batchSize", 64 * 1024, 1, 64L << 20, "producer batch");
+  static final Parameter<Duration> PUBLISH_TIMEOUT = Parameter.duration("publishTimeout", Duration.ofSeconds(30),
+      Duration.ofSeconds(1), Parameters.MAX_DURATION, "bound of topic creation and of delivery");
+  static final Parameter<Long> MAX_PAYLOAD =
+      Parameter.bytes("maxPayload", 1 << 20, 1, 64L << 20, "the largest payload accepted");
+  static final Parameter<Duration> COMMIT_INTERVAL =
+      Parameter.duration("commitInterval", Duration.ofMillis(100), "how often offsets are committed, async");
+  static final Parameter<Duration> REBALANCE_TIMEOUT = Parameter.duration("rebalanceTimeout", Duration.ofSeconds(10),
+      "how long a revoked partition waits for records still being handled");
+  static final Parameter<Duration> JOIN_TIMEOUT =
+      Parameter.duration("joinTimeout", Duration.ofSeconds(30), "how long subscribe waits for partitions");
+  static final Parameter<Boolean> TLS = Parameter.bool("tls", false, "TLS to the brokers");
+  static final Parameter<String> SASL = Parameter.choice("sasl", "plain", "SASL mechanism, used with a URI user",
+      "plain", "scram-sha-256", "scram-sha-512");
+  static final List<Parameter<?>> PARAMETERS = List.of(PARTITIONS, REPLICATION, LINGER, BATCH_SIZE, PUBLISH_TIMEOUT,
+      MAX_PAYLOAD, COMMIT_INTERVAL, REBALANCE_TIMEOUT, JOIN_TIMEOUT, TLS, SASL);
 
   final PolybusOptions options;
   final String bootstrap;
@@ -54,23 +78,19 @@ final class KafkaSettings {
       hosts.add(hasPort ? h : h + ":" + DEFAULT_PORT);
     }
     this.bootstrap = String.join(",", hosts);
-    Parameters p = Parameters.of(options);
-    this.partitions = p.intValue("partitions", 4, 1, 100_000);
-    this.replication = (short) p.intValue("replication", 1, 1, Short.MAX_VALUE);
-    this.linger = p.duration("linger", Duration.ofMillis(5));
-    this.batchSize = (int) p.bytes("batchSize", 64 * 1024, 1, 64L << 20);
-    this.publishTimeout = p.duration("publishTimeout", Duration.ofSeconds(30));
-    this.maxPayload = (int) p.bytes("maxPayload", 1 << 20, 1, 64L << 20);
-    this.commitInterval = p.duration("commitInterval", Duration.ofMillis(100));
-    this.rebalanceTimeout = p.duration("rebalanceTimeout", Duration.ofSeconds(10));
-    this.joinTimeout = p.duration("joinTimeout", Duration.ofSeconds(30));
-    boolean tls = p.bool("tls", false);
-    String mechanism = p.choice("sasl", "plain", "plain", "scram-sha-256", "scram-sha-512");
+    Parameters p = Parameters.of(options, PARAMETERS);
+    this.partitions = p.get(PARTITIONS);
+    this.replication = (short) (int) p.get(REPLICATION);
+    this.linger = p.get(LINGER);
+    this.batchSize = (int) (long) p.get(BATCH_SIZE);
+    this.publishTimeout = p.get(PUBLISH_TIMEOUT);
+    this.maxPayload = (int) (long) p.get(MAX_PAYLOAD);
+    this.commitInterval = p.get(COMMIT_INTERVAL);
+    this.rebalanceTimeout = p.get(REBALANCE_TIMEOUT);
+    this.joinTimeout = p.get(JOIN_TIMEOUT);
+    boolean tls = p.get(TLS);
+    String mechanism = p.get(SASL);
     p.requireAllRead();
-    if (publishTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
-      throw new ConfigurationException("parameter 'publishTimeout' in '" + options.redacted()
-          + "' must be at least 1s, was " + publishTimeout);
-    }
     if (linger.compareTo(publishTimeout) >= 0) {
       throw new ConfigurationException("parameter 'linger' in '" + options.redacted()
           + "' must be shorter than publishTimeout");

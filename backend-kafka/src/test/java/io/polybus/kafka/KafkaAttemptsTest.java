@@ -8,6 +8,7 @@ import io.polybus.Polybus;
 import io.polybus.RetryPolicy;
 import io.polybus.SubscribeOptions;
 import io.polybus.Subscription;
+import io.polybus.spi.PortableNames;
 import io.polybus.tck.Await;
 import io.polybus.tck.Inbox;
 import java.time.Duration;
@@ -39,7 +40,7 @@ class KafkaAttemptsTest {
     }
     try (Polybus second = Polybus.connect(KafkaTckTest.uri())) {
       Inbox dead = new Inbox();
-      second.subscribe(topic + "." + group + ".dlq", Polybus.DEAD_LETTER_GROUP, dead);
+      second.subscribe(PortableNames.deadLetterTopic(topic, group), Polybus.DEAD_LETTER_GROUP, dead);
       second.subscribe(topic, group, d -> {
         after.add(d.attempt());
         throw new IllegalStateException("always fails");
