@@ -5,9 +5,11 @@ import io.polybus.ConfigurationException;
 import io.polybus.PolybusOptions;
 import io.polybus.spi.Backend;
 import io.polybus.spi.BackendProvider;
+import io.polybus.spi.Parameter;
 import io.polybus.spi.Parameters;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
@@ -42,6 +44,29 @@ import redis.clients.jedis.UnifiedJedis;
  * <p>Thread-safe and stateless; instantiated by {@link java.util.ServiceLoader}; connects only in {@link #open}.
  */
 public final class RedisBackendProvider implements BackendProvider {
+  static final Parameter<String> PREFIX = Parameter.string("prefix", "polybus:", "start of every key");
+  static final Parameter<Integer> PARTITIONS = Parameter.intValue("partitions", 0, 0, 1024,
+      "0: one stream per topic; N: N streams by key hash, ordered by key");
+  static final Parameter<Long> MAX_LEN = Parameter.longValue("maxLen", 0, 0, Long.MAX_VALUE,
+      "trim to about N entries per stream (XADD MAXLEN ~); 0 keeps all");
+  static final Parameter<Duration> RETENTION = Parameter.duration("retention", Duration.ZERO,
+      "trim entries older than this (XADD MINID ~); 0 keeps all");
+  static final Parameter<Duration> TIMEOUT =
+      Parameter.duration("timeout", Duration.ofSeconds(2), "connect and socket timeout");
+  static final Parameter<Duration> PUBLISH_TIMEOUT =
+      Parameter.duration("publishTimeout", Duration.ofSeconds(10), "bound of a publish");
+  static final Parameter<Long> MAX_PAYLOAD =
+      Parameter.bytes("maxPayload", 1 << 20, 1, 64L << 20, "the largest payload accepted");
+  static final Parameter<Integer> POOL = Parameter.intValue("pool", 32, 2, 10_000,
+      "connections per bus; each subscription holds one while it waits for entries");
+  static final List<Parameter<?>> PARAMETERS =
+      List.of(PREFIX, PARTITIONS, MAX_LEN, RETENTION, TIMEOUT, PUBLISH_TIMEOUT, MAX_PAYLOAD, POOL);
+
+  @Override
+  public List<Parameter<?>> parameters() {
+    return PARAMETERS;
+  }
+
   @Override
   public Set<String> schemes() {
     return Set.of("redis", "rediss");
@@ -137,15 +162,15 @@ public final class RedisBackendProvider implements BackendProvider {
             + path + "' in '" + options.redacted() + "'");
       }
     }
-    Parameters p = Parameters.of(options);
-    String prefix = p.string("prefix", "polybus:");
-    int partitions = p.intValue("partitions", 0, 0, 1024);
-    long maxLen = p.longValue("maxLen", 0, 0, Long.MAX_VALUE);
-    Duration retention = p.duration("retention", Duration.ZERO);
-    Duration timeout = p.duration("timeout", Duration.ofSeconds(2));
-    Duration publishTimeout = p.duration("publishTimeout", Duration.ofSeconds(10));
-    int maxPayload = (int) p.bytes("maxPayload", 1 << 20, 1, 64L << 20);
-    int poolSize = p.intValue("pool", 32, 2, 10_000);
+    Parameters p = Parameters.of(options, PARAMETERS);
+    String prefix = p.get(PREFIX);
+    int partitions = p.get(PARTITIONS);
+    long maxLen = p.get(MAX_LEN);
+    Duration retention = p.get(RETENTION);
+    Duration timeout = p.get(TIMEOUT);
+    Duration publishTimeout = p.get(PUBLISH_TIMEOUT);
+    int maxPayload = (int) (long) p.get(MAX_PAYLOAD);
+    int poolSize = p.get(POOL);
     p.requireAllRead();
     if (prefix.chars().anyMatch(c -> c <= ' ' || c == '{' || c == '}')) {
       throw new ConfigurationException("parameter 'prefix' must have no spaces, control characters or braces, in '"
