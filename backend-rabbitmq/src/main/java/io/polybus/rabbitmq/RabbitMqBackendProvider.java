@@ -11,6 +11,7 @@ import io.polybus.ConfigurationException;
 import io.polybus.PolybusOptions;
 import io.polybus.spi.Backend;
 import io.polybus.spi.BackendProvider;
+import io.polybus.spi.Parameter;
 import io.polybus.spi.Parameters;
 import java.io.IOException;
 import java.security.NoSuchAlgorithmException;
@@ -51,6 +52,19 @@ import javax.net.ssl.SSLContext;
 public final class RabbitMqBackendProvider implements BackendProvider {
   static final int MAX_HEADERS = 64;
 
+  static final Parameter<Integer> PARTITIONS = Parameter.intValue("partitions", 1, 1, 1000,
+      "1: one quorum queue per group; N: N single-active-consumer queues per group by key hash, ordered by key");
+  static final Parameter<Duration> PUBLISH_TIMEOUT = Parameter.duration("publishTimeout", Duration.ofSeconds(30),
+      "a publish not confirmed by then fails with PolybusTimeoutException");
+  static final Parameter<Duration> CONNECT_TIMEOUT =
+      Parameter.duration("connectTimeout", Duration.ofSeconds(10), "TCP connect and AMQP handshake");
+  static final Parameter<Long> MAX_PAYLOAD = Parameter.bytes("maxPayload", 16L << 20, 1, 128L << 20,
+      "the largest payload accepted, at most RabbitMQ's default max_message_size");
+  static final Parameter<String> CONNECTION_NAME = Parameter.string("connectionName", "polybus",
+      "the broker shows the bus's connections as <name>-publish and <name>-consume");
+  static final List<Parameter<?>> PARAMETERS =
+      List.of(PARTITIONS, PUBLISH_TIMEOUT, CONNECT_TIMEOUT, MAX_PAYLOAD, CONNECTION_NAME);
+
   /** Parsed options of one backend. */
   record Settings(int partitions, Duration publishTimeout, int maxPayloadBytes, String description) {}
 
@@ -65,14 +79,19 @@ public final class RabbitMqBackendProvider implements BackendProvider {
   }
 
   @Override
+  public List<Parameter<?>> parameters() {
+    return PARAMETERS;
+  }
+
+  @Override
   public Backend open(PolybusOptions options) {
     boolean tls = options.scheme().equals("amqps");
-    Parameters p = Parameters.of(options);
-    int partitions = p.intValue("partitions", 1, 1, 1000);
-    Duration publishTimeout = p.duration("publishTimeout", Duration.ofSeconds(30));
-    Duration connectTimeout = p.duration("connectTimeout", Duration.ofSeconds(10));
-    int maxPayload = (int) p.bytes("maxPayload", 16L << 20, 1, 128L << 20);
-    String connectionName = p.string("connectionName", "polybus");
+    Parameters p = Parameters.of(options, PARAMETERS);
+    int partitions = p.get(PARTITIONS);
+    Duration publishTimeout = p.get(PUBLISH_TIMEOUT);
+    Duration connectTimeout = p.get(CONNECT_TIMEOUT);
+    int maxPayload = (int) (long) p.get(MAX_PAYLOAD);
+    String connectionName = p.get(CONNECTION_NAME);
     p.requireAllRead();
     if (publishTimeout.isZero() || connectTimeout.isZero()) {
       throw new ConfigurationException("publishTimeout and connectTimeout must be positive in '"

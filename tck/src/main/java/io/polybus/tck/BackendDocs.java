@@ -26,8 +26,8 @@ import java.util.regex.Pattern;
  *
  * <p>The {@code uris.md} row, in its parameters column up to its native settings: every declared parameter appears
  * as {@code `name`} with its default (one of {@link Parameter#defaultSpellings()}) in the words that follow it (the
- * parenthesis after it, else up to the next {@code ;}); every backticked lower-camel word there is a declared name
- * or a declared choice. The {@code semantics.md} row: a column that says plainly {@code yes} or {@code no} (or
+ * parenthesis after it, else up to the next {@code ;}); every backticked lower-camel word there is a declared name,
+ * a declared choice or a declared string default. The {@code semantics.md} row: a column that says plainly {@code yes} or {@code no} (or
  * {@code with ... only}, which is no for the default configuration) matches the capability, and a max payload that
  * starts with {@code N KiB} or {@code N MiB} matches {@link Capabilities#maxPayloadBytes()}; other wording is not
  * checked. Stateless; the methods are thread-safe.
@@ -82,6 +82,9 @@ public final class BackendDocs {
     for (Parameter<?> p : declared) {
       known.add(p.name());
       known.addAll(p.choices());
+      if (p.defaultValue() instanceof String s) {
+        known.add(s); // a default written as code, `polybus`
+      }
       String mark = "`" + p.name() + "`";
       int at = cell.indexOf(mark);
       if (at < 0) {
