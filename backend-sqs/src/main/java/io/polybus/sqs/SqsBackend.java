@@ -357,17 +357,11 @@ final class SqsBackend implements Backend {
 
   /**
    * The safety net: SQS moves a message received {@code maxReceiveCount} times to the {@code dlq} group queue of the
-   * default dead-letter topic (created here when missing). Set again on every subscribe (the same value each time).
-   * Skipped when {@code <topic>.<group>.dlq} is longer than a portable name (the runtime then hashes the name, which a
-   * backend cannot see).
+   * default dead-letter topic ({@link PortableNames#deadLetterTopic}, the runtime's own rule; created here when
+   * missing). Set again on every subscribe (the same value each time).
    */
   private void setRedrivePolicy(String topic, String group, String url) {
-    String dlqTopic = topic + "." + group + ".dlq";
-    if (!PortableNames.isPortable(dlqTopic)) {
-      LOG.log(System.Logger.Level.WARNING, () -> "no RedrivePolicy for group '" + group + "' of '" + topic
-          + "': its dead-letter topic name is longer than a portable name");
-      return;
-    }
+    String dlqTopic = PortableNames.deadLetterTopic(topic, group);
     try {
       String target = queueUrl(dlqTopic, Polybus.DEAD_LETTER_GROUP, false);
       String arn = sqs.getQueueAttributes(b -> b.queueUrl(target).attributeNames(QueueAttributeName.QUEUE_ARN))

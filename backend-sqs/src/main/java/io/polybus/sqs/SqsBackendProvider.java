@@ -4,9 +4,11 @@ import io.polybus.ConfigurationException;
 import io.polybus.PolybusOptions;
 import io.polybus.spi.Backend;
 import io.polybus.spi.BackendProvider;
+import io.polybus.spi.Parameter;
 import io.polybus.spi.Parameters;
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
@@ -64,6 +66,37 @@ public final class SqsBackendProvider implements BackendProvider {
    */
   static final String JDK_HTTP_LOGGER = "sun.net.www.protocol.http.HttpURLConnection";
   private static final System.Logger LOG = System.getLogger("io.polybus.sqs");
+
+  static final Parameter<String> REGION = Parameter.string("region", null,
+      "signing region; us-east-1 for a custom endpoint, else the SDK's default region chain");
+  static final Parameter<Boolean> FIFO = Parameter.bool("fifo", false, "FIFO queues, ordered by key");
+  static final Parameter<String> PREFIX =
+      Parameter.string("prefix", "polybus-", "start of every queue name, at most 29 of [A-Za-z0-9_-]");
+  static final Parameter<Duration> TIMEOUT =
+      Parameter.duration("timeout", Duration.ofSeconds(10), "bound of each SQS call, SDK retries included");
+  static final Parameter<Long> MAX_MESSAGE_SIZE = Parameter.bytes("maxMessageSize", 256 * 1024, 64 * 1024,
+      1024 * 1024, "largest SQS message, body plus attributes");
+  static final Parameter<Duration> REFRESH =
+      Parameter.duration("refresh", Duration.ofSeconds(1), "how long a topic's list of group queues is trusted");
+  static final Parameter<Duration> WAIT =
+      Parameter.duration("wait", Duration.ofSeconds(1), "long poll, whole seconds, at most 20s");
+  static final Parameter<Integer> PUBLISHERS = Parameter.intValue("publishers", 4, 1, 64, "sender threads");
+  static final Parameter<Integer> MAX_RECEIVE_COUNT = Parameter.intValue("maxReceiveCount", 0, 0, 1000,
+      "0: none; N: a RedrivePolicy moving a message received N times to its dead-letter queue");
+  static final Parameter<String> ACCESS_KEY_ID =
+      Parameter.string("accessKeyId", null, "static credentials' key id (or the URI's user)");
+  static final Parameter<String> SECRET_ACCESS_KEY =
+      Parameter.string("secretAccessKey", null, "static credentials' secret (or the URI's password)").secret();
+  static final Parameter<String> SESSION_TOKEN =
+      Parameter.string("sessionToken", null, "session token of temporary static credentials").secret();
+  static final Parameter<Boolean> TLS = Parameter.bool("tls", false, "HTTPS to a custom endpoint");
+  static final List<Parameter<?>> PARAMETERS = List.of(REGION, FIFO, PREFIX, TIMEOUT, MAX_MESSAGE_SIZE, REFRESH,
+      WAIT, PUBLISHERS, MAX_RECEIVE_COUNT, ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN, TLS);
+
+  @Override
+  public List<Parameter<?>> parameters() {
+    return PARAMETERS;
+  }
 
   @Override
   public Set<String> schemes() {
@@ -143,21 +176,21 @@ public final class SqsBackendProvider implements BackendProvider {
       throw new ConfigurationException("an sqs URI has no path (queues are named after topics and groups), got '"
           + options.path() + "' in '" + options.redacted() + "'");
     }
-    Parameters p = Parameters.of(options);
+    Parameters p = Parameters.of(options, PARAMETERS);
     boolean custom = !options.hosts().isEmpty();
-    String region = p.string("region", null);
-    boolean fifo = p.bool("fifo", false);
-    String prefix = p.string("prefix", "polybus-");
-    Duration timeout = p.duration("timeout", Duration.ofSeconds(10));
-    int maxMessageSize = (int) p.bytes("maxMessageSize", 256 * 1024, 64 * 1024, 1024 * 1024);
-    Duration refresh = p.duration("refresh", Duration.ofSeconds(1));
-    Duration wait = p.duration("wait", Duration.ofSeconds(1));
-    int publishers = p.intValue("publishers", 4, 1, 64);
-    int maxReceiveCount = p.intValue("maxReceiveCount", 0, 0, 1000);
-    String accessKeyId = p.string("accessKeyId", null);
-    String secretAccessKey = p.string("secretAccessKey", null);
-    String sessionToken = p.string("sessionToken", null);
-    boolean tls = p.bool("tls", false);
+    String region = p.get(REGION);
+    boolean fifo = p.get(FIFO);
+    String prefix = p.get(PREFIX);
+    Duration timeout = p.get(TIMEOUT);
+    int maxMessageSize = (int) (long) p.get(MAX_MESSAGE_SIZE);
+    Duration refresh = p.get(REFRESH);
+    Duration wait = p.get(WAIT);
+    int publishers = p.get(PUBLISHERS);
+    int maxReceiveCount = p.get(MAX_RECEIVE_COUNT);
+    String accessKeyId = p.get(ACCESS_KEY_ID);
+    String secretAccessKey = p.get(SECRET_ACCESS_KEY);
+    String sessionToken = p.get(SESSION_TOKEN);
+    boolean tls = p.get(TLS);
     p.requireAllRead();
     if (options.user() != null && !options.user().isEmpty()) {
       if (accessKeyId != null) {
