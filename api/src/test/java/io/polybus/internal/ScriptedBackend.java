@@ -36,6 +36,8 @@ final class ScriptedBackend implements Backend {
   final List<Message> deadLetters = new CopyOnWriteArrayList<>();
   /** Outcomes of the next dead-letter publishes: null = success; an exception = that failure. Empty: success. */
   final Queue<RuntimeException> deadLetterOutcomes = new ConcurrentLinkedQueue<>();
+  /** Throwables the next polls throw, one each, before polling as usual. */
+  final Queue<Throwable> pollFailures = new ConcurrentLinkedQueue<>();
   volatile boolean consumerClosed;
 
   void offer(Record... records) {
@@ -78,6 +80,13 @@ final class ScriptedBackend implements Backend {
       @Override
       public List<InboundRecord> poll(int max, Duration timeout) throws InterruptedException {
         polls.add(max);
+        Throwable failure = pollFailures.poll();
+        if (failure instanceof RuntimeException) {
+          throw (RuntimeException) failure;
+        }
+        if (failure instanceof Error) {
+          throw (Error) failure;
+        }
         if (consumerClosed || max == 0) {
           return List.of();
         }
