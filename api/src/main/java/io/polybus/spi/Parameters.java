@@ -228,7 +228,8 @@ public final class Parameters {
         names.add("polybus." + options.scheme() + "." + n);
       }
       throw new ConfigurationException("unknown native setting" + (names.size() > 1 ? "s " : " ") + names + " for '"
-          + options.redacted() + "': the " + options.scheme() + " backend takes no native settings");
+          + options.redacted() + "': the " + options.scheme() + " backend takes no native settings; give its"
+          + " settings as URI parameters (docs/uris.md)");
     }
   }
 

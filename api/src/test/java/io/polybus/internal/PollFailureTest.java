@@ -7,7 +7,6 @@ import io.polybus.NonTransientPolybusException;
 import io.polybus.PolybusOptions;
 import io.polybus.Subscription;
 import io.polybus.TransientPolybusException;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -61,13 +60,7 @@ class PollFailureTest {
     }
   }
 
-  private static void await(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for: " + what);
-      }
-      Thread.sleep(5);
-    }
+  private static void await(BooleanSupplier condition, String what) {
+    ScriptedBackend.await(condition::getAsBoolean, ok -> ok, what);
   }
 }

@@ -79,15 +79,10 @@ public final class NativeLogBackendProvider implements BackendProvider {
       throw new ConfigurationException("the log backend needs a directory: 'log:<directory>', for example"
           + " 'log:./polybus-data', got '" + options.redacted() + "'");
     }
-    if (!options.nativeSettings().isEmpty()) {
-      // The log has no native client to hand them to: silently ignoring polybus.log.partitions=8 would leave the
-      // caller believing topics get 8 partitions.
-      throw new ConfigurationException("unknown native setting" + (options.nativeSettings().size() > 1 ? "s " : " ")
-          + options.nativeSettings().keySet().stream().map(k -> "polybus.log." + k).toList() + " for '"
-          + options.redacted() + "': the log backend has no native settings; give them as URI parameters,"
-          + " for example 'log:<directory>?partitions=8'");
-    }
     Parameters p = Parameters.of(options, PARAMETERS);
+    // The log has no native client to hand them to: silently ignoring polybus.log.partitions=8 would leave the
+    // caller believing topics get 8 partitions.
+    p.rejectNativeSettings();
     int partitions = p.get(PARTITIONS);
     long segment = p.get(SEGMENT_SIZE);
     long maxPayload = p.get(MAX_PAYLOAD);

@@ -111,10 +111,7 @@ public final class SqsBackendProvider implements BackendProvider {
   @Override
   public Backend open(PolybusOptions options) {
     SqsSettings s = settings(options);
-    if (!options.nativeSettings().isEmpty()) {
-      throw new ConfigurationException("unknown native setting" + (options.nativeSettings().size() > 1 ? "s " : " ")
-          + options.nativeSettings().keySet() + " for '" + options.redacted() + "'; the sqs backend accepts none");
-    }
+    Parameters.of(options).rejectNativeSettings();
     if (s.sessionToken() != null) {
       // Polybus cannot lower another library's logger (SLF4J has no such call, and the logging setup is the
       // application's), but it can say so before the first request is signed.
