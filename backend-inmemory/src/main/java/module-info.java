@@ -2,5 +2,6 @@
 module io.polybus.inmemory {
   requires io.polybus.api;
 
-  provides io.polybus.spi.BackendProvider with io.polybus.inmemory.InMemoryBackendProvider;
+  provides io.polybus.spi.BackendProvider with
+      io.polybus.inmemory.InMemoryBackendProvider;
 }

@@ -3,5 +3,6 @@ module io.polybus.kafka {
   requires io.polybus.api;
   requires kafka.clients;
 
-  provides io.polybus.spi.BackendProvider with io.polybus.kafka.KafkaBackendProvider;
+  provides io.polybus.spi.BackendProvider with
+      io.polybus.kafka.KafkaBackendProvider;
 }

@@ -3,5 +3,6 @@ module io.polybus.rabbitmq {
   requires io.polybus.api;
   requires com.rabbitmq.client;
 
-  provides io.polybus.spi.BackendProvider with io.polybus.rabbitmq.RabbitMqBackendProvider;
+  provides io.polybus.spi.BackendProvider with
+      io.polybus.rabbitmq.RabbitMqBackendProvider;
 }

@@ -4,5 +4,6 @@ module io.polybus.redis {
   requires redis.clients.jedis;
   requires org.apache.commons.pool2;
 
-  provides io.polybus.spi.BackendProvider with io.polybus.redis.RedisBackendProvider;
+  provides io.polybus.spi.BackendProvider with
+      io.polybus.redis.RedisBackendProvider;
 }

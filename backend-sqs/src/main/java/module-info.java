@@ -10,8 +10,10 @@ module io.polybus.sqs {
   requires software.amazon.awssdk.http.urlconnection;
   requires software.amazon.awssdk.identity.spi;
   requires software.amazon.awssdk.utils;
-  // The SDK logs through SLF4J; Polybus only asks whether the SDK's request signer logs at DEBUG (it then logs secrets).
+  // The SDK logs through SLF4J; Polybus only asks whether the SDK's request signer logs at DEBUG
+  // (it then logs secrets).
   requires org.slf4j;
 
-  provides io.polybus.spi.BackendProvider with io.polybus.sqs.SqsBackendProvider;
+  provides io.polybus.spi.BackendProvider with
+      io.polybus.sqs.SqsBackendProvider;
 }

@@ -1,8 +1,8 @@
 package io.polybus;
 
 /**
- * What a backend guarantees. The TCK proves every capability a backend declares and skips, by name, the cases
- * of a capability it declares absent. A backend never declares what it cannot do.
+ * What a backend guarantees. The TCK proves every capability a backend declares and skips, by name,
+ * the cases of a capability it declares absent. A backend never declares what it cannot do.
  *
  * <p>Immutable and thread-safe.
  */
@@ -57,22 +57,26 @@ public final class Capabilities {
     return orderedByKey;
   }
 
-  /** A new group can start from {@link StartFrom#EARLIEST} and see messages published before it existed. */
+  /**
+   * A new group can start from {@link StartFrom#EARLIEST} and see messages published before it
+   * existed.
+   */
   public boolean replay() {
     return replay;
   }
 
   /**
-   * A new group can start from {@link StartFrom#timestamp(java.time.Instant)}: the first message at or after an
-   * instant in each partition of the topic. Absent unless declared.
+   * A new group can start from {@link StartFrom#timestamp(java.time.Instant)}: the first message at
+   * or after an instant in each partition of the topic. Absent unless declared.
    */
   public boolean replayFromTimestamp() {
     return replayFromTimestamp;
   }
 
   /**
-   * A new group can start from {@link StartFrom#offset(long)} in each partition, and publish receipts give positions
-   * as {@code "<partition>@<offset>"} or {@code "<offset>"}. Absent unless declared.
+   * A new group can start from {@link StartFrom#offset(long)} in each partition, and publish
+   * receipts give positions as {@code "<partition>@<offset>"} or {@code "<offset>"}. Absent unless
+   * declared.
    */
   public boolean replayFromOffset() {
     return replayFromOffset;
@@ -84,9 +88,10 @@ public final class Capabilities {
   }
 
   /**
-   * The backend holds delayed retries itself (releasing the message back to the broker with a delay), so a
-   * waiting retry does not occupy the subscriber. Without it, the shared runtime keeps the message and retries in
-   * place. Either way the attempt count and the backoff lower bound are the same.
+   * The backend holds delayed retries itself (releasing the message back to the broker with a
+   * delay), so a waiting retry does not occupy the subscriber. Without it, the shared runtime keeps
+   * the message and retries in place. Either way the attempt count and the backoff lower bound are
+   * the same.
    */
   public boolean nativeDelayedRetry() {
     return nativeDelayedRetry;
@@ -98,18 +103,20 @@ public final class Capabilities {
   }
 
   /**
-   * Members of one group share its work: with several members subscribed, each handles part of the messages. When
-   * absent, one member at a time handles everything (the others are hot standbys that take over when it leaves or
-   * dies) — as with queues that allow a single active consumer. Each message is still handled by one member.
+   * Members of one group share its work: with several members subscribed, each handles part of the
+   * messages. When absent, one member at a time handles everything (the others are hot standbys
+   * that take over when it leaves or dies) — as with queues that allow a single active consumer.
+   * Each message is still handled by one member.
    */
   public boolean competingConsumers() {
     return competingConsumers;
   }
 
   /**
-   * A delivery that a closing member gives back without a handler having started it (queued, or waiting behind an
-   * earlier message of its key) does not count as an attempt, so members closing one after another never use up a
-   * message's attempts unseen. When absent, such a delivery counts, as one to a member that died does everywhere.
+   * A delivery that a closing member gives back without a handler having started it (queued, or
+   * waiting behind an earlier message of its key) does not count as an attempt, so members closing
+   * one after another never use up a message's attempts unseen. When absent, such a delivery
+   * counts, as one to a member that died does everywhere.
    */
   public boolean uncountedGiveBack() {
     return uncountedGiveBack;
@@ -146,22 +153,50 @@ public final class Capabilities {
 
   @Override
   public int hashCode() {
-    return java.util.Objects.hash(orderedByKey, replay, replayFromTimestamp, replayFromOffset, durable,
-        nativeDelayedRetry, mayDuplicate, competingConsumers, uncountedGiveBack, maxPayloadBytes, maxHeaders);
+    return java.util.Objects.hash(
+        orderedByKey,
+        replay,
+        replayFromTimestamp,
+        replayFromOffset,
+        durable,
+        nativeDelayedRetry,
+        mayDuplicate,
+        competingConsumers,
+        uncountedGiveBack,
+        maxPayloadBytes,
+        maxHeaders);
   }
 
   @Override
   public String toString() {
-    return "Capabilities{orderedByKey=" + orderedByKey + ", replay=" + replay + ", replayFromTimestamp="
-        + replayFromTimestamp + ", replayFromOffset=" + replayFromOffset + ", durable=" + durable
-        + ", nativeDelayedRetry=" + nativeDelayedRetry + ", mayDuplicate=" + mayDuplicate + ", competingConsumers="
-        + competingConsumers + ", uncountedGiveBack=" + uncountedGiveBack + ", maxPayloadBytes=" + maxPayloadBytes
-        + ", maxHeaders=" + maxHeaders + "}";
+    return "Capabilities{orderedByKey="
+        + orderedByKey
+        + ", replay="
+        + replay
+        + ", replayFromTimestamp="
+        + replayFromTimestamp
+        + ", replayFromOffset="
+        + replayFromOffset
+        + ", durable="
+        + durable
+        + ", nativeDelayedRetry="
+        + nativeDelayedRetry
+        + ", mayDuplicate="
+        + mayDuplicate
+        + ", competingConsumers="
+        + competingConsumers
+        + ", uncountedGiveBack="
+        + uncountedGiveBack
+        + ", maxPayloadBytes="
+        + maxPayloadBytes
+        + ", maxHeaders="
+        + maxHeaders
+        + "}";
   }
 
   /**
-   * Builds {@link Capabilities}. Guarantees start absent, except {@code competingConsumers}, the norm, which starts
-   * present; limits start at 1 MiB and 64 headers. Not thread-safe.
+   * Builds {@link Capabilities}. Guarantees start absent, except {@code competingConsumers}, the
+   * norm, which starts present; limits start at 1 MiB and 64 headers. Not thread-safe.
    */
   public static final class Builder {
     private boolean orderedByKey;

@@ -1,6 +1,8 @@
 package io.polybus;
 
-/** A URI, option or setting is malformed, unknown or names a backend that is not on the class path. */
+/**
+ * A URI, option or setting is malformed, unknown or names a backend that is not on the class path.
+ */
 public class ConfigurationException extends NonTransientPolybusException {
   private static final long serialVersionUID = 1L;
 

@@ -5,13 +5,15 @@ import java.io.IOException;
 import java.util.Objects;
 
 /**
- * A {@link Codec} that writes and reads JSON with Jackson. Needs {@code com.fasterxml.jackson.core:jackson-databind}
- * on the class path (an optional dependency of {@code polybus-api}).
+ * A {@link Codec} that writes and reads JSON with Jackson. Needs {@code
+ * com.fasterxml.jackson.core:jackson-databind} on the class path (an optional dependency of {@code
+ * polybus-api}).
  *
- * <p>Publishing sets {@code polybus-content-type: application/json} and {@code polybus-type: <type name>} (by
- * default the class's simple name, so services with their own copy of an event class still agree). Receiving
- * checks both when present: another content type, another type name or malformed JSON is a {@link CodecException},
- * which a typed subscription dead-letters without retrying.
+ * <p>Publishing sets {@code polybus-content-type: application/json} and {@code polybus-type: <type
+ * name>} (by default the class's simple name, so services with their own copy of an event class
+ * still agree). Receiving checks both when present: another content type, another type name or
+ * malformed JSON is a {@link CodecException}, which a typed subscription dead-letters without
+ * retrying.
  *
  * <p>Immutable and thread-safe; the {@link ObjectMapper} given must not be reconfigured afterwards.
  *
@@ -34,7 +36,10 @@ public final class JsonCodec<T> implements Codec<T> {
     this.mapper = mapper;
   }
 
-  /** A codec for {@code type} with a shared default {@link ObjectMapper} (with every module found registered). */
+  /**
+   * A codec for {@code type} with a shared default {@link ObjectMapper} (with every module found
+   * registered).
+   */
   public static <T> JsonCodec<T> of(Class<T> type) {
     Objects.requireNonNull(type, "type");
     return new JsonCodec<>(type, type.getSimpleName(), DefaultMapper.MAPPER);
@@ -67,18 +72,27 @@ public final class JsonCodec<T> implements Codec<T> {
     try {
       return mapper.writeValueAsBytes(value);
     } catch (IOException e) {
-      throw new CodecException("cannot encode " + type.getName() + " as JSON: " + e.getMessage(), e);
+      throw new CodecException(
+          "cannot encode " + type.getName() + " as JSON: " + e.getMessage(), e);
     }
   }
 
   @Override
   public T decode(byte[] payload, String contentType, String messageTypeName) {
-    if (contentType != null && !contentType.regionMatches(true, 0, CONTENT_TYPE, 0, CONTENT_TYPE.length())) {
-      throw new CodecException("expected content type " + CONTENT_TYPE + " for " + type.getName() + ", got '"
-          + contentType + "'");
+    if (contentType != null
+        && !contentType.regionMatches(true, 0, CONTENT_TYPE, 0, CONTENT_TYPE.length())) {
+      throw new CodecException(
+          "expected content type "
+              + CONTENT_TYPE
+              + " for "
+              + type.getName()
+              + ", got '"
+              + contentType
+              + "'");
     }
     if (typeName != null && messageTypeName != null && !typeName.equals(messageTypeName)) {
-      throw new CodecException("expected a message of type '" + typeName + "', got '" + messageTypeName + "'");
+      throw new CodecException(
+          "expected a message of type '" + typeName + "', got '" + messageTypeName + "'");
     }
     try {
       T value = mapper.readValue(payload, type);
@@ -87,8 +101,14 @@ public final class JsonCodec<T> implements Codec<T> {
       }
       return value;
     } catch (IOException e) {
-      throw new CodecException("cannot decode JSON into " + type.getName() + ": " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException
-          ? ((com.fasterxml.jackson.core.JsonProcessingException) e).getOriginalMessage() : e.getMessage()), e);
+      throw new CodecException(
+          "cannot decode JSON into "
+              + type.getName()
+              + ": "
+              + (e instanceof com.fasterxml.jackson.core.JsonProcessingException
+                  ? ((com.fasterxml.jackson.core.JsonProcessingException) e).getOriginalMessage()
+                  : e.getMessage()),
+          e);
     }
   }
 

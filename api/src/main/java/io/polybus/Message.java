@@ -14,40 +14,48 @@ import java.util.function.Supplier;
 /**
  * One message: an id, an optional ordering key, a payload of bytes, headers and a timestamp.
  *
- * <p>Instances are immutable and safe to share between threads. The payload array is copied on the way in and
- * on the way out of {@link #payload()}, so neither the caller nor Polybus can change a message after it was
- * built. Use {@link #builder()} to create one and {@link #newBuilder()} to derive a changed copy.
+ * <p>Instances are immutable and safe to share between threads. The payload array is copied on the
+ * way in and on the way out of {@link #payload()}, so neither the caller nor Polybus can change a
+ * message after it was built. Use {@link #builder()} to create one and {@link #newBuilder()} to
+ * derive a changed copy.
  *
  * <ul>
- *   <li>{@code id}: unique, time-ordered (lexicographic order follows creation time within one process), 26
- *       characters, generated when not given; a given one is 1 to {@value #MAX_ID_BYTES} bytes in UTF-8. It is stable across redeliveries and is kept by the dead-letter
- *       record, so it is the key to deduplicate on.
- *   <li>{@code key}: the ordering key, or {@code null}. With {@link Ordering#KEY}, messages with the same key are
- *       handled one at a time, in publish order.
+ *   <li>{@code id}: unique, time-ordered (lexicographic order follows creation time within one
+ *       process), 26 characters, generated when not given; a given one is 1 to {@value
+ *       #MAX_ID_BYTES} bytes in UTF-8. It is stable across redeliveries and is kept by the
+ *       dead-letter record, so it is the key to deduplicate on.
+ *   <li>{@code key}: the ordering key, or {@code null}. With {@link Ordering#KEY}, messages with
+ *       the same key are handled one at a time, in publish order.
  *   <li>{@code payload}: any bytes, empty allowed.
- *   <li>{@code headers}: string to string, insertion order kept. Names starting with {@value #RESERVED_PREFIX}
- *       are reserved for Polybus (codec and dead-letter headers) and rejected by the builder.
- *   <li>{@code timestamp}: milliseconds since the epoch; the time of creation unless given. Backends keep
- *       millisecond precision, so the builder truncates to milliseconds.
+ *   <li>{@code headers}: string to string, insertion order kept. Names starting with {@value
+ *       #RESERVED_PREFIX} are reserved for Polybus (codec and dead-letter headers) and rejected by
+ *       the builder.
+ *   <li>{@code timestamp}: milliseconds since the epoch; the time of creation unless given.
+ *       Backends keep millisecond precision, so the builder truncates to milliseconds.
  * </ul>
  *
- * <p>These limits are the same on every backend, so a message one backend takes every backend takes: the builder
- * refuses an id, key, header name or header value that is not well-formed UTF-16 (a lone surrogate, which brokers
- * would turn into {@code ?}), an id over {@value #MAX_ID_BYTES} or a header name over {@value #MAX_HEADER_NAME_BYTES}
- * bytes in UTF-8; publishing refuses, before anything of the batch is sent, a message whose key, header names and
- * header values together exceed {@value #MAX_METADATA_BYTES} bytes in UTF-8, or whose payload exceeds the backend's
- * {@link Capabilities#maxPayloadBytes()}.
+ * <p>These limits are the same on every backend, so a message one backend takes every backend
+ * takes: the builder refuses an id, key, header name or header value that is not well-formed UTF-16
+ * (a lone surrogate, which brokers would turn into {@code ?}), an id over {@value #MAX_ID_BYTES} or
+ * a header name over {@value #MAX_HEADER_NAME_BYTES} bytes in UTF-8; publishing refuses, before
+ * anything of the batch is sent, a message whose key, header names and header values together
+ * exceed {@value #MAX_METADATA_BYTES} bytes in UTF-8, or whose payload exceeds the backend's {@link
+ * Capabilities#maxPayloadBytes()}.
  */
 public final class Message {
   /** Header names that start with this prefix belong to Polybus. */
   public static final String RESERVED_PREFIX = "polybus-";
+
   /** The longest id, in UTF-8 bytes (AMQP carries it in a short string of 255). */
   public static final int MAX_ID_BYTES = 200;
+
   /** The longest header name, in UTF-8 bytes (an AMQP field-table name is a short string). */
   public static final int MAX_HEADER_NAME_BYTES = 255;
+
   /**
-   * The most bytes, in UTF-8, of a message's key, header names and header values together: what every backend
-   * carries beside the payload, dead-letter headers included (SQS keeps 16 KiB of each message for them).
+   * The most bytes, in UTF-8, of a message's key, header names and header values together: what
+   * every backend carries beside the payload, dead-letter headers included (SQS keeps 16 KiB of
+   * each message for them).
    */
   public static final int MAX_METADATA_BYTES = 8192;
 
@@ -56,12 +64,17 @@ public final class Message {
         new InternalAccess.MessageAccessor() {
           @Override
           public Message trusted(
-              String id, String key, byte[] payload, Map<String, String> headers, long timestampMillis) {
+              String id,
+              String key,
+              byte[] payload,
+              Map<String, String> headers,
+              long timestampMillis) {
             return new Message(id, key, payload, headers, timestampMillis, null);
           }
 
           @Override
-          public Message lazy(String key, byte[] payload, long timestampMillis, Supplier<Message> decoder) {
+          public Message lazy(
+              String key, byte[] payload, long timestampMillis, Supplier<Message> decoder) {
             return new Message(null, key, payload, null, timestampMillis, decoder);
           }
 
@@ -79,15 +92,23 @@ public final class Message {
 
   private static final byte[] EMPTY = new byte[0];
 
-  /** Null in a message read from a broker whose id and headers are decoded on first use: see {@link #decoded()}. */
+  /**
+   * Null in a message read from a broker whose id and headers are decoded on first use: see {@link
+   * #decoded()}.
+   */
   private final String id;
+
   private final String key;
   private final byte[] payload;
+
   /** Null when {@link #id} is. */
   private final Map<String, String> headers;
+
   private final long timestampMillis;
+
   /** Decodes the id and headers of a message read from a broker, or null when they are given. */
   private final Supplier<Message> decoder;
+
   private volatile Message decoded;
 
   private Message(
@@ -106,13 +127,15 @@ public final class Message {
   }
 
   /**
-   * The message with its id and headers decoded. A handler that reads neither never pays for decoding them, which
-   * on Kafka was a quarter of the CPU time of consuming a record; key, payload and timestamp are always decoded.
+   * The message with its id and headers decoded. A handler that reads neither never pays for
+   * decoding them, which on Kafka was a quarter of the CPU time of consuming a record; key, payload
+   * and timestamp are always decoded.
    */
   private Message decoded() {
     Message d = decoded;
     if (d == null) {
-      // Racing threads may both decode: the decoder returns equal messages, and the volatile write publishes one.
+      // Racing threads may both decode: the decoder returns equal messages, and the volatile write
+      // publishes one.
       d = decoder.get();
       decoded = d;
     }
@@ -194,8 +217,9 @@ public final class Message {
   }
 
   /**
-   * The UTF-8 length of the key, header names and header values together, up to {@code limit}: once the sum passes
-   * it, some value above {@code limit} is returned. Not API beyond its use by the runtime.
+   * The UTF-8 length of the key, header names and header values together, up to {@code limit}: once
+   * the sum passes it, some value above {@code limit} is returned. Not API beyond its use by the
+   * runtime.
    */
   int metadataBytes(int limit) {
     Map<String, String> h = headers();
@@ -217,18 +241,24 @@ public final class Message {
   }
 
   /**
-   * The UTF-8 length of {@code s}, refusing text that is not well-formed UTF-16: every backend but {@code mem:}
-   * would store a lone surrogate as {@code ?}, so a message would differ by backend.
+   * The UTF-8 length of {@code s}, refusing text that is not well-formed UTF-16: every backend but
+   * {@code mem:} would store a lone surrogate as {@code ?}, so a message would differ by backend.
    */
   static int utf8Length(String s, String field) {
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
       if (Character.isSurrogate(c)) {
-        if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        if (Character.isHighSurrogate(c)
+            && i + 1 < s.length()
+            && Character.isLowSurrogate(s.charAt(i + 1))) {
           i++;
         } else {
-          throw new IllegalArgumentException(field + " is not well-formed UTF-16: a lone surrogate (U+"
-              + Integer.toHexString(c).toUpperCase(java.util.Locale.ROOT) + ") at index " + i);
+          throw new IllegalArgumentException(
+              field
+                  + " is not well-formed UTF-16: a lone surrogate (U+"
+                  + Integer.toHexString(c).toUpperCase(java.util.Locale.ROOT)
+                  + ") at index "
+                  + i);
         }
       }
     }
@@ -256,16 +286,28 @@ public final class Message {
     return id().hashCode();
   }
 
-  /** Shows id, key, sizes and header names; never payload bytes or header values, which may be sensitive. */
+  /**
+   * Shows id, key, sizes and header names; never payload bytes or header values, which may be
+   * sensitive.
+   */
   @Override
   public String toString() {
-    return "Message{id=" + id() + ", key=" + key + ", payload=" + payload.length + " bytes, headers="
-        + headers().keySet() + ", timestamp=" + timestamp() + "}";
+    return "Message{id="
+        + id()
+        + ", key="
+        + key
+        + ", payload="
+        + payload.length
+        + " bytes, headers="
+        + headers().keySet()
+        + ", timestamp="
+        + timestamp()
+        + "}";
   }
 
   /**
-   * Builds {@link Message}s. Not thread-safe; a builder may be reused, each {@link #build()} returns an
-   * independent message.
+   * Builds {@link Message}s. Not thread-safe; a builder may be reused, each {@link #build()}
+   * returns an independent message.
    */
   public static final class Builder {
     private String id;
@@ -278,15 +320,16 @@ public final class Message {
     private Builder() {}
 
     /**
-     * Sets the id. Use it to make publishing idempotent from the caller's side (a retried publish carries the
-     * same id). 1 to {@value Message#MAX_ID_BYTES} bytes in UTF-8, no control characters.
+     * Sets the id. Use it to make publishing idempotent from the caller's side (a retried publish
+     * carries the same id). 1 to {@value Message#MAX_ID_BYTES} bytes in UTF-8, no control
+     * characters.
      */
     public Builder id(String id) {
       Objects.requireNonNull(id, "id");
       int bytes = utf8Length(id, "message id");
       if (bytes == 0 || bytes > MAX_ID_BYTES) {
-        throw new IllegalArgumentException("message id must be 1 to " + MAX_ID_BYTES + " bytes in UTF-8, was "
-            + bytes);
+        throw new IllegalArgumentException(
+            "message id must be 1 to " + MAX_ID_BYTES + " bytes in UTF-8, was " + bytes);
       }
       for (int i = 0; i < id.length(); i++) {
         if (Character.isISOControl(id.charAt(i))) {
@@ -297,7 +340,9 @@ public final class Message {
       return this;
     }
 
-    /** Sets the ordering key; {@code null} removes it. An empty key is rejected: use {@code null}. */
+    /**
+     * Sets the ordering key; {@code null} removes it. An empty key is rejected: use {@code null}.
+     */
     public Builder key(String key) {
       if (key != null && key.isEmpty()) {
         throw new IllegalArgumentException("message key must not be empty; use null for no key");
@@ -324,8 +369,8 @@ public final class Message {
     }
 
     /**
-     * Encodes {@code value} with {@code codec} into the payload and sets the codec's content-type and type
-     * headers ({@code polybus-content-type}, {@code polybus-type}).
+     * Encodes {@code value} with {@code codec} into the payload and sets the codec's content-type
+     * and type headers ({@code polybus-content-type}, {@code polybus-type}).
      *
      * @throws CodecException if the codec cannot encode the value
      */
@@ -344,17 +389,23 @@ public final class Message {
     }
 
     /**
-     * Adds or replaces a header. Names are 1 to {@value Message#MAX_HEADER_NAME_BYTES} bytes in UTF-8 and must not
-     * start with {@value Message#RESERVED_PREFIX} (case-insensitive); values may be empty.
+     * Adds or replaces a header. Names are 1 to {@value Message#MAX_HEADER_NAME_BYTES} bytes in
+     * UTF-8 and must not start with {@value Message#RESERVED_PREFIX} (case-insensitive); values may
+     * be empty.
      */
     public Builder header(String name, String value) {
       Objects.requireNonNull(name, "header name");
       Objects.requireNonNull(value, "header value for " + name);
       int nameBytes = utf8Length(name, "header name");
       if (nameBytes == 0 || nameBytes > MAX_HEADER_NAME_BYTES) {
-        throw new IllegalArgumentException("header name must be 1 to " + MAX_HEADER_NAME_BYTES
-            + " bytes in UTF-8, was " + nameBytes + ": '" + (name.length() > 40 ? name.substring(0, 40) + "…" : name)
-            + "'");
+        throw new IllegalArgumentException(
+            "header name must be 1 to "
+                + MAX_HEADER_NAME_BYTES
+                + " bytes in UTF-8, was "
+                + nameBytes
+                + ": '"
+                + (name.length() > 40 ? name.substring(0, 40) + "…" : name)
+                + "'");
       }
       utf8Length(value, "value of header '" + name + "'");
       if (name.regionMatches(true, 0, RESERVED_PREFIX, 0, RESERVED_PREFIX.length())) {
@@ -365,7 +416,10 @@ public final class Message {
       return this;
     }
 
-    /** Adds or replaces every header of {@code headers}, in its iteration order, with the rules of {@link #header}. */
+    /**
+     * Adds or replaces every header of {@code headers}, in its iteration order, with the rules of
+     * {@link #header}.
+     */
     public Builder headers(Map<String, String> headers) {
       Objects.requireNonNull(headers, "headers");
       headers.forEach(this::header);

@@ -1,6 +1,8 @@
 package io.polybus;
 
-/** A failure that repeats until something is changed: configuration, credentials, the data itself. */
+/**
+ * A failure that repeats until something is changed: configuration, credentials, the data itself.
+ */
 public class NonTransientPolybusException extends PolybusException {
   private static final long serialVersionUID = 1L;
 

@@ -8,30 +8,38 @@ import java.util.Properties;
 /**
  * A connection to one messaging backend: publish, subscribe, inspect.
  *
- * <p>Open one with {@link #connect(String)} and share it: a bus is thread-safe, holds the backend's connections
- * and threads, and should live as long as the application. Closing it closes every subscription it opened
- * (draining each with {@link Subscription#DEFAULT_DRAIN}) and then the backend; afterwards every method but
- * {@link #close()} throws {@link IllegalStateException}. Closing twice is harmless.
+ * <p>Open one with {@link #connect(String)} and share it: a bus is thread-safe, holds the backend's
+ * connections and threads, and should live as long as the application. Closing it closes every
+ * subscription it opened (draining each with {@link Subscription#DEFAULT_DRAIN}) and then the
+ * backend; afterwards every method but {@link #close()} throws {@link IllegalStateException}.
+ * Closing twice is harmless.
  *
  * <h2>Choosing a backend</h2>
- * The URI's scheme picks the backend among the {@link io.polybus.spi.BackendProvider providers} found on the class
- * (or module) path with {@link java.util.ServiceLoader}; there is no global registry. See {@link PolybusOptions}
- * for the URI grammar and {@code docs/uris.md} for every backend's parameters.
+ *
+ * The URI's scheme picks the backend among the {@link io.polybus.spi.BackendProvider providers}
+ * found on the class (or module) path with {@link java.util.ServiceLoader}; there is no global
+ * registry. See {@link PolybusOptions} for the URI grammar and {@code docs/uris.md} for every
+ * backend's parameters.
  *
  * <h2>Portable names</h2>
- * Topic and group names are 1 to 100 characters of {@code [A-Za-z0-9._-]} and do not start with {@code .} or
- * {@code -}. Every backend accepts every portable name (mapping it deterministically where the broker's own rules
- * differ), and Polybus rejects any other name with an {@link IllegalArgumentException} before a backend sees it.
+ *
+ * Topic and group names are 1 to 100 characters of {@code [A-Za-z0-9._-]} and do not start with
+ * {@code .} or {@code -}. Every backend accepts every portable name (mapping it deterministically
+ * where the broker's own rules differ), and Polybus rejects any other name with an {@link
+ * IllegalArgumentException} before a backend sees it.
  */
 public interface Polybus extends Publisher, Subscriber, AutoCloseable {
-  /** The group every dead-letter topic has from before its first dead letter; inspect and redrive through it. */
+  /**
+   * The group every dead-letter topic has from before its first dead letter; inspect and redrive
+   * through it.
+   */
   String DEAD_LETTER_GROUP = "dlq";
 
   /**
    * Opens a bus for a URI, for example {@code mem:} or {@code kafka://localhost:9092}.
    *
-   * @throws ConfigurationException if the URI is malformed, no backend on the class path serves its scheme (the
-   *     message lists those that are), or the backend rejects a parameter
+   * @throws ConfigurationException if the URI is malformed, no backend on the class path serves its
+   *     scheme (the message lists those that are), or the backend rejects a parameter
    * @throws PolybusException if the backend could not be reached
    */
   static Polybus connect(String uri) {
@@ -59,14 +67,18 @@ public interface Polybus extends Publisher, Subscriber, AutoCloseable {
   /** What the backend guarantees. */
   Capabilities capabilities();
 
-  /** Actively checks the backend with a round trip. Never throws; a failure is a {@link Health#down}. */
+  /**
+   * Actively checks the backend with a round trip. Never throws; a failure is a {@link
+   * Health#down}.
+   */
   Health health();
 
   /**
-   * Moves dead letters back to the topic they came from: consumes the {@value #DEAD_LETTER_GROUP} group of
-   * {@code deadLetterTopic}, publishes each record to its {@code polybus-dlq-source-topic} with the same id, key,
-   * payload and original headers (the {@code polybus-dlq-*} headers removed), and removes it from the dead-letter
-   * topic once the publish is confirmed. Stops when no record arrived for {@code idle}.
+   * Moves dead letters back to the topic they came from: consumes the {@value #DEAD_LETTER_GROUP}
+   * group of {@code deadLetterTopic}, publishes each record to its {@code polybus-dlq-source-topic}
+   * with the same id, key, payload and original headers (the {@code polybus-dlq-*} headers
+   * removed), and removes it from the dead-letter topic once the publish is confirmed. Stops when
+   * no record arrived for {@code idle}.
    */
   RedriveResult redrive(String deadLetterTopic, Duration idle);
 

@@ -15,27 +15,31 @@ import java.util.regex.Pattern;
 /**
  * A parsed backend address plus settings passed through to the native client.
  *
- * <p>Immutable and thread-safe. Secrets (the password of the URI's user info, and any parameter or native
- * setting whose name mentions a password, secret, token, credential or JAAS config) are kept but never shown:
- * {@link #toString()} and {@link #redacted()} print {@code ****} in their place, and Polybus's own error
- * messages use the redacted form.
+ * <p>Immutable and thread-safe. Secrets (the password of the URI's user info, and any parameter or
+ * native setting whose name mentions a password, secret, token, credential or JAAS config) are kept
+ * but never shown: {@link #toString()} and {@link #redacted()} print {@code ****} in their place,
+ * and Polybus's own error messages use the redacted form.
  *
  * <h2>URI grammar</h2>
+ *
  * <pre>
  * uri       = scheme ":" [ "//" authority ] [ path ] [ "?" query ]
  * scheme    = letter *( letter / digit / "+" / "-" / "." )      ; case-insensitive, kept lower-case
  * authority = [ user [ ":" password ] "@" ] host [ ":" port ] *( "," host [ ":" port ] )
  * query     = name "=" value *( "&amp;" name "=" value )          ; percent-decoded, names unique
  * </pre>
- * Examples: {@code mem:}, {@code log:./data?partitions=8}, {@code kafka://h1:9092,h2:9092?acks=all},
- * {@code rabbitmq://user:secret@host:5672/vhost}. Each backend documents the parameters it accepts and rejects
- * any other one with a {@link ConfigurationException}.
+ *
+ * Examples: {@code mem:}, {@code log:./data?partitions=8}, {@code
+ * kafka://h1:9092,h2:9092?acks=all}, {@code rabbitmq://user:secret@host:5672/vhost}. Each backend
+ * documents the parameters it accepts and rejects any other one with a {@link
+ * ConfigurationException}.
  *
  * <h2>Map and Properties form</h2>
- * {@code polybus.uri} holds the URI; {@code polybus.<scheme>.<setting>=<value>} is a native setting handed to
- * that backend's client as-is (for example {@code polybus.kafka.linger.ms=5}); settings for other schemes are
- * ignored so one file can serve several backends; any other key starting with {@code polybus.} is an error; keys
- * outside {@code polybus.} are ignored.
+ *
+ * {@code polybus.uri} holds the URI; {@code polybus.<scheme>.<setting>=<value>} is a native setting
+ * handed to that backend's client as-is (for example {@code polybus.kafka.linger.ms=5}); settings
+ * for other schemes are ignored so one file can serve several backends; any other key starting with
+ * {@code polybus.} is an error; keys outside {@code polybus.} are ignored.
  */
 public final class PolybusOptions {
   private static final Pattern SCHEME = Pattern.compile("[a-z][a-z0-9+.-]*");
@@ -71,7 +75,8 @@ public final class PolybusOptions {
   /**
    * Parses a URI.
    *
-   * @throws ConfigurationException if it does not follow the grammar; the message shows the redacted URI
+   * @throws ConfigurationException if it does not follow the grammar; the message shows the
+   *     redacted URI
    */
   public static PolybusOptions parse(String uri) {
     Objects.requireNonNull(uri, "uri");
@@ -159,49 +164,64 @@ public final class PolybusOptions {
   }
 
   /**
-   * Reads options from a map such as a Spring or MicroProfile configuration subtree; see the class doc.
+   * Reads options from a map such as a Spring or MicroProfile configuration subtree; see the class
+   * doc.
    *
-   * @throws ConfigurationException if {@code polybus.uri} is missing or another {@code polybus.} key is unknown
+   * @throws ConfigurationException if {@code polybus.uri} is missing or another {@code polybus.}
+   *     key is unknown
    */
   public static PolybusOptions fromMap(Map<String, ?> config) {
     Objects.requireNonNull(config, "config");
-    // Read as a raw map: a Map<String, ?> built from untyped sources may still hold keys of other types.
+    // Read as a raw map: a Map<String, ?> built from untyped sources may still hold keys of other
+    // types.
     Map<?, ?> raw = config;
     List<String> keys = new ArrayList<>();
     for (Object k : raw.keySet()) {
       if (!(k instanceof String)) {
-        throw new ConfigurationException("configuration key " + k + " is a "
-            + (k == null ? "null" : k.getClass().getName()) + ", not a String: Polybus keys are 'polybus.uri' and"
-            + " 'polybus.<scheme>.<native setting>'");
+        throw new ConfigurationException(
+            "configuration key "
+                + k
+                + " is a "
+                + (k == null ? "null" : k.getClass().getName())
+                + ", not a String: Polybus keys are 'polybus.uri' and"
+                + " 'polybus.<scheme>.<native setting>'");
       }
       keys.add((String) k);
     }
     Object uri = raw.get("polybus.uri");
     if (uri == null) {
-      throw new ConfigurationException("missing 'polybus.uri' in the configuration (keys given: "
-          + keys.stream().filter(k -> k.startsWith("polybus.")).sorted().toList() + ")");
+      throw new ConfigurationException(
+          "missing 'polybus.uri' in the configuration (keys given: "
+              + keys.stream().filter(k -> k.startsWith("polybus.")).sorted().toList()
+              + ")");
     }
     if (!(uri instanceof CharSequence)) {
-      throw new ConfigurationException("'polybus.uri' must be a String, was a " + uri.getClass().getName());
+      throw new ConfigurationException(
+          "'polybus.uri' must be a String, was a " + uri.getClass().getName());
     }
     PolybusOptions base = parse(uri.toString());
     String prefix = "polybus." + base.scheme + ".";
     Map<String, String> natives = new LinkedHashMap<>();
     List<String> unknown = new ArrayList<>();
-    keys.stream().sorted().forEach(k -> {
-      if (k.equals("polybus.uri") || !k.startsWith("polybus.")) {
-        return;
-      }
-      if (k.startsWith(prefix) && k.length() > prefix.length()) {
-        Object v = raw.get(k);
-        natives.put(k.substring(prefix.length()), v == null ? "" : v.toString());
-      } else if (!isOtherBackendSetting(k)) {
-        unknown.add(k);
-      }
-    });
+    keys.stream()
+        .sorted()
+        .forEach(
+            k -> {
+              if (k.equals("polybus.uri") || !k.startsWith("polybus.")) {
+                return;
+              }
+              if (k.startsWith(prefix) && k.length() > prefix.length()) {
+                Object v = raw.get(k);
+                natives.put(k.substring(prefix.length()), v == null ? "" : v.toString());
+              } else if (!isOtherBackendSetting(k)) {
+                unknown.add(k);
+              }
+            });
     if (!unknown.isEmpty()) {
-      throw new ConfigurationException("unknown Polybus configuration keys " + unknown
-          + ": expected 'polybus.uri' and 'polybus.<scheme>.<native setting>'");
+      throw new ConfigurationException(
+          "unknown Polybus configuration keys "
+              + unknown
+              + ": expected 'polybus.uri' and 'polybus.<scheme>.<native setting>'");
     }
     return base.withNativeSettings(natives);
   }
@@ -212,8 +232,12 @@ public final class PolybusOptions {
     Map<String, Object> m = new LinkedHashMap<>();
     for (Map.Entry<Object, Object> e : properties.entrySet()) {
       if (!(e.getKey() instanceof String)) {
-        throw new ConfigurationException("property key " + e.getKey() + " is a " + e.getKey().getClass().getName()
-            + ", not a String");
+        throw new ConfigurationException(
+            "property key "
+                + e.getKey()
+                + " is a "
+                + e.getKey().getClass().getName()
+                + ", not a String");
       }
       m.put((String) e.getKey(), e.getValue());
     }
@@ -237,8 +261,10 @@ public final class PolybusOptions {
       return this;
     }
     Map<String, String> m = new LinkedHashMap<>(nativeSettings);
-    settings.forEach((k, v) -> m.put(Objects.requireNonNull(k, "setting name"), Objects.requireNonNull(v, k)));
-    return new PolybusOptions(scheme, user, password, hosts, path, parameters, Collections.unmodifiableMap(m));
+    settings.forEach(
+        (k, v) -> m.put(Objects.requireNonNull(k, "setting name"), Objects.requireNonNull(v, k)));
+    return new PolybusOptions(
+        scheme, user, password, hosts, path, parameters, Collections.unmodifiableMap(m));
   }
 
   /** A copy with one native setting added. */
@@ -261,7 +287,10 @@ public final class PolybusOptions {
     return password;
   }
 
-  /** The hosts of the authority as given ({@code host} or {@code host:port}), in order; empty when none. */
+  /**
+   * The hosts of the authority as given ({@code host} or {@code host:port}), in order; empty when
+   * none.
+   */
   public List<String> hosts() {
     return hosts;
   }
@@ -340,27 +369,37 @@ public final class PolybusOptions {
     if (c >= 0 && !h.endsWith("]")) {
       String port = h.substring(c + 1);
       hostEnd = start + c;
-      boolean digits = !port.isEmpty() && port.length() <= 5 && port.chars().allMatch(ch -> ch >= '0' && ch <= '9');
+      boolean digits =
+          !port.isEmpty()
+              && port.length() <= 5
+              && port.chars().allMatch(ch -> ch >= '0' && ch <= '9');
       if (!digits || Integer.parseInt(port) > 65535) {
-        // A port that is not a number may be a password whose '@' went missing: shown only when it is digits.
+        // A port that is not a number may be a password whose '@' went missing: shown only when it
+        // is digits.
         if (!digits) {
           u.secret(start + c + 1, end);
         }
-        throw u.malformed("invalid port " + (digits ? "'" + port + "'" : "(not a number from 0 to 65535)")
-            + " in host '" + u.show(start, hostEnd) + "'");
+        throw u.malformed(
+            "invalid port "
+                + (digits ? "'" + port + "'" : "(not a number from 0 to 65535)")
+                + " in host '"
+                + u.show(start, hostEnd)
+                + "'");
       }
     }
-    if (hostEnd == start || u.text.substring(start, hostEnd).chars().anyMatch(ch -> ch <= ' ' || ch == '/')) {
+    if (hostEnd == start
+        || u.text.substring(start, hostEnd).chars().anyMatch(ch -> ch <= ' ' || ch == '/')) {
       throw u.malformed("invalid host '" + u.show(start, end) + "'");
     }
   }
 
   /**
-   * A URI's text while it is parsed, with the ranges that may hold a secret: from the first {@code :} after
-   * {@code //} to the last {@code @} (the user info's password, found even when it holds an unescaped {@code /},
-   * {@code ?} or {@code #}), and the value of each query parameter with a {@linkplain #isSecretName secret name}.
-   * Every error message shows the text through {@link #masked()} and {@link #show}, so no secret reaches one,
-   * however malformed the rest is; masking too much in an error is the price.
+   * A URI's text while it is parsed, with the ranges that may hold a secret: from the first {@code
+   * :} after {@code //} to the last {@code @} (the user info's password, found even when it holds
+   * an unescaped {@code /}, {@code ?} or {@code #}), and the value of each query parameter with a
+   * {@linkplain #isSecretName secret name}. Every error message shows the text through {@link
+   * #masked()} and {@link #show}, so no secret reaches one, however malformed the rest is; masking
+   * too much in an error is the price.
    */
   private static final class UriText {
     final String text;
@@ -453,7 +492,8 @@ public final class PolybusOptions {
 
   /** Percent-decodes {@code s} as UTF-8, or returns null for a bad escape. */
   private static String percentDecode(String s) {
-    // '%' and hex digits are ASCII, so decoding on the UTF-8 bytes keeps every other character intact.
+    // '%' and hex digits are ASCII, so decoding on the UTF-8 bytes keeps every other character
+    // intact.
     byte[] in = s.getBytes(StandardCharsets.UTF_8);
     ByteArrayOutputStream out = new ByteArrayOutputStream(in.length);
     for (int i = 0; i < in.length; i++) {

@@ -7,8 +7,9 @@ import java.util.Objects;
  *
  * @param topic the topic the message was published to
  * @param messageId the message's id
- * @param position where the backend stored it, in the backend's own words (for example {@code "3@1042"} for
- *     partition 3, offset 1042), or an empty string when the backend has no such notion
+ * @param position where the backend stored it, in the backend's own words (for example {@code
+ *     "3@1042"} for partition 3, offset 1042), or an empty string when the backend has no such
+ *     notion
  */
 public record PublishReceipt(String topic, String messageId, String position) {
   public PublishReceipt {

@@ -10,17 +10,19 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * How failed deliveries are retried: a total attempt budget and an exponential backoff.
  *
- * <p>Immutable and thread-safe. The delay before attempt {@code n + 1} (after attempt {@code n} failed) is
- * {@code min(maxBackoff, initialBackoff * multiplier^(n-1))} plus a random jitter of up to {@code jitter}
- * times that value. Jitter only ever adds, so the configured backoff is a lower bound of the observed delay.
+ * <p>Immutable and thread-safe. The delay before attempt {@code n + 1} (after attempt {@code n}
+ * failed) is {@code min(maxBackoff, initialBackoff * multiplier^(n-1))} plus a random jitter of up
+ * to {@code jitter} times that value. Jitter only ever adds, so the configured backoff is a lower
+ * bound of the observed delay.
  *
- * <p>An exception that is an instance of one of {@link #nonRetryable()} classes, or a {@link CodecException},
- * skips the remaining attempts and goes straight to the dead-letter topic.
+ * <p>An exception that is an instance of one of {@link #nonRetryable()} classes, or a {@link
+ * CodecException}, skips the remaining attempts and goes straight to the dead-letter topic.
  */
 public final class RetryPolicy {
   /**
-   * The longest delay anywhere in retrying: {@link Builder#initialBackoff}, {@link Builder#maxBackoff} and the
-   * delay given to {@link Delivery#retry(Duration)} (12 hours, the longest a message can stay invisible on SQS).
+   * The longest delay anywhere in retrying: {@link Builder#initialBackoff}, {@link
+   * Builder#maxBackoff} and the delay given to {@link Delivery#retry(Duration)} (12 hours, the
+   * longest a message can stay invisible on SQS).
    */
   public static final Duration MAX_DELAY = Duration.ofHours(12);
 
@@ -147,8 +149,19 @@ public final class RetryPolicy {
 
   @Override
   public String toString() {
-    return "RetryPolicy{maxAttempts=" + maxAttempts + ", initialBackoff=" + initialBackoff + ", multiplier="
-        + multiplier + ", maxBackoff=" + maxBackoff + ", jitter=" + jitter + ", nonRetryable=" + nonRetryable + "}";
+    return "RetryPolicy{maxAttempts="
+        + maxAttempts
+        + ", initialBackoff="
+        + initialBackoff
+        + ", multiplier="
+        + multiplier
+        + ", maxBackoff="
+        + maxBackoff
+        + ", jitter="
+        + jitter
+        + ", nonRetryable="
+        + nonRetryable
+        + "}";
   }
 
   /** Builds {@link RetryPolicy}s. Not thread-safe. */
@@ -165,7 +178,8 @@ public final class RetryPolicy {
     /** Total deliveries including the first; 1 to 1000. */
     public Builder maxAttempts(int maxAttempts) {
       if (maxAttempts < 1 || maxAttempts > 1000) {
-        throw new IllegalArgumentException("maxAttempts must be between 1 and 1000, was " + maxAttempts);
+        throw new IllegalArgumentException(
+            "maxAttempts must be between 1 and 1000, was " + maxAttempts);
       }
       this.maxAttempts = maxAttempts;
       return this;
@@ -180,7 +194,8 @@ public final class RetryPolicy {
     /** Growth factor per failed attempt; 1.0 to 100. */
     public Builder multiplier(double multiplier) {
       if (!(multiplier >= 1.0 && multiplier <= 100)) {
-        throw new IllegalArgumentException("multiplier must be between 1.0 and 100, was " + multiplier);
+        throw new IllegalArgumentException(
+            "multiplier must be between 1.0 and 100, was " + multiplier);
       }
       this.multiplier = multiplier;
       return this;
@@ -213,7 +228,11 @@ public final class RetryPolicy {
     public RetryPolicy build() {
       if (maxBackoff.compareTo(initialBackoff) < 0) {
         throw new IllegalArgumentException(
-            "maxBackoff (" + maxBackoff + ") must not be less than initialBackoff (" + initialBackoff + ")");
+            "maxBackoff ("
+                + maxBackoff
+                + ") must not be less than initialBackoff ("
+                + initialBackoff
+                + ")");
       }
       return new RetryPolicy(this);
     }
@@ -221,7 +240,8 @@ public final class RetryPolicy {
     private static Duration checkDelay(Duration d, String name) {
       Objects.requireNonNull(d, name);
       if (d.isNegative() || d.compareTo(MAX_DELAY) > 0) {
-        throw new IllegalArgumentException(name + " must be between 0 and " + MAX_DELAY.toHours() + " hours, was " + d);
+        throw new IllegalArgumentException(
+            name + " must be between 0 and " + MAX_DELAY.toHours() + " hours, was " + d);
       }
       return d;
     }

@@ -4,20 +4,20 @@ import java.time.Instant;
 import java.util.Objects;
 
 /**
- * Where a group that does not exist yet starts reading. An existing group always resumes where it left off, whatever
- * its subscribers ask for.
+ * Where a group that does not exist yet starts reading. An existing group always resumes where it
+ * left off, whatever its subscribers ask for.
  *
  * <ul>
- *   <li>{@link #EARLIEST}: the oldest message the topic still retains; it only reaches back further than "now" on a
- *       backend with {@link Capabilities#replay()}.
+ *   <li>{@link #EARLIEST}: the oldest message the topic still retains; it only reaches back further
+ *       than "now" on a backend with {@link Capabilities#replay()}.
  *   <li>{@link #LATEST}: only messages published after the group was created (every backend).
- *   <li>{@link #timestamp(Instant)}: in each partition (or stream, or queue) of the topic, the first message whose
- *       timestamp is at or after the instant, and everything after it; only on a backend with
- *       {@link Capabilities#replayFromTimestamp()}, and subscribing with it elsewhere fails with an
- *       {@link IllegalArgumentException}. Timestamps are those of {@link Message#timestampMillis()}, at millisecond
- *       precision.
- *   <li>{@link #offset(long)}: in each partition, the message at that offset and everything after it; only on a
- *       backend with {@link Capabilities#replayFromOffset()}.
+ *   <li>{@link #timestamp(Instant)}: in each partition (or stream, or queue) of the topic, the
+ *       first message whose timestamp is at or after the instant, and everything after it; only on
+ *       a backend with {@link Capabilities#replayFromTimestamp()}, and subscribing with it
+ *       elsewhere fails with an {@link IllegalArgumentException}. Timestamps are those of {@link
+ *       Message#timestampMillis()}, at millisecond precision.
+ *   <li>{@link #offset(long)}: in each partition, the message at that offset and everything after
+ *       it; only on a backend with {@link Capabilities#replayFromOffset()}.
  * </ul>
  *
  * <p>Immutable and thread-safe.
@@ -33,6 +33,7 @@ public final class StartFrom {
 
   /** The oldest message the topic still retains. */
   public static final StartFrom EARLIEST = new StartFrom(Kind.EARLIEST, null, -1);
+
   /** Only messages published after the group was created. */
   public static final StartFrom LATEST = new StartFrom(Kind.LATEST, null, -1);
 
@@ -47,11 +48,12 @@ public final class StartFrom {
   }
 
   /**
-   * In each partition of the topic, the message at {@code offset} (or, when retention removed it, the oldest one still
-   * there; past the end, the end), and everything after it, as Kafka's "reset to offset" does for every partition.
-   * Offsets are those of {@link PublishReceipt#position()} ({@code "<partition>@<offset>"} or {@code "<offset>"}) on
-   * a backend with {@link Capabilities#replayFromOffset()}; subscribing with it elsewhere fails with an
-   * {@link IllegalArgumentException}.
+   * In each partition of the topic, the message at {@code offset} (or, when retention removed it,
+   * the oldest one still there; past the end, the end), and everything after it, as Kafka's "reset
+   * to offset" does for every partition. Offsets are those of {@link PublishReceipt#position()}
+   * ({@code "<partition>@<offset>"} or {@code "<offset>"}) on a backend with {@link
+   * Capabilities#replayFromOffset()}; subscribing with it elsewhere fails with an {@link
+   * IllegalArgumentException}.
    */
   public static StartFrom offset(long offset) {
     if (offset < 0) {
@@ -61,10 +63,11 @@ public final class StartFrom {
   }
 
   /**
-   * The first message whose timestamp is at or after {@code at} (milliseconds; finer digits are dropped).
+   * The first message whose timestamp is at or after {@code at} (milliseconds; finer digits are
+   * dropped).
    *
-   * @throws IllegalArgumentException if {@code at} is not representable in epoch milliseconds (such as
-   *     {@link Instant#MAX})
+   * @throws IllegalArgumentException if {@code at} is not representable in epoch milliseconds (such
+   *     as {@link Instant#MAX})
    */
   public static StartFrom timestamp(Instant at) {
     Objects.requireNonNull(at, "at");
@@ -72,8 +75,13 @@ public final class StartFrom {
     try {
       millis = at.toEpochMilli();
     } catch (ArithmeticException e) {
-      throw new IllegalArgumentException("timestamp must be between " + Instant.ofEpochMilli(Long.MIN_VALUE)
-          + " and " + Instant.ofEpochMilli(Long.MAX_VALUE) + " (epoch milliseconds in a long), was " + at);
+      throw new IllegalArgumentException(
+          "timestamp must be between "
+              + Instant.ofEpochMilli(Long.MIN_VALUE)
+              + " and "
+              + Instant.ofEpochMilli(Long.MAX_VALUE)
+              + " (epoch milliseconds in a long), was "
+              + at);
     }
     return new StartFrom(Kind.TIMESTAMP, Instant.ofEpochMilli(millis), -1);
   }
@@ -105,7 +113,10 @@ public final class StartFrom {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof StartFrom s && s.kind == kind && Objects.equals(s.timestamp, timestamp) && s.offset == offset;
+    return o instanceof StartFrom s
+        && s.kind == kind
+        && Objects.equals(s.timestamp, timestamp)
+        && s.offset == offset;
   }
 
   @Override

@@ -4,7 +4,8 @@ import java.time.Duration;
 import java.util.Objects;
 
 /**
- * How a subscription consumes: parallelism, the in-flight bound, ordering, retries and dead-lettering.
+ * How a subscription consumes: parallelism, the in-flight bound, ordering, retries and
+ * dead-lettering.
  *
  * <p>Immutable and thread-safe; build with {@link #builder()}, derive with {@link #newBuilder()}.
  *
@@ -77,7 +78,9 @@ public final class SubscribeOptions {
     return maxInFlight;
   }
 
-  /** The requested ordering, or {@code null} for the backend's default (KEY where it is supported). */
+  /**
+   * The requested ordering, or {@code null} for the backend's default (KEY where it is supported).
+   */
   public Ordering ordering() {
     return ordering;
   }
@@ -105,10 +108,23 @@ public final class SubscribeOptions {
 
   @Override
   public String toString() {
-    return "SubscribeOptions{concurrency=" + concurrency + ", maxInFlight=" + maxInFlight + ", ordering="
-        + (ordering == null ? "default" : ordering) + ", ackMode=" + ackMode + ", retryPolicy=" + retryPolicy
-        + ", deadLetterTopic=" + (deadLetterTopic == null ? "default" : deadLetterTopic) + ", startFrom="
-        + startFrom + ", ackTimeout=" + ackTimeout + "}";
+    return "SubscribeOptions{concurrency="
+        + concurrency
+        + ", maxInFlight="
+        + maxInFlight
+        + ", ordering="
+        + (ordering == null ? "default" : ordering)
+        + ", ackMode="
+        + ackMode
+        + ", retryPolicy="
+        + retryPolicy
+        + ", deadLetterTopic="
+        + (deadLetterTopic == null ? "default" : deadLetterTopic)
+        + ", startFrom="
+        + startFrom
+        + ", ackTimeout="
+        + ackTimeout
+        + "}";
   }
 
   /** Builds {@link SubscribeOptions}. Not thread-safe. */
@@ -127,7 +143,8 @@ public final class SubscribeOptions {
     /** Handler threads, 1 to 1024. */
     public Builder concurrency(int concurrency) {
       if (concurrency < 1 || concurrency > 1024) {
-        throw new IllegalArgumentException("concurrency must be between 1 and 1024, was " + concurrency);
+        throw new IllegalArgumentException(
+            "concurrency must be between 1 and 1024, was " + concurrency);
       }
       this.concurrency = concurrency;
       return this;
@@ -136,7 +153,8 @@ public final class SubscribeOptions {
     /** Unsettled deliveries this subscriber may hold, 1 to 1,000,000. */
     public Builder maxInFlight(int maxInFlight) {
       if (maxInFlight < 1 || maxInFlight > 1_000_000) {
-        throw new IllegalArgumentException("maxInFlight must be between 1 and 1000000, was " + maxInFlight);
+        throw new IllegalArgumentException(
+            "maxInFlight must be between 1 and 1000000, was " + maxInFlight);
       }
       this.maxInFlight = maxInFlight;
       return this;
@@ -172,8 +190,10 @@ public final class SubscribeOptions {
     /** 100 ms to 12 hours. */
     public Builder ackTimeout(Duration ackTimeout) {
       Objects.requireNonNull(ackTimeout, "ackTimeout");
-      if (ackTimeout.compareTo(Duration.ofMillis(100)) < 0 || ackTimeout.compareTo(Duration.ofHours(12)) > 0) {
-        throw new IllegalArgumentException("ackTimeout must be between 100 ms and 12 hours, was " + ackTimeout);
+      if (ackTimeout.compareTo(Duration.ofMillis(100)) < 0
+          || ackTimeout.compareTo(Duration.ofHours(12)) > 0) {
+        throw new IllegalArgumentException(
+            "ackTimeout must be between 100 ms and 12 hours, was " + ackTimeout);
       }
       this.ackTimeout = ackTimeout;
       return this;

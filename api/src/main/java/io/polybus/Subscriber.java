@@ -3,29 +3,35 @@ package io.polybus;
 /**
  * Subscribes handlers to topics. Thread-safe.
  *
- * <p>Every group of a topic receives every message published after the group was created; the members of one
- * group (subscriptions with the same topic and group, in this process or others) compete, each message going to
- * one of them.
+ * <p>Every group of a topic receives every message published after the group was created; the
+ * members of one group (subscriptions with the same topic and group, in this process or others)
+ * compete, each message going to one of them.
  */
 public interface Subscriber {
   /** Subscribes with {@link SubscribeOptions#defaults()}. */
   Subscription subscribe(String topic, String group, Handler handler);
 
   /**
-   * Joins {@code group} on {@code topic} and starts handling deliveries. The group is created if it does not exist
-   * yet (starting from {@link SubscribeOptions#startFrom()}) before this method returns. Before the first dead
-   * letter is published, the standing group {@value Polybus#DEAD_LETTER_GROUP} of the dead-letter topic is created
-   * too, so dead letters are kept even on backends that keep nothing for absent groups.
+   * Joins {@code group} on {@code topic} and starts handling deliveries. The group is created if it
+   * does not exist yet (starting from {@link SubscribeOptions#startFrom()}) before this method
+   * returns. Before the first dead letter is published, the standing group {@value
+   * Polybus#DEAD_LETTER_GROUP} of the dead-letter topic is created too, so dead letters are kept
+   * even on backends that keep nothing for absent groups.
    *
-   * @throws IllegalArgumentException if the names are not portable names, or {@link Ordering#KEY} was asked of a
-   *     backend without {@link Capabilities#orderedByKey()}
+   * @throws IllegalArgumentException if the names are not portable names, or {@link Ordering#KEY}
+   *     was asked of a backend without {@link Capabilities#orderedByKey()}
    */
   Subscription subscribe(String topic, String group, Handler handler, SubscribeOptions options);
 
   /**
-   * Like {@link #subscribe(String, String, Handler, SubscribeOptions)}, decoding each payload with {@code codec}
-   * before calling the handler. A payload that fails to decode is dead-lettered at once with the decode error.
+   * Like {@link #subscribe(String, String, Handler, SubscribeOptions)}, decoding each payload with
+   * {@code codec} before calling the handler. A payload that fails to decode is dead-lettered at
+   * once with the decode error.
    */
   <T> Subscription subscribe(
-      String topic, String group, Codec<T> codec, TypedHandler<T> handler, SubscribeOptions options);
+      String topic,
+      String group,
+      Codec<T> codec,
+      TypedHandler<T> handler,
+      SubscribeOptions options);
 }

@@ -5,10 +5,11 @@ import java.time.Duration;
 /**
  * A running subscription of one member to a group. Thread-safe.
  *
- * <p>Closing stops fetching, lets handlers that are already running finish and settle until the drain deadline,
- * and gives every delivery that is still unsettled (queued, waiting for a retry, or still running after the
- * deadline) back to the group, where another member receives it. Closing is idempotent and may be called from
- * any thread, including a handler of this subscription (which then does not wait for itself).
+ * <p>Closing stops fetching, lets handlers that are already running finish and settle until the
+ * drain deadline, and gives every delivery that is still unsettled (queued, waiting for a retry, or
+ * still running after the deadline) back to the group, where another member receives it. Closing is
+ * idempotent and may be called from any thread, including a handler of this subscription (which
+ * then does not wait for itself).
  */
 public interface Subscription extends AutoCloseable {
   /** The default drain deadline of {@link #close()}. */

@@ -1,6 +1,9 @@
 package io.polybus;
 
-/** A failure that may go away by itself: the broker is unreachable, an operation timed out, back-pressure. */
+/**
+ * A failure that may go away by itself: the broker is unreachable, an operation timed out,
+ * back-pressure.
+ */
 public class TransientPolybusException extends PolybusException {
   private static final long serialVersionUID = 1L;
 

@@ -1,8 +1,8 @@
 package io.polybus;
 
 /**
- * Handles one delivery whose payload was decoded by a {@link Codec}. Same threading and settling rules as
- * {@link Handler}.
+ * Handles one delivery whose payload was decoded by a {@link Codec}. Same threading and settling
+ * rules as {@link Handler}.
  *
  * @param <T> the decoded type
  */

@@ -40,8 +40,10 @@ class MessageTest {
     Message m = Message.builder().header("z", "1").header("a", "2").header("m", "3").build();
     assertThat(m.headers().keySet()).containsExactly("z", "a", "m");
     assertThatThrownBy(() -> Message.builder().header("Polybus-x", "v"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("reserved");
-    assertThatThrownBy(() -> m.headers().put("b", "c")).isInstanceOf(UnsupportedOperationException.class);
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("reserved");
+    assertThatThrownBy(() -> m.headers().put("b", "c"))
+        .isInstanceOf(UnsupportedOperationException.class);
   }
 
   @Test
@@ -55,10 +57,13 @@ class MessageTest {
 
   @Test
   void rejectsEmptyKeysAndBadIds() {
-    assertThatThrownBy(() -> Message.builder().key("")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Message.builder().key(""))
+        .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> Message.builder().id("")).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> Message.builder().id("a\nb")).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> Message.builder().payload((byte[]) null)).isInstanceOf(NullPointerException.class);
+    assertThatThrownBy(() -> Message.builder().id("a\nb"))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Message.builder().payload((byte[]) null))
+        .isInstanceOf(NullPointerException.class);
   }
 
   @Test
@@ -70,13 +75,18 @@ class MessageTest {
   @Test
   void refusesLoneSurrogatesInIdKeyAndHeadersNamingTheField() {
     String lone = "a\uD800b";
-    assertThatThrownBy(() -> Message.builder().id(lone)).isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("message id").hasMessageContaining("surrogate");
-    assertThatThrownBy(() -> Message.builder().key("\uDC00")).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> Message.builder().id(lone))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("message id")
+        .hasMessageContaining("surrogate");
+    assertThatThrownBy(() -> Message.builder().key("\uDC00"))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("message key");
-    assertThatThrownBy(() -> Message.builder().header(lone, "v")).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> Message.builder().header(lone, "v"))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("header name");
-    assertThatThrownBy(() -> Message.builder().header("h", "x\uD83D")).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> Message.builder().header("h", "x\uD83D"))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("value of header 'h'");
     String pair = "\uD83D\uDE00"; // one emoji: a well-formed surrogate pair
     Message ok = Message.builder().id(pair).key(pair).header(pair, pair).build();
@@ -87,10 +97,12 @@ class MessageTest {
   void limitsIdsAndHeaderNamesByTheirUtf8Length() {
     assertThat(Message.builder().id("x".repeat(Message.MAX_ID_BYTES)).build().id()).hasSize(200);
     // 67 three-byte characters are 201 bytes: one over, though only 67 characters
-    assertThatThrownBy(() -> Message.builder().id("€".repeat(67))).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> Message.builder().id("€".repeat(67)))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining(Message.MAX_ID_BYTES + " bytes");
     assertThat(Message.builder().header("é".repeat(127), "v").build().headers()).hasSize(1);
     assertThatThrownBy(() -> Message.builder().header("é".repeat(128), "v"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("255 bytes");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("255 bytes");
   }
 }

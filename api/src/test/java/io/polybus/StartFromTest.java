@@ -9,9 +9,12 @@ import org.junit.jupiter.api.Test;
 class StartFromTest {
   @Test
   void aTimestampOutsideEpochMillisecondsIsRefusedWithTheRange() {
-    for (Instant bad : new Instant[] {Instant.MAX, Instant.MIN, Instant.ofEpochSecond(Long.MAX_VALUE / 999)}) {
-      assertThatThrownBy(() -> StartFrom.timestamp(bad)).as("timestamp(%s)", bad)
-          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("epoch milliseconds");
+    for (Instant bad :
+        new Instant[] {Instant.MAX, Instant.MIN, Instant.ofEpochSecond(Long.MAX_VALUE / 999)}) {
+      assertThatThrownBy(() -> StartFrom.timestamp(bad))
+          .as("timestamp(%s)", bad)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("epoch milliseconds");
     }
     Instant last = Instant.ofEpochMilli(Long.MAX_VALUE);
     assertThat(StartFrom.timestamp(last).timestampMillis()).isEqualTo(Long.MAX_VALUE);

@@ -34,14 +34,21 @@ public final class Connector {
         }
       }
     } catch (ServiceConfigurationError e) {
-      throw new ConfigurationException("a Polybus backend on the class path could not be loaded: " + e.getMessage(), e);
+      throw new ConfigurationException(
+          "a Polybus backend on the class path could not be loaded: " + e.getMessage(), e);
     }
     if (chosen == null) {
       StringBuilder sb = new StringBuilder();
-      available.forEach((s, d) -> sb.append(sb.length() == 0 ? "" : ", ").append(s).append(" (").append(d).append(')'));
-      throw new ConfigurationException("no Polybus backend for scheme '" + options.scheme() + "' in '"
-          + options.redacted() + "'; backends on the class path: "
-          + (available.isEmpty() ? "none (add a polybus-backend-* artifact)" : sb.toString()));
+      available.forEach(
+          (s, d) ->
+              sb.append(sb.length() == 0 ? "" : ", ").append(s).append(" (").append(d).append(')'));
+      throw new ConfigurationException(
+          "no Polybus backend for scheme '"
+              + options.scheme()
+              + "' in '"
+              + options.redacted()
+              + "'; backends on the class path: "
+              + (available.isEmpty() ? "none (add a polybus-backend-* artifact)" : sb.toString()));
     }
     Backend backend = chosen.open(options);
     if (backend == null) {

@@ -1,6 +1,5 @@
 package io.polybus.internal;
 
-import io.polybus.AckMode;
 import io.polybus.Capabilities;
 import io.polybus.Codec;
 import io.polybus.CodecException;
@@ -36,7 +35,10 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 
-/** Not API. The bus: argument checks, the subscription registry and the timer shared by its subscriptions. */
+/**
+ * Not API. The bus: argument checks, the subscription registry and the timer shared by its
+ * subscriptions.
+ */
 public final class DefaultPolybus implements Polybus {
   private static final System.Logger LOG = System.getLogger("io.polybus");
 
@@ -90,17 +92,35 @@ public final class DefaultPolybus implements Polybus {
   private void checkMessage(Message m) {
     Objects.requireNonNull(m, "message");
     if (m.payloadSize() > capabilities.maxPayloadBytes()) {
-      throw new PayloadTooLargeException("message " + m.id() + " has a payload of " + m.payloadSize()
-          + " bytes; the " + options.scheme() + " backend accepts at most " + capabilities.maxPayloadBytes());
+      throw new PayloadTooLargeException(
+          "message "
+              + m.id()
+              + " has a payload of "
+              + m.payloadSize()
+              + " bytes; the "
+              + options.scheme()
+              + " backend accepts at most "
+              + capabilities.maxPayloadBytes());
     }
     if (m.headers().size() > capabilities.maxHeaders()) {
-      throw new PayloadTooLargeException("message " + m.id() + " has " + m.headers().size()
-          + " headers; the " + options.scheme() + " backend accepts at most " + capabilities.maxHeaders());
+      throw new PayloadTooLargeException(
+          "message "
+              + m.id()
+              + " has "
+              + m.headers().size()
+              + " headers; the "
+              + options.scheme()
+              + " backend accepts at most "
+              + capabilities.maxHeaders());
     }
     int metadata = InternalAccess.metadataBytes(m, Message.MAX_METADATA_BYTES);
     if (metadata > Message.MAX_METADATA_BYTES) {
-      throw new PayloadTooLargeException("message " + m.id() + " has a key and headers of more than "
-          + Message.MAX_METADATA_BYTES + " bytes in UTF-8 (Message.MAX_METADATA_BYTES, the same on every backend)");
+      throw new PayloadTooLargeException(
+          "message "
+              + m.id()
+              + " has a key and headers of more than "
+              + Message.MAX_METADATA_BYTES
+              + " bytes in UTF-8 (Message.MAX_METADATA_BYTES, the same on every backend)");
     }
   }
 
@@ -149,14 +169,16 @@ public final class DefaultPolybus implements Polybus {
       return f.get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new TransientPolybusException("interrupted while waiting for the broker's confirmation", e);
+      throw new TransientPolybusException(
+          "interrupted while waiting for the broker's confirmation", e);
     } catch (ExecutionException e) {
       throw unwrap(e.getCause());
     }
   }
 
   static RuntimeException unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+    while ((t instanceof CompletionException || t instanceof ExecutionException)
+        && t.getCause() != null) {
       t = t.getCause();
     }
     if (t instanceof RuntimeException) {
@@ -172,24 +194,34 @@ public final class DefaultPolybus implements Polybus {
 
   @Override
   public <T> Subscription subscribe(
-      String topic, String group, Codec<T> codec, TypedHandler<T> handler, SubscribeOptions options) {
+      String topic,
+      String group,
+      Codec<T> codec,
+      TypedHandler<T> handler,
+      SubscribeOptions options) {
     Objects.requireNonNull(codec, "codec");
     Objects.requireNonNull(handler, "handler");
-    return subscribe(topic, group, delivery -> {
-      T value;
-      try {
-        value = codec.decode(delivery.message());
-      } catch (CodecException e) {
-        throw e;
-      } catch (RuntimeException e) {
-        throw new CodecException("cannot decode message " + delivery.message().id() + ": " + e, e);
-      }
-      handler.handle(value, delivery);
-    }, options);
+    return subscribe(
+        topic,
+        group,
+        delivery -> {
+          T value;
+          try {
+            value = codec.decode(delivery.message());
+          } catch (CodecException e) {
+            throw e;
+          } catch (RuntimeException e) {
+            throw new CodecException(
+                "cannot decode message " + delivery.message().id() + ": " + e, e);
+          }
+          handler.handle(value, delivery);
+        },
+        options);
   }
 
   @Override
-  public Subscription subscribe(String topic, String group, Handler handler, SubscribeOptions opts) {
+  public Subscription subscribe(
+      String topic, String group, Handler handler, SubscribeOptions opts) {
     checkOpen();
     Names.checkTopic(topic);
     Names.checkGroup(group);
@@ -199,23 +231,40 @@ public final class DefaultPolybus implements Polybus {
     if (ordering == null) {
       ordering = capabilities.orderedByKey() ? Ordering.KEY : Ordering.NONE;
     } else if (ordering == Ordering.KEY && !capabilities.orderedByKey()) {
-      throw new IllegalArgumentException("ordering KEY was requested, but the " + options.scheme()
-          + " backend (" + options.redacted() + ") does not declare orderedByKey; use Ordering.NONE"
-          + " or a configuration of the backend that orders by key");
+      throw new IllegalArgumentException(
+          "ordering KEY was requested, but the "
+              + options.scheme()
+              + " backend ("
+              + options.redacted()
+              + ") does not declare orderedByKey; use Ordering.NONE"
+              + " or a configuration of the backend that orders by key");
     }
-    String missing = switch (opts.startFrom().kind()) {
-      case TIMESTAMP -> capabilities.replayFromTimestamp() ? null : "replayFromTimestamp";
-      case OFFSET -> capabilities.replayFromOffset() ? null : "replayFromOffset";
-      default -> null;
-    };
+    String missing =
+        switch (opts.startFrom().kind()) {
+          case TIMESTAMP -> capabilities.replayFromTimestamp() ? null : "replayFromTimestamp";
+          case OFFSET -> capabilities.replayFromOffset() ? null : "replayFromOffset";
+          default -> null;
+        };
     if (missing != null) {
-      throw new IllegalArgumentException("startFrom " + opts.startFrom() + " was requested, but the "
-          + options.scheme() + " backend (" + options.redacted() + ") does not declare " + missing + "; use"
-          + " StartFrom.EARLIEST or LATEST");
+      throw new IllegalArgumentException(
+          "startFrom "
+              + opts.startFrom()
+              + " was requested, but the "
+              + options.scheme()
+              + " backend ("
+              + options.redacted()
+              + ") does not declare "
+              + missing
+              + "; use"
+              + " StartFrom.EARLIEST or LATEST");
     }
-    String dlq = opts.deadLetterTopic() != null ? opts.deadLetterTopic() : defaultDeadLetterTopic(topic, group);
+    String dlq =
+        opts.deadLetterTopic() != null
+            ? opts.deadLetterTopic()
+            : defaultDeadLetterTopic(topic, group);
     ConsumerSpec spec =
-        new ConsumerSpec(topic, group, ordering, opts.startFrom(), opts.ackTimeout(), opts.maxInFlight());
+        new ConsumerSpec(
+            topic, group, ordering, opts.startFrom(), opts.ackTimeout(), opts.maxInFlight());
     BackendConsumer consumer = backend.subscribe(spec);
     SubscriptionRuntime s = new SubscriptionRuntime(this, consumer, spec, handler, opts, dlq);
     subscriptions.add(s);
@@ -241,14 +290,16 @@ public final class DefaultPolybus implements Polybus {
     for (SubscriptionRuntime s : subscriptions) {
       String trouble = s.trouble();
       if (trouble != null) {
-        return Health.down("subscription to topic '" + s.topic() + "' in group '" + s.group() + "' " + trouble);
+        return Health.down(
+            "subscription to topic '" + s.topic() + "' in group '" + s.group() + "' " + trouble);
       }
     }
     try {
       Health h = backend.health();
       return h != null ? h : Health.down("backend returned no health");
     } catch (RuntimeException e) {
-      return Health.down("health check failed: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+      return Health.down(
+          "health check failed: " + e.getClass().getSimpleName() + ": " + e.getMessage());
     }
   }
 
@@ -260,8 +311,14 @@ public final class DefaultPolybus implements Polybus {
     if (idle.isNegative() || idle.isZero()) {
       throw new IllegalArgumentException("idle must be positive, was " + idle);
     }
-    ConsumerSpec spec = new ConsumerSpec(
-        deadLetterTopic, DEAD_LETTER_GROUP, Ordering.NONE, StartFrom.EARLIEST, Duration.ofSeconds(30), 1000);
+    ConsumerSpec spec =
+        new ConsumerSpec(
+            deadLetterTopic,
+            DEAD_LETTER_GROUP,
+            Ordering.NONE,
+            StartFrom.EARLIEST,
+            Duration.ofSeconds(30),
+            1000);
     long republished = 0;
     long skipped = 0;
     // Skipped records stay leased until the consumer closes, so one pass never sees them twice.
@@ -272,7 +329,8 @@ public final class DefaultPolybus implements Polybus {
           batch = consumer.poll(1000, idle);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
-          throw new TransientPolybusException("interrupted during redrive of " + deadLetterTopic, e);
+          throw new TransientPolybusException(
+              "interrupted during redrive of " + deadLetterTopic, e);
         }
         if (batch.isEmpty()) {
           break;
@@ -311,7 +369,10 @@ public final class DefaultPolybus implements Polybus {
       try {
         ((AutoCloseable) time).close();
       } catch (Exception e) {
-        LOG.log(System.Logger.Level.WARNING, "closing the timer of " + options.redacted() + " failed", e);
+        LOG.log(
+            System.Logger.Level.WARNING,
+            "closing the timer of " + options.redacted() + " failed",
+            e);
       }
     }
     try {
@@ -325,5 +386,4 @@ public final class DefaultPolybus implements Polybus {
   public String toString() {
     return "Polybus{" + options.redacted() + (closed ? ", closed" : "") + "}";
   }
-
 }

@@ -4,9 +4,9 @@ import java.security.SecureRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Not API. Generates message ids: 26 characters of Crockford base32 (the ULID layout), a 48-bit millisecond
- * timestamp followed by 80 bits that are random per process and then counted up, so ids are unique, sort by
- * creation time, and cost no lock and no random draw per id.
+ * Not API. Generates message ids: 26 characters of Crockford base32 (the ULID layout), a 48-bit
+ * millisecond timestamp followed by 80 bits that are random per process and then counted up, so ids
+ * are unique, sort by creation time, and cost no lock and no random draw per id.
  */
 public final class Ids {
   private static final char[] ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ".toCharArray();

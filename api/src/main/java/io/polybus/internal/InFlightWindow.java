@@ -9,29 +9,34 @@ import java.util.function.BooleanSupplier;
 /**
  * Not API. The hard bound on the deliveries one subscription holds unsettled ({@code maxInFlight}).
  *
- * <p>Invariant: {@code taken - Σ unflushed[w] <= max}, where {@code taken} counts the records the poll thread took
- * (before handing them to workers) minus the slots given back to it, and {@code unflushed[w]} the slots worker
- * {@code w} freed on its own thread and not yet given back. The poll thread asks the backend for at most
- * {@link #room()} records, so no more than {@code max} are ever held.
+ * <p>Invariant: {@code taken - Σ unflushed[w] <= max}, where {@code taken} counts the records the
+ * poll thread took (before handing them to workers) minus the slots given back to it, and {@code
+ * unflushed[w]} the slots worker {@code w} freed on its own thread and not yet given back. The poll
+ * thread asks the backend for at most {@link #room()} records, so no more than {@code max} are ever
+ * held.
  *
- * <p>Threads and memory ordering: {@link #room()} and {@link #take(int)} run on the poll thread only. A worker frees
- * slots of its own settlements with {@link #freedBy(int)}, a plain increment published with a release store (no
- * fence per record: an atomic decrement of the shared counter per ack took over a third of a worker's time in a
- * Kafka consume profile), and gives them back in batches with {@link #flush(int)}, which zeroes its count before it
- * subtracts it from {@code taken}; {@code room()} reads {@code taken} first, then each count with acquire loads, so a
- * subtraction it sees implies the zero, and no slot is counted twice (one between the two steps is counted not at
- * all: harmless, it shows up at the next call). Settlements on other threads use {@link #freeShared()}. A blocked
- * handler never hides room from the poller: its worker's freed slots are visible without a flush.
+ * <p>Threads and memory ordering: {@link #room()} and {@link #take(int)} run on the poll thread
+ * only. A worker frees slots of its own settlements with {@link #freedBy(int)}, a plain increment
+ * published with a release store (no fence per record: an atomic decrement of the shared counter
+ * per ack took over a third of a worker's time in a Kafka consume profile), and gives them back in
+ * batches with {@link #flush(int)}, which zeroes its count before it subtracts it from {@code
+ * taken}; {@code room()} reads {@code taken} first, then each count with acquire loads, so a
+ * subtraction it sees implies the zero, and no slot is counted twice (one between the two steps is
+ * counted not at all: harmless, it shows up at the next call). Settlements on other threads use
+ * {@link #freeShared()}. A blocked handler never hides room from the poller: its worker's freed
+ * slots are visible without a flush.
  *
- * <p>The poller parks when the window is full ({@link #awaitRoom}); a flush or a shared free wakes it only once a
- * useful batch of room is free ({@link #wakeThreshold}), not on every settlement, and a parked poller makes workers
- * flush at once.
+ * <p>The poller parks when the window is full ({@link #awaitRoom}); a flush or a shared free wakes
+ * it only once a useful batch of room is free ({@link #wakeThreshold}), not on every settlement,
+ * and a parked poller makes workers flush at once.
  */
 final class InFlightWindow {
   /** At most this many slots freed on a worker's thread wait there before they are given back. */
   static final int FLUSH_BATCH = 128;
+
   /** Workers' counters are this many ints (64 bytes) apart, so no two share a cache line. */
   private static final int STRIDE = 16;
+
   private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(int[].class);
 
   private final int max;
@@ -61,7 +66,9 @@ final class InFlightWindow {
     taken.addAndGet(n);
   }
 
-  /** One slot freed on a thread that is not a worker's (a timer, the backend's, an application's). */
+  /**
+   * One slot freed on a thread that is not a worker's (a timer, the backend's, an application's).
+   */
   void freeShared() {
     if (taken.decrementAndGet() <= wakeThreshold && pollerParked) {
       LockSupport.unpark(poller);
@@ -78,7 +85,10 @@ final class InFlightWindow {
     }
   }
 
-  /** Gives worker {@code worker}'s freed slots back, waking a parked poller once a batch of room is free. */
+  /**
+   * Gives worker {@code worker}'s freed slots back, waking a parked poller once a batch of room is
+   * free.
+   */
   void flush(int worker) {
     int i = (worker + 1) * STRIDE;
     int n = (int) SLOT.get(unflushed, i);
@@ -92,8 +102,9 @@ final class InFlightWindow {
   }
 
   /**
-   * Parks the poll thread for at most {@code nanos} while the window is full and {@code running} holds; settlements
-   * wake it once a batch of room is free, and the bounded park picks up smaller room too.
+   * Parks the poll thread for at most {@code nanos} while the window is full and {@code running}
+   * holds; settlements wake it once a batch of room is free, and the bounded park picks up smaller
+   * room too.
    */
   void awaitRoom(long nanos, BooleanSupplier running) {
     poller = Thread.currentThread();

@@ -5,15 +5,19 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * Not API. Gives Polybus's own packages access to {@link Message} internals without widening its public surface
- * (the pattern okhttp calls {@code Internal}). {@code Message} registers the accessor in its static initialiser.
+ * Not API. Gives Polybus's own packages access to {@link Message} internals without widening its
+ * public surface (the pattern okhttp calls {@code Internal}). {@code Message} registers the
+ * accessor in its static initialiser.
  */
 public final class InternalAccess {
   /** Implemented by {@link Message}. */
   public interface MessageAccessor {
-    Message trusted(String id, String key, byte[] payload, Map<String, String> headers, long timestampMillis);
+    Message trusted(
+        String id, String key, byte[] payload, Map<String, String> headers, long timestampMillis);
 
-    /** A message whose id and headers {@code decoder} supplies on first use, as a complete message. */
+    /**
+     * A message whose id and headers {@code decoder} supplies on first use, as a complete message.
+     */
     Message lazy(String key, byte[] payload, long timestampMillis, Supplier<Message> decoder);
 
     byte[] payload(Message message);
@@ -44,7 +48,8 @@ public final class InternalAccess {
     return messages().trusted(id, key, payload, headers, timestampMillis);
   }
 
-  public static Message lazyMessage(String key, byte[] payload, long timestampMillis, Supplier<Message> decoder) {
+  public static Message lazyMessage(
+      String key, byte[] payload, long timestampMillis, Supplier<Message> decoder) {
     return messages().lazy(key, payload, timestampMillis, decoder);
   }
 
@@ -52,7 +57,10 @@ public final class InternalAccess {
     return messages().payload(message);
   }
 
-  /** See {@code Message.metadataBytes}: the key's and headers' UTF-8 length, or some value above {@code limit}. */
+  /**
+   * See {@code Message.metadataBytes}: the key's and headers' UTF-8 length, or some value above
+   * {@code limit}.
+   */
   public static int metadataBytes(Message message, int limit) {
     return messages().metadataBytes(message, limit);
   }

@@ -2,7 +2,10 @@ package io.polybus.internal;
 
 import java.util.Objects;
 
-/** Not API. The portable-name rule shared by every backend: 1 to 100 of {@code [A-Za-z0-9._-]}, not starting with {@code .} or {@code -}. */
+/**
+ * Not API. The portable-name rule shared by every backend: 1 to 100 of {@code [A-Za-z0-9._-]}, not
+ * starting with {@code .} or {@code -}.
+ */
 public final class Names {
   public static final int MAX_LENGTH = 100;
 
@@ -26,8 +29,13 @@ public final class Names {
     }
     for (int i = 0; i < name.length(); i++) {
       char c = name.charAt(i);
-      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-          || c == '.' || c == '_' || c == '-';
+      boolean ok =
+          (c >= 'a' && c <= 'z')
+              || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9')
+              || c == '.'
+              || c == '_'
+              || c == '-';
       if (!ok) {
         return false;
       }
@@ -38,8 +46,14 @@ public final class Names {
   private static String check(String name, String what) {
     Objects.requireNonNull(name, what);
     if (!isPortable(name)) {
-      throw new IllegalArgumentException("invalid " + what + " name '" + printable(name) + "': a portable name is 1 to "
-          + MAX_LENGTH + " characters of [A-Za-z0-9._-] and does not start with '.' or '-'");
+      throw new IllegalArgumentException(
+          "invalid "
+              + what
+              + " name '"
+              + printable(name)
+              + "': a portable name is 1 to "
+              + MAX_LENGTH
+              + " characters of [A-Za-z0-9._-] and does not start with '.' or '-'");
     }
     return name;
   }

@@ -4,10 +4,11 @@ import java.time.Instant;
 import java.util.concurrent.RejectedExecutionException;
 
 /**
- * Not API. Time as the delivery runtime sees it: the monotonic clock its heartbeats follow, the wall clock of
- * dead-letter timestamps, and the delayed tasks of in-place retries and dead-letter publish retries. One per bus,
- * shared by its subscriptions; thread-safe. The bus uses {@link SystemTime}; the runtime's unit tests drive a manual
- * one, so retries and heartbeats are tested without sleeping.
+ * Not API. Time as the delivery runtime sees it: the monotonic clock its heartbeats follow, the
+ * wall clock of dead-letter timestamps, and the delayed tasks of in-place retries and dead-letter
+ * publish retries. One per bus, shared by its subscriptions; thread-safe. The bus uses {@link
+ * SystemTime}; the runtime's unit tests drive a manual one, so retries and heartbeats are tested
+ * without sleeping.
  *
  * <p>Draining and joining threads on close stay on real time: they wait for real threads.
  */

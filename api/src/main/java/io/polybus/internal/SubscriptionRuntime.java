@@ -29,37 +29,47 @@ import java.util.concurrent.locks.LockSupport;
  * Not API. The shared delivery runtime of one subscription: the rules every backend inherits.
  *
  * <h2>Threads</h2>
- * One poll thread asks the {@link BackendConsumer} for at most as many records as the in-flight window has room
- * for, and routes each to one of {@code concurrency} worker threads: by key hash under {@link Ordering#KEY} (so a
- * key always lands on the same worker), round-robin otherwise. Each worker owns its queue and its key table; the
- * only shared mutable state is the {@link InFlightWindow} and each delivery's settle flag. Dead letters go out
- * through the {@link DeadLetterPublisher}; delays run on the bus's {@link RuntimeTime}.
+ *
+ * One poll thread asks the {@link BackendConsumer} for at most as many records as the in-flight
+ * window has room for, and routes each to one of {@code concurrency} worker threads: by key hash
+ * under {@link Ordering#KEY} (so a key always lands on the same worker), round-robin otherwise.
+ * Each worker owns its queue and its key table; the only shared mutable state is the {@link
+ * InFlightWindow} and each delivery's settle flag. Dead letters go out through the {@link
+ * DeadLetterPublisher}; delays run on the bus's {@link RuntimeTime}.
  *
  * <h2>Closing</h2>
- * {@link #close(Duration)} stops polling, lets running handlers and dead-letter sends finish until the deadline,
- * marks every record no handler started ({@link InboundRecord#markNotHandled()}), then gives everything unsettled
- * back with {@code consumer.close()}; settle calls after that return false. A fatal error fails the subscription
- * for good the same way ({@link #failForGood}), leaving it registered so the bus's health says so.
+ *
+ * {@link #close(Duration)} stops polling, lets running handlers and dead-letter sends finish until
+ * the deadline, marks every record no handler started ({@link InboundRecord#markNotHandled()}),
+ * then gives everything unsettled back with {@code consumer.close()}; settle calls after that
+ * return false. A fatal error fails the subscription for good the same way ({@link #failForGood}),
+ * leaving it registered so the bus's health says so.
  *
  * <h2>Per-key ordering under retries</h2>
- * A worker's key table maps a key to the deliveries of that key waiting behind an unsettled one. A delivery whose
- * key is in the table waits; any other runs at once. A failed delivery waiting for its retry keeps its key in the
- * table, so it holds back later messages of that key only. Retries under KEY ordering are always done in place
- * (the record stays leased) because releasing it to the broker would let its successors overtake it.
+ *
+ * A worker's key table maps a key to the deliveries of that key waiting behind an unsettled one. A
+ * delivery whose key is in the table waits; any other runs at once. A failed delivery waiting for
+ * its retry keeps its key in the table, so it holds back later messages of that key only. Retries
+ * under KEY ordering are always done in place (the record stays leased) because releasing it to the
+ * broker would let its successors overtake it.
  *
  * <h2>Settling</h2>
- * Every record is settled once: ack, native release (NONE ordering on a backend with native delayed retry), or
- * dead-lettered (publish to the dead-letter topic, then ack). Only these free an in-flight slot. A record that
- * arrives with a delivery count above {@code maxAttempts} (its earlier consumers died) is dead-lettered without
- * calling the handler.
+ *
+ * Every record is settled once: ack, native release (NONE ordering on a backend with native delayed
+ * retry), or dead-lettered (publish to the dead-letter topic, then ack). Only these free an
+ * in-flight slot. A record that arrives with a delivery count above {@code maxAttempts} (its
+ * earlier consumers died) is dead-lettered without calling the handler.
  */
 final class SubscriptionRuntime implements Subscription {
   private static final System.Logger LOG = System.getLogger("io.polybus.runtime");
+
   /**
-   * The most records asked of the backend at once. Each poll's records go to the workers in one hand-over, and a
-   * hand-over that wakes an idle worker may preempt the poll thread: larger batches of a backlog mean fewer of them.
+   * The most records asked of the backend at once. Each poll's records go to the workers in one
+   * hand-over, and a hand-over that wakes an idle worker may preempt the poll thread: larger
+   * batches of a backlog mean fewer of them.
    */
   private static final int MAX_POLL_BATCH = 2048;
+
   private static final long IDLE_EXIT_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
   private static final long MAX_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
   private static final Object STOP = new Object();
@@ -80,20 +90,26 @@ final class SubscriptionRuntime implements Subscription {
   private final Worker[] workers;
   private final Thread pollThread;
   private final InFlightWindow window;
+
   /** Sends the dead letters; close waits for those under way within its deadline. */
   private final DeadLetterPublisher deadLetters;
 
   private volatile boolean running = true;
   private volatile boolean stopping;
+
   /**
-   * Set just before {@code consumer.close()} gives the unsettled records back: from then on a settle call returns
-   * false, because the backend ignores it and the record will be delivered again.
+   * Set just before {@code consumer.close()} gives the unsettled records back: from then on a
+   * settle call returns false, because the backend ignores it and the record will be delivered
+   * again.
    */
   private volatile boolean givenBack;
+
   /** Why this subscription failed for good (a fatal error in a handler), or null. */
   private volatile String failure;
+
   /** The latest poll failure that retrying cannot cure (cleared by a good poll), or null. */
   private volatile String pollTrouble;
+
   private int roundRobin;
 
   SubscriptionRuntime(
@@ -113,7 +129,8 @@ final class SubscriptionRuntime implements Subscription {
     this.releaseNatively = !keyed && bus.capabilities().nativeDelayedRetry();
     this.deadLetterTopic = deadLetterTopic;
     this.time = bus.time();
-    this.deadLetters = new DeadLetterPublisher(bus.backend(), spec, deadLetterTopic, time, () -> stopping);
+    this.deadLetters =
+        new DeadLetterPublisher(bus.backend(), spec, deadLetterTopic, time, () -> stopping);
     this.window = new InFlightWindow(options.maxInFlight(), options.concurrency());
     long third = options.ackTimeout().toNanos() / 3;
     this.heartbeatNanos = third;
@@ -158,7 +175,9 @@ final class SubscriptionRuntime implements Subscription {
       try {
         int free = window.room();
         if (free <= 0) {
-          window.awaitRoom(Math.min(MAX_PARK_NANOS, heartbeatNanos - (time.nanoTime() - lastPoll)), () -> running);
+          window.awaitRoom(
+              Math.min(MAX_PARK_NANOS, heartbeatNanos - (time.nanoTime() - lastPoll)),
+              () -> running);
           if (window.room() <= 0 && time.nanoTime() - lastPoll >= heartbeatNanos) {
             consumer.poll(0, Duration.ZERO); // heartbeat: the member is alive, just full
             lastPoll = time.nanoTime();
@@ -192,16 +211,21 @@ final class SubscriptionRuntime implements Subscription {
         }
         backoffMillis = backoffMillis == 0 ? 100 : Math.min(backoffMillis * 2, 5000);
         long wait = backoffMillis;
-        boolean transientFailure = e instanceof PolybusException && ((PolybusException) e).isTransient();
+        boolean transientFailure =
+            e instanceof PolybusException && ((PolybusException) e).isTransient();
         if (!transientFailure) {
-          // Retrying goes on (an operator may repair the cause), but health() says so until a poll works again.
+          // Retrying goes on (an operator may repair the cause), but health() says so until a poll
+          // works again.
           pollTrouble = "polling fails: " + describe(e);
         }
-        LOG.log(transientFailure ? System.Logger.Level.INFO : System.Logger.Level.ERROR,
-            () -> "poll of " + this + " failed, retrying in " + wait + " ms: " + e, e);
+        LOG.log(
+            transientFailure ? System.Logger.Level.INFO : System.Logger.Level.ERROR,
+            () -> "poll of " + this + " failed, retrying in " + wait + " ms: " + e,
+            e);
         LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(backoffMillis));
       } catch (Error e) {
-        // The poll thread must not die silently: a subscription that takes no more records fails visibly.
+        // The poll thread must not die silently: a subscription that takes no more records fails
+        // visibly.
         failForGood("its backend's poll threw " + describe(e), e);
         return;
       }
@@ -209,9 +233,9 @@ final class SubscriptionRuntime implements Subscription {
   }
 
   /**
-   * Hands each record to its worker, as arrays of records: the worker wraps them in deliveries itself, so that the
-   * poll thread, which also does the backend's fetching and decoding and so bounds the subscription's throughput,
-   * does as little per record as it can.
+   * Hands each record to its worker, as arrays of records: the worker wraps them in deliveries
+   * itself, so that the poll thread, which also does the backend's fetching and decoding and so
+   * bounds the subscription's throughput, does as little per record as it can.
    */
   private void route(List<InboundRecord> records) {
     int n = workers.length;
@@ -223,7 +247,8 @@ final class SubscriptionRuntime implements Subscription {
     List<InboundRecord>[] batches = new List[n];
     for (InboundRecord r : records) {
       Object key = keyed ? r.orderingKey() : null;
-      int w = key != null ? Math.floorMod(spread(key.hashCode()), n) : (roundRobin++ & 0x7fffffff) % n;
+      int w =
+          key != null ? Math.floorMod(spread(key.hashCode()), n) : (roundRobin++ & 0x7fffffff) % n;
       if (batches[w] == null) {
         batches[w] = new ArrayList<>();
       }
@@ -243,31 +268,40 @@ final class SubscriptionRuntime implements Subscription {
   // ---------------------------------------------------------------- workers
 
   /**
-   * A handler thread with its own queue and key table. Only its own thread touches {@link #blocked},
-   * {@link #settledHere} and {@link DeliveryImpl#holdsKey}.
+   * A handler thread with its own queue and key table. Only its own thread touches {@link
+   * #blocked}, {@link #settledHere} and {@link DeliveryImpl#holdsKey}.
    *
-   * <p>Key protocol: a delivery that is still unsettled when its handler returns "holds" its key (an entry in
-   * {@link #blocked}); one that settled during its handler (the common case) never touches the table. When a
-   * holding delivery settles, the next waiting delivery of its key runs. A retry attempt inherits the hold of the
-   * attempt before it.
+   * <p>Key protocol: a delivery that is still unsettled when its handler returns "holds" its key
+   * (an entry in {@link #blocked}); one that settled during its handler (the common case) never
+   * touches the table. When a holding delivery settles, the next waiting delivery of its key runs.
+   * A retry attempt inherits the hold of the attempt before it.
    */
   private final class Worker implements Runnable {
     final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     final Thread thread;
+
     /** This worker's counter in the {@link InFlightWindow}. */
     final int index;
+
     /** Key -> deliveries waiting behind the one holding it; {@link #BUSY} when nobody waits. */
     private final HashMap<Object, ArrayDeque<DeliveryImpl>> blocked = new HashMap<>();
-    /** Deliveries released on this worker's own thread, looked at after the current handler returns. */
+
+    /**
+     * Deliveries released on this worker's own thread, looked at after the current handler returns.
+     */
     private final ArrayDeque<DeliveryImpl> settledHere = new ArrayDeque<>();
+
     /** The delivery whose handler is running on this thread, or null. */
     private DeliveryImpl current;
+
     /**
-     * The batch of records this worker is dispatching, or null, and the index of the one it dispatches now: written
-     * by this thread with release stores (plain stores on x86), read by close when this thread outlives the drain
-     * deadline inside a handler, to mark the records after it as never handled.
+     * The batch of records this worker is dispatching, or null, and the index of the one it
+     * dispatches now: written by this thread with release stores (plain stores on x86), read by
+     * close when this thread outlives the drain deadline inside a handler, to mark the records
+     * after it as never handled.
      */
     private InboundRecord[] batch;
+
     private int cursor;
 
     Worker(String name, int index) {
@@ -282,7 +316,9 @@ final class SubscriptionRuntime implements Subscription {
         while (true) {
           Object item = queue.poll();
           if (item == null) {
-            window.flush(index); // going idle: a parked poller waiting for a batch of room should not wait its timeout
+            window.flush(
+                index); // going idle: a parked poller waiting for a batch of room should not wait
+            // its timeout
             try {
               item = queue.take();
             } catch (InterruptedException e) {
@@ -297,7 +333,8 @@ final class SubscriptionRuntime implements Subscription {
             return;
           }
           if (stopping) {
-            // Not started: consumer.close() gives it back to the group, and this delivery does not count.
+            // Not started: consumer.close() gives it back to the group, and this delivery does not
+            // count.
             if (item instanceof InboundRecord[]) {
               markNotHandled(Arrays.asList((InboundRecord[]) item));
             }
@@ -320,8 +357,10 @@ final class SubscriptionRuntime implements Subscription {
             if (d.released) {
               releasedElsewhere(d);
             } else {
-              // A due in-place retry (its key is held for it already). Note the attempt before the handler sees
-              // it, so a member dying inside this attempt does not make the next member repeat its number.
+              // A due in-place retry (its key is held for it already). Note the attempt before the
+              // handler sees
+              // it, so a member dying inside this attempt does not make the next member repeat its
+              // number.
               d.record.recordAttempts(d.attempt);
               attempt(d, true);
             }
@@ -378,8 +417,9 @@ final class SubscriptionRuntime implements Subscription {
     }
 
     /**
-     * The holder of {@code key} settled: removes the hold and returns the next waiting delivery, if any. While
-     * stopping, nothing more starts and the table stays as it is, for {@link #markWaitingNotHandled()}.
+     * The holder of {@code key} settled: removes the hold and returns the next waiting delivery, if
+     * any. While stopping, nothing more starts and the table stays as it is, for {@link
+     * #markWaitingNotHandled()}.
      */
     private DeliveryImpl nextOf(Object key) {
       if (stopping) {
@@ -424,10 +464,10 @@ final class SubscriptionRuntime implements Subscription {
     }
 
     /**
-     * Called by close for a worker still inside a handler after the drain deadline: the records of its batch after
-     * the one it is dispatching, which it will never start (it checks {@code stopping}, set long before, after each
-     * cursor store and before each start). Empty when the batch changed while being read: those records then count,
-     * the safe side.
+     * Called by close for a worker still inside a handler after the drain deadline: the records of
+     * its batch after the one it is dispatching, which it will never start (it checks {@code
+     * stopping}, set long before, after each cursor store and before each start). Empty when the
+     * batch changed while being read: those records then count, the safe side.
      */
     List<InboundRecord> unstartedOfStuckBatch() {
       InboundRecord[] b = (InboundRecord[]) BATCH.getAcquire(this);
@@ -452,8 +492,13 @@ final class SubscriptionRuntime implements Subscription {
 
     void invoke(DeliveryImpl d) {
       if (d.attempt > policy.maxAttempts()) {
-        d.settleDeadLetter("delivered " + (d.attempt - 1) + " times without being settled (maxAttempts "
-            + policy.maxAttempts() + "): its consumers died or closed while handling it", d.attempt - 1);
+        d.settleDeadLetter(
+            "delivered "
+                + (d.attempt - 1)
+                + " times without being settled (maxAttempts "
+                + policy.maxAttempts()
+                + "): its consumers died or closed while handling it",
+            d.attempt - 1);
         return;
       }
       try {
@@ -470,7 +515,8 @@ final class SubscriptionRuntime implements Subscription {
           d.fail(t);
         }
       } finally {
-        // A handler that set this thread's interrupt flag (or left it set by an interrupted call) must not stop the
+        // A handler that set this thread's interrupt flag (or left it set by an interrupted call)
+        // must not stop the
         // worker at its next take(): the flag belongs to the handler's work, which has ended.
         if (!stopping) {
           Thread.interrupted();
@@ -504,12 +550,16 @@ final class SubscriptionRuntime implements Subscription {
     final int attempt;
     final Worker worker;
     volatile int state;
+
     /** Set once the record is settled with the broker (acked, released or dead-lettered). */
     volatile boolean released;
+
     /** Owned by the worker thread: this delivery holds its key in the worker's table. */
     boolean holdsKey;
+
     /** Cached by {@link #key()}; racy but idempotent (an equal key on every thread). */
     private Object orderingKey;
+
     private boolean keyless;
 
     DeliveryImpl(InboundRecord record, int attempt, Worker worker) {
@@ -558,8 +608,10 @@ final class SubscriptionRuntime implements Subscription {
     }
 
     private boolean claim() {
-      // After the records went back to the broker a settle would be ignored there: say so instead of claiming it.
-      // A settle racing with close may still claim and then be ignored (the message is delivered again, as
+      // After the records went back to the broker a settle would be ignored there: say so instead
+      // of claiming it.
+      // A settle racing with close may still claim and then be ignored (the message is delivered
+      // again, as
       // at-least-once delivery allows).
       return state == 0 && !givenBack && STATE.compareAndSet(this, 0, 1);
     }
@@ -578,15 +630,24 @@ final class SubscriptionRuntime implements Subscription {
     public boolean retry(Duration delay) {
       java.util.Objects.requireNonNull(delay, "delay");
       if (delay.isNegative() || delay.compareTo(RetryPolicy.MAX_DELAY) > 0) {
-        // Checked before the claim, so a refused delay leaves the delivery unsettled and nothing is lost.
-        throw new IllegalArgumentException("retry delay must be between 0 and " + RetryPolicy.MAX_DELAY.toHours()
-            + " hours, was " + delay);
+        // Checked before the claim, so a refused delay leaves the delivery unsettled and nothing is
+        // lost.
+        throw new IllegalArgumentException(
+            "retry delay must be between 0 and "
+                + RetryPolicy.MAX_DELAY.toHours()
+                + " hours, was "
+                + delay);
       }
       if (!claim()) {
         return false;
       }
       if (attempt >= policy.maxAttempts()) {
-        deadLetterClaimed("retry requested after the last attempt (" + attempt + " of " + policy.maxAttempts() + ")",
+        deadLetterClaimed(
+            "retry requested after the last attempt ("
+                + attempt
+                + " of "
+                + policy.maxAttempts()
+                + ")",
             null);
       } else {
         retryClaimed(delay);
@@ -612,13 +673,16 @@ final class SubscriptionRuntime implements Subscription {
       if (!policy.isRetryable(t)) {
         deadLetterClaimed("non-retryable failure: " + describe(t), t);
       } else if (attempt >= policy.maxAttempts()) {
-        deadLetterClaimed("failed " + attempt + " of " + policy.maxAttempts() + " attempts: " + describe(t), t);
+        deadLetterClaimed(
+            "failed " + attempt + " of " + policy.maxAttempts() + " attempts: " + describe(t), t);
       } else {
         retryClaimed(policy.backoff(attempt));
       }
     }
 
-    /** Dead-letters without calling the handler; {@code attemptsMade} deliveries happened before. */
+    /**
+     * Dead-letters without calling the handler; {@code attemptsMade} deliveries happened before.
+     */
     void settleDeadLetter(String reason, int attemptsMade) {
       if (claim()) {
         deadLetterClaimed(reason, null, attemptsMade);
@@ -634,11 +698,12 @@ final class SubscriptionRuntime implements Subscription {
       // In place: the record stays leased (and its key held) until the retry runs.
       record.recordAttempts(attempt);
       DeliveryImpl next = new DeliveryImpl(record, attempt + 1, worker);
-      Runnable due = () -> {
-        if (!stopping) {
-          worker.queue.add(next);
-        }
-      };
+      Runnable due =
+          () -> {
+            if (!stopping) {
+              worker.queue.add(next);
+            }
+          };
       if (delay.isZero()) {
         due.run();
       } else {
@@ -673,8 +738,15 @@ final class SubscriptionRuntime implements Subscription {
 
     @Override
     public String toString() {
-      return "Delivery{" + record.message() + ", attempt=" + attempt + ", topic=" + spec.topic() + ", group="
-          + spec.group() + "}";
+      return "Delivery{"
+          + record.message()
+          + ", attempt="
+          + attempt
+          + ", topic="
+          + spec.topic()
+          + ", group="
+          + spec.group()
+          + "}";
     }
   }
 
@@ -687,7 +759,6 @@ final class SubscriptionRuntime implements Subscription {
   private static String describe(Throwable t) {
     return t.getClass().getName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
   }
-
 
   // ---------------------------------------------------------------- closing
 
@@ -707,8 +778,9 @@ final class SubscriptionRuntime implements Subscription {
   }
 
   /**
-   * Stops polling and the workers, waits for running handlers and dead-letter publishes until the deadline, then
-   * gives every unsettled record back. Idempotent: a second call returns true at once.
+   * Stops polling and the workers, waits for running handlers and dead-letter publishes until the
+   * deadline, then gives every unsettled record back. Idempotent: a second call returns true at
+   * once.
    */
   private synchronized boolean stop(Duration drainDeadline) {
     if (stopping) {
@@ -744,8 +816,10 @@ final class SubscriptionRuntime implements Subscription {
         w.thread.interrupt();
       }
     }
-    // Records routed after a worker took its STOP (the poll thread raced with close), or queued behind a handler
-    // that outlived the deadline, were never started either. (A stuck worker's key table is its own: deliveries
+    // Records routed after a worker took its STOP (the poll thread raced with close), or queued
+    // behind a handler
+    // that outlived the deadline, were never started either. (A stuck worker's key table is its
+    // own: deliveries
     // waiting there count, a documented edge.)
     for (Worker w : workers) {
       List<Object> left = new ArrayList<>();
@@ -764,9 +838,10 @@ final class SubscriptionRuntime implements Subscription {
   }
 
   /**
-   * Ends this subscription because it cannot go on (a fatal error in a handler or in polling): logged at ERROR
-   * naming the topic and group, {@link #isActive()} false, the bus's health down until the application closes the
-   * subscription, and every unsettled delivery given back to the group. The first failure wins.
+   * Ends this subscription because it cannot go on (a fatal error in a handler or in polling):
+   * logged at ERROR naming the topic and group, {@link #isActive()} false, the bus's health down
+   * until the application closes the subscription, and every unsettled delivery given back to the
+   * group. The first failure wins.
    */
   private void failForGood(String why, Throwable cause) {
     synchronized (this) {
@@ -776,30 +851,46 @@ final class SubscriptionRuntime implements Subscription {
       failure = why;
       running = false;
     }
-    LOG.log(System.Logger.Level.ERROR, () -> "subscription to topic '" + spec.topic() + "' in group '"
-        + spec.group() + "' failed for good and gives its deliveries back: " + why, cause);
+    LOG.log(
+        System.Logger.Level.ERROR,
+        () ->
+            "subscription to topic '"
+                + spec.topic()
+                + "' in group '"
+                + spec.group()
+                + "' failed for good and gives its deliveries back: "
+                + why,
+        cause);
     // On a thread of its own: the caller is one of the threads that stop() waits for.
-    Thread closer = new Thread(() -> {
-      try {
-        stop(Duration.ZERO);
-      } catch (RuntimeException e) {
-        LOG.log(System.Logger.Level.WARNING, () -> "giving back the deliveries of " + this + " failed", e);
-      }
-    }, pollThread.getName().replace("-poll", "-failed"));
+    Thread closer =
+        new Thread(
+            () -> {
+              try {
+                stop(Duration.ZERO);
+              } catch (RuntimeException e) {
+                LOG.log(
+                    System.Logger.Level.WARNING,
+                    () -> "giving back the deliveries of " + this + " failed",
+                    e);
+              }
+            },
+            pollThread.getName().replace("-poll", "-failed"));
     closer.setDaemon(true);
     closer.start();
   }
 
-  /** What makes this subscription unhealthy now, or null: a failure for good, or polling that fails. */
+  /**
+   * What makes this subscription unhealthy now, or null: a failure for good, or polling that fails.
+   */
   String trouble() {
     String f = failure;
     return f != null ? "failed for good: " + f : pollTrouble;
   }
 
   /**
-   * Whether a handler's throwable leaves the JVM in a state in which handling more messages cannot be trusted. A
-   * {@link StackOverflowError} is not: the stack has unwound, and it is the handler's own failure, so it counts as a
-   * failed attempt like any exception.
+   * Whether a handler's throwable leaves the JVM in a state in which handling more messages cannot
+   * be trusted. A {@link StackOverflowError} is not: the stack has unwound, and it is the handler's
+   * own failure, so it counts as a failed attempt like any exception.
    */
   private static boolean isFatal(Throwable t) {
     return t instanceof VirtualMachineError && !(t instanceof StackOverflowError);
@@ -827,7 +918,13 @@ final class SubscriptionRuntime implements Subscription {
 
   @Override
   public String toString() {
-    return "Subscription{topic=" + spec.topic() + ", group=" + spec.group() + ", ordering=" + spec.ordering()
-        + (failure != null ? ", failed" : running ? "" : ", closed") + "}";
+    return "Subscription{topic="
+        + spec.topic()
+        + ", group="
+        + spec.group()
+        + ", ordering="
+        + spec.ordering()
+        + (failure != null ? ", failed" : running ? "" : ", closed")
+        + "}";
   }
 }

@@ -4,16 +4,22 @@ import java.time.Instant;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
-/** Not API. The JVM's clocks and one daemon timer thread, {@code polybus-timer}; closed with its bus. */
+/**
+ * Not API. The JVM's clocks and one daemon timer thread, {@code polybus-timer}; closed with its
+ * bus.
+ */
 final class SystemTime implements RuntimeTime, AutoCloseable {
   private final ScheduledThreadPoolExecutor timer;
 
   SystemTime() {
-    this.timer = new ScheduledThreadPoolExecutor(1, r -> {
-      Thread t = new Thread(r, "polybus-timer");
-      t.setDaemon(true);
-      return t;
-    });
+    this.timer =
+        new ScheduledThreadPoolExecutor(
+            1,
+            r -> {
+              Thread t = new Thread(r, "polybus-timer");
+              t.setDaemon(true);
+              return t;
+            });
     timer.setRemoveOnCancelPolicy(true);
   }
 

@@ -7,10 +7,11 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * One URI parameter of a backend, declared once: its name, kind, default, bounds, whether it is a secret, and one
- * line of documentation. A backend reads it with {@link Parameters#get(Parameter)} and lists its declarations in
- * {@link BackendProvider#parameters()}, so the same declaration drives parsing, the error that lists the accepted
- * parameters, redaction, and the test that checks {@code docs/uris.md}.
+ * One URI parameter of a backend, declared once: its name, kind, default, bounds, whether it is a
+ * secret, and one line of documentation. A backend reads it with {@link Parameters#get(Parameter)}
+ * and lists its declarations in {@link BackendProvider#parameters()}, so the same declaration
+ * drives parsing, the error that lists the accepted parameters, redaction, and the test that checks
+ * {@code docs/uris.md}.
  *
  * <pre>{@code
  * static final Parameter<Integer> PARTITIONS =
@@ -24,9 +25,18 @@ import java.util.Objects;
  * @param <T> the Java type {@link Parameters#get} returns
  */
 public final class Parameter<T> {
-  /** How the value is written and read; each kind is read by the {@link Parameters} getter of the same name. */
+  /**
+   * How the value is written and read; each kind is read by the {@link Parameters} getter of the
+   * same name.
+   */
   public enum Kind {
-    STRING, INT, LONG, BOOL, CHOICE, DURATION, BYTES
+    STRING,
+    INT,
+    LONG,
+    BOOL,
+    CHOICE,
+    DURATION,
+    BYTES
   }
 
   private final String name;
@@ -39,8 +49,16 @@ public final class Parameter<T> {
   private final String doc;
   private final String defaultShownAs;
 
-  private Parameter(String name, Kind kind, T defaultValue, T min, T max, List<String> choices, boolean secret,
-      String doc, String defaultShownAs) {
+  private Parameter(
+      String name,
+      Kind kind,
+      T defaultValue,
+      T min,
+      T max,
+      List<String> choices,
+      boolean secret,
+      String doc,
+      String defaultShownAs) {
     this.name = Objects.requireNonNull(name, "name");
     this.kind = kind;
     this.defaultValue = defaultValue;
@@ -54,16 +72,19 @@ public final class Parameter<T> {
 
   /** A string, or {@code defaultValue} (may be null: no default) when absent. */
   public static Parameter<String> string(String name, String defaultValue, String doc) {
-    return new Parameter<>(name, Kind.STRING, defaultValue, null, null, List.of(), false, doc, null);
+    return new Parameter<>(
+        name, Kind.STRING, defaultValue, null, null, List.of(), false, doc, null);
   }
 
   /** An integer between {@code min} and {@code max}. */
-  public static Parameter<Integer> intValue(String name, int defaultValue, int min, int max, String doc) {
+  public static Parameter<Integer> intValue(
+      String name, int defaultValue, int min, int max, String doc) {
     return new Parameter<>(name, Kind.INT, defaultValue, min, max, List.of(), false, doc, null);
   }
 
   /** A long between {@code min} and {@code max}. */
-  public static Parameter<Long> longValue(String name, long defaultValue, long min, long max, String doc) {
+  public static Parameter<Long> longValue(
+      String name, long defaultValue, long min, long max, String doc) {
     return new Parameter<>(name, Kind.LONG, defaultValue, min, max, List.of(), false, doc, null);
   }
 
@@ -73,10 +94,12 @@ public final class Parameter<T> {
   }
 
   /** One of {@code allowed} (lower-case), compared case-insensitively. */
-  public static Parameter<String> choice(String name, String defaultValue, String doc, String... allowed) {
+  public static Parameter<String> choice(
+      String name, String defaultValue, String doc, String... allowed) {
     List<String> list = List.of(allowed);
     if (defaultValue != null && !list.contains(defaultValue)) {
-      throw new IllegalArgumentException("parameter '" + name + "': default " + defaultValue + " not in " + list);
+      throw new IllegalArgumentException(
+          "parameter '" + name + "': default " + defaultValue + " not in " + list);
     }
     return new Parameter<>(name, Kind.CHOICE, defaultValue, null, null, list, false, doc, null);
   }
@@ -87,36 +110,60 @@ public final class Parameter<T> {
   }
 
   /** A duration between {@code min} and {@code max}. */
-  public static Parameter<Duration> duration(String name, Duration defaultValue, Duration min, Duration max,
-      String doc) {
-    return new Parameter<>(name, Kind.DURATION, defaultValue, Objects.requireNonNull(min, "min"),
-        Objects.requireNonNull(max, "max"), List.of(), false, doc, null);
+  public static Parameter<Duration> duration(
+      String name, Duration defaultValue, Duration min, Duration max, String doc) {
+    return new Parameter<>(
+        name,
+        Kind.DURATION,
+        defaultValue,
+        Objects.requireNonNull(min, "min"),
+        Objects.requireNonNull(max, "max"),
+        List.of(),
+        false,
+        doc,
+        null);
   }
 
-  /** A size in bytes ({@code 512}, {@code 64k}, {@code 16m}, {@code 1g}) between {@code min} and {@code max}. */
-  public static Parameter<Long> bytes(String name, long defaultValue, long min, long max, String doc) {
+  /**
+   * A size in bytes ({@code 512}, {@code 64k}, {@code 16m}, {@code 1g}) between {@code min} and
+   * {@code max}.
+   */
+  public static Parameter<Long> bytes(
+      String name, long defaultValue, long min, long max, String doc) {
     return new Parameter<>(name, Kind.BYTES, defaultValue, min, max, List.of(), false, doc, null);
   }
 
   /**
-   * This parameter marked secret: its value never shows in an error message. The name must read as a secret to
-   * {@link PolybusOptions#isSecretName} too, since the URI is redacted by name; and a parameter whose name reads as
-   * a secret must be declared with this ({@link Parameters#of(PolybusOptions, List)} checks).
+   * This parameter marked secret: its value never shows in an error message. The name must read as
+   * a secret to {@link PolybusOptions#isSecretName} too, since the URI is redacted by name; and a
+   * parameter whose name reads as a secret must be declared with this ({@link
+   * Parameters#of(PolybusOptions, List)} checks).
    */
   public Parameter<T> secret() {
     if (!PolybusOptions.isSecretName(name)) {
-      throw new IllegalArgumentException("parameter '" + name + "': a secret's name must mention password, secret,"
-          + " token, credential, jaas or private, or the URI would print it (PolybusOptions.isSecretName)");
+      throw new IllegalArgumentException(
+          "parameter '"
+              + name
+              + "': a secret's name must mention password, secret,"
+              + " token, credential, jaas or private, or the URI would print it (PolybusOptions.isSecretName)");
     }
     return new Parameter<>(name, kind, defaultValue, min, max, choices, true, doc, defaultShownAs);
   }
 
   /**
-   * This parameter with the words the docs use for its default when the value itself reads badly there (a
-   * {@code retention} of zero is "keep").
+   * This parameter with the words the docs use for its default when the value itself reads badly
+   * there (a {@code retention} of zero is "keep").
    */
   public Parameter<T> defaultShownAs(String words) {
-    return new Parameter<>(name, kind, defaultValue, min, max, choices, secret, doc,
+    return new Parameter<>(
+        name,
+        kind,
+        defaultValue,
+        min,
+        max,
+        choices,
+        secret,
+        doc,
         Objects.requireNonNull(words, "words"));
   }
 
@@ -158,8 +205,8 @@ public final class Parameter<T> {
   }
 
   /**
-   * The ways a document may write the default, most natural first ({@code 16m}, {@code 16 MiB}, {@code 16777216});
-   * empty when there is no default.
+   * The ways a document may write the default, most natural first ({@code 16m}, {@code 16 MiB},
+   * {@code 16777216}); empty when there is no default.
    */
   public List<String> defaultSpellings() {
     List<String> out = new ArrayList<>();
@@ -192,7 +239,10 @@ public final class Parameter<T> {
 
   @Override
   public String toString() {
-    return name + " (" + kind.name().toLowerCase(java.util.Locale.ROOT)
-        + (defaultValue == null ? "" : ", default " + (secret ? "****" : defaultSpellings().get(0))) + ")";
+    return name
+        + " ("
+        + kind.name().toLowerCase(java.util.Locale.ROOT)
+        + (defaultValue == null ? "" : ", default " + (secret ? "****" : defaultSpellings().get(0)))
+        + ")";
   }
 }

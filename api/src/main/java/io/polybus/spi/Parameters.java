@@ -17,17 +17,20 @@ import java.util.Set;
  * Reads a backend's URI parameters with clear errors, and rejects the ones nobody read.
  *
  * <p>Not thread-safe; use one per {@link BackendProvider#open} call:
+ *
  * <pre>{@code
  * Parameters p = Parameters.of(options);
  * int partitions = p.intValue("partitions", 4, 1, 10_000);
  * Duration linger = p.duration("linger", Duration.ofMillis(5));
  * p.requireAllRead(); // unknown parameter -> ConfigurationException naming it and the known ones
  * }</pre>
+ *
  * Error messages show the redacted URI, never a secret value.
  *
- * <p>A backend that declares its parameters ({@link Parameter}, {@link BackendProvider#parameters()}) reads them with
- * {@link #get(Parameter)} from {@link #of(PolybusOptions, List)}: then the unknown-parameter error lists every
- * declared name, even one this open did not read, and reading an undeclared one is a bug that fails at once.
+ * <p>A backend that declares its parameters ({@link Parameter}, {@link
+ * BackendProvider#parameters()}) reads them with {@link #get(Parameter)} from {@link
+ * #of(PolybusOptions, List)}: then the unknown-parameter error lists every declared name, even one
+ * this open did not read, and reading an undeclared one is a bug that fails at once.
  */
 public final class Parameters {
   private final PolybusOptions options;
@@ -44,11 +47,11 @@ public final class Parameters {
   }
 
   /**
-   * Reads {@code options} against the backend's declarations: {@link #requireAllRead()} lists all of them as
-   * accepted, and {@link #get(Parameter)} refuses one not among them.
+   * Reads {@code options} against the backend's declarations: {@link #requireAllRead()} lists all
+   * of them as accepted, and {@link #get(Parameter)} refuses one not among them.
    *
-   * @throws IllegalArgumentException when a name is declared twice, or reads as a secret but is not declared
-   *     {@link Parameter#secret()} (both are bugs of the backend)
+   * @throws IllegalArgumentException when a name is declared twice, or reads as a secret but is not
+   *     declared {@link Parameter#secret()} (both are bugs of the backend)
    */
   public static Parameters of(PolybusOptions options, List<Parameter<?>> declarations) {
     Parameters p = of(options);
@@ -57,9 +60,13 @@ public final class Parameters {
         throw new IllegalArgumentException("parameter '" + d.name() + "' is declared twice");
       }
       if (d.isSecret() != PolybusOptions.isSecretName(d.name())) {
-        // PolybusOptions redacts the URI by name before any backend is chosen, so the flag and the name must agree.
-        throw new IllegalArgumentException("parameter '" + d.name() + "': its name reads as a secret"
-            + " (PolybusOptions.isSecretName); declare it with secret()");
+        // PolybusOptions redacts the URI by name before any backend is chosen, so the flag and the
+        // name must agree.
+        throw new IllegalArgumentException(
+            "parameter '"
+                + d.name()
+                + "': its name reads as a secret"
+                + " (PolybusOptions.isSecretName); declare it with secret()");
       }
       if (d.isSecret()) {
         p.secret.add(d.name());
@@ -69,33 +76,39 @@ public final class Parameters {
   }
 
   /**
-   * The value of {@code parameter}, or its default when absent, read by the getter of its {@link Parameter.Kind}
-   * with the same bounds and errors.
+   * The value of {@code parameter}, or its default when absent, read by the getter of its {@link
+   * Parameter.Kind} with the same bounds and errors.
    *
-   * @throws IllegalArgumentException when this reader was made from declarations that do not include it (a bug)
+   * @throws IllegalArgumentException when this reader was made from declarations that do not
+   *     include it (a bug)
    */
   @SuppressWarnings("unchecked")
   public <T> T get(Parameter<T> parameter) {
     String name = parameter.name();
     if (!declared.isEmpty() && declared.get(name) != parameter) {
-      throw new IllegalArgumentException("parameter '" + name + "' is not among the declared " + declared.keySet());
+      throw new IllegalArgumentException(
+          "parameter '" + name + "' is not among the declared " + declared.keySet());
     }
     if (parameter.isSecret()) {
       secret.add(name);
     }
-    Object d = parameter.defaultValue(); // only STRING and CHOICE may have none; the other factories take primitives
-    Object v = switch (parameter.kind()) {
-      case STRING -> string(name, (String) d);
-      case INT -> intValue(name, (Integer) d, (Integer) parameter.min(), (Integer) parameter.max());
-      case LONG -> longValue(name, (Long) d, (Long) parameter.min(), (Long) parameter.max());
-      case BOOL -> bool(name, (Boolean) d);
-      case CHOICE -> choice(name, (String) d, parameter.choices().toArray(new String[0]));
-      case DURATION -> duration(name, (Duration) d, (Duration) parameter.min(), (Duration) parameter.max());
-      case BYTES -> bytes(name, (Long) d, (Long) parameter.min(), (Long) parameter.max());
-    };
+    Object d =
+        parameter.defaultValue(); // only STRING and CHOICE may have none; the other factories take
+    // primitives
+    Object v =
+        switch (parameter.kind()) {
+          case STRING -> string(name, (String) d);
+          case INT ->
+              intValue(name, (Integer) d, (Integer) parameter.min(), (Integer) parameter.max());
+          case LONG -> longValue(name, (Long) d, (Long) parameter.min(), (Long) parameter.max());
+          case BOOL -> bool(name, (Boolean) d);
+          case CHOICE -> choice(name, (String) d, parameter.choices().toArray(new String[0]));
+          case DURATION ->
+              duration(name, (Duration) d, (Duration) parameter.min(), (Duration) parameter.max());
+          case BYTES -> bytes(name, (Long) d, (Long) parameter.min(), (Long) parameter.max());
+        };
     return (T) v;
   }
-
 
   /** The raw value, or {@code defaultValue} when absent. */
   public String string(String name, String defaultValue) {
@@ -169,18 +182,25 @@ public final class Parameters {
     throw fail(name, v, "one of " + List.of(allowed));
   }
 
-  /** The longest duration {@link #duration(String, Duration)} accepts: 100 years, so any use in nanoseconds fits. */
+  /**
+   * The longest duration {@link #duration(String, Duration)} accepts: 100 years, so any use in
+   * nanoseconds fits.
+   */
   public static final Duration MAX_DURATION = Duration.ofDays(36_500);
 
   /**
-   * A duration written as a number with a unit ({@code 250ms}, {@code 5s}, {@code 2m}, {@code 1h}, {@code 7d}) or as ISO-8601
-   * ({@code PT5S}); a bare number is milliseconds. Between zero and {@link #MAX_DURATION}.
+   * A duration written as a number with a unit ({@code 250ms}, {@code 5s}, {@code 2m}, {@code 1h},
+   * {@code 7d}) or as ISO-8601 ({@code PT5S}); a bare number is milliseconds. Between zero and
+   * {@link #MAX_DURATION}.
    */
   public Duration duration(String name, Duration defaultValue) {
     return duration(name, defaultValue, Duration.ZERO, MAX_DURATION);
   }
 
-  /** A duration as {@link #duration(String, Duration)} reads it, between {@code min} and {@code max}. */
+  /**
+   * A duration as {@link #duration(String, Duration)} reads it, between {@code min} and {@code
+   * max}.
+   */
   public Duration duration(String name, Duration defaultValue, Duration min, Duration max) {
     String v = string(name, null);
     if (v == null) {
@@ -214,12 +234,15 @@ public final class Parameters {
     if (d.getNano() == 0) {
       return d.getSeconds() + "s";
     }
-    return d.getNano() % 1_000_000 == 0 && d.getSeconds() < Long.MAX_VALUE / 1000 ? d.toMillis() + "ms" : d.toString();
+    return d.getNano() % 1_000_000 == 0 && d.getSeconds() < Long.MAX_VALUE / 1000
+        ? d.toMillis() + "ms"
+        : d.toString();
   }
 
   /**
-   * Fails with a {@link ConfigurationException} naming every native setting given ({@code polybus.<scheme>.<name>}),
-   * for a backend whose client takes none: a setting nobody reads must not pass silently.
+   * Fails with a {@link ConfigurationException} naming every native setting given ({@code
+   * polybus.<scheme>.<name>}), for a backend whose client takes none: a setting nobody reads must
+   * not pass silently.
    */
   public void rejectNativeSettings() {
     if (!options.nativeSettings().isEmpty()) {
@@ -227,13 +250,23 @@ public final class Parameters {
       for (String n : options.nativeSettings().keySet()) {
         names.add("polybus." + options.scheme() + "." + n);
       }
-      throw new ConfigurationException("unknown native setting" + (names.size() > 1 ? "s " : " ") + names + " for '"
-          + options.redacted() + "': the " + options.scheme() + " backend takes no native settings; give its"
-          + " settings as URI parameters (docs/uris.md)");
+      throw new ConfigurationException(
+          "unknown native setting"
+              + (names.size() > 1 ? "s " : " ")
+              + names
+              + " for '"
+              + options.redacted()
+              + "': the "
+              + options.scheme()
+              + " backend takes no native settings; give its"
+              + " settings as URI parameters (docs/uris.md)");
     }
   }
 
-  /** A size in bytes written as a number with an optional unit: {@code 512}, {@code 64k}, {@code 16m}, {@code 1g}. */
+  /**
+   * A size in bytes written as a number with an optional unit: {@code 512}, {@code 64k}, {@code
+   * 16m}, {@code 1g}.
+   */
   public long bytes(String name, long defaultValue, long min, long max) {
     String v = string(name, null);
     if (v == null) {
@@ -266,8 +299,8 @@ public final class Parameters {
   }
 
   /**
-   * Fails with a {@link ConfigurationException} naming every parameter of the URI that no getter asked for, and
-   * listing the known ones.
+   * Fails with a {@link ConfigurationException} naming every parameter of the URI that no getter
+   * asked for, and listing the known ones.
    */
   public void requireAllRead() {
     List<String> unknown = new ArrayList<>();
@@ -279,18 +312,37 @@ public final class Parameters {
       }
     }
     if (!unknown.isEmpty()) {
-      throw new ConfigurationException("unknown parameter" + (unknown.size() > 1 ? "s " : " ") + unknown
-          + " in '" + options.redacted() + "'; the " + options.scheme() + " backend accepts " + accepted);
+      throw new ConfigurationException(
+          "unknown parameter"
+              + (unknown.size() > 1 ? "s " : " ")
+              + unknown
+              + " in '"
+              + options.redacted()
+              + "'; the "
+              + options.scheme()
+              + " backend accepts "
+              + accepted);
     }
   }
 
   private ConfigurationException fail(String name, String value, String expected) {
     String shown = secret.contains(name) || PolybusOptions.isSecretName(name) ? "****" : value;
-    return new ConfigurationException("parameter '" + name + "' in '" + options.redacted() + "' must be "
-        + expected + ", was '" + shown + "'");
+    return new ConfigurationException(
+        "parameter '"
+            + name
+            + "' in '"
+            + options.redacted()
+            + "' must be "
+            + expected
+            + ", was '"
+            + shown
+            + "'");
   }
 
-  /** The duration {@code v} stands for, or null when it is not one (or is too large for a {@link Duration}). */
+  /**
+   * The duration {@code v} stands for, or null when it is not one (or is too large for a {@link
+   * Duration}).
+   */
   static Duration parseDuration(String v) {
     try {
       if (v.startsWith("P") || v.startsWith("p")) {
@@ -326,8 +378,8 @@ public final class Parameters {
   }
 
   /**
-   * {@code s} when it holds only ASCII characters. {@link Long#parseLong} also takes other scripts' digits (a
-   * full-width {@code ８} is 8), which a configuration file should not depend on.
+   * {@code s} when it holds only ASCII characters. {@link Long#parseLong} also takes other scripts'
+   * digits (a full-width {@code ８} is 8), which a configuration file should not depend on.
    */
   private static String ascii(String s) {
     for (int i = 0; i < s.length(); i++) {

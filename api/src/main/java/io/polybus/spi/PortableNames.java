@@ -5,8 +5,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 
 /**
- * The portable-name rule, for backends that name their own things (brokers, queues, files) the way Polybus names
- * topics and groups: 1 to 100 characters of {@code [A-Za-z0-9._-]}, not starting with {@code .} or {@code -}.
+ * The portable-name rule, for backends that name their own things (brokers, queues, files) the way
+ * Polybus names topics and groups: 1 to 100 characters of {@code [A-Za-z0-9._-]}, not starting with
+ * {@code .} or {@code -}.
  */
 public final class PortableNames {
   public static final int MAX_LENGTH = Names.MAX_LENGTH;
@@ -18,13 +19,18 @@ public final class PortableNames {
   }
 
   /**
-   * The default dead-letter topic of a subscription ({@code SubscribeOptions.deadLetterTopic} unset): {@code
-   * <topic>.<group>.dlq}; when that exceeds {@link #MAX_LENGTH}, a prefix of it, {@code -}, an FNV-1a hash of the
-   * full name in hex and {@code .dlq}, so distinct pairs still get distinct portable topics. The one copy of the
-   * rule: the runtime, the backends that route dead letters themselves, and the TCK all call it.
+   * The default dead-letter topic of a subscription ({@code SubscribeOptions.deadLetterTopic}
+   * unset): {@code <topic>.<group>.dlq}; when that exceeds {@link #MAX_LENGTH}, a prefix of it,
+   * {@code -}, an FNV-1a hash of the full name in hex and {@code .dlq}, so distinct pairs still get
+   * distinct portable topics. The one copy of the rule: the runtime, the backends that route dead
+   * letters themselves, and the TCK all call it.
    */
   public static String deadLetterTopic(String topic, String group) {
-    String name = Objects.requireNonNull(topic, "topic") + "." + Objects.requireNonNull(group, "group") + ".dlq";
+    String name =
+        Objects.requireNonNull(topic, "topic")
+            + "."
+            + Objects.requireNonNull(group, "group")
+            + ".dlq";
     if (name.length() <= MAX_LENGTH) {
       return name;
     }

@@ -31,23 +31,30 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The public API of module api ({@code io.polybus} and {@code io.polybus.spi}, not {@code internal}) is recorded in
- * {@code api/api.txt}; this test renders the compiled classes the same way and fails on any difference, so every API
- * change is a visible diff of that file in review (as okhttp's {@code okhttp.api}).
+ * The public API of module api ({@code io.polybus} and {@code io.polybus.spi}, not {@code
+ * internal}) is recorded in {@code api/api.txt}; this test renders the compiled classes the same
+ * way and fails on any difference, so every API change is a visible diff of that file in review (as
+ * okhttp's {@code okhttp.api}).
  *
- * <p>What is rendered: every public or protected type (nested ones too) with its modifiers, kind, type parameters,
- * supertypes, permitted subtypes and runtime annotations; its public and protected constructors, methods (default,
- * static, abstract, generic signatures, varargs, throws) and fields (enum constants, and the value of every static
- * final primitive or String); record components. Parameter names are not rendered (they are not part of the binary
- * API). Members are sorted, never taken in reflection order, so the text is the same on every JDK 17 run.
+ * <p>What is rendered: every public or protected type (nested ones too) with its modifiers, kind,
+ * type parameters, supertypes, permitted subtypes and runtime annotations; its public and protected
+ * constructors, methods (default, static, abstract, generic signatures, varargs, throws) and fields
+ * (enum constants, and the value of every static final primitive or String); record components.
+ * Parameter names are not rendered (they are not part of the binary API). Members are sorted, never
+ * taken in reflection order, so the text is the same on every JDK 17 run.
  *
  * <p>To record an intended change: {@value #UPDATE_COMMAND}, then commit {@code api/api.txt}.
  */
 class ApiSignatureTest {
-  static final String UPDATE_COMMAND = "mvn -pl api test -Dtest=ApiSignatureTest -Dpolybus.api.update=true";
+  static final String UPDATE_COMMAND =
+      "mvn -pl api test -Dtest=ApiSignatureTest -Dpolybus.api.update=true";
   private static final List<String> PACKAGES = List.of("io.polybus", "io.polybus.spi");
-  private static final String HEADER = "# The public API of polybus-api (packages " + String.join(", ", PACKAGES)
-      + "), checked by ApiSignatureTest.\n# Do not edit by hand; regenerate with: " + UPDATE_COMMAND + "\n";
+  private static final String HEADER =
+      "# The public API of polybus-api (packages "
+          + String.join(", ", PACKAGES)
+          + "), checked by ApiSignatureTest.\n# Do not edit by hand; regenerate with: "
+          + UPDATE_COMMAND
+          + "\n";
 
   @Test
   void publicApiMatchesTheRecordedSignatureFile() throws IOException {
@@ -58,24 +65,35 @@ class ApiSignatureTest {
       System.out.println("wrote " + file);
       return;
     }
-    String expected = Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8).replace("\r\n", "\n") : "";
+    String expected =
+        Files.exists(file)
+            ? Files.readString(file, StandardCharsets.UTF_8).replace("\r\n", "\n")
+            : "";
     if (!expected.equals(actual)) {
-      fail("The public API differs from " + file + " (- recorded, + code). If the change is intended, run\n    "
-          + UPDATE_COMMAND + "\nand commit the file with the change.\n"
-          + UnifiedDiff.of(lines(expected), lines(actual), 3));
+      fail(
+          "The public API differs from "
+              + file
+              + " (- recorded, + code). If the change is intended, run\n    "
+              + UPDATE_COMMAND
+              + "\nand commit the file with the change.\n"
+              + UnifiedDiff.of(lines(expected), lines(actual), 3));
     }
   }
 
   private static Path recordedFile() {
     // Surefire runs with the module directory as basedir (and as working directory).
-    return Path.of(System.getProperty("basedir", System.getProperty("user.dir"))).resolve("api.txt");
+    return Path.of(System.getProperty("basedir", System.getProperty("user.dir")))
+        .resolve("api.txt");
   }
 
   private static List<String> lines(String text) {
     return text.isEmpty() ? List.of() : Arrays.asList(text.split("\n", -1));
   }
 
-  /** Every public or protected top-level or member type of the API packages, found in the compiled main classes. */
+  /**
+   * Every public or protected top-level or member type of the API packages, found in the compiled
+   * main classes.
+   */
   static List<Class<?>> publicTypes() {
     Path root;
     try {
@@ -100,7 +118,9 @@ class ApiSignatureTest {
     ClassLoader loader = Polybus.class.getClassLoader();
     List<Class<?>> types = new ArrayList<>();
     for (String f : classFiles) {
-      if (!f.endsWith(".class") || f.endsWith("module-info.class") || f.endsWith("package-info.class")) {
+      if (!f.endsWith(".class")
+          || f.endsWith("module-info.class")
+          || f.endsWith("package-info.class")) {
         continue;
       }
       String name = f.substring(0, f.length() - ".class".length()).replace('/', '.');
@@ -152,7 +172,9 @@ class ApiSignatureTest {
 
   private static String typeLine(Class<?> c) {
     StringBuilder s = new StringBuilder(annotations(c));
-    int mods = c.getModifiers() & (c.isInterface() ? Modifier.interfaceModifiers() : Modifier.classModifiers());
+    int mods =
+        c.getModifiers()
+            & (c.isInterface() ? Modifier.interfaceModifiers() : Modifier.classModifiers());
     if (c.isInterface()) {
       mods &= ~Modifier.ABSTRACT; // every interface is abstract
     }
@@ -174,32 +196,50 @@ class ApiSignatureTest {
         s.append("non-sealed ");
       }
     }
-    s.append(c.isAnnotation() ? "@interface" : c.isInterface() ? "interface" : c.isEnum() ? "enum"
-        : c.isRecord() ? "record" : "class");
+    s.append(
+        c.isAnnotation()
+            ? "@interface"
+            : c.isInterface()
+                ? "interface"
+                : c.isEnum() ? "enum" : c.isRecord() ? "record" : "class");
     s.append(' ').append(typeName(c)).append(typeParameters(c.getTypeParameters()));
     Type superclass = c.getGenericSuperclass();
-    if (superclass != null && superclass != Object.class && superclass != Record.class
+    if (superclass != null
+        && superclass != Object.class
+        && superclass != Record.class
         && !(c.isEnum() && c.getSuperclass() == Enum.class)) {
       s.append(" extends ").append(type(superclass));
     }
-    List<String> interfaces = Arrays.stream(c.getGenericInterfaces()).map(ApiSignatureTest::type)
-        .filter(i -> !(c.isAnnotation() && i.equals("java.lang.annotation.Annotation")))
-        .sorted().collect(Collectors.toList());
+    List<String> interfaces =
+        Arrays.stream(c.getGenericInterfaces())
+            .map(ApiSignatureTest::type)
+            .filter(i -> !(c.isAnnotation() && i.equals("java.lang.annotation.Annotation")))
+            .sorted()
+            .collect(Collectors.toList());
     if (!interfaces.isEmpty()) {
-      s.append(c.isInterface() ? " extends " : " implements ").append(String.join(", ", interfaces));
+      s.append(c.isInterface() ? " extends " : " implements ")
+          .append(String.join(", ", interfaces));
     }
     if (c.isSealed()) {
-      s.append(" permits ").append(Arrays.stream(c.getPermittedSubclasses()).map(ApiSignatureTest::typeName)
-          .sorted().collect(Collectors.joining(", ")));
+      s.append(" permits ")
+          .append(
+              Arrays.stream(c.getPermittedSubclasses())
+                  .map(ApiSignatureTest::typeName)
+                  .sorted()
+                  .collect(Collectors.joining(", ")));
     }
     return s.toString();
   }
 
-  /** The type's exposed members, one line each: enum constants, record components, fields, constructors, methods. */
+  /**
+   * The type's exposed members, one line each: enum constants, record components, fields,
+   * constructors, methods.
+   */
   private static List<String> members(Class<?> c) {
     List<String> result = new ArrayList<>();
     TreeSet<String> constants = new TreeSet<>();
-    TreeMap<String, String> fields = new TreeMap<>(); // by name, then line, so overloads sit together
+    TreeMap<String, String> fields =
+        new TreeMap<>(); // by name, then line, so overloads sit together
     for (Field f : c.getDeclaredFields()) {
       if (f.isSynthetic() || !exposed(f.getModifiers())) {
         continue;
@@ -212,7 +252,8 @@ class ApiSignatureTest {
     }
     result.addAll(constants);
     if (c.isRecord()) {
-      // Components in declaration order: the order is part of the canonical constructor and of the pattern.
+      // Components in declaration order: the order is part of the canonical constructor and of the
+      // pattern.
       for (RecordComponent rc : c.getRecordComponents()) {
         result.add("record component " + type(rc.getGenericType()) + " " + rc.getName());
       }
@@ -221,8 +262,11 @@ class ApiSignatureTest {
     TreeSet<String> constructors = new TreeSet<>();
     for (Constructor<?> k : c.getDeclaredConstructors()) {
       if (!k.isSynthetic() && exposed(k.getModifiers())) {
-        constructors.add(executable(k, Modifier.toString(k.getModifiers() & Modifier.constructorModifiers()),
-            typeName(c)));
+        constructors.add(
+            executable(
+                k,
+                Modifier.toString(k.getModifiers() & Modifier.constructorModifiers()),
+                typeName(c)));
       }
     }
     result.addAll(constructors);
@@ -231,8 +275,12 @@ class ApiSignatureTest {
       if (m.isSynthetic() || m.isBridge() || !exposed(m.getModifiers())) {
         continue;
       }
-      int mods = m.getModifiers() & Modifier.methodModifiers()
-          & ~(Modifier.SYNCHRONIZED | Modifier.NATIVE | Modifier.STRICT); // implementation, not API
+      int mods =
+          m.getModifiers()
+              & Modifier.methodModifiers()
+              & ~(Modifier.SYNCHRONIZED
+                  | Modifier.NATIVE
+                  | Modifier.STRICT); // implementation, not API
       String modifiers = Modifier.toString(mods) + (m.isDefault() ? " default" : "");
       String line = executable(m, modifiers, type(m.getGenericReturnType()) + " " + m.getName());
       methods.put(m.getName() + '\0' + line, line);
@@ -243,8 +291,15 @@ class ApiSignatureTest {
 
   private static String field(Field f) {
     int mods = f.getModifiers() & Modifier.fieldModifiers();
-    String s = annotations(f) + Modifier.toString(mods) + " " + type(f.getGenericType()) + " " + f.getName();
-    if (Modifier.isStatic(mods) && Modifier.isFinal(mods)
+    String s =
+        annotations(f)
+            + Modifier.toString(mods)
+            + " "
+            + type(f.getGenericType())
+            + " "
+            + f.getName();
+    if (Modifier.isStatic(mods)
+        && Modifier.isFinal(mods)
         && (f.getType().isPrimitive() || f.getType() == String.class)) {
       try {
         f.setAccessible(true);
@@ -298,7 +353,8 @@ class ApiSignatureTest {
     s.append(returnAndName).append('(');
     Type[] parameters = e.getGenericParameterTypes();
     if (parameters.length != e.getParameterCount()) {
-      parameters = e.getParameterTypes(); // javac omits synthetic parameters from the generic signature
+      parameters =
+          e.getParameterTypes(); // javac omits synthetic parameters from the generic signature
     }
     for (int i = 0; i < parameters.length; i++) {
       if (i > 0) {
@@ -313,17 +369,25 @@ class ApiSignatureTest {
     s.append(')');
     Type[] exceptions = e.getGenericExceptionTypes();
     if (exceptions.length > 0) {
-      s.append(" throws ").append(Arrays.stream(exceptions).map(ApiSignatureTest::type).sorted()
-          .collect(Collectors.joining(", ")));
+      s.append(" throws ")
+          .append(
+              Arrays.stream(exceptions)
+                  .map(ApiSignatureTest::type)
+                  .sorted()
+                  .collect(Collectors.joining(", ")));
     }
     return s.toString();
   }
 
-  /** Runtime-visible annotations by type name ({@code @Deprecated}, {@code @FunctionalInterface}, ...), sorted. */
+  /**
+   * Runtime-visible annotations by type name ({@code @Deprecated}, {@code @FunctionalInterface},
+   * ...), sorted.
+   */
   private static String annotations(java.lang.reflect.AnnotatedElement element) {
     return Arrays.stream(element.getDeclaredAnnotations())
         .map(a -> "@" + typeName(a.annotationType()) + " ")
-        .sorted().collect(Collectors.joining());
+        .sorted()
+        .collect(Collectors.joining());
   }
 
   private static String typeParameters(TypeVariable<?>[] variables) {
@@ -336,8 +400,11 @@ class ApiSignatureTest {
         s.append(", ");
       }
       s.append(variables[i].getName());
-      List<String> bounds = Arrays.stream(variables[i].getBounds()).filter(b -> b != Object.class)
-          .map(ApiSignatureTest::type).collect(Collectors.toList());
+      List<String> bounds =
+          Arrays.stream(variables[i].getBounds())
+              .filter(b -> b != Object.class)
+              .map(ApiSignatureTest::type)
+              .collect(Collectors.toList());
       if (!bounds.isEmpty()) {
         s.append(" extends ").append(String.join(" & ", bounds));
       }
@@ -354,11 +421,14 @@ class ApiSignatureTest {
     if (t instanceof ParameterizedType) {
       ParameterizedType p = (ParameterizedType) t;
       Class<?> raw = (Class<?>) p.getRawType();
-      String base = p.getOwnerType() instanceof ParameterizedType
-          ? type(p.getOwnerType()) + "." + raw.getSimpleName()
-          : typeName(raw);
-      return base + Arrays.stream(p.getActualTypeArguments()).map(ApiSignatureTest::type)
-          .collect(Collectors.joining(", ", "<", ">"));
+      String base =
+          p.getOwnerType() instanceof ParameterizedType
+              ? type(p.getOwnerType()) + "." + raw.getSimpleName()
+              : typeName(raw);
+      return base
+          + Arrays.stream(p.getActualTypeArguments())
+              .map(ApiSignatureTest::type)
+              .collect(Collectors.joining(", ", "<", ">"));
     }
     if (t instanceof TypeVariable) {
       return ((TypeVariable<?>) t).getName();

@@ -4,8 +4,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A line diff in the unified format ({@code @@ -a,b +c,d @@}, lines prefixed with space, - or +), from a longest
- * common subsequence. Quadratic in the number of lines, which is fine for a signature file of a few thousand.
+ * A line diff in the unified format ({@code @@ -a,b +c,d @@}, lines prefixed with space, - or +),
+ * from a longest common subsequence. Quadratic in the number of lines, which is fine for a
+ * signature file of a few thousand.
  */
 final class UnifiedDiff {
   private UnifiedDiff() {}
@@ -21,7 +22,8 @@ final class UnifiedDiff {
         i++;
         continue;
       }
-      // A hunk: from `context` lines before this change to `context` lines after the last change closer than
+      // A hunk: from `context` lines before this change to `context` lines after the last change
+      // closer than
       // 2 * context lines to the one before it.
       int start = Math.max(0, i - context);
       int end = i;
@@ -42,8 +44,14 @@ final class UnifiedDiff {
         newCount += edits.get(k).op != '-' ? 1 : 0;
       }
       Edit first = edits.get(start);
-      out.append("@@ -").append(first.oldLine + (oldCount == 0 ? 0 : 1)).append(',').append(oldCount)
-          .append(" +").append(first.newLine + (newCount == 0 ? 0 : 1)).append(',').append(newCount)
+      out.append("@@ -")
+          .append(first.oldLine + (oldCount == 0 ? 0 : 1))
+          .append(',')
+          .append(oldCount)
+          .append(" +")
+          .append(first.newLine + (newCount == 0 ? 0 : 1))
+          .append(',')
+          .append(newCount)
           .append(" @@\n");
       for (int k = start; k < end; k++) {
         out.append(edits.get(k).op).append(edits.get(k).line).append('\n');
@@ -53,14 +61,20 @@ final class UnifiedDiff {
     return out.toString();
   }
 
-  /** Every line of both inputs as kept, removed or added; oldLine/newLine count the lines of each side before it. */
+  /**
+   * Every line of both inputs as kept, removed or added; oldLine/newLine count the lines of each
+   * side before it.
+   */
   private static List<Edit> edits(List<String> a, List<String> b) {
     int n = a.size();
     int m = b.size();
     int[][] lcs = new int[n + 1][m + 1];
     for (int i = n - 1; i >= 0; i--) {
       for (int j = m - 1; j >= 0; j--) {
-        lcs[i][j] = a.get(i).equals(b.get(j)) ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+        lcs[i][j] =
+            a.get(i).equals(b.get(j))
+                ? lcs[i + 1][j + 1] + 1
+                : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
       }
     }
     List<Edit> edits = new ArrayList<>();

@@ -4,14 +4,15 @@ import java.time.Instant;
 import java.util.PriorityQueue;
 
 /**
- * Time that moves only when a test says so: {@link #advance} runs, on the calling thread and in due order, every
- * task that has come due. Thread-safe.
+ * Time that moves only when a test says so: {@link #advance} runs, on the calling thread and in due
+ * order, every task that has come due. Thread-safe.
  */
 final class ManualTime implements RuntimeTime {
   private record Task(long due, long seq, Runnable run) {}
 
   private final PriorityQueue<Task> tasks =
-      new PriorityQueue<>((a, b) -> a.due != b.due ? Long.compare(a.due, b.due) : Long.compare(a.seq, b.seq));
+      new PriorityQueue<>(
+          (a, b) -> a.due != b.due ? Long.compare(a.due, b.due) : Long.compare(a.seq, b.seq));
   private long now = 1_000_000_000L;
   private long seq;
 

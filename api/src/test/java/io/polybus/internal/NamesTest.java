@@ -15,9 +15,11 @@ class NamesTest {
 
   @Test
   void rejectsEverythingElseWithAMessageThatSaysWhy() {
-    for (String bad : new String[] {"", ".x", "-x", "a/b", "a b", "../etc", "x".repeat(101), "é", "a\u0000"}) {
+    for (String bad :
+        new String[] {"", ".x", "-x", "a/b", "a b", "../etc", "x".repeat(101), "é", "a\u0000"}) {
       assertThat(Names.isPortable(bad)).as(bad).isFalse();
-      assertThatThrownBy(() -> Names.checkTopic(bad)).isInstanceOf(IllegalArgumentException.class)
+      assertThatThrownBy(() -> Names.checkTopic(bad))
+          .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("invalid topic name");
     }
     assertThatThrownBy(() -> Names.checkGroup(null)).isInstanceOf(NullPointerException.class);
@@ -30,6 +32,7 @@ class NamesTest {
     String b = DefaultPolybus.defaultDeadLetterTopic(t, "group-b");
     assertThat(Names.isPortable(a)).isTrue();
     assertThat(a).endsWith(".dlq").isNotEqualTo(b);
-    assertThat(DefaultPolybus.defaultDeadLetterTopic("orders", "email")).isEqualTo("orders.email.dlq");
+    assertThat(DefaultPolybus.defaultDeadLetterTopic("orders", "email"))
+        .isEqualTo("orders.email.dlq");
   }
 }

@@ -12,17 +12,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * A backend whose poll fails: the subscription must never look healthy while it cannot take records. The
- * {@link ScriptedBackend}'s polls throw what the test queues, one each, then hand out nothing.
+ * A backend whose poll fails: the subscription must never look healthy while it cannot take
+ * records. The {@link ScriptedBackend}'s polls throw what the test queues, one each, then hand out
+ * nothing.
  */
 @Timeout(30)
 class PollFailureTest {
   @Test
   void aNonTransientPollFailureTakesHealthDownUntilAPollWorksAgain() throws Exception {
     ScriptedBackend backend = new ScriptedBackend();
-    backend.pollFailures.add(new NonTransientPolybusException("group state file /x/g.state is corrupt"));
+    backend.pollFailures.add(
+        new NonTransientPolybusException("group state file /x/g.state is corrupt"));
     try (DefaultPolybus bus = new DefaultPolybus(PolybusOptions.parse("scripted:"), backend)) {
-      Subscription s = bus.subscribe("t", "g", d -> { });
+      Subscription s = bus.subscribe("t", "g", d -> {});
       await(() -> backend.polls.size() >= 1, "the failing poll");
       Health h = bus.health();
       assertThat(h.up()).as("health after a non-transient poll failure: %s", h).isFalse();
@@ -39,7 +41,7 @@ class PollFailureTest {
     ScriptedBackend backend = new ScriptedBackend();
     backend.pollFailures.add(new TransientPolybusException("broker restarting"));
     try (DefaultPolybus bus = new DefaultPolybus(PolybusOptions.parse("scripted:"), backend)) {
-      bus.subscribe("t", "g", d -> { });
+      bus.subscribe("t", "g", d -> {});
       await(() -> backend.polls.size() >= 1, "the failing poll");
       assertThat(bus.health().up()).isTrue();
     }
@@ -50,7 +52,7 @@ class PollFailureTest {
     ScriptedBackend backend = new ScriptedBackend();
     backend.pollFailures.add(new InternalError("a fault occurred in an unsafe memory access"));
     try (DefaultPolybus bus = new DefaultPolybus(PolybusOptions.parse("scripted:"), backend)) {
-      Subscription s = bus.subscribe("t", "g", d -> { });
+      Subscription s = bus.subscribe("t", "g", d -> {});
       await(() -> !s.isActive(), "the subscription inactive");
       await(() -> backend.consumerClosed, "its consumer closed, giving its records back");
       assertThat(bus.health().up()).isFalse();

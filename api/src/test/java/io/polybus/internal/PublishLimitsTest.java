@@ -18,20 +18,28 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
-/** The portable size limits are checked for every message of a batch before the backend sees any of it. */
+/**
+ * The portable size limits are checked for every message of a batch before the backend sees any of
+ * it.
+ */
 class PublishLimitsTest {
   @Test
   void aBatchWithOneMessageOverTheMetadataLimitPublishesNothing() {
     RecordingBackend backend = new RecordingBackend();
     try (DefaultPolybus bus = new DefaultPolybus(PolybusOptions.parse("recording:"), backend)) {
       Message bigKey = Message.builder().key("k".repeat(17 << 20)).payload("x").build();
-      assertThatThrownBy(() -> bus.publishAllAndWait("t", List.of(Message.of("m1"), Message.of("m2"), bigKey)))
+      assertThatThrownBy(
+              () -> bus.publishAllAndWait("t", List.of(Message.of("m1"), Message.of("m2"), bigKey)))
           .isInstanceOf(PayloadTooLargeException.class)
-          .hasMessageContaining(bigKey.id()).hasMessageContaining(Integer.toString(Message.MAX_METADATA_BYTES));
+          .hasMessageContaining(bigKey.id())
+          .hasMessageContaining(Integer.toString(Message.MAX_METADATA_BYTES));
       Message bigHeader = Message.builder().header("h", "v".repeat(200_000)).build();
-      assertThatThrownBy(() -> bus.publish("t", bigHeader)).isInstanceOf(PayloadTooLargeException.class);
-      Message multiByte = Message.builder().key("€".repeat(Message.MAX_METADATA_BYTES / 3 + 1)).build();
-      assertThatThrownBy(() -> bus.publish("t", multiByte)).as("counted in UTF-8 bytes, not characters")
+      assertThatThrownBy(() -> bus.publish("t", bigHeader))
+          .isInstanceOf(PayloadTooLargeException.class);
+      Message multiByte =
+          Message.builder().key("€".repeat(Message.MAX_METADATA_BYTES / 3 + 1)).build();
+      assertThatThrownBy(() -> bus.publish("t", multiByte))
+          .as("counted in UTF-8 bytes, not characters")
           .isInstanceOf(PayloadTooLargeException.class);
       assertThat(backend.published).as("messages the backend was asked to publish").isEmpty();
     }
@@ -58,7 +66,8 @@ class PublishLimitsTest {
     }
 
     @Override
-    public synchronized CompletableFuture<List<PublishReceipt>> publish(String topic, List<Message> messages) {
+    public synchronized CompletableFuture<List<PublishReceipt>> publish(
+        String topic, List<Message> messages) {
       published.addAll(messages);
       List<PublishReceipt> receipts = new ArrayList<>();
       for (Message m : messages) {

@@ -22,22 +22,33 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
- * A backend for the runtime's unit tests: one consumer whose polls hand out the records the test {@link #offer}s, in
- * order, at most as many as asked; every settlement and mark is recorded on the {@link Record}. Thread-safe.
+ * A backend for the runtime's unit tests: one consumer whose polls hand out the records the test
+ * {@link #offer}s, in order, at most as many as asked; every settlement and mark is recorded on the
+ * {@link Record}. Thread-safe.
  */
 final class ScriptedBackend implements Backend {
   final LinkedBlockingDeque<Record> ready = new LinkedBlockingDeque<>();
+
   /** The {@code max} of every poll, in order. */
   final List<Integer> polls = new CopyOnWriteArrayList<>();
+
   /** Records handed out and not yet acked, released or dead-lettered. */
   final AtomicInteger outstanding = new AtomicInteger();
+
   final AtomicInteger mostOutstanding = new AtomicInteger();
+
   /** Dead letters the runtime asked for, in order (including failed attempts). */
   final List<Message> deadLetters = new CopyOnWriteArrayList<>();
-  /** Outcomes of the next dead-letter publishes: null = success; an exception = that failure. Empty: success. */
+
+  /**
+   * Outcomes of the next dead-letter publishes: null = success; an exception = that failure. Empty:
+   * success.
+   */
   final Queue<RuntimeException> deadLetterOutcomes = new ConcurrentLinkedQueue<>();
+
   /** Throwables the next polls throw, one each, before polling as usual. */
   final Queue<Throwable> pollFailures = new ConcurrentLinkedQueue<>();
+
   volatile boolean consumerClosed;
 
   void offer(Record... records) {
@@ -61,7 +72,8 @@ final class ScriptedBackend implements Backend {
   }
 
   @Override
-  public CompletableFuture<Void> deadLetter(InboundRecord record, String deadLetterTopic, Message deadLetter) {
+  public CompletableFuture<Void> deadLetter(
+      InboundRecord record, String deadLetterTopic, Message deadLetter) {
     deadLetters.add(deadLetter);
     RuntimeException failure = deadLetterOutcomes.poll();
     if (failure != null) {

@@ -25,15 +25,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The shared runtime's rules, proven without a broker: a scripted consumer hands out records and records how each
- * is settled, and a manual clock drives retries, dead-letter backoff and heartbeats, so nothing here waits for a
- * delay to pass. Each case runs in milliseconds.
+ * The shared runtime's rules, proven without a broker: a scripted consumer hands out records and
+ * records how each is settled, and a manual clock drives retries, dead-letter backoff and
+ * heartbeats, so nothing here waits for a delay to pass. Each case runs in milliseconds.
  */
 @Timeout(20)
 class SubscriptionRuntimeTest {
   private final ScriptedBackend backend = new ScriptedBackend();
   private final ManualTime time = new ManualTime();
-  private final DefaultPolybus bus = new DefaultPolybus(PolybusOptions.parse("scripted:"), backend, time);
+  private final DefaultPolybus bus =
+      new DefaultPolybus(PolybusOptions.parse("scripted:"), backend, time);
   private final List<String> handled = new CopyOnWriteArrayList<>();
 
   @AfterEach
@@ -48,16 +49,22 @@ class SubscriptionRuntimeTest {
   @Test
   void neverHoldsMoreThanMaxInFlightWhileHandlersBlock() throws Exception {
     CountDownLatch release = new CountDownLatch(1);
-    bus.subscribe("t", "g", d -> {
-      handled.add(d.message().payloadAsString());
-      release.await();
-    }, options().maxInFlight(3).concurrency(2).build());
+    bus.subscribe(
+        "t",
+        "g",
+        d -> {
+          handled.add(d.message().payloadAsString());
+          release.await();
+        },
+        options().maxInFlight(3).concurrency(2).build());
     for (int i = 0; i < 10; i++) {
       backend.offer(backend.record("k" + i, "m" + i));
     }
     await(handled::size, n -> n == 2, "both handler threads blocked");
     await(backend.outstanding::get, n -> n == 3, "the window full");
-    assertThat(backend.polls).as("every poll asked for at most the room left").allMatch(max -> max <= 3);
+    assertThat(backend.polls)
+        .as("every poll asked for at most the room left")
+        .allMatch(max -> max <= 3);
     release.countDown();
     await(handled::size, n -> n == 10, "every message handled");
     assertThat(backend.mostOutstanding.get()).as("most records held at once").isEqualTo(3);
@@ -65,13 +72,23 @@ class SubscriptionRuntimeTest {
 
   @Test
   void aKeyWaitingForItsRetryHoldsBackOnlyItsOwnLaterMessages() {
-    bus.subscribe("t", "g", d -> {
-      handled.add(d.message().payloadAsString() + "@" + d.attempt());
-      if (d.message().payloadAsString().equals("a1") && d.attempt() == 1) {
-        throw new IllegalStateException("first attempt fails");
-      }
-    }, options().retryPolicy(RetryPolicy.builder().maxAttempts(3).initialBackoff(Duration.ofSeconds(1))
-        .jitter(0).build()).build());
+    bus.subscribe(
+        "t",
+        "g",
+        d -> {
+          handled.add(d.message().payloadAsString() + "@" + d.attempt());
+          if (d.message().payloadAsString().equals("a1") && d.attempt() == 1) {
+            throw new IllegalStateException("first attempt fails");
+          }
+        },
+        options()
+            .retryPolicy(
+                RetryPolicy.builder()
+                    .maxAttempts(3)
+                    .initialBackoff(Duration.ofSeconds(1))
+                    .jitter(0)
+                    .build())
+            .build());
     Record a1 = backend.record("a", "a1");
     Record a2 = backend.record("a", "a2");
     Record b1 = backend.record("b", "b1");
@@ -79,7 +96,9 @@ class SubscriptionRuntimeTest {
 
     await(handled::size, n -> n == 2, "a1's first attempt and b1");
     assertThat(handled).containsExactly("a1@1", "b1@1");
-    assertThat(a1.recordedAttempts).as("the attempt noted for a member that dies meanwhile").isEqualTo(1);
+    assertThat(a1.recordedAttempts)
+        .as("the attempt noted for a member that dies meanwhile")
+        .isEqualTo(1);
     assertThat(b1.acked).isTrue();
     assertThat(a2.acked).as("a2 waits behind a1's retry").isFalse();
 
@@ -96,13 +115,18 @@ class SubscriptionRuntimeTest {
   void closeWhileAHandlerRunsGivesBackExactlyTheUnsettledAndMarksTheUnstarted() throws Exception {
     CountDownLatch inHandler = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
-    Subscription s = bus.subscribe("t", "g", d -> {
-      handled.add(d.message().payloadAsString());
-      if (d.message().payloadAsString().equals("m1")) {
-        inHandler.countDown();
-        release.await();
-      }
-    }, options().build());
+    Subscription s =
+        bus.subscribe(
+            "t",
+            "g",
+            d -> {
+              handled.add(d.message().payloadAsString());
+              if (d.message().payloadAsString().equals("m1")) {
+                inHandler.countDown();
+                release.await();
+              }
+            },
+            options().build());
     Record m0 = backend.record("k0", "m0");
     Record m1 = backend.record("k1", "m1");
     Record m2 = backend.record("k2", "m2");
@@ -118,19 +142,25 @@ class SubscriptionRuntimeTest {
     assertThat(m0.acked).as("settled before close").isTrue();
     assertThat(m1.acked || m2.acked || m3.acked).as("nothing acked after close began").isFalse();
     assertThat(m1.markedNotHandled).as("m1: its handler started, so its delivery counts").isFalse();
-    assertThat(m2.markedNotHandled && m3.markedNotHandled).as("m2 and m3 never reached a handler").isTrue();
+    assertThat(m2.markedNotHandled && m3.markedNotHandled)
+        .as("m2 and m3 never reached a handler")
+        .isTrue();
     assertThat(m0.markedNotHandled).isFalse();
     assertThat(handled).containsExactly("m0", "m1");
   }
 
   @Test
   void aDeadLetterPublishThatFailsTwiceIsRetriedWithBackoffWhileItsKeyStaysHeld() {
-    bus.subscribe("t", "g", d -> {
-      handled.add(d.message().payloadAsString());
-      if (d.message().payloadAsString().equals("a1")) {
-        throw new IllegalArgumentException("poison");
-      }
-    }, options().retryPolicy(RetryPolicy.none()).build());
+    bus.subscribe(
+        "t",
+        "g",
+        d -> {
+          handled.add(d.message().payloadAsString());
+          if (d.message().payloadAsString().equals("a1")) {
+            throw new IllegalArgumentException("poison");
+          }
+        },
+        options().retryPolicy(RetryPolicy.none()).build());
     backend.deadLetterOutcomes.add(new TransientPolybusException("dead-letter topic unavailable"));
     backend.deadLetterOutcomes.add(new TransientPolybusException("still unavailable"));
     Record a1 = backend.record("a", "a1");
@@ -139,25 +169,32 @@ class SubscriptionRuntimeTest {
 
     await(backend.deadLetters::size, n -> n == 1, "the first dead-letter publish");
     await(time::pending, n -> n == 1, "its retry scheduled");
-    assertThat(handled).as("a2 waits while a1's dead letter is not confirmed").containsExactly("a1");
+    assertThat(handled)
+        .as("a2 waits while a1's dead letter is not confirmed")
+        .containsExactly("a1");
     time.advance(DeadLetterPublisher.FIRST_BACKOFF.toNanos());
     await(backend.deadLetters::size, n -> n == 2, "the second publish, after 100 ms");
     await(time::pending, n -> n == 1, "its retry scheduled");
-    time.advance(DeadLetterPublisher.FIRST_BACKOFF.toNanos()); // half of the doubled backoff: not yet
+    time.advance(
+        DeadLetterPublisher.FIRST_BACKOFF.toNanos()); // half of the doubled backoff: not yet
     assertThat(backend.deadLetters).hasSize(2);
     time.advance(DeadLetterPublisher.FIRST_BACKOFF.toNanos());
     await(backend.deadLetters::size, n -> n == 3, "the third publish, 200 ms later");
 
     await(handled::size, n -> n == 2, "a2, once a1 is dead-lettered");
     assertThat(a1.acked).as("the original, acked after the confirmed dead letter").isTrue();
-    assertThat(backend.deadLetters).extracting(m -> m.header(DeadLetterHeaders.ERROR_MESSAGE))
+    assertThat(backend.deadLetters)
+        .extracting(m -> m.header(DeadLetterHeaders.ERROR_MESSAGE))
         .containsOnly("poison");
     assertThat(backend.deadLetters).extracting(m -> m.id()).containsOnly(a1.message.id());
   }
 
   @Test
   void aRecordDeliveredMoreThanMaxAttemptsTimesIsDeadLetteredWithoutCallingTheHandler() {
-    bus.subscribe("t", "g", d -> handled.add(d.message().payloadAsString()),
+    bus.subscribe(
+        "t",
+        "g",
+        d -> handled.add(d.message().payloadAsString()),
         options().retryPolicy(RetryPolicy.builder().maxAttempts(3).build()).build());
     Record crashed = backend.record("k", "crashed", 4);
     Record fine = backend.record("j", "fine", 3);
@@ -166,7 +203,8 @@ class SubscriptionRuntimeTest {
     await(backend.deadLetters::size, n -> n == 1, "the dead letter");
     await(handled::size, n -> n == 1, "the other record");
     assertThat(handled).containsExactly("fine");
-    assertThat(backend.deadLetters.get(0).header(DeadLetterHeaders.REASON)).contains("delivered 3 times");
+    assertThat(backend.deadLetters.get(0).header(DeadLetterHeaders.REASON))
+        .contains("delivered 3 times");
     assertThat(backend.deadLetters.get(0).header(DeadLetterHeaders.ATTEMPTS)).isEqualTo("3");
     assertThat(crashed.acked).isTrue();
   }
@@ -174,7 +212,10 @@ class SubscriptionRuntimeTest {
   @Test
   void aFullSubscriptionHeartbeatsAtAThirdOfTheAckTimeout() throws Exception {
     CountDownLatch release = new CountDownLatch(1);
-    bus.subscribe("t", "g", d -> release.await(),
+    bus.subscribe(
+        "t",
+        "g",
+        d -> release.await(),
         options().maxInFlight(1).ackTimeout(Duration.ofSeconds(3)).build());
     backend.offer(backend.record("k", "blocks"));
     await(backend.outstanding::get, n -> n == 1, "the window full");
@@ -191,12 +232,17 @@ class SubscriptionRuntimeTest {
   }
 
   @Test
-  void aManualDeliverySettledFromAnotherThreadAfterItsHandlerReturnedFreesItsSlot() throws Exception {
+  void aManualDeliverySettledFromAnotherThreadAfterItsHandlerReturnedFreesItsSlot()
+      throws Exception {
     BlockingQueue<Delivery> kept = new LinkedBlockingQueue<>();
-    bus.subscribe("t", "g", d -> {
-      handled.add(d.message().payloadAsString());
-      kept.add(d);
-    }, options().ackMode(AckMode.MANUAL).maxInFlight(1).build());
+    bus.subscribe(
+        "t",
+        "g",
+        d -> {
+          handled.add(d.message().payloadAsString());
+          kept.add(d);
+        },
+        options().ackMode(AckMode.MANUAL).maxInFlight(1).build());
     Record first = backend.record("k1", "first");
     Record second = backend.record("k2", "second");
     backend.offer(first, second);

@@ -22,10 +22,15 @@ class MessagesTest {
   @Test
   void lazyMessageDecodesIdAndHeadersOnlyWhenAskedAndOnlyOnce() {
     AtomicInteger decodes = new AtomicInteger();
-    Message lazy = Messages.restoreLazily("key-1", PAYLOAD, 1_000L, () -> {
-      decodes.incrementAndGet();
-      return complete();
-    });
+    Message lazy =
+        Messages.restoreLazily(
+            "key-1",
+            PAYLOAD,
+            1_000L,
+            () -> {
+              decodes.incrementAndGet();
+              return complete();
+            });
 
     assertThat(lazy.key()).isEqualTo("key-1");
     assertThat(lazy.payloadAsString()).isEqualTo("body");
@@ -58,8 +63,9 @@ class MessagesTest {
 
   @Test
   void lazyMessageTreatsAnEmptyKeyAsNoKey() {
-    Message lazy = Messages.restoreLazily("", PAYLOAD, 1_000L,
-        () -> Messages.restore("id-2", null, PAYLOAD, Map.of(), 1_000L));
+    Message lazy =
+        Messages.restoreLazily(
+            "", PAYLOAD, 1_000L, () -> Messages.restore("id-2", null, PAYLOAD, Map.of(), 1_000L));
 
     assertThat(lazy.key()).isNull();
     assertThat(lazy.id()).isEqualTo("id-2");

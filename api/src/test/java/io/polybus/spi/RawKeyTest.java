@@ -12,7 +12,8 @@ class RawKeyTest {
 
   @Test
   void keysWithTheSameBytesAreEqualWhateverArrayHoldsThem() {
-    assertThat(RawKey.of(utf8("order-7"))).isEqualTo(RawKey.of(utf8("order-7")))
+    assertThat(RawKey.of(utf8("order-7")))
+        .isEqualTo(RawKey.of(utf8("order-7")))
         .hasSameHashCodeAs(RawKey.of(utf8("order-7")));
     assertThat(RawKey.of(utf8("ünï"))).isEqualTo(RawKey.of(utf8("ünï")));
   }

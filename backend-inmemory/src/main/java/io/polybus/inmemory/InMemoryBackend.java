@@ -16,9 +16,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The in-memory backend: publishing appends to the topic's log and completes at once; each group reads the log
- * with its own cursor. Thread-safe. See {@link MemTopic} for the data structures and {@link InMemoryBackendProvider}
- * for the URI.
+ * The in-memory backend: publishing appends to the topic's log and completes at once; each group
+ * reads the log with its own cursor. Thread-safe. See {@link MemTopic} for the data structures and
+ * {@link InMemoryBackendProvider} for the URI.
  */
 final class InMemoryBackend implements Backend {
   private final MemBroker broker;
@@ -27,18 +27,19 @@ final class InMemoryBackend implements Backend {
 
   InMemoryBackend(MemBroker broker, int maxPayloadBytes) {
     this.broker = broker;
-    this.capabilities = Capabilities.builder()
-        .orderedByKey(true)
-        .replay(true)
-        .replayFromTimestamp(true)
-        .replayFromOffset(true)
-        .durable(false)
-        .uncountedGiveBack(true)
-        .nativeDelayedRetry(true)
-        .mayDuplicate(false)
-        .maxPayloadBytes(maxPayloadBytes)
-        .maxHeaders(64)
-        .build();
+    this.capabilities =
+        Capabilities.builder()
+            .orderedByKey(true)
+            .replay(true)
+            .replayFromTimestamp(true)
+            .replayFromOffset(true)
+            .durable(false)
+            .uncountedGiveBack(true)
+            .nativeDelayedRetry(true)
+            .mayDuplicate(false)
+            .maxPayloadBytes(maxPayloadBytes)
+            .maxHeaders(64)
+            .build();
   }
 
   @Override
@@ -50,17 +51,18 @@ final class InMemoryBackend implements Backend {
   public CompletableFuture<List<PublishReceipt>> publish(String topic, List<Message> messages) {
     long first = broker.topic(topic).append(messages);
     // Receipts are made when read: most batch publishers never look at them.
-    List<PublishReceipt> receipts = new AbstractList<>() {
-      @Override
-      public PublishReceipt get(int i) {
-        return new PublishReceipt(topic, messages.get(i).id(), Long.toString(first + i));
-      }
+    List<PublishReceipt> receipts =
+        new AbstractList<>() {
+          @Override
+          public PublishReceipt get(int i) {
+            return new PublishReceipt(topic, messages.get(i).id(), Long.toString(first + i));
+          }
 
-      @Override
-      public int size() {
-        return messages.size();
-      }
-    };
+          @Override
+          public int size() {
+            return messages.size();
+          }
+        };
     return CompletableFuture.completedFuture(receipts);
   }
 
@@ -94,7 +96,8 @@ final class InMemoryBackend implements Backend {
   public Health health() {
     return closed.get()
         ? Health.down("in-memory broker '" + broker.name + "': this backend is closed")
-        : Health.up("in-memory broker '" + broker.name + "' with " + broker.topicCount() + " topics");
+        : Health.up(
+            "in-memory broker '" + broker.name + "' with " + broker.topicCount() + " topics");
   }
 
   @Override

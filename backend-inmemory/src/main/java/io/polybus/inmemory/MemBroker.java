@@ -5,8 +5,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * One named in-memory broker: its topics. Shared by every bus opened on the same name; discarded when the last
- * one closes. Thread-safe.
+ * One named in-memory broker: its topics. Shared by every bus opened on the same name; discarded
+ * when the last one closes. Thread-safe.
  */
 final class MemBroker {
   private static final Map<String, MemBroker> BROKERS = new HashMap<>();
@@ -21,7 +21,10 @@ final class MemBroker {
     this.retention = retention;
   }
 
-  /** The broker of this name, created with {@code retention} if it does not exist. Pair with {@link #release}. */
+  /**
+   * The broker of this name, created with {@code retention} if it does not exist. Pair with {@link
+   * #release}.
+   */
   static MemBroker acquire(String name, long retention) {
     synchronized (BROKERS) {
       MemBroker b = BROKERS.computeIfAbsent(name, n -> new MemBroker(n, retention));

@@ -20,24 +20,29 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * One topic: an append-only log of messages, and its groups with their members and leases.
  *
- * <p>Everything is guarded by one lock per topic; critical sections are short (an append, a batch of leases, one
- * settlement). Consumers of every group wait on one condition, signalled only when somebody waits.
+ * <p>Everything is guarded by one lock per topic; critical sections are short (an append, a batch
+ * of leases, one settlement). Consumers of every group wait on one condition, signalled only when
+ * somebody waits.
  *
  * <h2>Groups</h2>
- * A group has a cursor into the log (the next message it has never seen), a queue of messages given back to it
- * ({@code ready}, by offset, redelivered before anything newer), and a queue of messages released with a delay
- * ({@code delayed}, by due time). A member leases messages from its private queue, then {@code ready}, then the
- * log. Every lease is in its member's outstanding list until settled; closing a member gives every outstanding
- * lease back to {@code ready}.
+ *
+ * A group has a cursor into the log (the next message it has never seen), a queue of messages given
+ * back to it ({@code ready}, by offset, redelivered before anything newer), and a queue of messages
+ * released with a delay ({@code delayed}, by due time). A member leases messages from its private
+ * queue, then {@code ready}, then the log. Every lease is in its member's outstanding list until
+ * settled; closing a member gives every outstanding lease back to {@code ready}.
  *
  * <h2>Key ownership</h2>
- * For members that ask for {@link Ordering#KEY}, a key is owned by the member holding unsettled messages of it; a
- * message of an owned key that another member comes across goes to the owner's private queue instead, so one
- * key is never in flight at two members and reaches its owner in log order.
+ *
+ * For members that ask for {@link Ordering#KEY}, a key is owned by the member holding unsettled
+ * messages of it; a message of an owned key that another member comes across goes to the owner's
+ * private queue instead, so one key is never in flight at two members and reaches its owner in log
+ * order.
  *
  * <h2>Retention</h2>
- * The log keeps the newest {@code retention} messages for replay, and never discards a message some group has
- * not settled. Whole chunks are dropped, never single messages.
+ *
+ * The log keeps the newest {@code retention} messages for replay, and never discards a message some
+ * group has not settled. Whole chunks are dropped, never single messages.
  */
 final class MemTopic {
   private static final int CHUNK_BITS = 12;
@@ -57,9 +62,10 @@ final class MemTopic {
   private boolean discarded;
 
   /**
-   * Acks waiting to be applied: a lock-free stack linked through {@link Lease#nextAcked}. An ack pushes itself and
-   * applies the stack if the lock is free; whoever releases the lock applies what was pushed meanwhile, so no ack is
-   * stranded and a handler thread never parks on the topic lock to ack.
+   * Acks waiting to be applied: a lock-free stack linked through {@link Lease#nextAcked}. An ack
+   * pushes itself and applies the stack if the lock is free; whoever releases the lock applies what
+   * was pushed meanwhile, so no ack is stranded and a handler thread never parks on the topic lock
+   * to ack.
    */
   private final AtomicReference<Lease> acked = new AtomicReference<>();
 
@@ -129,7 +135,10 @@ final class MemTopic {
     return chunks.get(slot >>> CHUNK_BITS)[(int) (offset & MASK)];
   }
 
-  /** The offset of the first retained message stamped at or after {@code millis}; the end when there is none. */
+  /**
+   * The offset of the first retained message stamped at or after {@code millis}; the end when there
+   * is none.
+   */
   private long firstAtOrAfter(long millis) {
     for (long o = firstChunkBase; o < next; o++) {
       Message m = at(o);
@@ -142,7 +151,8 @@ final class MemTopic {
 
   /** Drops leading chunks that are beyond retention and settled by every group. */
   private void trim() {
-    if (chunks.size() < 8) { // asking the groups costs a walk over their leases: do it every few chunks
+    if (chunks.size()
+        < 8) { // asking the groups costs a walk over their leases: do it every few chunks
       return;
     }
     long keepFrom = next - retention;
@@ -184,12 +194,13 @@ final class MemTopic {
   private Group group(String group, StartFrom startFrom) {
     Group g = groups.get(group);
     if (g == null) {
-      long start = switch (startFrom.kind()) {
-        case EARLIEST -> firstChunkBase;
-        case LATEST -> next;
-        case TIMESTAMP -> firstAtOrAfter(startFrom.timestampMillis());
-        case OFFSET -> Math.min(next, Math.max(firstChunkBase, startFrom.offset()));
-      };
+      long start =
+          switch (startFrom.kind()) {
+            case EARLIEST -> firstChunkBase;
+            case LATEST -> next;
+            case TIMESTAMP -> firstAtOrAfter(startFrom.timestampMillis());
+            case OFFSET -> Math.min(next, Math.max(firstChunkBase, startFrom.offset()));
+          };
       g = new Group(group, start);
       groups.put(group, g);
     }
@@ -225,9 +236,10 @@ final class MemTopic {
     final PriorityQueue<Lease> delayed = new PriorityQueue<>(BY_DUE);
     final HashMap<String, Owner> owners = new HashMap<>();
     final ArrayList<Member> members = new ArrayList<>();
+
     /**
-     * Members asking for KEY ordering. Key ownership is only tracked while there are two or more: a lone member
-     * cannot race itself, and skipping the table is most of the cost of a lease.
+     * Members asking for KEY ordering. Key ownership is only tracked while there are two or more: a
+     * lone member cannot race itself, and skipping the table is most of the cost of a lease.
      */
     int keyedMembers;
 
@@ -318,8 +330,10 @@ final class MemTopic {
     final Group group;
     final boolean keyed;
     final ArrayDeque<Lease> privateQueue = new ArrayDeque<>();
+
     /** Sentinel of the circular list of outstanding leases. */
     final Lease head = new Lease(this);
+
     boolean closed;
     volatile boolean wakeup;
 
@@ -350,7 +364,8 @@ final class MemTopic {
             (out == null ? out = new ArrayList<>(Math.min(max, 256)) : out).add(l);
           }
           while ((out == null || out.size() < max) && (l = group.ready.poll()) != null) {
-            // A delivery its closing member never handed to a handler is taken back out of the count.
+            // A delivery its closing member never handed to a handler is taken back out of the
+            // count.
             int counted = l.notHandled ? l.deliveries - 1 : l.deliveries;
             Lease fresh = new Lease(l.offset, l.message, Math.max(counted, l.recorded));
             if (assign(fresh)) {
@@ -391,7 +406,8 @@ final class MemTopic {
     }
 
     /**
-     * Leases {@code l} to this member, or hands it to the member that owns its key. Returns true when leased here.
+     * Leases {@code l} to this member, or hands it to the member that owns its key. Returns true
+     * when leased here.
      */
     private boolean assign(Lease l) {
       String key = l.message.key();
@@ -480,25 +496,33 @@ final class MemTopic {
   // ---------------------------------------------------------------- leases
 
   /**
-   * A message of a group: pending (in a private queue, not yet handed out), leased to a member (in its outstanding
-   * list), or given back (in the group's ready or delayed queue, then copied into a fresh lease). Only leased
-   * instances are seen by the runtime, and each is settled at most once.
+   * A message of a group: pending (in a private queue, not yet handed out), leased to a member (in
+   * its outstanding list), or given back (in the group's ready or delayed queue, then copied into a
+   * fresh lease). Only leased instances are seen by the runtime, and each is settled at most once.
    */
   final class Lease implements InboundRecord {
     final long offset;
     final Message message;
+
     /** Deliveries so far, this one included once leased. */
     int deliveries;
+
     /** Attempts the runtime noted while retrying in place. */
     int recorded;
-    /** The runtime never handed this delivery to a handler: when its member closes, it does not count. */
+
+    /**
+     * The runtime never handed this delivery to a handler: when its member closes, it does not
+     * count.
+     */
     boolean notHandled;
+
     Member member;
     Lease prev;
     Lease next;
     boolean settled;
     boolean owned;
     long dueNanos;
+
     /** Link in the stack of pushed acks; see {@link MemTopic#acked}. */
     Lease nextAcked;
 
@@ -527,7 +551,9 @@ final class MemTopic {
       return deliveries;
     }
 
-    /** Unlinks a live lease; false when it was settled already or its member closed. Holds the lock. */
+    /**
+     * Unlinks a live lease; false when it was settled already or its member closed. Holds the lock.
+     */
     boolean settle() {
       if (settled || member.closed) {
         return false;

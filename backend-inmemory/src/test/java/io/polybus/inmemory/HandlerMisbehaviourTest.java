@@ -25,14 +25,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The shared runtime against handlers that misbehave — throw errors, leave their interrupt flag set, settle after
- * close, ask for absurd delays — proven through {@code mem:}, a real backend. Each case once left a subscription
- * dead while it looked healthy, or lost a message.
+ * The shared runtime against handlers that misbehave — throw errors, leave their interrupt flag
+ * set, settle after close, ask for absurd delays — proven through {@code mem:}, a real backend.
+ * Each case once left a subscription dead while it looked healthy, or lost a message.
  */
 @Timeout(60)
 class HandlerMisbehaviourTest {
-  private static final RetryPolicy TWO_QUICK = RetryPolicy.builder().maxAttempts(2)
-      .initialBackoff(Duration.ofMillis(10)).build();
+  private static final RetryPolicy TWO_QUICK =
+      RetryPolicy.builder().maxAttempts(2).initialBackoff(Duration.ofMillis(10)).build();
 
   private static String unique(String prefix) {
     return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
@@ -43,12 +43,17 @@ class HandlerMisbehaviourTest {
     String topic = unique("soe");
     try (Polybus bus = Polybus.connect("mem:" + unique("b"))) {
       List<String> handled = new CopyOnWriteArrayList<>();
-      Subscription s = bus.subscribe(topic, "g", d -> {
-        if (d.message().payloadAsString().equals("deep")) {
-          recurse(0);
-        }
-        handled.add(d.message().payloadAsString());
-      }, SubscribeOptions.builder().retryPolicy(TWO_QUICK).build());
+      Subscription s =
+          bus.subscribe(
+              topic,
+              "g",
+              d -> {
+                if (d.message().payloadAsString().equals("deep")) {
+                  recurse(0);
+                }
+                handled.add(d.message().payloadAsString());
+              },
+              SubscribeOptions.builder().retryPolicy(TWO_QUICK).build());
       BlockingQueue<Delivery> dead = new LinkedBlockingQueue<>();
       bus.subscribe(topic + ".g.dlq", "dlq", dead::add);
 
@@ -58,7 +63,8 @@ class HandlerMisbehaviourTest {
       Delivery dl = dead.poll(20, TimeUnit.SECONDS);
       assertThat(dl).as("the overflowing message, dead-lettered after its attempts").isNotNull();
       assertThat(dl.message().header(DeadLetterHeaders.ATTEMPTS)).isEqualTo("2");
-      assertThat(dl.message().header(DeadLetterHeaders.ERROR_CLASS)).isEqualTo(StackOverflowError.class.getName());
+      assertThat(dl.message().header(DeadLetterHeaders.ERROR_CLASS))
+          .isEqualTo(StackOverflowError.class.getName());
       await(() -> handled.contains("after"), "the next message handled by the same worker");
       assertThat(s.isActive()).isTrue();
       assertThat(bus.health().up()).as("health %s", bus.health()).isTrue();
@@ -70,17 +76,25 @@ class HandlerMisbehaviourTest {
   }
 
   @Test
-  void anOutOfMemoryErrorInAHandlerFailsTheSubscriptionVisiblyAndGivesItsDeliveriesBack() throws Exception {
+  void anOutOfMemoryErrorInAHandlerFailsTheSubscriptionVisiblyAndGivesItsDeliveriesBack()
+      throws Exception {
     String topic = unique("oom");
     try (Polybus bus = Polybus.connect("mem:" + unique("b"))) {
-      Subscription s = bus.subscribe(topic, "g", d -> {
-        throw new OutOfMemoryError("simulated by the test");
-      });
+      Subscription s =
+          bus.subscribe(
+              topic,
+              "g",
+              d -> {
+                throw new OutOfMemoryError("simulated by the test");
+              });
       bus.publishAndWait(topic, Message.of("m"));
 
       await(() -> !s.isActive(), "the subscription no longer active");
       await(() -> !bus.health().up(), "health down");
-      assertThat(bus.health().detail()).contains(topic).contains("'g'").contains("OutOfMemoryError");
+      assertThat(bus.health().detail())
+          .contains(topic)
+          .contains("'g'")
+          .contains("OutOfMemoryError");
 
       BlockingQueue<Delivery> got = new LinkedBlockingQueue<>();
       Subscription other = bus.subscribe(topic, "g", got::add);
@@ -99,10 +113,14 @@ class HandlerMisbehaviourTest {
     String topic = unique("intr");
     try (Polybus bus = Polybus.connect("mem:" + unique("b"))) {
       List<String> handled = new CopyOnWriteArrayList<>();
-      Subscription s = bus.subscribe(topic, "g", d -> {
-        handled.add(d.message().payloadAsString());
-        Thread.currentThread().interrupt();
-      });
+      Subscription s =
+          bus.subscribe(
+              topic,
+              "g",
+              d -> {
+                handled.add(d.message().payloadAsString());
+                Thread.currentThread().interrupt();
+              });
       for (int i = 0; i < 3; i++) {
         bus.publishAndWait(topic, Message.of("m" + i));
         int n = i + 1;
@@ -118,8 +136,9 @@ class HandlerMisbehaviourTest {
     String topic = unique("late");
     try (Polybus bus = Polybus.connect("mem:" + unique("b"))) {
       BlockingQueue<Delivery> kept = new LinkedBlockingQueue<>();
-      Subscription s = bus.subscribe(topic, "g", kept::add,
-          SubscribeOptions.builder().ackMode(AckMode.MANUAL).build());
+      Subscription s =
+          bus.subscribe(
+              topic, "g", kept::add, SubscribeOptions.builder().ackMode(AckMode.MANUAL).build());
       bus.publishAndWait(topic, Message.of("m"));
       Delivery d = kept.poll(10, TimeUnit.SECONDS);
       assertThat(d).isNotNull();
@@ -143,16 +162,24 @@ class HandlerMisbehaviourTest {
       String topic = unique("delay");
       try (Polybus bus = Polybus.connect("mem:" + unique("b"))) {
         BlockingQueue<Delivery> kept = new LinkedBlockingQueue<>();
-        bus.subscribe(topic, "g", kept::add,
+        bus.subscribe(
+            topic,
+            "g",
+            kept::add,
             SubscribeOptions.builder().ackMode(AckMode.MANUAL).ordering(ordering).build());
         bus.publishAndWait(topic, Message.builder().key("k").payload("m").build());
         Delivery d = kept.poll(10, TimeUnit.SECONDS);
         assertThat(d).isNotNull();
 
-        for (Duration bad : List.of(Duration.ofDays(200_000), RetryPolicy.MAX_DELAY.plusNanos(1),
-            Duration.ofMillis(-1))) {
-          assertThatThrownBy(() -> d.retry(bad)).as("retry(%s) under %s", bad, ordering)
-              .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("12 hours");
+        for (Duration bad :
+            List.of(
+                Duration.ofDays(200_000),
+                RetryPolicy.MAX_DELAY.plusNanos(1),
+                Duration.ofMillis(-1))) {
+          assertThatThrownBy(() -> d.retry(bad))
+              .as("retry(%s) under %s", bad, ordering)
+              .isInstanceOf(IllegalArgumentException.class)
+              .hasMessageContaining("12 hours");
         }
         assertThat(d.isSettled()).isFalse();
         assertThat(d.retry(Duration.ZERO)).as("a valid retry after the refused ones").isTrue();
@@ -169,8 +196,15 @@ class HandlerMisbehaviourTest {
     String topic = unique("bound");
     try (Polybus bus = Polybus.connect("mem:" + unique("b"))) {
       BlockingQueue<Delivery> kept = new LinkedBlockingQueue<>();
-      Subscription s = bus.subscribe(topic, "g", kept::add, SubscribeOptions.builder().ackMode(AckMode.MANUAL)
-          .startFrom(StartFrom.EARLIEST).build());
+      Subscription s =
+          bus.subscribe(
+              topic,
+              "g",
+              kept::add,
+              SubscribeOptions.builder()
+                  .ackMode(AckMode.MANUAL)
+                  .startFrom(StartFrom.EARLIEST)
+                  .build());
       bus.publishAndWait(topic, Message.of("m"));
       Delivery d = kept.poll(10, TimeUnit.SECONDS);
       assertThat(d.retry(RetryPolicy.MAX_DELAY)).isTrue();

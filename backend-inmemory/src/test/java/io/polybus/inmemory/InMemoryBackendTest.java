@@ -24,7 +24,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** Behaviour specific to the in-memory broker, beyond the TCK: sharing by name, retention, ownership hand-over. */
+/**
+ * Behaviour specific to the in-memory broker, beyond the TCK: sharing by name, retention, ownership
+ * hand-over.
+ */
 @Timeout(60)
 class InMemoryBackendTest {
   private static String unique(String prefix) {
@@ -35,7 +38,8 @@ class InMemoryBackendTest {
   void busesOpenedOnTheSameNameShareOneBroker() throws Exception {
     String name = unique("shared");
     String topic = unique("t");
-    try (Polybus a = Polybus.connect("mem:" + name); Polybus b = Polybus.connect("mem:" + name)) {
+    try (Polybus a = Polybus.connect("mem:" + name);
+        Polybus b = Polybus.connect("mem:" + name)) {
       CountDownLatch got = new CountDownLatch(1);
       b.subscribe(topic, "g", d -> got.countDown());
       a.publishAndWait(topic, Message.of("hello"));
@@ -52,8 +56,12 @@ class InMemoryBackendTest {
     }
     try (Polybus b = Polybus.connect("mem:" + name)) {
       List<String> seen = new CopyOnWriteArrayList<>();
-      Subscription s = b.subscribe(topic, "g", d -> seen.add(d.message().payloadAsString()),
-          SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build());
+      Subscription s =
+          b.subscribe(
+              topic,
+              "g",
+              d -> seen.add(d.message().payloadAsString()),
+              SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build());
       b.publishAndWait(topic, Message.of("after"));
       awaitSize(seen, 1);
       s.close();
@@ -68,10 +76,15 @@ class InMemoryBackendTest {
       // A group that exists but reads nothing pins everything.
       AtomicInteger pinnedCount = new AtomicInteger();
       CountDownLatch block = new CountDownLatch(1);
-      Subscription pinned = bus.subscribe(topic, "pinned", d -> {
-        block.await();
-        pinnedCount.incrementAndGet();
-      }, SubscribeOptions.builder().maxInFlight(1).build());
+      Subscription pinned =
+          bus.subscribe(
+              topic,
+              "pinned",
+              d -> {
+                block.await();
+                pinnedCount.incrementAndGet();
+              },
+              SubscribeOptions.builder().maxInFlight(1).build());
       List<Message> batch = new ArrayList<>();
       for (int i = 0; i < 50_000; i++) {
         batch.add(Message.of(Integer.toString(i)));
@@ -83,8 +96,12 @@ class InMemoryBackendTest {
 
       // Everything was settled; a new EARLIEST group sees only (roughly) the retained tail.
       AtomicInteger replayed = new AtomicInteger();
-      Subscription late = bus.subscribe(topic, "late", d -> replayed.incrementAndGet(),
-          SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build());
+      Subscription late =
+          bus.subscribe(
+              topic,
+              "late",
+              d -> replayed.incrementAndGet(),
+              SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build());
       bus.publishAndWait(topic, Message.of("trigger trim"));
       await(() -> replayed.get() > 0);
       Thread.sleep(200);
@@ -98,19 +115,29 @@ class InMemoryBackendTest {
     String topic = unique("t");
     try (Polybus bus = Polybus.connect("mem:")) {
       SubscribeOptions manual =
-          SubscribeOptions.builder().ackMode(AckMode.MANUAL).ordering(Ordering.KEY).concurrency(2).build();
+          SubscribeOptions.builder()
+              .ackMode(AckMode.MANUAL)
+              .ordering(Ordering.KEY)
+              .concurrency(2)
+              .build();
       CountDownLatch firstHeld = new CountDownLatch(1);
-      Subscription owner = bus.subscribe(topic, "g", d -> firstHeld.countDown(), manual); // never acks
+      Subscription owner =
+          bus.subscribe(topic, "g", d -> firstHeld.countDown(), manual); // never acks
       bus.publishAndWait(topic, Message.of("k", "0"));
       assertThat(firstHeld.await(10, TimeUnit.SECONDS)).isTrue();
 
       Map<String, Integer> attempts = new ConcurrentHashMap<>();
       List<String> order = new CopyOnWriteArrayList<>();
-      Subscription other = bus.subscribe(topic, "g", d -> {
-        order.add(d.message().payloadAsString());
-        attempts.put(d.message().payloadAsString(), d.attempt());
-        d.ack();
-      }, manual);
+      Subscription other =
+          bus.subscribe(
+              topic,
+              "g",
+              d -> {
+                order.add(d.message().payloadAsString());
+                attempts.put(d.message().payloadAsString(), d.attempt());
+                d.ack();
+              },
+              manual);
       for (int i = 1; i <= 5; i++) {
         bus.publishAndWait(topic, Message.of("k", Integer.toString(i)));
       }
@@ -129,11 +156,23 @@ class InMemoryBackendTest {
     String topic = unique("t");
     try (Polybus bus = Polybus.connect("mem:")) {
       List<Message> dead = new CopyOnWriteArrayList<>();
-      bus.subscribe(topic, "g", d -> {
-        throw new IllegalStateException("boom");
-      }, SubscribeOptions.builder().retryPolicy(RetryPolicy.builder().maxAttempts(3)
-          .initialBackoff(Duration.ofMillis(10)).build()).build());
-      bus.subscribe(topic + ".g.dlq", Polybus.DEAD_LETTER_GROUP, d -> dead.add(d.message()),
+      bus.subscribe(
+          topic,
+          "g",
+          d -> {
+            throw new IllegalStateException("boom");
+          },
+          SubscribeOptions.builder()
+              .retryPolicy(
+                  RetryPolicy.builder()
+                      .maxAttempts(3)
+                      .initialBackoff(Duration.ofMillis(10))
+                      .build())
+              .build());
+      bus.subscribe(
+          topic + ".g.dlq",
+          Polybus.DEAD_LETTER_GROUP,
+          d -> dead.add(d.message()),
           SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build());
       Message m = Message.builder().key("k").payload("p").header("h1", "v1").build();
       bus.publishAndWait(topic, m);
@@ -142,7 +181,8 @@ class InMemoryBackendTest {
       assertThat(d.id()).isEqualTo(m.id());
       assertThat(d.header("h1")).isEqualTo("v1");
       assertThat(d.header(DeadLetterHeaders.ATTEMPTS)).isEqualTo("3");
-      assertThat(d.header(DeadLetterHeaders.ERROR_CLASS)).isEqualTo(IllegalStateException.class.getName());
+      assertThat(d.header(DeadLetterHeaders.ERROR_CLASS))
+          .isEqualTo(IllegalStateException.class.getName());
       assertThat(d.header(DeadLetterHeaders.REASON)).contains("boom");
     }
   }
@@ -165,7 +205,8 @@ class InMemoryBackendTest {
       }
       await(() -> count.get() == n);
       long ms = (System.nanoTime() - t0) / 1_000_000;
-      System.out.println("throughput smoke: " + n + " in " + ms + " ms = " + (n * 1000L / Math.max(1, ms)) + "/s");
+      System.out.println(
+          "throughput smoke: " + n + " in " + ms + " ms = " + (n * 1000L / Math.max(1, ms)) + "/s");
     }
   }
 
@@ -188,7 +229,9 @@ class InMemoryBackendTest {
     java.util.Map<String, Object> config = new java.util.HashMap<>();
     config.put("polybus.uri", "mem:" + unique("native"));
     config.put("polybus.mem.maxPayload", "10");
-    org.assertj.core.api.Assertions.assertThatThrownBy(() -> Polybus.connect(io.polybus.PolybusOptions.fromMap(config)))
-        .isInstanceOf(io.polybus.ConfigurationException.class).hasMessageContaining("polybus.mem.maxPayload");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> Polybus.connect(io.polybus.PolybusOptions.fromMap(config)))
+        .isInstanceOf(io.polybus.ConfigurationException.class)
+        .hasMessageContaining("polybus.mem.maxPayload");
   }
 }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.polybus.tck.BackendDocs;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /** docs/uris.md and docs/semantics.md say what {@code mem:} declares. */
@@ -19,23 +18,44 @@ class InMemoryDocsTest {
     BackendDocs.checkCapabilities("mem", new InMemoryTckTest().declaredCapabilities());
   }
 
-  /** The checks can fail: a changed default, an undocumented or unknown parameter, a wrong capability. */
+  /**
+   * The checks can fail: a changed default, an undocumented or unknown parameter, a wrong
+   * capability.
+   */
   @Test
   void docsThatDisagreeWithTheDeclarationsAreReported() throws Exception {
     String uris = Files.readString(BackendDocs.URIS);
     String row = uris.lines().filter(l -> l.startsWith("| `mem` |")).findFirst().orElseThrow();
     InMemoryBackendProvider provider = new InMemoryBackendProvider();
     assertThat(BackendDocs.uriProblems(uris, provider)).isEmpty();
-    assertThat(BackendDocs.uriProblems(uris.replace(row, row.replace("default 1000000", "default 1000")), provider))
-        .singleElement().asString().contains("retention", "1000000");
-    assertThat(BackendDocs.uriProblems(uris.replace(row, row.replace("`maxPayload`", "`maxBytes`")), provider))
-        .anyMatch(p -> p.contains("'maxPayload' is not in the docs")).anyMatch(p -> p.contains("`maxBytes`"));
+    assertThat(
+            BackendDocs.uriProblems(
+                uris.replace(row, row.replace("default 1000000", "default 1000")), provider))
+        .singleElement()
+        .asString()
+        .contains("retention", "1000000");
+    assertThat(
+            BackendDocs.uriProblems(
+                uris.replace(row, row.replace("`maxPayload`", "`maxBytes`")), provider))
+        .anyMatch(p -> p.contains("'maxPayload' is not in the docs"))
+        .anyMatch(p -> p.contains("`maxBytes`"));
 
     String semantics = Files.readString(BackendDocs.SEMANTICS);
-    String mem = semantics.lines().filter(l -> l.startsWith("| `mem:` |")).findFirst().orElseThrow();
-    assertThat(BackendDocs.capabilityProblems(semantics.replace(mem, mem.replace("| no |", "| yes |")), "mem",
-        new InMemoryTckTest().declaredCapabilities())).isNotEmpty();
-    assertThat(BackendDocs.capabilityProblems(semantics.replace(mem, mem.replace("| 1 MiB", "| 2 MiB")), "mem",
-        new InMemoryTckTest().declaredCapabilities())).singleElement().asString().contains("max payload");
+    String mem =
+        semantics.lines().filter(l -> l.startsWith("| `mem:` |")).findFirst().orElseThrow();
+    assertThat(
+            BackendDocs.capabilityProblems(
+                semantics.replace(mem, mem.replace("| no |", "| yes |")),
+                "mem",
+                new InMemoryTckTest().declaredCapabilities()))
+        .isNotEmpty();
+    assertThat(
+            BackendDocs.capabilityProblems(
+                semantics.replace(mem, mem.replace("| 1 MiB", "| 2 MiB")),
+                "mem",
+                new InMemoryTckTest().declaredCapabilities()))
+        .singleElement()
+        .asString()
+        .contains("max payload");
   }
 }

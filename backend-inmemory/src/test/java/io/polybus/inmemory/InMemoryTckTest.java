@@ -4,7 +4,10 @@ import io.polybus.Capabilities;
 import io.polybus.Polybus;
 import io.polybus.tck.PolybusTck;
 
-/** The whole TCK against {@code mem:}: the reference backend declares every capability but durability. */
+/**
+ * The whole TCK against {@code mem:}: the reference backend declares every capability but
+ * durability.
+ */
 class InMemoryTckTest implements PolybusTck {
   @Override
   public Polybus connect() {

@@ -3,13 +3,13 @@ package io.polybus.kafka;
 import java.util.TreeMap;
 
 /**
- * The delivery state of one partition's records from its committed offset on, carried in the metadata string of
- * the offset commit so that it survives a rebalance, a close and a restart.
+ * The delivery state of one partition's records from its committed offset on, carried in the
+ * metadata string of the offset commit so that it survives a rebalance, a close and a restart.
  *
- * <p>A commit can only say "everything before offset O is done". Records at and after O may have been acked out of
- * order (other keys finish first) or delivered without being settled; both must survive a move of the partition,
- * or acked records would be redelivered and attempt counts would restart at 1. The metadata lists them, run-length
- * encoded, one value per offset starting at O:
+ * <p>A commit can only say "everything before offset O is done". Records at and after O may have
+ * been acked out of order (other keys finish first) or delivered without being settled; both must
+ * survive a move of the partition, or acked records would be redelivered and attempt counts would
+ * restart at 1. The metadata lists them, run-length encoded, one value per offset starting at O:
  *
  * <pre>
  *   metadata = "pb1:" run *( "," run )
@@ -18,21 +18,26 @@ import java.util.TreeMap;
  *            / 1*DIGIT                     ; deliveries so far (0: never delivered)
  * </pre>
  *
- * Offsets past the last run were never delivered. Example: committed offset 100 with {@code pb1:1,a*2,0,3} means
- * 100 delivered once, 101 and 102 acked, 103 never delivered, 104 delivered three times, 105 on never delivered.
- * The string is capped at {@link #MAX_CHARS} (brokers accept 4096 bytes by default, {@code offset.metadata.max.bytes});
- * state past the cap is dropped, so those records count from 1 again and acked ones among them are redelivered.
- * Metadata that does not start with {@code pb1:} (another application's) is ignored.
+ * Offsets past the last run were never delivered. Example: committed offset 100 with {@code
+ * pb1:1,a*2,0,3} means 100 delivered once, 101 and 102 acked, 103 never delivered, 104 delivered
+ * three times, 105 on never delivered. The string is capped at {@link #MAX_CHARS} (brokers accept
+ * 4096 bytes by default, {@code offset.metadata.max.bytes}); state past the cap is dropped, so
+ * those records count from 1 again and acked ones among them are redelivered. Metadata that does
+ * not start with {@code pb1:} (another application's) is ignored.
  */
 final class CommitMetadata {
   static final String PREFIX = "pb1:";
   static final int MAX_CHARS = 3900;
+
   /** The value of an acked offset in a parsed map. */
   static final int ACKED = -1;
 
   private CommitMetadata() {}
 
-  /** Offset to {@link #ACKED} or a delivery count above zero; offsets not in the map were never delivered. */
+  /**
+   * Offset to {@link #ACKED} or a delivery count above zero; offsets not in the map were never
+   * delivered.
+   */
   static TreeMap<Long, Integer> parse(long base, String metadata) {
     TreeMap<Long, Integer> out = new TreeMap<>();
     if (metadata == null || !metadata.startsWith(PREFIX) || metadata.length() == PREFIX.length()) {
@@ -66,11 +71,16 @@ final class CommitMetadata {
     private final StringBuilder sb = new StringBuilder(64).append(PREFIX);
     private int value = Integer.MIN_VALUE;
     private long count;
+
     /** Length of {@link #sb} up to the last run that was not all zeros. */
     private int meaningfulLength = PREFIX.length();
+
     private boolean full;
 
-    /** The next {@code n} offsets all have {@code v} ({@link #ACKED} or a delivery count, 0 for none). */
+    /**
+     * The next {@code n} offsets all have {@code v} ({@link #ACKED} or a delivery count, 0 for
+     * none).
+     */
     void add(int v, long n) {
       if (n <= 0 || full) {
         return;

@@ -35,20 +35,23 @@ import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
- * One {@code kafka://} connection: a shared idempotent producer, an admin client for topics and group offsets, and
- * one {@link KafkaMember} (its own {@code KafkaConsumer}) per subscriber.
+ * One {@code kafka://} connection: a shared idempotent producer, an admin client for topics and
+ * group offsets, and one {@link KafkaMember} (its own {@code KafkaConsumer}) per subscriber.
  *
  * <h2>Mapping</h2>
- * A Polybus message is a plain Kafka record, the id in a record header; {@link KafkaMapping} has both directions.
+ *
+ * A Polybus message is a plain Kafka record, the id in a record header; {@link KafkaMapping} has
+ * both directions.
  *
  * <h2>Publishing</h2>
- * The future completes on the broker's acknowledgement ({@code acks=all}). Topics unknown to this bus are created
- * first with the admin client ({@code partitions}, {@code replication}); that step runs on a small background
- * executor so that {@code publish} itself never waits on the network except when the producer's buffer is full
- * (then {@code send} blocks at most {@code publishTimeout}). Every publish completes within twice
- * {@code publishTimeout} (topic creation, then delivery with its retries), failing with
- * {@link io.polybus.PolybusTimeoutException} or {@link io.polybus.BrokerUnavailableException} when the broker is
- * down.
+ *
+ * The future completes on the broker's acknowledgement ({@code acks=all}). Topics unknown to this
+ * bus are created first with the admin client ({@code partitions}, {@code replication}); that step
+ * runs on a small background executor so that {@code publish} itself never waits on the network
+ * except when the producer's buffer is full (then {@code send} blocks at most {@code
+ * publishTimeout}). Every publish completes within twice {@code publishTimeout} (topic creation,
+ * then delivery with its retries), failing with {@link io.polybus.PolybusTimeoutException} or
+ * {@link io.polybus.BrokerUnavailableException} when the broker is down.
  *
  * <p>Thread-safe, as {@link Backend} requires.
  */
@@ -60,32 +63,43 @@ final class KafkaBackend implements Backend {
   private final Capabilities capabilities;
   private final KafkaProducer<byte[], byte[]> producer;
   private final Admin admin;
+
   /** Publishes of each topic this bus published to, held back until the topic exists. */
   private final ConcurrentHashMap<String, TopicGate> gates = new ConcurrentHashMap<>();
+
   /** Topics this bus created or found; the future completes when the topic exists. */
-  private final ConcurrentHashMap<String, CompletableFuture<Void>> topics = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, CompletableFuture<Void>> topics =
+      new ConcurrentHashMap<>();
+
   private final AtomicInteger keylessTurn = new AtomicInteger();
   private final Set<String> ensuredGroups = ConcurrentHashMap.newKeySet();
-  /** Runs the slow path of a publish (after topic creation), never the admin client's own thread. */
+
+  /**
+   * Runs the slow path of a publish (after topic creation), never the admin client's own thread.
+   */
   private final ExecutorService slowPath;
+
   private volatile boolean closed;
 
   KafkaBackend(KafkaSettings settings) {
     this.settings = settings;
-    this.capabilities = Capabilities.builder()
-        .orderedByKey(true)
-        .replay(true)
-        .replayFromTimestamp(true)
-        .replayFromOffset(true)
-        .durable(true)
-        .uncountedGiveBack(true)
-        .nativeDelayedRetry(false)
-        .mayDuplicate(false)
-        .maxPayloadBytes(settings.maxPayload)
-        .maxHeaders(MAX_HEADERS)
-        .build();
+    this.capabilities =
+        Capabilities.builder()
+            .orderedByKey(true)
+            .replay(true)
+            .replayFromTimestamp(true)
+            .replayFromOffset(true)
+            .durable(true)
+            .uncountedGiveBack(true)
+            .nativeDelayedRetry(false)
+            .mayDuplicate(false)
+            .maxPayloadBytes(settings.maxPayload)
+            .maxHeaders(MAX_HEADERS)
+            .build();
     try {
-      this.producer = new KafkaProducer<>(settings.producer(), new ByteArraySerializer(), new ByteArraySerializer());
+      this.producer =
+          new KafkaProducer<>(
+              settings.producer(), new ByteArraySerializer(), new ByteArraySerializer());
     } catch (KafkaException e) {
       throw KafkaErrors.map("creating the Kafka producer for " + settings.options.redacted(), e);
     }
@@ -93,14 +107,17 @@ final class KafkaBackend implements Backend {
       this.admin = Admin.create(settings.admin());
     } catch (KafkaException e) {
       producer.close(Duration.ZERO);
-      throw KafkaErrors.map("creating the Kafka admin client for " + settings.options.redacted(), e);
+      throw KafkaErrors.map(
+          "creating the Kafka admin client for " + settings.options.redacted(), e);
     }
     AtomicInteger n = new AtomicInteger();
-    this.slowPath = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "polybus-kafka-publish-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    this.slowPath =
+        Executors.newCachedThreadPool(
+            r -> {
+              Thread t = new Thread(r, "polybus-kafka-publish-" + n.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
   }
 
   @Override
@@ -129,8 +146,9 @@ final class KafkaBackend implements Backend {
   }
 
   /**
-   * Publishes waiting for a topic to be created, kept in call order: they are sent in that order once it exists,
-   * before any later publish takes the direct path, so creating a topic never reorders a publisher's messages.
+   * Publishes waiting for a topic to be created, kept in call order: they are sent in that order
+   * once it exists, before any later publish takes the direct path, so creating a topic never
+   * reorders a publisher's messages.
    */
   private final class TopicGate {
     final String topic;
@@ -144,12 +162,14 @@ final class KafkaBackend implements Backend {
     }
 
     /** False when the gate is open and the caller sends directly. */
-    synchronized boolean enqueue(List<Message> messages, CompletableFuture<List<PublishReceipt>> result) {
+    synchronized boolean enqueue(
+        List<Message> messages, CompletableFuture<List<PublishReceipt>> result) {
       if (open) {
         return false;
       }
       if (failure != null) {
-        // Creation failed and this gate is gone from the map: fail like the publishes that waited for it.
+        // Creation failed and this gate is gone from the map: fail like the publishes that waited
+        // for it.
         result.completeExceptionally(KafkaErrors.map("creating topic " + topic, failure));
         return true;
       }
@@ -157,7 +177,10 @@ final class KafkaBackend implements Backend {
       return true;
     }
 
-    /** Runs on the slow-path executor once creation finished: sends (or fails) the waiting publishes in order. */
+    /**
+     * Runs on the slow-path executor once creation finished: sends (or fails) the waiting publishes
+     * in order.
+     */
     @SuppressWarnings("unchecked")
     void release(Throwable err) {
       synchronized (this) {
@@ -180,17 +203,20 @@ final class KafkaBackend implements Backend {
             return;
           }
         }
-        CompletableFuture<List<PublishReceipt>> result = (CompletableFuture<List<PublishReceipt>>) w[1];
+        CompletableFuture<List<PublishReceipt>> result =
+            (CompletableFuture<List<PublishReceipt>>) w[1];
         if (err != null) {
           result.completeExceptionally(KafkaErrors.map("creating topic " + topic, err));
         } else {
-          send(topic, (List<Message>) w[0]).whenComplete((ok, e) -> {
-            if (e != null) {
-              result.completeExceptionally(e);
-            } else {
-              result.complete(ok);
-            }
-          });
+          send(topic, (List<Message>) w[0])
+              .whenComplete(
+                  (ok, e) -> {
+                    if (e != null) {
+                      result.completeExceptionally(e);
+                    } else {
+                      result.complete(ok);
+                    }
+                  });
         }
       }
     }
@@ -213,7 +239,8 @@ final class KafkaBackend implements Backend {
         if (m.key() == null && keylessPartition == null) {
           keylessPartition = keylessPartition(topic);
         }
-        producer.send(KafkaMapping.toRecord(topic, m.key() == null ? keylessPartition : null, m),
+        producer.send(
+            KafkaMapping.toRecord(topic, m.key() == null ? keylessPartition : null, m),
             new Confirmation(i, receipts, remaining, result));
       } catch (KafkaException | IllegalStateException e) {
         result.completeExceptionally(KafkaErrors.map("publishing " + m.id() + " to " + topic, e));
@@ -224,21 +251,25 @@ final class KafkaBackend implements Backend {
   }
 
   /**
-   * The partition of the keyless messages of one publish call: the next one in turn. Kafka's own sticky partitioner
-   * fills one partition per batch, so a burst of small keyless messages would land on one or two partitions and
-   * leave the other members of a group idle; turning per call spreads the work and keeps each call's batch whole.
+   * The partition of the keyless messages of one publish call: the next one in turn. Kafka's own
+   * sticky partitioner fills one partition per batch, so a burst of small keyless messages would
+   * land on one or two partitions and leave the other members of a group idle; turning per call
+   * spreads the work and keeps each call's batch whole.
    */
   private Integer keylessPartition(String topic) {
-    int count = producer.partitionsFor(topic).size(); // cached metadata after the first send to the topic
+    int count =
+        producer.partitionsFor(topic).size(); // cached metadata after the first send to the topic
     return count <= 1 ? null : Math.floorMod(keylessTurn.getAndIncrement(), count);
   }
 
   /**
-   * The receipts of one publish call, each built when it is read: the producer's I/O thread, which runs every
-   * confirmation, only stores a partition and an offset (formatting the position there cost it about a sixth of
-   * its time at full speed). Written before the call's future completes, read only after; unmodifiable.
+   * The receipts of one publish call, each built when it is read: the producer's I/O thread, which
+   * runs every confirmation, only stores a partition and an offset (formatting the position there
+   * cost it about a sixth of its time at full speed). Written before the call's future completes,
+   * read only after; unmodifiable.
    */
-  static final class Receipts extends java.util.AbstractList<PublishReceipt> implements java.util.RandomAccess {
+  static final class Receipts extends java.util.AbstractList<PublishReceipt>
+      implements java.util.RandomAccess {
     private final String topic;
     final String[] ids;
     final int[] partitions;
@@ -262,14 +293,20 @@ final class KafkaBackend implements Backend {
     }
   }
 
-  /** The broker's acknowledgement of one record of a publish call; the last one completes the call's future. */
+  /**
+   * The broker's acknowledgement of one record of a publish call; the last one completes the call's
+   * future.
+   */
   private static final class Confirmation implements org.apache.kafka.clients.producer.Callback {
     private final int index;
     private final Receipts receipts;
     private final AtomicInteger remaining;
     private final CompletableFuture<List<PublishReceipt>> result;
 
-    Confirmation(int index, Receipts receipts, AtomicInteger remaining,
+    Confirmation(
+        int index,
+        Receipts receipts,
+        AtomicInteger remaining,
         CompletableFuture<List<PublishReceipt>> result) {
       this.index = index;
       this.receipts = receipts;
@@ -280,13 +317,14 @@ final class KafkaBackend implements Backend {
     @Override
     public void onCompletion(org.apache.kafka.clients.producer.RecordMetadata md, Exception ex) {
       if (ex != null) {
-        result.completeExceptionally(KafkaErrors.map("publishing " + receipts.ids[index] + " to "
-            + receipts.topic, ex));
+        result.completeExceptionally(
+            KafkaErrors.map("publishing " + receipts.ids[index] + " to " + receipts.topic, ex));
         return;
       }
       receipts.partitions[index] = md.partition();
       receipts.offsets[index] = md.offset();
-      // The decrement orders the writes above before the last callback completes the future (and so before any
+      // The decrement orders the writes above before the last callback completes the future (and so
+      // before any
       // read of the receipts).
       if (remaining.decrementAndGet() == 0) {
         result.complete(receipts);
@@ -296,53 +334,75 @@ final class KafkaBackend implements Backend {
 
   // ---------------------------------------------------------------- topics and groups
 
-  /** Creates the topic unless it exists; completes when it does. A failed attempt is forgotten, so it is retried. */
+  /**
+   * Creates the topic unless it exists; completes when it does. A failed attempt is forgotten, so
+   * it is retried.
+   */
   CompletableFuture<Void> ensureTopic(String topic) {
-    CompletableFuture<Void> f = topics.computeIfAbsent(topic, t -> {
-      NewTopic nt = new NewTopic(t, settings.partitions, settings.replication).configs(settings.topicConfig());
-      CompletableFuture<Void> created = new CompletableFuture<>();
-      admin.createTopics(List.of(nt)).all().whenComplete((v, err) -> {
-        Throwable c = err == null ? null : KafkaErrors.unwrap(err);
-        if (c instanceof TopicExistsException) {
-          created.complete(null);
-        } else if (c != null) {
-          created.completeExceptionally(KafkaErrors.map("creating topic " + t, c));
-        } else {
-          try {
-            slowPath.execute(() -> {
-              try {
-                awaitPartitionsReady(t);
-                created.complete(null);
-              } catch (RuntimeException e) {
-                created.completeExceptionally(e);
-              }
+    CompletableFuture<Void> f =
+        topics.computeIfAbsent(
+            topic,
+            t -> {
+              NewTopic nt =
+                  new NewTopic(t, settings.partitions, settings.replication)
+                      .configs(settings.topicConfig());
+              CompletableFuture<Void> created = new CompletableFuture<>();
+              admin
+                  .createTopics(List.of(nt))
+                  .all()
+                  .whenComplete(
+                      (v, err) -> {
+                        Throwable c = err == null ? null : KafkaErrors.unwrap(err);
+                        if (c instanceof TopicExistsException) {
+                          created.complete(null);
+                        } else if (c != null) {
+                          created.completeExceptionally(KafkaErrors.map("creating topic " + t, c));
+                        } else {
+                          try {
+                            slowPath.execute(
+                                () -> {
+                                  try {
+                                    awaitPartitionsReady(t);
+                                    created.complete(null);
+                                  } catch (RuntimeException e) {
+                                    created.completeExceptionally(e);
+                                  }
+                                });
+                          } catch (java.util.concurrent.RejectedExecutionException e) {
+                            created.completeExceptionally(
+                                new IllegalStateException("the bus is closed"));
+                          }
+                        }
+                      });
+              return created;
             });
-          } catch (java.util.concurrent.RejectedExecutionException e) {
-            created.completeExceptionally(new IllegalStateException("the bus is closed"));
+    f.whenComplete(
+        (v, err) -> {
+          if (err != null) {
+            topics.remove(topic, f);
           }
-        }
-      });
-      return created;
-    });
-    f.whenComplete((v, err) -> {
-      if (err != null) {
-        topics.remove(topic, f);
-      }
-    });
+        });
     return f;
   }
 
   /**
-   * Waits until the leader of every partition of a topic just created answers for it. The controller confirms a
-   * creation before the brokers have loaded the new partitions; an idempotent producer whose first batches to a
-   * partition race with that load was seen to send them out of sequence and stall until they expired.
+   * Waits until the leader of every partition of a topic just created answers for it. The
+   * controller confirms a creation before the brokers have loaded the new partitions; an idempotent
+   * producer whose first batches to a partition race with that load was seen to send them out of
+   * sequence and stall until they expired.
    */
   private void awaitPartitionsReady(String topic) {
     long deadline = System.nanoTime() + settings.publishTimeout.toNanos();
     while (true) {
       try {
-        Map<String, TopicDescription> d = await(admin.describeTopics(List.of(topic)).allTopicNames()
-            .toCompletionStage().toCompletableFuture(), "describing topic " + topic);
+        Map<String, TopicDescription> d =
+            await(
+                admin
+                    .describeTopics(List.of(topic))
+                    .allTopicNames()
+                    .toCompletionStage()
+                    .toCompletableFuture(),
+                "describing topic " + topic);
         Map<TopicPartition, OffsetSpec> all = new HashMap<>();
         boolean leaders = true;
         for (var p : d.get(topic).partitions()) {
@@ -350,18 +410,24 @@ final class KafkaBackend implements Backend {
           all.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest());
         }
         if (leaders) {
-          await(admin.listOffsets(all).all().toCompletionStage().toCompletableFuture(),
+          await(
+              admin.listOffsets(all).all().toCompletionStage().toCompletableFuture(),
               "listing offsets of " + topic);
           return;
         }
       } catch (PolybusException e) {
-        if (!e.isTransient() && !(KafkaErrors.unwrap(e.getCause()) instanceof UnknownTopicOrPartitionException)) {
+        if (!e.isTransient()
+            && !(KafkaErrors.unwrap(e.getCause()) instanceof UnknownTopicOrPartitionException)) {
           throw e;
         }
       }
       if (System.nanoTime() > deadline) {
-        throw new io.polybus.PolybusTimeoutException("topic " + topic + " was created but its partitions had no "
-            + "leader within " + settings.publishTimeout);
+        throw new io.polybus.PolybusTimeoutException(
+            "topic "
+                + topic
+                + " was created but its partitions had no "
+                + "leader within "
+                + settings.publishTimeout);
       }
       sleep(50);
     }
@@ -391,45 +457,77 @@ final class KafkaBackend implements Backend {
   }
 
   /**
-   * Commits a start offset for each partition of {@code topic} that the group has none for: the end (LATEST), the
-   * beginning (EARLIEST), the first record at or after an instant, or an offset clamped to what the partition
-   * retains. From then on the group holds its place whether or not a member is connected, so a message published
-   * after {@code subscribe} returned is never skipped by a later offset reset.
+   * Commits a start offset for each partition of {@code topic} that the group has none for: the end
+   * (LATEST), the beginning (EARLIEST), the first record at or after an instant, or an offset
+   * clamped to what the partition retains. From then on the group holds its place whether or not a
+   * member is connected, so a message published after {@code subscribe} returned is never skipped
+   * by a later offset reset.
    */
   private void initialOffsets(String topic, String group, StartFrom startFrom) {
-    Map<String, TopicDescription> d = await(admin.describeTopics(List.of(topic)).allTopicNames().toCompletionStage()
-        .toCompletableFuture(), "describing topic " + topic);
-    Map<TopicPartition, OffsetAndMetadata> committed = await(admin.listConsumerGroupOffsets(group)
-        .partitionsToOffsetAndMetadata().toCompletionStage().toCompletableFuture(), "reading offsets of " + group);
+    Map<String, TopicDescription> d =
+        await(
+            admin
+                .describeTopics(List.of(topic))
+                .allTopicNames()
+                .toCompletionStage()
+                .toCompletableFuture(),
+            "describing topic " + topic);
+    Map<TopicPartition, OffsetAndMetadata> committed =
+        await(
+            admin
+                .listConsumerGroupOffsets(group)
+                .partitionsToOffsetAndMetadata()
+                .toCompletionStage()
+                .toCompletableFuture(),
+            "reading offsets of " + group);
     Set<TopicPartition> missing = new java.util.HashSet<>();
-    d.get(topic).partitions().forEach(p -> {
-      TopicPartition tp = new TopicPartition(topic, p.partition());
-      if (committed.get(tp) == null) {
-        missing.add(tp);
-      }
-    });
+    d.get(topic)
+        .partitions()
+        .forEach(
+            p -> {
+              TopicPartition tp = new TopicPartition(topic, p.partition());
+              if (committed.get(tp) == null) {
+                missing.add(tp);
+              }
+            });
     if (missing.isEmpty()) {
       return;
     }
-    Map<TopicPartition, Long> positions = startPositions(missing, startFrom, kind -> {
-      OffsetSpec spec = kind == StartFrom.Kind.EARLIEST ? OffsetSpec.earliest()
-          : kind == StartFrom.Kind.LATEST ? OffsetSpec.latest() : OffsetSpec.forTimestamp(startFrom.timestampMillis());
-      Map<TopicPartition, OffsetSpec> request = new HashMap<>();
-      missing.forEach(tp -> request.put(tp, spec));
-      Map<TopicPartition, Long> offsets = new HashMap<>();
-      await(admin.listOffsets(request).all().toCompletionStage().toCompletableFuture(), "listing offsets of " + topic)
-          .forEach((tp, info) -> offsets.put(tp, info.offset()));
-      return offsets;
-    });
+    Map<TopicPartition, Long> positions =
+        startPositions(
+            missing,
+            startFrom,
+            kind -> {
+              OffsetSpec spec =
+                  kind == StartFrom.Kind.EARLIEST
+                      ? OffsetSpec.earliest()
+                      : kind == StartFrom.Kind.LATEST
+                          ? OffsetSpec.latest()
+                          : OffsetSpec.forTimestamp(startFrom.timestampMillis());
+              Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+              missing.forEach(tp -> request.put(tp, spec));
+              Map<TopicPartition, Long> offsets = new HashMap<>();
+              await(
+                      admin.listOffsets(request).all().toCompletionStage().toCompletableFuture(),
+                      "listing offsets of " + topic)
+                  .forEach((tp, info) -> offsets.put(tp, info.offset()));
+              return offsets;
+            });
     Map<TopicPartition, OffsetAndMetadata> start = new HashMap<>();
     positions.forEach((tp, offset) -> start.put(tp, new OffsetAndMetadata(offset, "")));
     try {
-      await(admin.alterConsumerGroupOffsets(group, start).all().toCompletionStage().toCompletableFuture(),
+      await(
+          admin
+              .alterConsumerGroupOffsets(group, start)
+              .all()
+              .toCompletionStage()
+              .toCompletableFuture(),
           "setting the start offsets of group " + group);
     } catch (PolybusException e) {
       Throwable c = KafkaErrors.unwrap(e.getCause());
       if (c instanceof GroupNotEmptyException || c instanceof UnknownMemberIdException) {
-        // Members are active: the group exists and they place it themselves (KafkaMember commits the position of
+        // Members are active: the group exists and they place it themselves (KafkaMember commits
+        // the position of
         // every partition it is assigned without an offset).
         return;
       }
@@ -437,76 +535,87 @@ final class KafkaBackend implements Backend {
     }
   }
 
-  /** One offset query over a set of partitions: the admin client's (no member yet) or the member's consumer's. */
+  /**
+   * One offset query over a set of partitions: the admin client's (no member yet) or the member's
+   * consumer's.
+   */
   interface OffsetLookup {
     /**
-     * The beginning ({@code EARLIEST}), the end ({@code LATEST}) or the first record at or after the start's
-     * instant ({@code TIMESTAMP}) of every partition; a negative or absent answer means no such record.
+     * The beginning ({@code EARLIEST}), the end ({@code LATEST}) or the first record at or after
+     * the start's instant ({@code TIMESTAMP}) of every partition; a negative or absent answer means
+     * no such record.
      */
     Map<TopicPartition, Long> list(StartFrom.Kind kind);
   }
 
   /**
-   * Where a new group starts in each of {@code partitions}. A timestamp with no record at or after it starts at the
-   * end; an offset past the end starts at the end, one older than what is retained at the oldest record retained
-   * (as Kafka's reset to an offset does).
+   * Where a new group starts in each of {@code partitions}. A timestamp with no record at or after
+   * it starts at the end; an offset past the end starts at the end, one older than what is retained
+   * at the oldest record retained (as Kafka's reset to an offset does).
    */
-  static Map<TopicPartition, Long> startPositions(Set<TopicPartition> partitions, StartFrom startFrom,
-      OffsetLookup lookup) {
+  static Map<TopicPartition, Long> startPositions(
+      Set<TopicPartition> partitions, StartFrom startFrom, OffsetLookup lookup) {
     switch (startFrom.kind()) {
       case EARLIEST:
         return lookup.list(StartFrom.Kind.EARLIEST);
       case LATEST:
         return lookup.list(StartFrom.Kind.LATEST);
-      case TIMESTAMP: {
-        Map<TopicPartition, Long> at = lookup.list(StartFrom.Kind.TIMESTAMP);
-        Map<TopicPartition, Long> result = new HashMap<>();
-        Map<TopicPartition, Long> ends = null;
-        for (TopicPartition tp : partitions) {
-          Long offset = at.get(tp);
-          if (offset == null || offset < 0) {
-            if (ends == null) {
-              ends = lookup.list(StartFrom.Kind.LATEST);
+      case TIMESTAMP:
+        {
+          Map<TopicPartition, Long> at = lookup.list(StartFrom.Kind.TIMESTAMP);
+          Map<TopicPartition, Long> result = new HashMap<>();
+          Map<TopicPartition, Long> ends = null;
+          for (TopicPartition tp : partitions) {
+            Long offset = at.get(tp);
+            if (offset == null || offset < 0) {
+              if (ends == null) {
+                ends = lookup.list(StartFrom.Kind.LATEST);
+              }
+              offset = ends.get(tp);
             }
-            offset = ends.get(tp);
+            result.put(tp, offset);
           }
-          result.put(tp, offset);
+          return result;
         }
-        return result;
-      }
-      case OFFSET: {
-        Map<TopicPartition, Long> earliest = lookup.list(StartFrom.Kind.EARLIEST);
-        Map<TopicPartition, Long> latest = lookup.list(StartFrom.Kind.LATEST);
-        Map<TopicPartition, Long> result = new HashMap<>();
-        for (TopicPartition tp : partitions) {
-          result.put(tp, Math.max(earliest.get(tp), Math.min(latest.get(tp), startFrom.offset())));
+      case OFFSET:
+        {
+          Map<TopicPartition, Long> earliest = lookup.list(StartFrom.Kind.EARLIEST);
+          Map<TopicPartition, Long> latest = lookup.list(StartFrom.Kind.LATEST);
+          Map<TopicPartition, Long> result = new HashMap<>();
+          for (TopicPartition tp : partitions) {
+            result.put(
+                tp, Math.max(earliest.get(tp), Math.min(latest.get(tp), startFrom.offset())));
+          }
+          return result;
         }
-        return result;
-      }
       default:
         throw new IllegalArgumentException("unknown start " + startFrom);
     }
   }
 
   /**
-   * Places the group (see {@link #ensureGroup}) while the member joins it: the two are independent and each takes
-   * several round trips to the broker (placing alone took 10 to 20 ms here, against about 300 ms to read a backlog
-   * of a million records). Placing commits offsets only while the group is empty; once the member has joined, the
-   * broker refuses that commit and the member commits the position of every partition it is assigned without an
-   * offset itself ({@link KafkaMember#onPartitionsAssigned}), before this returns. Either way the group holds its
-   * place when {@code subscribe} returns.
+   * Places the group (see {@link #ensureGroup}) while the member joins it: the two are independent
+   * and each takes several round trips to the broker (placing alone took 10 to 20 ms here, against
+   * about 300 ms to read a backlog of a million records). Placing commits offsets only while the
+   * group is empty; once the member has joined, the broker refuses that commit and the member
+   * commits the position of every partition it is assigned without an offset itself ({@link
+   * KafkaMember#onPartitionsAssigned}), before this returns. Either way the group holds its place
+   * when {@code subscribe} returns.
    */
   @Override
   public BackendConsumer subscribe(ConsumerSpec spec) {
     if (ensuredGroups.contains(spec.topic() + '\u0000' + spec.group())) {
       return new KafkaMember(this, spec);
     }
-    // The topic first: a consumer asking for the metadata of an absent topic may have the broker create it with
+    // The topic first: a consumer asking for the metadata of an absent topic may have the broker
+    // create it with
     // the broker's defaults instead of this bus's partitions and settings.
     await(ensureTopic(spec.topic()), "creating topic " + spec.topic());
     CompletableFuture<Void> placed;
     try {
-      placed = CompletableFuture.runAsync(() -> ensureGroup(spec.topic(), spec.group(), spec.startFrom()), slowPath);
+      placed =
+          CompletableFuture.runAsync(
+              () -> ensureGroup(spec.topic(), spec.group(), spec.startFrom()), slowPath);
     } catch (java.util.concurrent.RejectedExecutionException e) {
       throw new IllegalStateException("the bus is closed");
     }
@@ -520,7 +629,8 @@ final class KafkaBackend implements Backend {
       }
       Throwable c = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
       throw c instanceof PolybusException
-          ? (PolybusException) c : KafkaErrors.map("placing group " + spec.group() + " on " + spec.topic(), c);
+          ? (PolybusException) c
+          : KafkaErrors.map("placing group " + spec.group() + " on " + spec.topic(), c);
     }
     return member;
   }
@@ -533,14 +643,18 @@ final class KafkaBackend implements Backend {
       return Health.down("the bus is closed");
     }
     try {
-      String id = admin.describeCluster().clusterId().get(Math.min(settings.publishTimeout.toMillis(), 10_000),
-          TimeUnit.MILLISECONDS);
+      String id =
+          admin
+              .describeCluster()
+              .clusterId()
+              .get(Math.min(settings.publishTimeout.toMillis(), 10_000), TimeUnit.MILLISECONDS);
       return Health.up("Kafka cluster " + id + " at " + settings.bootstrap);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return Health.down("interrupted while asking " + settings.bootstrap + " for its cluster id");
     } catch (Exception e) {
-      return Health.down("Kafka at " + settings.bootstrap + " did not answer: " + KafkaErrors.unwrap(e));
+      return Health.down(
+          "Kafka at " + settings.bootstrap + " did not answer: " + KafkaErrors.unwrap(e));
     }
   }
 

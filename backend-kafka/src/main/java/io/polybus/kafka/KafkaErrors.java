@@ -19,7 +19,10 @@ import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TimeoutException;
 
-/** Maps kafka-clients failures to the Polybus exception tree: transient when retrying later may help. */
+/**
+ * Maps kafka-clients failures to the Polybus exception tree: transient when retrying later may
+ * help.
+ */
 final class KafkaErrors {
   private KafkaErrors() {}
 
@@ -32,7 +35,8 @@ final class KafkaErrors {
     if (c instanceof TimeoutException || c instanceof java.util.concurrent.TimeoutException) {
       return new PolybusTimeoutException(msg, c);
     }
-    if (c instanceof org.apache.kafka.common.errors.AuthenticationException || c instanceof AuthorizationException) {
+    if (c instanceof org.apache.kafka.common.errors.AuthenticationException
+        || c instanceof AuthorizationException) {
       return new AuthenticationException(msg, c);
     }
     if (c instanceof RecordTooLargeException || c instanceof RecordBatchTooLargeException) {
@@ -55,7 +59,8 @@ final class KafkaErrors {
 
   static Throwable unwrap(Throwable t) {
     Throwable c = t;
-    while ((c instanceof ExecutionException || c instanceof CompletionException) && c.getCause() != null) {
+    while ((c instanceof ExecutionException || c instanceof CompletionException)
+        && c.getCause() != null) {
       c = c.getCause();
     }
     return c;

@@ -21,12 +21,15 @@ import org.apache.kafka.common.header.internals.RecordHeader;
  * headers    -> record headers after it, UTF-8 values, in the message's order
  * timestamp  -> record timestamp (milliseconds)
  * </pre>
- * A record from another Kafka client is read as: id = its {@value #ID_HEADER} header when not empty, else
- * {@code kafka:<topic>:<partition>:<offset>} (stable across redeliveries); an empty or null key = no key; a null
- * value (a tombstone) = an empty payload; a header with a null value = an empty value.
  *
- * <p>Stateless; every method is safe on any thread. Reading is on the consume hot path: it allocates only what the
- * message keeps, and decodes the id and headers only when a handler asks ({@link #toLazyMessage}).
+ * A record from another Kafka client is read as: id = its {@value #ID_HEADER} header when not
+ * empty, else {@code kafka:<topic>:<partition>:<offset>} (stable across redeliveries); an empty or
+ * null key = no key; a null value (a tombstone) = an empty payload; a header with a null value = an
+ * empty value.
+ *
+ * <p>Stateless; every method is safe on any thread. Reading is on the consume hot path: it
+ * allocates only what the message keeps, and decodes the id and headers only when a handler asks
+ * ({@link #toLazyMessage}).
  */
 final class KafkaMapping {
   static final String ID_HEADER = "polybus-id";
@@ -34,14 +37,15 @@ final class KafkaMapping {
   private KafkaMapping() {}
 
   /**
-   * The record {@code m} is published as; {@code partition} null lets the producer's partitioner choose (by key).
-   * The payload array is shared with the message, not copied.
+   * The record {@code m} is published as; {@code partition} null lets the producer's partitioner
+   * choose (by key). The payload array is shared with the message, not copied.
    */
   static ProducerRecord<byte[], byte[]> toRecord(String topic, Integer partition, Message m) {
     byte[] key = m.key() == null ? null : m.key().getBytes(StandardCharsets.UTF_8);
-    ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, partition, m.timestampMillis(), key,
-        Messages.payloadNoCopy(m));
-    // Added to the record's own header list: building a RecordHeaders first and handing it over copies it twice.
+    ProducerRecord<byte[], byte[]> record =
+        new ProducerRecord<>(topic, partition, m.timestampMillis(), key, Messages.payloadNoCopy(m));
+    // Added to the record's own header list: building a RecordHeaders first and handing it over
+    // copies it twice.
     org.apache.kafka.common.header.Headers headers = record.headers();
     headers.add(new RecordHeader(ID_HEADER, m.id().getBytes(StandardCharsets.UTF_8)));
     for (Map.Entry<String, String> e : m.headers().entrySet()) {
@@ -51,10 +55,11 @@ final class KafkaMapping {
   }
 
   /**
-   * A Kafka record as a Polybus message whose id and headers are decoded from the record headers on first use: a
-   * handler that reads neither spares the decoding of every header name and value, a quarter of the CPU time of a
-   * delivery (see {@link Messages#restoreLazily}). The runtime itself orders by the record's raw key bytes
-   * ({@link PartitionLeases.KRecord#orderingKey()}). Equal to {@link #toMessage} of the same record.
+   * A Kafka record as a Polybus message whose id and headers are decoded from the record headers on
+   * first use: a handler that reads neither spares the decoding of every header name and value, a
+   * quarter of the CPU time of a delivery (see {@link Messages#restoreLazily}). The runtime itself
+   * orders by the record's raw key bytes ({@link PartitionLeases.KRecord#orderingKey()}). Equal to
+   * {@link #toMessage} of the same record.
    */
   static Message toLazyMessage(ConsumerRecord<byte[], byte[]> cr) {
     String key = cr.key() == null ? null : new String(cr.key(), StandardCharsets.UTF_8);

@@ -16,41 +16,53 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * The leases of one {@link KafkaMember}: the partitions it owns, the records it handed out of each, and the offset
- * commits that follow from their settlement, with what an offset cannot say carried in the commit metadata. Knows
- * nothing of the {@code KafkaConsumer}: the member fetches, commits and rebalances, this decides what to commit.
+ * The leases of one {@link KafkaMember}: the partitions it owns, the records it handed out of each,
+ * and the offset commits that follow from their settlement, with what an offset cannot say carried
+ * in the commit metadata. Knows nothing of the {@code KafkaConsumer}: the member fetches, commits
+ * and rebalances, this decides what to commit.
  *
  * <h2>Leases on a log</h2>
- * Kafka only remembers "everything before offset O of a partition is done". The runtime acks records out of order
- * (records of other keys finish first, a failing record waits for its retry), so each owned partition keeps the
- * records it handed out in offset order ({@link PartitionState#records}); an acked head is dropped, and the
- * committed offset is the first record not acked yet (when all are, the first not handed out). What the offset
- * cannot say (acked records after it, delivery counts of records handed out but not settled) goes into the commit's
- * metadata string ({@link CommitMetadata}), so a member that takes the partition over skips the acked ones and
- * continues the attempt counts ({@link #resume}, {@link #admit}).
+ *
+ * Kafka only remembers "everything before offset O of a partition is done". The runtime acks
+ * records out of order (records of other keys finish first, a failing record waits for its retry),
+ * so each owned partition keeps the records it handed out in offset order ({@link
+ * PartitionState#records}); an acked head is dropped, and the committed offset is the first record
+ * not acked yet (when all are, the first not handed out). What the offset cannot say (acked records
+ * after it, delivery counts of records handed out but not settled) goes into the commit's metadata
+ * string ({@link CommitMetadata}), so a member that takes the partition over skips the acked ones
+ * and continues the attempt counts ({@link #resume}, {@link #admit}).
  *
  * <h2>Delivery counts</h2>
- * A record's count is its deliveries to the group, including those before the partition came here. A lease adds
- * one to the larger of that count and the attempts the runtime recorded ({@link KRecord#recordAttempts}). Two
- * leases do not count: one the runtime never saw (taken back out of the poll call in progress by a rebalance,
- * {@link #withdraw}) is undone; one no handler was started for ({@link KRecord#markNotHandled}, while the
- * subscription closes) is left out of the count the commit carries, so the next owner's delivery has this one's
- * count ({@link KRecord#countedDeliveries}).
+ *
+ * A record's count is its deliveries to the group, including those before the partition came here.
+ * A lease adds one to the larger of that count and the attempts the runtime recorded ({@link
+ * KRecord#recordAttempts}). Two leases do not count: one the runtime never saw (taken back out of
+ * the poll call in progress by a rebalance, {@link #withdraw}) is undone; one no handler was
+ * started for ({@link KRecord#markNotHandled}, while the subscription closes) is left out of the
+ * count the commit carries, so the next owner's delivery has this one's count ({@link
+ * KRecord#countedDeliveries}).
  *
  * <h2>Threads</h2>
- * Everything here belongs to the member's poll thread, whichever thread holds the member's poll lock (its poll, the
- * rebalance callbacks inside {@code KafkaConsumer.poll}, its close), except what the settling calls of a record
- * ({@link KRecord#ack()} etc.) touch from any thread: a record's {@code state}, {@code attempts} and
- * {@code notHandled}, {@link #released}, {@link #metadataDirty}, {@link #closed} and a partition's {@code revoked}
- * (all volatile or concurrent). Settling calls are ignored once the leases are closed or the record's partition is
- * revoked.
+ *
+ * Everything here belongs to the member's poll thread, whichever thread holds the member's poll
+ * lock (its poll, the rebalance callbacks inside {@code KafkaConsumer.poll}, its close), except
+ * what the settling calls of a record ({@link KRecord#ack()} etc.) touch from any thread: a
+ * record's {@code state}, {@code attempts} and {@code notHandled}, {@link #released}, {@link
+ * #metadataDirty}, {@link #closed} and a partition's {@code revoked} (all volatile or concurrent).
+ * Settling calls are ignored once the leases are closed or the record's partition is revoked.
  */
 final class PartitionLeases {
   private final Map<TopicPartition, PartitionState> owned = new HashMap<>();
+
   /** Records given back with {@code release}: handed out again first ({@link #takeReleased}). */
   private final ConcurrentLinkedQueue<KRecord> released = new ConcurrentLinkedQueue<>();
-  /** Some delivery state changed that the next commit's metadata must carry, even if the offset did not move. */
+
+  /**
+   * Some delivery state changed that the next commit's metadata must carry, even if the offset did
+   * not move.
+   */
   private volatile boolean metadataDirty;
+
   private volatile boolean closed;
 
   // ---------------------------------------------------------------- partitions
@@ -81,14 +93,20 @@ final class PartitionLeases {
     return owned.isEmpty();
   }
 
-  /** Continues where the group's commit left {@code ps}: its offset, and the delivery state in its metadata. */
+  /**
+   * Continues where the group's commit left {@code ps}: its offset, and the delivery state in its
+   * metadata.
+   */
   void resume(PartitionState ps, OffsetAndMetadata committed) {
     ps.nextOffset = committed.offset();
     ps.priors = CommitMetadata.parse(committed.offset(), committed.metadata());
     ps.lastCommitted = committed;
   }
 
-  /** Starts {@code ps}, which the group has no commit for, at {@code position}; returns the commit that fixes it. */
+  /**
+   * Starts {@code ps}, which the group has no commit for, at {@code position}; returns the commit
+   * that fixes it.
+   */
   OffsetAndMetadata place(PartitionState ps, long position) {
     ps.nextOffset = position;
     ps.lastCommitted = new OffsetAndMetadata(position, "");
@@ -124,9 +142,9 @@ final class PartitionLeases {
   // ---------------------------------------------------------------- handing out
 
   /**
-   * The state of a fetched record about to be handed out, in its partition's offset order; null when it needs no
-   * delivery (fetched again after a seek, or acked before the partition moved here: a gap in
-   * {@link PartitionState#records}, committed past like any other).
+   * The state of a fetched record about to be handed out, in its partition's offset order; null
+   * when it needs no delivery (fetched again after a seek, or acked before the partition moved
+   * here: a gap in {@link PartitionState#records}, committed past like any other).
    */
   KRecord admit(PartitionState ps, ConsumerRecord<byte[], byte[]> cr) {
     long offset = cr.offset();
@@ -147,12 +165,16 @@ final class PartitionLeases {
   static void lease(KRecord r, List<InboundRecord> out) {
     r.deliveriesBeforeLease = r.deliveries;
     r.deliveries = Math.max(r.deliveries, r.attempts) + 1;
-    // Plain: the runtime receives the record through a queue (a happens-before edge) before anyone settles it.
+    // Plain: the runtime receives the record through a queue (a happens-before edge) before anyone
+    // settles it.
     KRecord.STATE.set(r, KRecord.LEASED);
     out.add(r);
   }
 
-  /** Leases released records again, up to {@code out} holding {@code max}; those of revoked partitions are dropped. */
+  /**
+   * Leases released records again, up to {@code out} holding {@code max}; those of revoked
+   * partitions are dropped.
+   */
   void takeReleased(List<InboundRecord> out, int max) {
     KRecord r;
     while (out.size() < max && (r = released.poll()) != null) {
@@ -163,31 +185,32 @@ final class PartitionLeases {
   }
 
   /**
-   * A poll call handed records out: their counts go into the next commit. Called once per call, not per record: a
-   * volatile write per record costs the poll thread a fence each.
+   * A poll call handed records out: their counts go into the next commit. Called once per call, not
+   * per record: a volatile write per record costs the poll thread a fence each.
    */
   void handedOut() {
     metadataDirty = true;
   }
 
   /**
-   * Takes the records of {@code partitions} out of the poll call in progress ({@code out}), as if never leased: the
-   * runtime has not seen them, so waiting for it to settle them would only run out the rebalance timeout, and the
-   * next owner delivers them with the delivery counts they had.
+   * Takes the records of {@code partitions} out of the poll call in progress ({@code out}), as if
+   * never leased: the runtime has not seen them, so waiting for it to settle them would only run
+   * out the rebalance timeout, and the next owner delivers them with the delivery counts they had.
    */
   static void withdraw(List<InboundRecord> out, Collection<TopicPartition> partitions) {
     if (out == null || out.isEmpty()) {
       return;
     }
-    out.removeIf(x -> {
-      KRecord r = (KRecord) x;
-      if (!partitions.contains(r.partition.tp)) {
-        return false;
-      }
-      r.deliveries = r.deliveriesBeforeLease;
-      KRecord.STATE.set(r, KRecord.READY);
-      return true;
-    });
+    out.removeIf(
+        x -> {
+          KRecord r = (KRecord) x;
+          if (!partitions.contains(r.partition.tp)) {
+            return false;
+          }
+          r.deliveries = r.deliveriesBeforeLease;
+          KRecord.STATE.set(r, KRecord.READY);
+          return true;
+        });
   }
 
   /** Whether the runtime still holds a record of {@code states}. */
@@ -212,12 +235,13 @@ final class PartitionLeases {
   }
 
   /**
-   * The commits that would change what the group has stored, for the given partitions, each recorded as the
-   * partition's last commit. Unless {@code all}, a partition whose offset did not move is left out while no delivery
-   * state changed ({@link #metadataDirty}); acks alone do not mark it, they move the offset or wait for the next
-   * change.
+   * The commits that would change what the group has stored, for the given partitions, each
+   * recorded as the partition's last commit. Unless {@code all}, a partition whose offset did not
+   * move is left out while no delivery state changed ({@link #metadataDirty}); acks alone do not
+   * mark it, they move the offset or wait for the next change.
    */
-  Map<TopicPartition, OffsetAndMetadata> pendingCommits(Collection<PartitionState> states, boolean all) {
+  Map<TopicPartition, OffsetAndMetadata> pendingCommits(
+      Collection<PartitionState> states, boolean all) {
     boolean withMetadata = metadataDirty;
     metadataDirty = false;
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
@@ -227,7 +251,10 @@ final class PartitionLeases {
         continue; // position unknown: nothing fetched, nothing to say
       }
       long offset = ps.records.isEmpty() ? ps.nextOffset : ps.records.peekFirst().offset;
-      if (!all && !withMetadata && ps.lastCommitted != null && ps.lastCommitted.offset() == offset) {
+      if (!all
+          && !withMetadata
+          && ps.lastCommitted != null
+          && ps.lastCommitted.offset() == offset) {
         continue;
       }
       OffsetAndMetadata om = new OffsetAndMetadata(offset, ps.metadata(offset));
@@ -240,7 +267,10 @@ final class PartitionLeases {
     return offsets;
   }
 
-  /** An asynchronous commit of {@code partitions} failed: send it again next time, or the group stays behind. */
+  /**
+   * An asynchronous commit of {@code partitions} failed: send it again next time, or the group
+   * stays behind.
+   */
   void commitFailed(Collection<TopicPartition> partitions) {
     for (TopicPartition tp : partitions) {
       PartitionState ps = owned.get(tp);
@@ -252,15 +282,25 @@ final class PartitionLeases {
 
   // ---------------------------------------------------------------- state
 
-  /** One owned partition. Owned by the poll thread, except {@link #revoked} (read by settling threads). */
+  /**
+   * One owned partition. Owned by the poll thread, except {@link #revoked} (read by settling
+   * threads).
+   */
   static final class PartitionState {
     final TopicPartition tp;
-    /** Records handed out and not yet committed past, in offset order (gaps: records acked or never there). */
+
+    /**
+     * Records handed out and not yet committed past, in offset order (gaps: records acked or never
+     * there).
+     */
     final ArrayDeque<KRecord> records = new ArrayDeque<>();
+
     /** Delivery state restored from the commit metadata, for offsets not fetched yet. */
     TreeMap<Long, Integer> priors = new TreeMap<>();
+
     /** The offset after the last record handed out or skipped; -1 until known. */
     long nextOffset = -1;
+
     OffsetAndMetadata lastCommitted;
     volatile boolean revoked;
 
@@ -302,8 +342,8 @@ final class PartitionLeases {
   }
 
   /**
-   * One fetched record, and its lease while handed out. {@link #state}, {@link #attempts} and {@link #notHandled}
-   * are written by settling threads; everything else by the poll thread.
+   * One fetched record, and its lease while handed out. {@link #state}, {@link #attempts} and
+   * {@link #notHandled} are written by settling threads; everything else by the poll thread.
    */
   static final class KRecord implements InboundRecord {
     static final int READY = 0;
@@ -314,7 +354,9 @@ final class PartitionLeases {
 
     static {
       try {
-        STATE = java.lang.invoke.MethodHandles.lookup().findVarHandle(KRecord.class, "state", int.class);
+        STATE =
+            java.lang.invoke.MethodHandles.lookup()
+                .findVarHandle(KRecord.class, "state", int.class);
       } catch (ReflectiveOperationException e) {
         throw new ExceptionInInitializerError(e);
       }
@@ -325,16 +367,24 @@ final class PartitionLeases {
     final long offset;
     private final ConsumerRecord<byte[], byte[]> raw;
     private Message message;
+
     /** Deliveries to the group so far, counting those before the partition came here. */
     int deliveries;
+
     /** {@link #deliveries} before the latest lease, to undo a lease the runtime never saw. */
     int deliveriesBeforeLease;
+
     volatile int attempts;
     volatile int state = READY;
+
     /** Set by {@link #markNotHandled()} while the subscription closes. */
     volatile boolean notHandled;
 
-    KRecord(PartitionLeases leases, PartitionState partition, ConsumerRecord<byte[], byte[]> raw, int prior) {
+    KRecord(
+        PartitionLeases leases,
+        PartitionState partition,
+        ConsumerRecord<byte[], byte[]> raw,
+        int prior) {
       this.leases = leases;
       this.partition = partition;
       this.offset = raw.offset();
@@ -352,7 +402,9 @@ final class PartitionLeases {
       return m;
     }
 
-    /** The key's bytes as fetched: routing a record by key decodes neither the key nor the message. */
+    /**
+     * The key's bytes as fetched: routing a record by key decodes neither the key nor the message.
+     */
     @Override
     public Object orderingKey() {
       return io.polybus.spi.RawKey.of(raw.key());
@@ -390,13 +442,14 @@ final class PartitionLeases {
     @Override
     public void markNotHandled() {
       if (!leases.closed && !partition.revoked) {
-        notHandled = true; // read by the close's commit, which carries the count without this delivery
+        notHandled =
+            true; // read by the close's commit, which carries the count without this delivery
       }
     }
 
     /**
-     * The deliveries the commit metadata carries for this unacked record: the latest lease is left out when no
-     * handler saw it, so the next owner's delivery has this one's count.
+     * The deliveries the commit metadata carries for this unacked record: the latest lease is left
+     * out when no handler saw it, so the next owner's delivery has this one's count.
      */
     int countedDeliveries() {
       int counted = Math.max(deliveries, attempts);

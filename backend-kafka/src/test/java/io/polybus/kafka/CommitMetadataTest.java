@@ -19,8 +19,10 @@ class CommitMetadataTest {
     String m = e.finish();
     assertThat(m).isEqualTo("pb1:1,a*2,0,3");
     TreeMap<Long, Integer> parsed = CommitMetadata.parse(100, m);
-    assertThat(parsed).containsExactlyEntriesOf(new TreeMap<>(Map.of(100L, 1, 101L, CommitMetadata.ACKED,
-        102L, CommitMetadata.ACKED, 104L, 3)));
+    assertThat(parsed)
+        .containsExactlyEntriesOf(
+            new TreeMap<>(
+                Map.of(100L, 1, 101L, CommitMetadata.ACKED, 102L, CommitMetadata.ACKED, 104L, 3)));
   }
 
   @Test

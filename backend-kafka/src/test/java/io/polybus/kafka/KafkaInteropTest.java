@@ -26,7 +26,10 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** Polybus messages are plain Kafka records both ways, so Polybus mixes with existing Kafka applications. */
+/**
+ * Polybus messages are plain Kafka records both ways, so Polybus mixes with existing Kafka
+ * applications.
+ */
 class KafkaInteropTest {
   private static final String BOOTSTRAP = KafkaTestSupport.bootstrap();
 
@@ -36,19 +39,30 @@ class KafkaInteropTest {
     String topic = KafkaTestSupport.unique("interop-in");
     try (Polybus bus = Polybus.connect(KafkaTckTest.uri())) {
       Inbox inbox = new Inbox();
-      bus.subscribe(topic, "g", inbox, SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build());
+      bus.subscribe(
+          topic, "g", inbox, SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build());
       RecordMetadata md;
-      try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
-          Map.of("bootstrap.servers", BOOTSTRAP), new ByteArraySerializer(), new ByteArraySerializer())) {
-        ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, null, 1_700_000_000_123L,
-            "k-é".getBytes(StandardCharsets.UTF_8), new byte[] {0, 1, (byte) 255},
-            List.<Header>of(new RecordHeader("trace", "t-1".getBytes(StandardCharsets.UTF_8)),
-                new RecordHeader("lang", "ünï".getBytes(StandardCharsets.UTF_8))));
+      try (KafkaProducer<byte[], byte[]> producer =
+          new KafkaProducer<>(
+              Map.of("bootstrap.servers", BOOTSTRAP),
+              new ByteArraySerializer(),
+              new ByteArraySerializer())) {
+        ProducerRecord<byte[], byte[]> r =
+            new ProducerRecord<>(
+                topic,
+                null,
+                1_700_000_000_123L,
+                "k-é".getBytes(StandardCharsets.UTF_8),
+                new byte[] {0, 1, (byte) 255},
+                List.<Header>of(
+                    new RecordHeader("trace", "t-1".getBytes(StandardCharsets.UTF_8)),
+                    new RecordHeader("lang", "ünï".getBytes(StandardCharsets.UTF_8))));
         md = producer.send(r).get();
       }
       inbox.awaitSize(1, Duration.ofSeconds(30), "the record of a plain producer");
       Message m = inbox.messages().get(0);
-      assertThat(m.id()).as("id derived from topic, partition and offset")
+      assertThat(m.id())
+          .as("id derived from topic, partition and offset")
           .isEqualTo("kafka:" + topic + ":" + md.partition() + ":" + md.offset());
       assertThat(m.key()).isEqualTo("k-é");
       assertThat(m.payload()).containsExactly(0, 1, 255);
@@ -61,15 +75,29 @@ class KafkaInteropTest {
   @Timeout(60)
   void shouldPublishAPlainRecordThatAPlainKafkaConsumerReads() {
     String topic = KafkaTestSupport.unique("interop-out");
-    Message sent = Message.builder().key("order-7").payload(new byte[] {9, 8, 7}).header("a", "1").header("b", "é")
-        .timestampMillis(1_700_000_000_456L).build();
+    Message sent =
+        Message.builder()
+            .key("order-7")
+            .payload(new byte[] {9, 8, 7})
+            .header("a", "1")
+            .header("b", "é")
+            .timestampMillis(1_700_000_000_456L)
+            .build();
     try (Polybus bus = Polybus.connect(KafkaTckTest.uri())) {
       bus.publishAndWait(topic, sent);
     }
     List<ConsumerRecord<byte[], byte[]>> got = new ArrayList<>();
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of("bootstrap.servers", BOOTSTRAP,
-        "group.id", "plain-" + UUID.randomUUID(), "auto.offset.reset", "earliest"), new ByteArrayDeserializer(),
-        new ByteArrayDeserializer())) {
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                "bootstrap.servers",
+                BOOTSTRAP,
+                "group.id",
+                "plain-" + UUID.randomUUID(),
+                "auto.offset.reset",
+                "earliest"),
+            new ByteArrayDeserializer(),
+            new ByteArrayDeserializer())) {
       consumer.subscribe(List.of(topic));
       long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
       while (got.isEmpty() && System.nanoTime() < deadline) {
@@ -85,7 +113,8 @@ class KafkaInteropTest {
     for (Header h : r.headers()) {
       headers.put(h.key(), new String(h.value(), StandardCharsets.UTF_8));
     }
-    assertThat(headers).containsExactly(Map.entry("polybus-id", sent.id()), Map.entry("a", "1"),
-        Map.entry("b", "é"));
+    assertThat(headers)
+        .containsExactly(
+            Map.entry("polybus-id", sent.id()), Map.entry("a", "1"), Map.entry("b", "é"));
   }
 }

@@ -21,8 +21,16 @@ class KafkaMappingTest {
 
   @Test
   void shouldReadBackWhatItPublishesIdKeyPayloadHeadersInOrderAndTimestamp() {
-    Message sent = Message.builder().id("m-1").key("order-7").payload(new byte[] {9, 8, 7})
-        .header("z", "1").header("a", "é").header("m", "").timestampMillis(1_700_000_000_456L).build();
+    Message sent =
+        Message.builder()
+            .id("m-1")
+            .key("order-7")
+            .payload(new byte[] {9, 8, 7})
+            .header("z", "1")
+            .header("a", "é")
+            .header("m", "")
+            .timestampMillis(1_700_000_000_456L)
+            .build();
 
     ProducerRecord<byte[], byte[]> record = KafkaMapping.toRecord(TOPIC, null, sent);
 
@@ -35,12 +43,14 @@ class KafkaMappingTest {
     for (Header h : record.headers()) {
       names.add(h.key());
     }
-    assertThat(names).as("the id first, then the headers in order").containsExactly(KafkaMapping.ID_HEADER,
-        "z", "a", "m");
+    assertThat(names)
+        .as("the id first, then the headers in order")
+        .containsExactly(KafkaMapping.ID_HEADER, "z", "a", "m");
 
     Message read = KafkaMapping.toMessage(fetched(record, 3, 42));
     assertThat(read).isEqualTo(sent);
-    assertThat(read.headers()).containsExactly(Map.entry("z", "1"), Map.entry("a", "é"), Map.entry("m", ""));
+    assertThat(read.headers())
+        .containsExactly(Map.entry("z", "1"), Map.entry("a", "é"), Map.entry("m", ""));
   }
 
   @Test
@@ -68,15 +78,28 @@ class KafkaMappingTest {
   void shouldReadARecordOfAnotherClientWithAnIdFromItsPositionAndNoKeyForAnEmptyOne() {
     RecordHeaders headers = new RecordHeaders();
     headers.add("trace", null);
-    ConsumerRecord<byte[], byte[]> foreign = new ConsumerRecord<>(TOPIC, 4, 17, 1234L, TimestampType.CREATE_TIME,
-        0, 0, new byte[0], null, headers, Optional.empty());
+    ConsumerRecord<byte[], byte[]> foreign =
+        new ConsumerRecord<>(
+            TOPIC,
+            4,
+            17,
+            1234L,
+            TimestampType.CREATE_TIME,
+            0,
+            0,
+            new byte[0],
+            null,
+            headers,
+            Optional.empty());
 
     Message read = KafkaMapping.toMessage(foreign);
 
     assertThat(read.id()).isEqualTo("kafka:orders:4:17");
     assertThat(read.key()).as("an empty key is no key").isNull();
     assertThat(read.payload()).as("a tombstone reads as an empty payload").isEmpty();
-    assertThat(read.headers()).as("a null header value reads as empty").containsExactly(Map.entry("trace", ""));
+    assertThat(read.headers())
+        .as("a null header value reads as empty")
+        .containsExactly(Map.entry("trace", ""));
     assertThat(read.timestampMillis()).isEqualTo(1234L);
   }
 
@@ -84,20 +107,59 @@ class KafkaMappingTest {
   void shouldTakeTheIdFromThePositionWhenTheIdHeaderIsEmpty() {
     RecordHeaders headers = new RecordHeaders();
     headers.add(KafkaMapping.ID_HEADER, new byte[0]);
-    ConsumerRecord<byte[], byte[]> r = new ConsumerRecord<>(TOPIC, 0, 9, 1L, TimestampType.CREATE_TIME, 0, 0,
-        null, new byte[] {1}, headers, Optional.empty());
+    ConsumerRecord<byte[], byte[]> r =
+        new ConsumerRecord<>(
+            TOPIC,
+            0,
+            9,
+            1L,
+            TimestampType.CREATE_TIME,
+            0,
+            0,
+            null,
+            new byte[] {1},
+            headers,
+            Optional.empty());
     assertThat(KafkaMapping.toMessage(r).id()).isEqualTo("kafka:orders:0:9");
   }
 
   @Test
   void shouldDecodeLazilyToTheSameMessageAsFully() {
-    List<ConsumerRecord<byte[], byte[]>> records = List.of(
-        fetched(KafkaMapping.toRecord(TOPIC, null, Message.builder().id("a").key("k").payload("p")
-            .header("h1", "v1").header("h2", "v2").timestampMillis(77).build()), 1, 5),
-        fetched(KafkaMapping.toRecord(TOPIC, null, Message.builder().id("b").payload(new byte[0])
-            .timestampMillis(78).build()), 0, 6),
-        new ConsumerRecord<>(TOPIC, 2, 8, 79L, TimestampType.CREATE_TIME, 0, 0, new byte[0], null,
-            new RecordHeaders(), Optional.empty()));
+    List<ConsumerRecord<byte[], byte[]>> records =
+        List.of(
+            fetched(
+                KafkaMapping.toRecord(
+                    TOPIC,
+                    null,
+                    Message.builder()
+                        .id("a")
+                        .key("k")
+                        .payload("p")
+                        .header("h1", "v1")
+                        .header("h2", "v2")
+                        .timestampMillis(77)
+                        .build()),
+                1,
+                5),
+            fetched(
+                KafkaMapping.toRecord(
+                    TOPIC,
+                    null,
+                    Message.builder().id("b").payload(new byte[0]).timestampMillis(78).build()),
+                0,
+                6),
+            new ConsumerRecord<>(
+                TOPIC,
+                2,
+                8,
+                79L,
+                TimestampType.CREATE_TIME,
+                0,
+                0,
+                new byte[0],
+                null,
+                new RecordHeaders(),
+                Optional.empty()));
     for (ConsumerRecord<byte[], byte[]> r : records) {
       Message lazy = KafkaMapping.toLazyMessage(r);
       Message full = KafkaMapping.toMessage(r);
@@ -111,10 +173,19 @@ class KafkaMappingTest {
   }
 
   /** The record a consumer fetches for {@code sent}, as the broker stores it. */
-  private static ConsumerRecord<byte[], byte[]> fetched(ProducerRecord<byte[], byte[]> sent, int partition,
-      long offset) {
-    return new ConsumerRecord<>(sent.topic(), partition, offset, sent.timestamp(), TimestampType.CREATE_TIME,
-        sent.key() == null ? -1 : sent.key().length, sent.value() == null ? -1 : sent.value().length, sent.key(),
-        sent.value(), new RecordHeaders(sent.headers().toArray()), Optional.empty());
+  private static ConsumerRecord<byte[], byte[]> fetched(
+      ProducerRecord<byte[], byte[]> sent, int partition, long offset) {
+    return new ConsumerRecord<>(
+        sent.topic(),
+        partition,
+        offset,
+        sent.timestamp(),
+        TimestampType.CREATE_TIME,
+        sent.key() == null ? -1 : sent.key().length,
+        sent.value() == null ? -1 : sent.value().length,
+        sent.key(),
+        sent.value(),
+        new RecordHeaders(sent.headers().toArray()),
+        Optional.empty());
   }
 }

@@ -24,30 +24,44 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Starting a new group at an instant or an offset, on records stamped by a plain producer, and in a group that
- * another application's consumer already keeps busy (so the admin client cannot place the group and the joining
- * member places it itself).
+ * Starting a new group at an instant or an offset, on records stamped by a plain producer, and in a
+ * group that another application's consumer already keeps busy (so the admin client cannot place
+ * the group and the joining member places it itself).
  */
 class KafkaReplayTest {
   private static final String BOOTSTRAP = KafkaTestSupport.bootstrap();
 
-  /** 30 records of one key (one partition) stamped 1,000 ms apart from {@code base}; returns their payloads. */
+  /**
+   * 30 records of one key (one partition) stamped 1,000 ms apart from {@code base}; returns their
+   * payloads.
+   */
   private static List<String> produceStamped(String topic, long base) throws Exception {
     List<String> payloads = new ArrayList<>();
-    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of("bootstrap.servers", BOOTSTRAP),
-        new ByteArraySerializer(), new ByteArraySerializer())) {
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(
+            Map.of("bootstrap.servers", BOOTSTRAP),
+            new ByteArraySerializer(),
+            new ByteArraySerializer())) {
       for (int i = 0; i < 30; i++) {
         String p = "m" + i;
         payloads.add(p);
-        producer.send(new ProducerRecord<>(topic, null, base + i * 1_000L, "k".getBytes(StandardCharsets.UTF_8),
-            p.getBytes(StandardCharsets.UTF_8))).get();
+        producer
+            .send(
+                new ProducerRecord<>(
+                    topic,
+                    null,
+                    base + i * 1_000L,
+                    "k".getBytes(StandardCharsets.UTF_8),
+                    p.getBytes(StandardCharsets.UTF_8)))
+            .get();
       }
     }
     return payloads;
   }
 
   private static List<String> payloads(Inbox inbox) {
-    return inbox.messages().stream().map(m -> new String(m.payload(), StandardCharsets.UTF_8))
+    return inbox.messages().stream()
+        .map(m -> new String(m.payload(), StandardCharsets.UTF_8))
         .collect(Collectors.toList());
   }
 
@@ -56,39 +70,57 @@ class KafkaReplayTest {
   }
 
   /**
-   * Another application's member of {@code group}, on another topic, polling until {@code stop}: the group is not
-   * empty, so the admin client may not set its offsets and the Polybus member has to place its partitions itself.
+   * Another application's member of {@code group}, on another topic, polling until {@code stop}:
+   * the group is not empty, so the admin client may not set its offsets and the Polybus member has
+   * to place its partitions itself.
    */
   private static Thread otherApplicationsMember(String group, AtomicBoolean stop) {
-    Thread other = new Thread(() -> {
-      try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(Map.of("bootstrap.servers", BOOTSTRAP,
-          "group.id", group, "partition.assignment.strategy",
-          "org.apache.kafka.clients.consumer.CooperativeStickyAssignor", "auto.offset.reset", "latest"),
-          new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-        c.subscribe(List.of(KafkaTestSupport.unique("elsewhere")));
-        while (!stop.get()) {
-          c.poll(Duration.ofMillis(100));
-        }
-      }
-    });
+    Thread other =
+        new Thread(
+            () -> {
+              try (KafkaConsumer<byte[], byte[]> c =
+                  new KafkaConsumer<>(
+                      Map.of(
+                          "bootstrap.servers",
+                          BOOTSTRAP,
+                          "group.id",
+                          group,
+                          "partition.assignment.strategy",
+                          "org.apache.kafka.clients.consumer.CooperativeStickyAssignor",
+                          "auto.offset.reset",
+                          "latest"),
+                      new ByteArrayDeserializer(),
+                      new ByteArrayDeserializer())) {
+                c.subscribe(List.of(KafkaTestSupport.unique("elsewhere")));
+                while (!stop.get()) {
+                  c.poll(Duration.ofMillis(100));
+                }
+              }
+            });
     other.start();
     return other;
   }
 
   @Test
   @Timeout(60)
-  void shouldStartAtTheFirstRecordStampedAtOrAfterTheInstantByTheRecordsOwnTimestamps() throws Exception {
+  void shouldStartAtTheFirstRecordStampedAtOrAfterTheInstantByTheRecordsOwnTimestamps()
+      throws Exception {
     String topic = KafkaTestSupport.unique("since");
     try (Polybus bus = Polybus.connect(KafkaTckTest.uri())) {
       bus.subscribe(topic, "creates-the-topic", new Inbox());
       List<String> sent = produceStamped(topic, 1_000_000L);
       Inbox inbox = new Inbox();
       // Between the 15th and 16th record's stamps: starts at the 16th.
-      bus.subscribe(topic, KafkaTestSupport.unique("g"), inbox, from(StartFrom.timestamp(
-          Instant.ofEpochMilli(1_000_000L + 14_500L))));
+      bus.subscribe(
+          topic,
+          KafkaTestSupport.unique("g"),
+          inbox,
+          from(StartFrom.timestamp(Instant.ofEpochMilli(1_000_000L + 14_500L))));
       inbox.awaitSize(15, Duration.ofSeconds(30), "records stamped at or after the instant");
       Thread.sleep(300);
-      assertThat(payloads(inbox)).as("in partition order, nothing earlier").isEqualTo(sent.subList(15, 30));
+      assertThat(payloads(inbox))
+          .as("in partition order, nothing earlier")
+          .isEqualTo(sent.subList(15, 30));
     }
   }
 
@@ -100,11 +132,15 @@ class KafkaReplayTest {
       bus.subscribe(topic, "creates-the-topic", new Inbox());
       produceStamped(topic, 1_000_000L);
       Inbox inbox = new Inbox();
-      bus.subscribe(topic, KafkaTestSupport.unique("g"), inbox, from(StartFrom.timestamp(
-          Instant.ofEpochMilli(5_000_000L))));
+      bus.subscribe(
+          topic,
+          KafkaTestSupport.unique("g"),
+          inbox,
+          from(StartFrom.timestamp(Instant.ofEpochMilli(5_000_000L))));
       Message next = Message.builder().key("k").payload("after").build();
       bus.publishAndWait(topic, next);
-      inbox.awaitIds(List.of(next.id()), Duration.ofSeconds(30), "the message published after subscribe");
+      inbox.awaitIds(
+          List.of(next.id()), Duration.ofSeconds(30), "the message published after subscribe");
       Thread.sleep(300);
       assertThat(payloads(inbox)).containsExactly("after");
     }
@@ -119,14 +155,17 @@ class KafkaReplayTest {
   @Test
   @Timeout(90)
   void shouldStartAtTheInstantWhenTheGroupAlreadyHasAnotherApplicationsMember() throws Exception {
-    assertABusyGroupStartsAt(StartFrom.timestamp(Instant.ofEpochMilli(2_000_000L + 20_000L)), 2_000_000L, 20);
+    assertABusyGroupStartsAt(
+        StartFrom.timestamp(Instant.ofEpochMilli(2_000_000L + 20_000L)), 2_000_000L, 20);
   }
 
   /**
-   * Subscribes with {@code start} to a topic of 30 records stamped from {@code base} on, in a group that another
-   * application's member keeps busy, and checks that exactly the records from index {@code first} on arrive, in order.
+   * Subscribes with {@code start} to a topic of 30 records stamped from {@code base} on, in a group
+   * that another application's member keeps busy, and checks that exactly the records from index
+   * {@code first} on arrive, in order.
    */
-  private static void assertABusyGroupStartsAt(StartFrom start, long base, int first) throws Exception {
+  private static void assertABusyGroupStartsAt(StartFrom start, long base, int first)
+      throws Exception {
     String topic = KafkaTestSupport.unique("busy-start");
     String group = KafkaTestSupport.unique("busy");
     AtomicBoolean stop = new AtomicBoolean();
@@ -139,7 +178,9 @@ class KafkaReplayTest {
       bus.subscribe(topic, group, inbox, from(start));
       inbox.awaitSize(30 - first, Duration.ofSeconds(30), "records from " + start + " on");
       Thread.sleep(300);
-      assertThat(payloads(inbox)).as("record " + (first + 1) + " on, in order").isEqualTo(sent.subList(first, 30));
+      assertThat(payloads(inbox))
+          .as("record " + (first + 1) + " on, in order")
+          .isEqualTo(sent.subList(first, 30));
     } finally {
       stop.set(true);
       other.join(10_000);

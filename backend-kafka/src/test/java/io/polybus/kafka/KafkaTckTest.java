@@ -5,9 +5,10 @@ import io.polybus.Polybus;
 import io.polybus.tck.PolybusTck;
 
 /**
- * The whole TCK against the Kafka broker that {@code scripts/services/kafka.sh} starts (or the one named by the
- * system property {@code polybus.kafka.test.uri}): ordering, replay (from the start, an instant or an offset) and durability claimed; no native delayed retry
- * (Kafka cannot hold one record back), and no duplicates without failures.
+ * The whole TCK against the Kafka broker that {@code scripts/services/kafka.sh} starts (or the one
+ * named by the system property {@code polybus.kafka.test.uri}): ordering, replay (from the start,
+ * an instant or an offset) and durability claimed; no native delayed retry (Kafka cannot hold one
+ * record back), and no duplicates without failures.
  */
 class KafkaTckTest implements PolybusTck {
   static String uri() {

@@ -16,8 +16,8 @@ import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
 /**
- * Leases and the commits they lead to, without a broker: records are fetched, handed out and settled as
- * {@link KafkaMember} does, and the commits are read where the member would send them.
+ * Leases and the commits they lead to, without a broker: records are fetched, handed out and
+ * settled as {@link KafkaMember} does, and the commits are read where the member would send them.
  */
 class PartitionLeasesTest {
   private static final TopicPartition P0 = new TopicPartition("orders", 0);
@@ -32,7 +32,8 @@ class PartitionLeasesTest {
 
     at(out, 101).ack();
     at(out, 103).ack();
-    assertThat(commitOf(leases, P0)).as("the offset waits for 100; the acks after it travel in the metadata")
+    assertThat(commitOf(leases, P0))
+        .as("the offset waits for 100; the acks after it travel in the metadata")
         .isEqualTo(new OffsetAndMetadata(100, "pb1:1,a,1,a,1"));
 
     at(out, 100).ack();
@@ -55,16 +56,19 @@ class PartitionLeasesTest {
     assertThat(leases.pendingCommits(leases.states(), false)).as("nothing changed").isEmpty();
 
     at(out, 1).ack();
-    assertThat(leases.pendingCommits(leases.states(), false)).as("an ack after the offset waits for it to move")
+    assertThat(leases.pendingCommits(leases.states(), false))
+        .as("an ack after the offset waits for it to move")
         .isEmpty();
     at(out, 0).ack();
     assertThat(leases.pendingCommits(leases.states(), false))
         .containsExactly(Map.entry(P0, new OffsetAndMetadata(2, "pb1:1")));
 
     leases.commitFailed(List.of(P0));
-    assertThat(leases.pendingCommits(leases.states(), false)).as("sent again after a failure")
+    assertThat(leases.pendingCommits(leases.states(), false))
+        .as("sent again after a failure")
         .containsExactly(Map.entry(P0, new OffsetAndMetadata(2, "pb1:1")));
-    assertThat(leases.pendingCommits(leases.states(), true)).as("even a full commit skips what is stored")
+    assertThat(leases.pendingCommits(leases.states(), true))
+        .as("even a full commit skips what is stored")
         .isEmpty();
   }
 
@@ -83,12 +87,18 @@ class PartitionLeasesTest {
     PartitionLeases next = new PartitionLeases();
     PartitionState b = next.assign(P0);
     next.resume(b, committed);
-    assertThat(next.pendingCommits(next.states(), true)).as("nothing fetched yet: the stored state stays").isEmpty();
+    assertThat(next.pendingCommits(next.states(), true))
+        .as("nothing fetched yet: the stored state stays")
+        .isEmpty();
 
     List<InboundRecord> again = handOut(next, b, 10, 14);
-    assertThat(offsets(again)).as("the acked record is not delivered again").containsExactly(10L, 12L, 13L);
+    assertThat(offsets(again))
+        .as("the acked record is not delivered again")
+        .containsExactly(10L, 12L, 13L);
     assertThat(counts(again)).as("counts go on from the first member's").containsExactly(2, 4, 2);
-    assertThat(b.metadata(10)).as("the acked record is a gap, committed as acked").isEqualTo("pb1:2,a,4,2");
+    assertThat(b.metadata(10))
+        .as("the acked record is a gap, committed as acked")
+        .isEqualTo("pb1:2,a,4,2");
   }
 
   @Test
@@ -102,7 +112,8 @@ class PartitionLeasesTest {
     assertThat(counts(out)).containsExactly(2);
     assertThat(commitOf(leases, P0)).isEqualTo(new OffsetAndMetadata(10, "pb1:2,a,3,1"));
     at(out, 10).ack();
-    assertThat(commitOf(leases, P0)).as("the offset stops at the first record not fetched; the restored state after it stays")
+    assertThat(commitOf(leases, P0))
+        .as("the offset stops at the first record not fetched; the restored state after it stays")
         .isEqualTo(new OffsetAndMetadata(11, "pb1:a,3,1"));
   }
 
@@ -124,7 +135,10 @@ class PartitionLeasesTest {
     PartitionLeases.withdraw(out, List.of(P0));
 
     assertThat(out).extracting(r -> ((KRecord) r).partition.tp).containsOnly(P1).hasSize(2);
-    assertThat(ofP0).extracting(KRecord::deliveryCount).as("as if never leased").containsExactly(2, 0);
+    assertThat(ofP0)
+        .extracting(KRecord::deliveryCount)
+        .as("as if never leased")
+        .containsExactly(2, 0);
     assertThat(PartitionLeases.anyLeased(List.of(p0))).as("nothing of P0 to wait for").isFalse();
     assertThat(PartitionLeases.anyLeased(List.of(p1))).isTrue();
     assertThat(p0.metadata(0)).as("the next owner gets the counts from before").isEqualTo("pb1:2");
@@ -153,7 +167,9 @@ class PartitionLeasesTest {
     next.resume(b, committed);
     List<InboundRecord> again = handOut(next, b, 5, 10);
     assertThat(offsets(again)).containsExactly(5L, 6L, 7L, 8L);
-    assertThat(counts(again)).as("a delivery no handler saw is not counted").containsExactly(2, 3, 5, 1);
+    assertThat(counts(again))
+        .as("a delivery no handler saw is not counted")
+        .containsExactly(2, 3, 5, 1);
   }
 
   @Test
@@ -198,7 +214,9 @@ class PartitionLeasesTest {
     ofP0.get(1).recordAttempts(5);
     ofP0.get(1).release(Duration.ZERO);
     ofP0.get(1).markNotHandled();
-    assertThat(commitOf(leases, P0)).as("the close's commit").isEqualTo(new OffsetAndMetadata(0, "pb1:1*2"));
+    assertThat(commitOf(leases, P0))
+        .as("the close's commit")
+        .isEqualTo(new OffsetAndMetadata(0, "pb1:1*2"));
     List<InboundRecord> again = new ArrayList<>();
     leases.takeReleased(again, 10);
     assertThat(again).isEmpty();
@@ -206,8 +224,12 @@ class PartitionLeasesTest {
 
   // ---------------------------------------------------------------- helpers
 
-  /** Fetches, admits and leases offsets {@code from} to {@code to} (exclusive) of {@code ps}, as one poll call. */
-  private static List<InboundRecord> handOut(PartitionLeases leases, PartitionState ps, long from, long to) {
+  /**
+   * Fetches, admits and leases offsets {@code from} to {@code to} (exclusive) of {@code ps}, as one
+   * poll call.
+   */
+  private static List<InboundRecord> handOut(
+      PartitionLeases leases, PartitionState ps, long from, long to) {
     List<InboundRecord> out = new ArrayList<>();
     for (long offset = from; offset < to; offset++) {
       KRecord r = leases.admit(ps, fetched(ps.tp, offset));
@@ -220,11 +242,18 @@ class PartitionLeasesTest {
   }
 
   private static ConsumerRecord<byte[], byte[]> fetched(TopicPartition tp, long offset) {
-    return new ConsumerRecord<>(tp.topic(), tp.partition(), offset, ("k" + offset).getBytes(StandardCharsets.UTF_8),
+    return new ConsumerRecord<>(
+        tp.topic(),
+        tp.partition(),
+        offset,
+        ("k" + offset).getBytes(StandardCharsets.UTF_8),
         new byte[] {1});
   }
 
-  /** The commit a close or revocation (a synchronous, full commit) would send for {@code tp}; null for none. */
+  /**
+   * The commit a close or revocation (a synchronous, full commit) would send for {@code tp}; null
+   * for none.
+   */
   private static OffsetAndMetadata commitOf(PartitionLeases leases, TopicPartition tp) {
     return leases.pendingCommits(leases.states(), true).get(tp);
   }

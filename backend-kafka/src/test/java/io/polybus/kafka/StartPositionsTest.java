@@ -18,7 +18,8 @@ class StartPositionsTest {
   private static final Set<TopicPartition> ALL = Set.of(P0, P1, P2);
 
   /** Partition 0 retains 10..99, partition 1 retains 50..59, partition 2 is empty at 7. */
-  private static Map<TopicPartition, Long> broker(StartFrom.Kind kind, Map<TopicPartition, Long> atOrAfter) {
+  private static Map<TopicPartition, Long> broker(
+      StartFrom.Kind kind, Map<TopicPartition, Long> atOrAfter) {
     switch (kind) {
       case EARLIEST:
         return Map.of(P0, 10L, P1, 50L, P2, 7L);
@@ -31,7 +32,8 @@ class StartPositionsTest {
 
   @Test
   void offsetIsClampedToWhatEachPartitionRetains() {
-    Map<TopicPartition, Long> at = KafkaBackend.startPositions(ALL, StartFrom.offset(55), k -> broker(k, Map.of()));
+    Map<TopicPartition, Long> at =
+        KafkaBackend.startPositions(ALL, StartFrom.offset(55), k -> broker(k, Map.of()));
     assertThat(at).containsExactlyInAnyOrderEntriesOf(Map.of(P0, 55L, P1, 55L, P2, 7L));
     at = KafkaBackend.startPositions(ALL, StartFrom.offset(0), k -> broker(k, Map.of()));
     assertThat(at).containsExactlyInAnyOrderEntriesOf(Map.of(P0, 10L, P1, 50L, P2, 7L));
@@ -45,8 +47,9 @@ class StartPositionsTest {
     found.put(P0, 42L);
     found.put(P1, -1L); // the admin client's answer when no record is that new
     // P2 absent: the consumer's answer (a null entry) when no record is that new
-    Map<TopicPartition, Long> at = KafkaBackend.startPositions(ALL, StartFrom.timestamp(Instant.ofEpochMilli(5)),
-        k -> broker(k, found));
+    Map<TopicPartition, Long> at =
+        KafkaBackend.startPositions(
+            ALL, StartFrom.timestamp(Instant.ofEpochMilli(5)), k -> broker(k, found));
     assertThat(at).containsExactlyInAnyOrderEntriesOf(Map.of(P0, 42L, P1, 60L, P2, 7L));
   }
 

@@ -27,8 +27,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Damage done to copies of a real log: random byte flips and truncations. Whatever is damaged, opening the copy either
- * works or fails with an error naming the damaged file, and no message is ever delivered that was not published.
+ * Damage done to copies of a real log: random byte flips and truncations. Whatever is damaged,
+ * opening the copy either works or fails with an error naming the damaged file, and no message is
+ * ever delivered that was not published.
  */
 @Timeout(180)
 class CorruptionTest {
@@ -41,11 +42,17 @@ class CorruptionTest {
   @BeforeEach
   void writeAnOriginal() {
     original = tmp.resolve("original");
-    try (Polybus bus = Polybus.connect("log:" + original + "?partitions=2&segmentSize=1m&maxPayload=64k")) {
+    try (Polybus bus =
+        Polybus.connect("log:" + original + "?partitions=2&segmentSize=1m&maxPayload=64k")) {
       List<Message> batch = new ArrayList<>();
       for (int i = 0; i < MESSAGES; i++) {
-        batch.add(Message.builder().key("k" + i % 10).payload("payload-" + i + "-" + "x".repeat(i % 200))
-            .header("n", Integer.toString(i)).header("kind", "original").build());
+        batch.add(
+            Message.builder()
+                .key("k" + i % 10)
+                .payload("payload-" + i + "-" + "x".repeat(i % 200))
+                .header("n", Integer.toString(i))
+                .header("kind", "original")
+                .build());
         if (batch.size() == 500) {
           List<PublishReceipt> receipts = bus.publishAllAndWait("t", batch);
           assertThat(receipts).hasSize(batch.size());
@@ -75,7 +82,8 @@ class CorruptionTest {
         }
       }
       Map<String, Message> got = readEverything(copy);
-      assertThat(got.size()).as("round %d: %d flips in %s", round, flips, victim)
+      assertThat(got.size())
+          .as("round %d: %d flips in %s", round, flips, victim)
           .isBetween(MESSAGES - 4 * flips, MESSAGES);
     }
   }
@@ -89,7 +97,8 @@ class CorruptionTest {
       Path victim = segments.get(random.nextInt(segments.size()));
       try (RandomAccessFile f = new RandomAccessFile(victim.toFile(), "rw")) {
         if (round % 2 == 0) {
-          f.setLength((long) (random.nextDouble() * f.length())); // truncated, maybe inside the header
+          f.setLength(
+              (long) (random.nextDouble() * f.length())); // truncated, maybe inside the header
         } else {
           long at = random.nextInt(128); // the header's magic, base offset, capacity, tail...
           f.seek(at);
@@ -112,14 +121,21 @@ class CorruptionTest {
     Map<String, Message> got = new ConcurrentHashMap<>();
     Set<String> bogus = ConcurrentHashMap.newKeySet();
     try (Polybus bus = Polybus.connect("log:" + copy + "?maxPayload=64k&stallTimeout=200ms")) {
-      bus.subscribe("t", "check", d -> {
-        Message m = d.message();
-        Message p = published.get(m.id());
-        if (p == null || !p.payloadAsString().equals(m.payloadAsString()) || !p.headers().equals(m.headers())
-            || !p.key().equals(m.key()) || got.putIfAbsent(m.id(), m) != null) {
-          bogus.add(m.id() + " " + m);
-        }
-      }, SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).ordering(Ordering.NONE).build());
+      bus.subscribe(
+          "t",
+          "check",
+          d -> {
+            Message m = d.message();
+            Message p = published.get(m.id());
+            if (p == null
+                || !p.payloadAsString().equals(m.payloadAsString())
+                || !p.headers().equals(m.headers())
+                || !p.key().equals(m.key())
+                || got.putIfAbsent(m.id(), m) != null) {
+              bogus.add(m.id() + " " + m);
+            }
+          },
+          SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).ordering(Ordering.NONE).build());
       int last = -1;
       while (got.size() != last) { // until nothing new for a while
         last = got.size();
@@ -147,11 +163,16 @@ class CorruptionTest {
 
   private static List<Path> segments(Path log) throws IOException {
     try (Stream<Path> files = Files.walk(log.resolve("topics"))) {
-      return files.filter(f -> f.getFileName().toString().matches("\\d{20}\\.log")).sorted().toList();
+      return files
+          .filter(f -> f.getFileName().toString().matches("\\d{20}\\.log"))
+          .sorted()
+          .toList();
     }
   }
 
-  /** Where the segment's frames end: the position half of its tail word, at byte 64 of the header. */
+  /**
+   * Where the segment's frames end: the position half of its tail word, at byte 64 of the header.
+   */
   private static long dataEnd(RandomAccessFile f) throws IOException {
     f.seek(64);
     int b0 = f.read();

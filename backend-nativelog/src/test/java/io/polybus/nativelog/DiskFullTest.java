@@ -21,9 +21,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A disk that fills up: a real, small file system (a 4 MiB tmpfs, mounted for the test; needs root, as CI has).
- * Publishing fails with a clear transient error naming the cause, the JVM does not crash (segments are preallocated:
- * no SIGBUS), and every publish confirmed before is still there.
+ * A disk that fills up: a real, small file system (a 4 MiB tmpfs, mounted for the test; needs root,
+ * as CI has). Publishing fails with a clear transient error naming the cause, the JVM does not
+ * crash (segments are preallocated: no SIGBUS), and every publish confirmed before is still there.
  */
 @Timeout(120)
 class DiskFullTest {
@@ -42,9 +42,13 @@ class DiskFullTest {
       Throwable failure = null;
       try (Polybus bus = Polybus.connect(uri)) {
         // The group exists before the disk fills (its state file needs room too).
-        bus.subscribe("t", "g", d -> {}, SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build()).close();
+        bus.subscribe(
+                "t", "g", d -> {}, SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build())
+            .close();
         byte[] payload = new byte[1000];
-        for (int round = 0; round < 100 && failure == null; round++) { // 10 MB: more than the disk holds
+        for (int round = 0;
+            round < 100 && failure == null;
+            round++) { // 10 MB: more than the disk holds
           List<Message> batch = new ArrayList<>();
           for (int i = 0; i < 100; i++) {
             batch.add(Message.builder().payload(payload).build());
@@ -57,8 +61,10 @@ class DiskFullTest {
           }
         }
         assertThat(failure).as("a publish failed once the disk was full").isNotNull();
-        assertThat(failure).isInstanceOf(BrokerUnavailableException.class)
-            .hasMessageContaining(disk.resolve("log").toString()).hasMessageContaining("No space left on device");
+        assertThat(failure)
+            .isInstanceOf(BrokerUnavailableException.class)
+            .hasMessageContaining(disk.resolve("log").toString())
+            .hasMessageContaining("No space left on device");
         assertThat(confirmed).hasSizeGreaterThan(1000);
         // The health check tells the truth: no room for another segment.
         assertThat(bus.health().up()).isFalse();
@@ -78,8 +84,11 @@ class DiskFullTest {
   }
 
   private static void run(String... command) throws Exception {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    Process p =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
     assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).as(String.join(" ", command)).isZero();
   }

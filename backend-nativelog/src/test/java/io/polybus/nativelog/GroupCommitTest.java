@@ -18,7 +18,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code fsync=sync}: publishes of many threads share forces, and every one of them is confirmed exactly once. */
+/**
+ * {@code fsync=sync}: publishes of many threads share forces, and every one of them is confirmed
+ * exactly once.
+ */
 @Timeout(60)
 class GroupCommitTest {
   @TempDir Path dir;
@@ -33,19 +36,23 @@ class GroupCommitTest {
       List<Throwable> errors = new ArrayList<>();
       for (int t = 0; t < threads; t++) {
         int id = t;
-        Thread p = new Thread(() -> {
-          try {
-            for (int i = 0; i < each; i++) {
-              PublishReceipt r = bus.publishAndWait("t", Message.builder().key("k" + (i % 7))
-                  .payload(id + "-" + i).build());
-              confirmed.add(r.messageId());
-            }
-          } catch (Throwable e) {
-            synchronized (errors) {
-              errors.add(e);
-            }
-          }
-        });
+        Thread p =
+            new Thread(
+                () -> {
+                  try {
+                    for (int i = 0; i < each; i++) {
+                      PublishReceipt r =
+                          bus.publishAndWait(
+                              "t",
+                              Message.builder().key("k" + (i % 7)).payload(id + "-" + i).build());
+                      confirmed.add(r.messageId());
+                    }
+                  } catch (Throwable e) {
+                    synchronized (errors) {
+                      errors.add(e);
+                    }
+                  }
+                });
         publishers.add(p);
         p.start();
       }
@@ -55,7 +62,10 @@ class GroupCommitTest {
       assertThat(errors).isEmpty();
       assertThat(confirmed).hasSize(threads * each);
       Set<String> got = ConcurrentHashMap.newKeySet();
-      bus.subscribe("t", "g", d -> got.add(d.message().id()),
+      bus.subscribe(
+          "t",
+          "g",
+          d -> got.add(d.message().id()),
           SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build());
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       while (got.size() < threads * each && System.nanoTime() < deadline) {

@@ -25,32 +25,40 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Files of the log that cannot be used as they are: refused with an error naming the file, non-transient (retrying
- * does not help until someone fixes the file), and health down.
+ * Files of the log that cannot be used as they are: refused with an error naming the file,
+ * non-transient (retrying does not help until someone fixes the file), and health down.
  */
 @Timeout(60)
 class LogFaultsTest {
   @TempDir Path tmp;
 
   private Backend open(Path dir) {
-    return new NativeLogBackendProvider().open(PolybusOptions.parse("log:" + dir + "?partitions=1&segmentSize=1m"
-        + "&maxPayload=64k"));
+    return new NativeLogBackendProvider()
+        .open(
+            PolybusOptions.parse(
+                "log:" + dir + "?partitions=1&segmentSize=1m" + "&maxPayload=64k"));
   }
 
   private static ConsumerSpec spec(String topic) {
-    return new ConsumerSpec(topic, "g", Ordering.NONE, StartFrom.EARLIEST, Duration.ofSeconds(30), 100);
+    return new ConsumerSpec(
+        topic, "g", Ordering.NONE, StartFrom.EARLIEST, Duration.ofSeconds(30), 100);
   }
 
   @Test
-  void aTopicDirectoryThatIsASymlinkOutOfTheLogIsRefusedAndNothingIsWrittenThere() throws Exception {
+  void aTopicDirectoryThatIsASymlinkOutOfTheLogIsRefusedAndNothingIsWrittenThere()
+      throws Exception {
     Path dir = tmp.resolve("log");
     Path outside = Files.createDirectories(tmp.resolve("outside"));
     try (Backend b = open(dir)) {
       Files.createSymbolicLink(dir.resolve("topics").resolve("evil"), outside);
       assertThatThrownBy(() -> b.publish("evil", List.of(Message.of("x"))).join())
-          .isInstanceOf(CompletionException.class).cause().isInstanceOf(ConfigurationException.class)
-          .hasMessageContaining("evil").hasMessageContaining("outside the log directory");
-      assertThatThrownBy(() -> b.subscribe(spec("evil"))).isInstanceOf(ConfigurationException.class)
+          .isInstanceOf(CompletionException.class)
+          .cause()
+          .isInstanceOf(ConfigurationException.class)
+          .hasMessageContaining("evil")
+          .hasMessageContaining("outside the log directory");
+      assertThatThrownBy(() -> b.subscribe(spec("evil")))
+          .isInstanceOf(ConfigurationException.class)
           .hasMessageContaining("outside the log directory");
     }
     try (Stream<Path> s = Files.list(outside)) {
@@ -66,7 +74,9 @@ class LogFaultsTest {
       Files.createDirectories(dir.resolve("topics").resolve("t"));
       Files.createSymbolicLink(dir.resolve("topics").resolve("t").resolve("0"), outside);
       assertThatThrownBy(() -> b.publish("t", List.of(Message.of("x"))).join())
-          .cause().isInstanceOf(ConfigurationException.class).hasMessageContaining("outside the log directory");
+          .cause()
+          .isInstanceOf(ConfigurationException.class)
+          .hasMessageContaining("outside the log directory");
     }
     try (Stream<Path> s = Files.list(outside)) {
       assertThat(s).isEmpty();
@@ -94,12 +104,14 @@ class LogFaultsTest {
       spoil(state);
       // The member opens the state when it takes the partition, at its first poll.
       assertThatThrownBy(() -> c.poll(10, Duration.ofMillis(100)))
-          .isInstanceOf(NonTransientPolybusException.class).hasMessageContaining(state.toString());
+          .isInstanceOf(NonTransientPolybusException.class)
+          .hasMessageContaining(state.toString());
       c.close();
       assertThat(b.health().up()).isFalse();
       assertThat(b.health().detail()).contains(state.toString());
       assertThatThrownBy(() -> b.subscribe(spec("t")))
-          .isInstanceOf(NonTransientPolybusException.class).hasMessageContaining(state.toString());
+          .isInstanceOf(NonTransientPolybusException.class)
+          .hasMessageContaining(state.toString());
     }
   }
 
@@ -112,7 +124,8 @@ class LogFaultsTest {
       assumeTrue(chattr("+i", state), "chattr +i is not available here");
       try {
         assertThatThrownBy(() -> b.subscribe(spec("t")))
-            .isInstanceOf(NonTransientPolybusException.class).hasMessageContaining(state.toString());
+            .isInstanceOf(NonTransientPolybusException.class)
+            .hasMessageContaining(state.toString());
         assertThat(b.health().up()).isFalse();
         assertThat(b.health().detail()).contains(state.toString());
       } finally {
@@ -132,9 +145,11 @@ class LogFaultsTest {
 
   private static boolean chattr(String flag, Path file) {
     try {
-      Process p = new ProcessBuilder("chattr", flag, file.toString()).redirectErrorStream(true).start();
+      Process p =
+          new ProcessBuilder("chattr", flag, file.toString()).redirectErrorStream(true).start();
       p.getInputStream().readAllBytes();
-      return p.waitFor() == 0 && (!flag.startsWith("+") || !Files.isWritable(file) || cannotOpenForWrite(file));
+      return p.waitFor() == 0
+          && (!flag.startsWith("+") || !Files.isWritable(file) || cannotOpenForWrite(file));
     } catch (Exception e) {
       return false;
     }

@@ -25,24 +25,37 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Real processes sharing one log directory: group members in other JVMs, and writers killed with SIGKILL. */
+/**
+ * Real processes sharing one log directory: group members in other JVMs, and writers killed with
+ * SIGKILL.
+ */
 @Timeout(300)
 class MultiProcessTest {
   @TempDir Path dir;
 
   private static Process child(Path log, String... args) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-        "-Xmx256m", "-cp", System.getProperty("java.class.path"), Children.class.getName()));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                ProcessHandle.current().info().command().orElse("java"),
+                "-Xmx256m",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Children.class.getName()));
     cmd.addAll(List.of(args));
-    return new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    return new ProcessBuilder(cmd)
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .start();
   }
 
-  private static void await(java.util.function.BooleanSupplier c, String what) throws InterruptedException {
+  private static void await(java.util.function.BooleanSupplier c, String what)
+      throws InterruptedException {
     await(c, () -> what);
   }
 
-  private static void await(java.util.function.BooleanSupplier c, java.util.function.Supplier<String> what)
+  private static void await(
+      java.util.function.BooleanSupplier c, java.util.function.Supplier<String> what)
       throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
     while (!c.getAsBoolean()) {
@@ -70,16 +83,24 @@ class MultiProcessTest {
     Process pa = child(dir.resolve("a.log"), "consume", uri, "orders", "g", a.toString());
     Process pb = child(dir.resolve("b.log"), "consume", uri, "orders", "g", b.toString());
     try {
-      await(() -> Files.exists(dir.resolve("a.txt.ready")) && Files.exists(dir.resolve("b.txt.ready")),
-          () -> "both members to join; a: " + lines(dir.resolve("a.log")) + " b: " + lines(dir.resolve("b.log")));
+      await(
+          () ->
+              Files.exists(dir.resolve("a.txt.ready")) && Files.exists(dir.resolve("b.txt.ready")),
+          () ->
+              "both members to join; a: "
+                  + lines(dir.resolve("a.log"))
+                  + " b: "
+                  + lines(dir.resolve("b.log")));
       int keys = 40;
       int perKey = 250;
       int rounds = 0;
       try (Polybus bus = Polybus.connect(uri)) {
         boolean killed = false;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        // Rounds of one message per key. Past half way the second member is killed as soon as both have handled
-        // messages; the publisher keeps going meanwhile, because a member that joined last may get its partitions
+        // Rounds of one message per key. Past half way the second member is killed as soon as both
+        // have handled
+        // messages; the publisher keeps going meanwhile, because a member that joined last may get
+        // its partitions
         // only after the first one has drained everything published so far.
         for (int i = 0; i < perKey || !killed; i++) {
           List<Message> batch = new ArrayList<>();
@@ -93,8 +114,15 @@ class MultiProcessTest {
               pb.destroyForcibly().waitFor();
               killed = true;
             } else if (System.nanoTime() > deadline) {
-              throw new AssertionError("both members never handled messages: a " + lines(a).size() + ", b "
-                  + lines(b).size() + "; a: " + lines(dir.resolve("a.log")) + " b: " + lines(dir.resolve("b.log")));
+              throw new AssertionError(
+                  "both members never handled messages: a "
+                      + lines(a).size()
+                      + ", b "
+                      + lines(b).size()
+                      + "; a: "
+                      + lines(dir.resolve("a.log"))
+                      + " b: "
+                      + lines(dir.resolve("b.log")));
             } else {
               Thread.sleep(10);
             }
@@ -103,7 +131,8 @@ class MultiProcessTest {
       }
       int total = keys * rounds;
       await(() -> handled(a, b).size() == total, "every message to be handled");
-      // Per key, each member handled its messages in publish order (a redelivery may repeat a tail, never go back
+      // Per key, each member handled its messages in publish order (a redelivery may repeat a tail,
+      // never go back
       // before what the member itself had done).
       for (Path f : List.of(a, b)) {
         Map<String, Integer> last = new HashMap<>();
@@ -111,7 +140,9 @@ class MultiProcessTest {
           String[] parts = line.split(" ");
           int seq = Integer.parseInt(parts[1]);
           Integer prev = last.put(parts[0], seq);
-          assertThat(prev == null || seq > prev).as("order of %s in %s: %s after %s", parts[0], f, seq, prev).isTrue();
+          assertThat(prev == null || seq > prev)
+              .as("order of %s in %s: %s after %s", parts[0], f, seq, prev)
+              .isTrue();
         }
       }
     } finally {
@@ -140,7 +171,8 @@ class MultiProcessTest {
   }
 
   @Test
-  void aWriterKilledAtRandomPointsNeverLosesAConfirmedPublishNorLeavesACorruptRecord() throws Exception {
+  void aWriterKilledAtRandomPointsNeverLosesAConfirmedPublishNorLeavesACorruptRecord()
+      throws Exception {
     Path data = dir.resolve("log");
     String uri = "log:" + data + "?partitions=2&segmentSize=2m&maxPayload=64k&stallTimeout=200ms";
     Random random = new Random(42);
@@ -148,52 +180,81 @@ class MultiProcessTest {
     int runs = 6;
     for (int r = 0; r < runs; r++) {
       String prefix = "run" + r;
-      // Output goes to a file, not a pipe: what the child wrote before SIGKILL is all in the file (a pipe read by
+      // Output goes to a file, not a pipe: what the child wrote before SIGKILL is all in the file
+      // (a pipe read by
       // this JVM can lose its last lines when the reaper drains it at process exit).
       Path outFile = dir.resolve(prefix + ".out");
-      Process p = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-Xmx256m", "-cp",
-          System.getProperty("java.class.path"), Children.class.getName(), "publish", uri, "crash", prefix, "1000000")
-          .redirectOutput(outFile.toFile())
-          .redirectError(ProcessBuilder.Redirect.appendTo(dir.resolve("publisher.err").toFile())).start();
+      Process p =
+          new ProcessBuilder(
+                  ProcessHandle.current().info().command().orElse("java"),
+                  "-Xmx256m",
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  Children.class.getName(),
+                  "publish",
+                  uri,
+                  "crash",
+                  prefix,
+                  "1000000")
+              .redirectOutput(outFile.toFile())
+              .redirectError(
+                  ProcessBuilder.Redirect.appendTo(dir.resolve("publisher.err").toFile()))
+              .start();
       await(() -> lastConfirmed(outFile) >= 0, "the publisher to confirm its first message");
       Thread.sleep(50 + random.nextInt(400));
       p.destroyForcibly().waitFor(); // SIGKILL
       confirmed.put(prefix, lastConfirmed(outFile));
     }
-    // Every confirmed publish is there, in order per run, and everything delivered is a well-formed message.
+    // Every confirmed publish is there, in order per run, and everything delivered is a well-formed
+    // message.
     Map<String, Integer> next = new HashMap<>();
     Set<String> bad = new HashSet<>();
     try (Polybus bus = Polybus.connect(uri)) {
-      Subscription s = bus.subscribe("crash", "verify", d -> {
-        String[] parts = d.message().payloadAsString().split(":");
-        synchronized (next) {
-          if (parts.length != 2 || !d.message().key().startsWith(parts[0] + "-k")) {
-            bad.add(d.message().payloadAsString());
-            return;
-          }
-          next.merge(parts[0] + "/" + d.message().key(), 1, Integer::sum);
-          next.merge(parts[0], 1, Integer::sum);
-          next.merge(parts[0] + "/max", Integer.parseInt(parts[1]), Math::max);
-        }
-      }, SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build());
-      await(() -> {
-        synchronized (next) {
-          return confirmed.entrySet().stream().allMatch(e -> next.getOrDefault(e.getKey(), 0) > e.getValue());
-        }
-      }, () -> {
-        synchronized (next) {
-          return "every confirmed publish to be delivered: confirmed " + confirmed + ", delivered " + next;
-        }
-      });
+      Subscription s =
+          bus.subscribe(
+              "crash",
+              "verify",
+              d -> {
+                String[] parts = d.message().payloadAsString().split(":");
+                synchronized (next) {
+                  if (parts.length != 2 || !d.message().key().startsWith(parts[0] + "-k")) {
+                    bad.add(d.message().payloadAsString());
+                    return;
+                  }
+                  next.merge(parts[0] + "/" + d.message().key(), 1, Integer::sum);
+                  next.merge(parts[0], 1, Integer::sum);
+                  next.merge(parts[0] + "/max", Integer.parseInt(parts[1]), Math::max);
+                }
+              },
+              SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build());
+      await(
+          () -> {
+            synchronized (next) {
+              return confirmed.entrySet().stream()
+                  .allMatch(e -> next.getOrDefault(e.getKey(), 0) > e.getValue());
+            }
+          },
+          () -> {
+            synchronized (next) {
+              return "every confirmed publish to be delivered: confirmed "
+                  + confirmed
+                  + ", delivered "
+                  + next;
+            }
+          });
       s.close();
     }
     assertThat(bad).isEmpty();
     for (Map.Entry<String, Integer> e : confirmed.entrySet()) {
-      // At most one more than confirmed may exist (appended, killed before the confirmation was printed).
+      // At most one more than confirmed may exist (appended, killed before the confirmation was
+      // printed).
       assertThat(next.get(e.getKey() + "/max")).isBetween(e.getValue(), e.getValue() + 1);
-      assertThat(next.get(e.getKey())).isEqualTo(next.get(e.getKey() + "/max") + 1); // no gap, no duplicate
+      assertThat(next.get(e.getKey()))
+          .isEqualTo(next.get(e.getKey() + "/max") + 1); // no gap, no duplicate
     }
-    assertThat(new File(dir.toFile(), "publisher.err")).satisfiesAnyOf(
-        f -> assertThat(f).doesNotExist(), f -> assertThat(Files.readString(f.toPath())).doesNotContain("Exception"));
+    assertThat(new File(dir.toFile(), "publisher.err"))
+        .satisfiesAnyOf(
+            f -> assertThat(f).doesNotExist(),
+            f -> assertThat(Files.readString(f.toPath())).doesNotContain("Exception"));
   }
 }

@@ -27,7 +27,8 @@ class NativeLogBackendTest {
   void refusesADirectoryThatHasFilesButIsNotAPolybusLog() throws Exception {
     Files.writeString(dir.resolve("important.txt"), "not ours");
     assertThatThrownBy(() -> Polybus.connect("log:" + dir))
-        .isInstanceOf(ConfigurationException.class).hasMessageContaining("not a Polybus log directory");
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("not a Polybus log directory");
     assertThat(dir.resolve("important.txt")).hasContent("not ours");
   }
 
@@ -35,19 +36,24 @@ class NativeLogBackendTest {
   void refusesAMarkerOfAnUnknownFormat() throws Exception {
     Files.writeString(dir.resolve("polybus-log"), "polybus-log 99\n");
     assertThatThrownBy(() -> Polybus.connect("log:" + dir))
-        .isInstanceOf(ConfigurationException.class).hasMessageContaining("unknown format");
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("unknown format");
   }
 
   @Test
   void explainsBadSettings() {
     assertThatThrownBy(() -> Polybus.connect("log:"))
-        .isInstanceOf(ConfigurationException.class).hasMessageContaining("needs a directory");
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("needs a directory");
     assertThatThrownBy(() -> Polybus.connect("log://host/x"))
-        .isInstanceOf(ConfigurationException.class).hasMessageContaining("not a host");
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("not a host");
     assertThatThrownBy(() -> Polybus.connect("log:" + dir + "?segmentSize=1m&maxPayload=1m"))
-        .isInstanceOf(ConfigurationException.class).hasMessageContaining("must fit a segment");
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("must fit a segment");
     assertThatThrownBy(() -> Polybus.connect("log:" + dir + "?fsync=sometimes"))
-        .isInstanceOf(ConfigurationException.class).hasMessageContaining("fsync");
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("fsync");
   }
 
   @Test
@@ -55,8 +61,12 @@ class NativeLogBackendTest {
     String uri = "log:" + dir + "?partitions=2&segmentSize=2m";
     List<String> first = new CopyOnWriteArrayList<>();
     try (Polybus bus = Polybus.connect(uri)) {
-      Subscription s = bus.subscribe("t", "g", d -> first.add(d.message().payloadAsString()),
-          SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build());
+      Subscription s =
+          bus.subscribe(
+              "t",
+              "g",
+              d -> first.add(d.message().payloadAsString()),
+              SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build());
       for (int i = 0; i < 100; i++) {
         bus.publishAndWait("t", Message.of("k" + (i % 7), "m" + i));
       }
@@ -79,7 +89,8 @@ class NativeLogBackendTest {
   void everySyncModePublishesAndDelivers() throws Exception {
     for (String mode : List.of("none", "interval&fsyncInterval=50ms", "sync")) {
       Path d = Files.createDirectory(dir.resolve(mode.replaceAll("[^a-z]", "")));
-      try (Polybus bus = Polybus.connect("log:" + d + "?partitions=1&segmentSize=2m&fsync=" + mode)) {
+      try (Polybus bus =
+          Polybus.connect("log:" + d + "?partitions=1&segmentSize=2m&fsync=" + mode)) {
         List<String> got = new CopyOnWriteArrayList<>();
         bus.subscribe("t", "g", x -> got.add(x.message().payloadAsString()));
         bus.publishAllAndWait("t", List.of(Message.of("a"), Message.of("b")));

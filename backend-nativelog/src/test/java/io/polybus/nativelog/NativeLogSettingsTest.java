@@ -13,7 +13,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Settings the log refuses at connect, naming the key, instead of failing later or ignoring them. */
+/**
+ * Settings the log refuses at connect, naming the key, instead of failing later or ignoring them.
+ */
 @Timeout(60)
 class NativeLogSettingsTest {
   @TempDir Path dir;
@@ -23,21 +25,32 @@ class NativeLogSettingsTest {
     try (Polybus first = Polybus.connect("log:" + dir + "?segmentSize=1m&maxPayload=64k")) {
       assertThatThrownBy(() -> Polybus.connect("log:" + dir + "?segmentSize=64m&maxPayload=16m"))
           .isInstanceOf(ConfigurationException.class)
-          .hasMessageContaining("segmentSize").hasMessageContaining("1048576").hasMessageContaining("67108864");
-      assertThatThrownBy(() -> Polybus.connect("log:" + dir + "?segmentSize=1m&maxPayload=64k&partitions=8"))
+          .hasMessageContaining("segmentSize")
+          .hasMessageContaining("1048576")
+          .hasMessageContaining("67108864");
+      assertThatThrownBy(
+              () -> Polybus.connect("log:" + dir + "?segmentSize=1m&maxPayload=64k&partitions=8"))
           .isInstanceOf(ConfigurationException.class)
-          .hasMessageContaining("partitions").hasMessageContaining("4").hasMessageContaining("8");
-      assertThatThrownBy(() -> Polybus.connect("log:" + dir + "?segmentSize=1m&maxPayload=64k&stallTimeout=5s"))
-          .isInstanceOf(ConfigurationException.class).hasMessageContaining("stallTimeout");
-      assertThatThrownBy(() -> Polybus.connect("log:" + dir + "?segmentSize=1m&maxPayload=64k&retention=1d"))
-          .isInstanceOf(ConfigurationException.class).hasMessageContaining("retention");
+          .hasMessageContaining("partitions")
+          .hasMessageContaining("4")
+          .hasMessageContaining("8");
+      assertThatThrownBy(
+              () ->
+                  Polybus.connect("log:" + dir + "?segmentSize=1m&maxPayload=64k&stallTimeout=5s"))
+          .isInstanceOf(ConfigurationException.class)
+          .hasMessageContaining("stallTimeout");
+      assertThatThrownBy(
+              () -> Polybus.connect("log:" + dir + "?segmentSize=1m&maxPayload=64k&retention=1d"))
+          .isInstanceOf(ConfigurationException.class)
+          .hasMessageContaining("retention");
     }
   }
 
   @Test
   void aSecondBusWithTheSameLogSettingsSharesTheDirectoryAndMayDifferInItsOwn() {
     try (Polybus first = Polybus.connect("log:" + dir + "?segmentSize=1m&maxPayload=64k");
-        Polybus second = Polybus.connect("log:" + dir + "?segmentSize=1m&maxPayload=32k&fsync=sync")) {
+        Polybus second =
+            Polybus.connect("log:" + dir + "?segmentSize=1m&maxPayload=32k&fsync=sync")) {
       second.publishAndWait("t", io.polybus.Message.of("x"));
       assertThat(first.health().up()).isTrue();
     }
@@ -49,23 +62,37 @@ class NativeLogSettingsTest {
 
   @Test
   void durationsTheLogCannotCountAreRefusedNamingTheKeyAndTheRange() {
-    for (String bad : new String[] {"stallTimeout=300000d", "stallTimeout=9999999999999999d",
-        "fsyncInterval=9223372036854775807s", "retention=9223372036854775807s",
-        "retentionCheckInterval=9223372036854775807s", "fsyncInterval=500us", "retentionCheckInterval=10us"}) {
+    for (String bad :
+        new String[] {
+          "stallTimeout=300000d",
+          "stallTimeout=9999999999999999d",
+          "fsyncInterval=9223372036854775807s",
+          "retention=9223372036854775807s",
+          "retentionCheckInterval=9223372036854775807s",
+          "fsyncInterval=500us",
+          "retentionCheckInterval=10us"
+        }) {
       String key = bad.substring(0, bad.indexOf('='));
-      assertThatThrownBy(() -> Polybus.connect("log:" + dir + "?fsync=interval&" + bad)).as(bad)
-          .isInstanceOf(ConfigurationException.class).hasMessageContaining(key).hasMessageContaining("between");
+      assertThatThrownBy(() -> Polybus.connect("log:" + dir + "?fsync=interval&" + bad))
+          .as(bad)
+          .isInstanceOf(ConfigurationException.class)
+          .hasMessageContaining(key)
+          .hasMessageContaining("between");
     }
   }
 
   @Test
   void nativeSettingsAreRefusedNamingTheKey() {
-    assertThatThrownBy(() -> Polybus.connect(Map.of("polybus.uri", "log:" + dir, "polybus.log.partitions", "8")))
-        .isInstanceOf(ConfigurationException.class).hasMessageContaining("polybus.log.partitions");
+    assertThatThrownBy(
+            () ->
+                Polybus.connect(Map.of("polybus.uri", "log:" + dir, "polybus.log.partitions", "8")))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("polybus.log.partitions");
     Properties p = new Properties();
     p.setProperty("polybus.uri", "log:" + dir);
     p.setProperty("polybus.log.segmentSize", "1m");
     assertThatThrownBy(() -> Polybus.connect(PolybusOptions.fromProperties(p)))
-        .isInstanceOf(ConfigurationException.class).hasMessageContaining("polybus.log.segmentSize");
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("polybus.log.segmentSize");
   }
 }

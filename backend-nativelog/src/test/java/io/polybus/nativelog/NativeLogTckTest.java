@@ -10,7 +10,10 @@ import java.util.Comparator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 
-/** The whole TCK against {@code log:} in a temporary directory (small segments, so rolling is exercised too). */
+/**
+ * The whole TCK against {@code log:} in a temporary directory (small segments, so rolling is
+ * exercised too).
+ */
 class NativeLogTckTest implements PolybusTck {
   private static final Path DIR;
 

@@ -21,27 +21,44 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Retention deletes whole old segments; groups behind it continue from the oldest record still there. */
+/**
+ * Retention deletes whole old segments; groups behind it continue from the oldest record still
+ * there.
+ */
 @Timeout(90)
 class RetentionTest {
   @TempDir Path dir;
 
   @Test
-  void sizeRetentionKeepsTheNewestSegmentsAndAGroupBehindItResumesAtTheOldestRecordLeft() throws Exception {
-    String uri = "log:" + dir + "?partitions=1&segmentSize=1m&maxPayload=64k&retentionBytes=2m"
-        + "&retentionCheckInterval=50ms";
-    int n = 40_000; // about 7 MiB of frames: more than a group-state window (16384) of offsets gets deleted
+  void sizeRetentionKeepsTheNewestSegmentsAndAGroupBehindItResumesAtTheOldestRecordLeft()
+      throws Exception {
+    String uri =
+        "log:"
+            + dir
+            + "?partitions=1&segmentSize=1m&maxPayload=64k&retentionBytes=2m"
+            + "&retentionCheckInterval=50ms";
+    int n = 40_000; // about 7 MiB of frames: more than a group-state window (16384) of offsets gets
+    // deleted
     try (Polybus bus = Polybus.connect(uri)) {
       // The group exists, but nobody reads while retention runs.
-      bus.subscribe("t", "behind", d -> {}, SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build()).close();
+      bus.subscribe(
+              "t",
+              "behind",
+              d -> {},
+              SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build())
+          .close();
       publish(bus, 0, n);
       await(() -> segments() <= 2);
       assertThat(segments()).isEqualTo(2);
 
       List<Integer> got = new CopyOnWriteArrayList<>();
-      bus.subscribe("t", "behind", d -> got.add(Integer.parseInt(d.message().payloadAsString().substring(1, 7))));
+      bus.subscribe(
+          "t",
+          "behind",
+          d -> got.add(Integer.parseInt(d.message().payloadAsString().substring(1, 7))));
       await(() -> !got.isEmpty() && got.get(got.size() - 1) == n - 1);
-      // A contiguous tail: everything from the oldest retained record to the newest, in order, once.
+      // A contiguous tail: everything from the oldest retained record to the newest, in order,
+      // once.
       int first = got.get(0);
       assertThat(first).isGreaterThan(n / 2);
       List<Integer> expected = new ArrayList<>();
@@ -51,7 +68,8 @@ class RetentionTest {
       Thread.sleep(200);
       assertThat(got).isEqualTo(expected);
 
-      // The group moved past the deleted offsets for good: new records keep flowing, nothing comes back.
+      // The group moved past the deleted offsets for good: new records keep flowing, nothing comes
+      // back.
       publish(bus, n, n + 10);
       await(() -> got.size() == expected.size() + 10);
     }
@@ -59,15 +77,21 @@ class RetentionTest {
 
   @Test
   void ageRetentionDeletesSegmentsWhoseNewestRecordIsOlderThanTheLimit() throws Exception {
-    String uri = "log:" + dir + "?partitions=1&segmentSize=1m&maxPayload=64k&retention=1s"
-        + "&retentionCheckInterval=50ms";
+    String uri =
+        "log:"
+            + dir
+            + "?partitions=1&segmentSize=1m&maxPayload=64k&retention=1s"
+            + "&retentionCheckInterval=50ms";
     try (Polybus bus = Polybus.connect(uri)) {
       publish(bus, 0, 15_000); // about three segments
       long before = segments();
       assertThat(before).isGreaterThanOrEqualTo(3);
       await(() -> segments() == 1); // the newest one is never deleted
       List<String> got = new CopyOnWriteArrayList<>();
-      bus.subscribe("t", "late", d -> got.add(d.message().payloadAsString()),
+      bus.subscribe(
+          "t",
+          "late",
+          d -> got.add(d.message().payloadAsString()),
           SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build());
       publish(bus, 15_000, 15_001);
       await(() -> got.contains(payload(15_000)));
@@ -77,10 +101,14 @@ class RetentionTest {
 
   @Test
   void explainsBadRetentionSettings() {
-    assertThatThrownBy(() -> Polybus.connect("log:" + dir + "?segmentSize=1m&maxPayload=64k&retentionBytes=1m"))
-        .isInstanceOf(ConfigurationException.class).hasMessageContaining("at least two segments");
+    assertThatThrownBy(
+            () ->
+                Polybus.connect("log:" + dir + "?segmentSize=1m&maxPayload=64k&retentionBytes=1m"))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("at least two segments");
     assertThatThrownBy(() -> Polybus.connect("log:" + dir + "?retention=forever"))
-        .isInstanceOf(ConfigurationException.class).hasMessageContaining("retention");
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("retention");
   }
 
   private static String payload(int i) {

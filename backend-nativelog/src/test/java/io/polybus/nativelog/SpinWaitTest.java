@@ -25,18 +25,30 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@link NativeLogBackend.Wait#SPIN}: a consumer that spins instead of parking still follows the poll contract. */
+/**
+ * {@link NativeLogBackend.Wait#SPIN}: a consumer that spins instead of parking still follows the
+ * poll contract.
+ */
 @Timeout(60)
 class SpinWaitTest {
   @TempDir Path dir;
 
   private NativeLogBackend open() throws Exception {
-    return new NativeLogBackend(dir, 2, 1 << 20, 64 << 10, NativeLogBackend.Fsync.NONE, 1000,
-        TimeUnit.SECONDS.toNanos(2), LogRetention.FOREVER, NativeLogBackend.Wait.SPIN);
+    return new NativeLogBackend(
+        dir,
+        2,
+        1 << 20,
+        64 << 10,
+        NativeLogBackend.Fsync.NONE,
+        1000,
+        TimeUnit.SECONDS.toNanos(2),
+        LogRetention.FOREVER,
+        NativeLogBackend.Wait.SPIN);
   }
 
   private static ConsumerSpec spec() {
-    return new ConsumerSpec("t", "g", Ordering.KEY, StartFrom.EARLIEST, Duration.ofSeconds(30), 1000);
+    return new ConsumerSpec(
+        "t", "g", Ordering.KEY, StartFrom.EARLIEST, Duration.ofSeconds(30), 1000);
   }
 
   @Test
@@ -44,18 +56,24 @@ class SpinWaitTest {
     try (NativeLogBackend backend = open()) {
       BackendConsumer consumer = backend.subscribe(spec());
       int n = 2000;
-      Thread publisher = new Thread(() -> {
-        for (int i = 0; i < n; i++) {
-          backend.publish("t", List.of(Message.builder().key("k" + (i % 10)).payload("m" + i).build())).join();
-          if (i % 100 == 0) {
-            try {
-              Thread.sleep(1); // let the consumer run dry and spin now and then
-            } catch (InterruptedException e) {
-              return;
-            }
-          }
-        }
-      });
+      Thread publisher =
+          new Thread(
+              () -> {
+                for (int i = 0; i < n; i++) {
+                  backend
+                      .publish(
+                          "t",
+                          List.of(Message.builder().key("k" + (i % 10)).payload("m" + i).build()))
+                      .join();
+                  if (i % 100 == 0) {
+                    try {
+                      Thread.sleep(1); // let the consumer run dry and spin now and then
+                    } catch (InterruptedException e) {
+                      return;
+                    }
+                  }
+                }
+              });
       publisher.start();
       List<String> got = new ArrayList<>();
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -80,14 +98,16 @@ class SpinWaitTest {
       long took = System.nanoTime() - t0;
       assertThat(took).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(100));
       assertThat(took).isLessThan(TimeUnit.SECONDS.toNanos(5));
-      Thread waker = new Thread(() -> {
-        try {
-          Thread.sleep(100);
-        } catch (InterruptedException e) {
-          return;
-        }
-        consumer.wakeup();
-      });
+      Thread waker =
+          new Thread(
+              () -> {
+                try {
+                  Thread.sleep(100);
+                } catch (InterruptedException e) {
+                  return;
+                }
+                consumer.wakeup();
+              });
       waker.start();
       t0 = System.nanoTime();
       assertThat(consumer.poll(10, Duration.ofSeconds(20))).isEmpty();
@@ -101,7 +121,10 @@ class SpinWaitTest {
   void theUriChoosesTheSpinningConsumer() throws Exception {
     try (Polybus bus = Polybus.connect("log:" + dir + "?wait=spin&partitions=2")) {
       Set<String> got = ConcurrentHashMap.newKeySet();
-      bus.subscribe("t", "g", d -> got.add(d.message().payloadAsString()),
+      bus.subscribe(
+          "t",
+          "g",
+          d -> got.add(d.message().payloadAsString()),
           SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build());
       for (int i = 0; i < 100; i++) {
         bus.publishAndWait("t", Message.of("m" + i));
@@ -113,6 +136,7 @@ class SpinWaitTest {
       assertThat(got).hasSize(100);
     }
     assertThatThrownBy(() -> Polybus.connect("log:" + dir + "?wait=sometimes"))
-        .isInstanceOf(ConfigurationException.class).hasMessageContaining("wait");
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("wait");
   }
 }

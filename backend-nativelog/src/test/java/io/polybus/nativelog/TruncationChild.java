@@ -17,11 +17,12 @@ import java.util.List;
 import java.util.concurrent.CompletionException;
 
 /**
- * A child JVM whose segment the parent truncates: {@code <uri> <mode> <records>}. Publishes {@code records} records
- * to topic {@code t} (in {@code poll} mode also reads the first few), prints {@code ready}, waits for a line on
- * stdin (the parent truncates the segment meanwhile), then, by mode: {@code publish} publishes, checks health and
- * publishes again, {@code health} checks health before it publishes, {@code poll} polls on. It prints what each step
- * threw and the health, then {@code done}; a JVM that dies of the truncation prints neither.
+ * A child JVM whose segment the parent truncates: {@code <uri> <mode> <records>}. Publishes {@code
+ * records} records to topic {@code t} (in {@code poll} mode also reads the first few), prints
+ * {@code ready}, waits for a line on stdin (the parent truncates the segment meanwhile), then, by
+ * mode: {@code publish} publishes, checks health and publishes again, {@code health} checks health
+ * before it publishes, {@code poll} polls on. It prints what each step threw and the health, then
+ * {@code done}; a JVM that dies of the truncation prints neither.
  */
 public final class TruncationChild {
   private TruncationChild() {}
@@ -36,8 +37,12 @@ public final class TruncationChild {
       }
       BackendConsumer c = null;
       if (mode.equals("poll")) {
-        c = b.subscribe(new ConsumerSpec("t", "g", Ordering.NONE, StartFrom.EARLIEST, Duration.ofSeconds(30), 10));
-        // Warms the read path up as the publishes warmed the append path, reading only the first records, so the
+        c =
+            b.subscribe(
+                new ConsumerSpec(
+                    "t", "g", Ordering.NONE, StartFrom.EARLIEST, Duration.ofSeconds(30), 10));
+        // Warms the read path up as the publishes warmed the append path, reading only the first
+        // records, so the
         // rest lies past the truncation.
         for (int i = 0; i < records / 100; i++) {
           for (InboundRecord r : c.poll(1, Duration.ofSeconds(1))) {

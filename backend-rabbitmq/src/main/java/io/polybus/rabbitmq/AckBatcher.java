@@ -7,29 +7,37 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Coalesces the acks of one consumer channel into {@code basic.ack multiple=true} frames, without ever acking more
- * than was settled.
+ * Coalesces the acks of one consumer channel into {@code basic.ack multiple=true} frames, without
+ * ever acking more than was settled.
  *
- * <p>Delivery tags of a channel are consecutive from 1, so everything up to {@link #floor} is settled and sent, and
- * {@link #settled} holds the settled tags above it: {@code true} for an ack not sent yet, {@code false} for one
- * already on the wire (a nack, or an ack sent alone because an earlier tag is still open). A flush sends one
- * multiple ack for the contiguous run above the floor, ending at its last unsent ack: the broker requires that tag
- * itself to be outstanding, and the tags it covers are exactly those the runtime acked (nacks in the run were sent
- * before, so they are no longer outstanding). A forced flush also sends the acks above a gap one by one, so an acked
- * message never waits behind a slow one (if this member died, it would be delivered again).
+ * <p>Delivery tags of a channel are consecutive from 1, so everything up to {@link #floor} is
+ * settled and sent, and {@link #settled} holds the settled tags above it: {@code true} for an ack
+ * not sent yet, {@code false} for one already on the wire (a nack, or an ack sent alone because an
+ * earlier tag is still open). A flush sends one multiple ack for the contiguous run above the
+ * floor, ending at its last unsent ack: the broker requires that tag itself to be outstanding, and
+ * the tags it covers are exactly those the runtime acked (nacks in the run were sent before, so
+ * they are no longer outstanding). A forced flush also sends the acks above a gap one by one, so an
+ * acked message never waits behind a slow one (if this member died, it would be delivered again).
  *
- * <p>Thread-safe: every method holds this object's monitor, so frames leave in the order the state says. A new
- * channel incarnation (after a connection recovery) starts again with {@link #reset()}.
+ * <p>Thread-safe: every method holds this object's monitor, so frames leave in the order the state
+ * says. A new channel incarnation (after a connection recovery) starts again with {@link #reset()}.
  */
 final class AckBatcher {
-  /** Unsent acks that trigger a flush from the acking thread; a timer flushes the rest within a few ms. */
+  /**
+   * Unsent acks that trigger a flush from the acking thread; a timer flushes the rest within a few
+   * ms.
+   */
   private static final int FLUSH_AT = 64;
 
   private final Channel channel;
   private final TreeMap<Long, Boolean> settled = new TreeMap<>();
   private long floor;
   private int unsent;
-  /** The channel incarnation whose tags this state describes; settling calls of another one are dropped. */
+
+  /**
+   * The channel incarnation whose tags this state describes; settling calls of another one are
+   * dropped.
+   */
   private int epoch;
 
   AckBatcher(Channel channel) {
@@ -46,7 +54,10 @@ final class AckBatcher {
     }
   }
 
-  /** Sends a nack with requeue now; pending acks stay pending (a later multiple ack never covers this tag). */
+  /**
+   * Sends a nack with requeue now; pending acks stay pending (a later multiple ack never covers
+   * this tag).
+   */
   synchronized void nack(long tag, int tagEpoch) throws IOException {
     if (tagEpoch != epoch || tag <= floor || settled.containsKey(tag)) {
       return;
@@ -56,7 +67,10 @@ final class AckBatcher {
     advanceOverSent();
   }
 
-  /** Sends what is pending: the contiguous run as one frame, and with {@code force} every other unsent ack alone. */
+  /**
+   * Sends what is pending: the contiguous run as one frame, and with {@code force} every other
+   * unsent ack alone.
+   */
   synchronized void flush(boolean force) throws IOException {
     if (unsent == 0) {
       return;
@@ -104,7 +118,10 @@ final class AckBatcher {
     }
   }
 
-  /** The channel was recovered: its tags start again at 1, and what was pending died with the old one. */
+  /**
+   * The channel was recovered: its tags start again at 1, and what was pending died with the old
+   * one.
+   */
   synchronized void reset(int newEpoch) {
     epoch = newEpoch;
     settled.clear();

@@ -28,15 +28,18 @@ import java.util.UUID;
  * timestamp  -> header polybus-timestamp (milliseconds) and the timestamp property (seconds)
  * delivery   -> delivery-mode 2 (persistent)
  * </pre>
- * Header names are AMQP short strings too: a message with a name over 255 UTF-8 bytes is refused, and so is one
- * whose properties and headers do not fit one frame of the connection ({@link #refusal}).
- * Transport headers ({@code polybus-id}, {@code polybus-key}, {@code polybus-timestamp}, {@code polybus-attempts},
- * {@code polybus-partition}, {@code polybus-header-order}) and broker headers ({@code x-delivery-count}, {@code x-death}, {@code x-first-death-*},
- * {@code x-last-death-*}) are removed when a message is read. A message from another AMQP client is read as: id =
- * its polybus-id header, else its message-id, or when absent a name-based UUID of its exchange, routing key, timestamp, headers and body (so it
- * is stable across redeliveries, and identical messages get identical ids); key = the polybus-key header, else the
- * routing key when not empty; timestamp = polybus-timestamp, else the timestamp property, else the time it was read;
- * non-string header values are converted with their text form.
+ *
+ * Header names are AMQP short strings too: a message with a name over 255 UTF-8 bytes is refused,
+ * and so is one whose properties and headers do not fit one frame of the connection ({@link
+ * #refusal}). Transport headers ({@code polybus-id}, {@code polybus-key}, {@code
+ * polybus-timestamp}, {@code polybus-attempts}, {@code polybus-partition}, {@code
+ * polybus-header-order}) and broker headers ({@code x-delivery-count}, {@code x-death}, {@code
+ * x-first-death-*}, {@code x-last-death-*}) are removed when a message is read. A message from
+ * another AMQP client is read as: id = its polybus-id header, else its message-id, or when absent a
+ * name-based UUID of its exchange, routing key, timestamp, headers and body (so it is stable across
+ * redeliveries, and identical messages get identical ids); key = the polybus-key header, else the
+ * routing key when not empty; timestamp = polybus-timestamp, else the timestamp property, else the
+ * time it was read; non-string header values are converted with their text form.
  */
 final class AmqpMapping {
   static final String ID = "polybus-id";
@@ -44,18 +47,40 @@ final class AmqpMapping {
   static final String TIMESTAMP = "polybus-timestamp";
   static final String ATTEMPTS = "polybus-attempts";
   static final String PARTITION = "polybus-partition";
-  /** The user header names in order: the Java client reads an AMQP table into a HashMap, which loses it. */
+
+  /**
+   * The user header names in order: the Java client reads an AMQP table into a HashMap, which loses
+   * it.
+   */
   static final String ORDER = "polybus-header-order";
+
   static final String DELIVERY_COUNT = "x-delivery-count";
-  private static final Set<String> TRANSPORT = Set.of(ID, KEY, TIMESTAMP, ATTEMPTS, PARTITION, ORDER, DELIVERY_COUNT,
-      "x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
-      "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason");
+  private static final Set<String> TRANSPORT =
+      Set.of(
+          ID,
+          KEY,
+          TIMESTAMP,
+          ATTEMPTS,
+          PARTITION,
+          ORDER,
+          DELIVERY_COUNT,
+          "x-death",
+          "x-first-death-exchange",
+          "x-first-death-queue",
+          "x-first-death-reason",
+          "x-last-death-exchange",
+          "x-last-death-queue",
+          "x-last-death-reason");
+
   /** The longest AMQP short string (routing key, message-id, header name), in UTF-8 bytes. */
   static final int MAX_SHORT_STRING_BYTES = 255;
 
   private AmqpMapping() {}
 
-  /** The routing key a message is published with: its key if it fits, else empty (the key header is authoritative). */
+  /**
+   * The routing key a message is published with: its key if it fits, else empty (the key header is
+   * authoritative).
+   */
   static String routingKey(Message m) {
     String key = m.key();
     if (key == null) {
@@ -65,7 +90,8 @@ final class AmqpMapping {
   }
 
   static boolean fitsShortString(String s) {
-    // A char is at most 3 UTF-8 bytes (a surrogate pair 4 for two chars): most strings need no encoding to know.
+    // A char is at most 3 UTF-8 bytes (a surrogate pair 4 for two chars): most strings need no
+    // encoding to know.
     return s.length() * 3 <= MAX_SHORT_STRING_BYTES || utf8Length(s) <= MAX_SHORT_STRING_BYTES;
   }
 
@@ -74,15 +100,22 @@ final class AmqpMapping {
   }
 
   /**
-   * Why {@code m}, as {@code props}, cannot be published on a connection whose negotiated frame size is
-   * {@code frameMax} (0: no limit), or null when it can. The client finds both faults only while encoding, after it
-   * has taken the message's confirm sequence number; this finds them before anything is sent.
+   * Why {@code m}, as {@code props}, cannot be published on a connection whose negotiated frame
+   * size is {@code frameMax} (0: no limit), or null when it can. The client finds both faults only
+   * while encoding, after it has taken the message's confirm sequence number; this finds them
+   * before anything is sent.
    */
   static String refusal(Message m, AMQP.BasicProperties props, int bodyLength, int frameMax) {
     for (String name : m.headers().keySet()) {
       if (!fitsShortString(name)) {
-        return "message " + m.id() + " has a header name of " + utf8Length(name) + " UTF-8 bytes; RabbitMQ "
-            + "carries header names as AMQP short strings, at most " + MAX_SHORT_STRING_BYTES + " bytes";
+        return "message "
+            + m.id()
+            + " has a header name of "
+            + utf8Length(name)
+            + " UTF-8 bytes; RabbitMQ "
+            + "carries header names as AMQP short strings, at most "
+            + MAX_SHORT_STRING_BYTES
+            + " bytes";
       }
     }
     if (frameMax <= 0 || contentHeaderBound(props) <= frameMax) {
@@ -92,14 +125,21 @@ final class AmqpMapping {
     if (size <= frameMax) {
       return null;
     }
-    return "message " + m.id() + " takes " + size + " bytes of AMQP content header (id, key over "
-        + MAX_SHORT_STRING_BYTES + " bytes, headers); the header must fit one frame, and the broker negotiated "
-        + frameMax + " bytes (frame_max)";
+    return "message "
+        + m.id()
+        + " takes "
+        + size
+        + " bytes of AMQP content header (id, key over "
+        + MAX_SHORT_STRING_BYTES
+        + " bytes, headers); the header must fit one frame, and the broker negotiated "
+        + frameMax
+        + " bytes (frame_max)";
   }
 
   /** At least the size of the content header frame of {@code props}, cheaply: no encoding. */
   static long contentHeaderBound(AMQP.BasicProperties props) {
-    // Frame envelope 8, class/weight/body size/flags 14, timestamp 8, delivery mode 1, table length 4: 35, rounded.
+    // Frame envelope 8, class/weight/body size/flags 14, timestamp 8, delivery mode 1, table length
+    // 4: 35, rounded.
     long n = 64 + (props.getMessageId() == null ? 0 : 1 + 3L * props.getMessageId().length());
     Map<String, Object> headers = props.getHeaders();
     if (headers != null) {
@@ -124,7 +164,10 @@ final class AmqpMapping {
     return 9; // the numbers this mapping writes: at most a long
   }
 
-  /** The exact size of the content header frame the client will write for {@code props}, by its own encoder. */
+  /**
+   * The exact size of the content header frame the client will write for {@code props}, by its own
+   * encoder.
+   */
   static int contentHeaderFrameSize(AMQP.BasicProperties props, int bodyLength) {
     try {
       return props.toFrame(0, bodyLength).size();
@@ -134,8 +177,8 @@ final class AmqpMapping {
   }
 
   /**
-   * Properties for publishing {@code m}. {@code partition} is the partition header (-1: none) and {@code attempts}
-   * the deliveries already made (0: none, header left out).
+   * Properties for publishing {@code m}. {@code partition} is the partition header (-1: none) and
+   * {@code attempts} the deliveries already made (0: none, header left out).
    */
   static AMQP.BasicProperties properties(Message m, int partition, int attempts) {
     Map<String, Object> headers = new LinkedHashMap<>(m.headers().size() * 2 + 8);
@@ -143,8 +186,10 @@ final class AmqpMapping {
     if (m.headers().size() > 1) {
       headers.put(ORDER, new java.util.ArrayList<>(m.headers().keySet()));
     }
-    // The routing key carries the key when it can; the header is needed only when it cannot (too long), and for
-    // wait-queue copies (attempts > 0), whose routing key becomes the queue's name when they are dead-lettered back.
+    // The routing key carries the key when it can; the header is needed only when it cannot (too
+    // long), and for
+    // wait-queue copies (attempts > 0), whose routing key becomes the queue's name when they are
+    // dead-lettered back.
     String routingKey = routingKey(m);
     if (attempts > 0 || (m.key() != null && routingKey.isEmpty())) {
       headers.put(KEY, m.key() == null ? "" : m.key());
@@ -156,7 +201,8 @@ final class AmqpMapping {
     if (attempts > 0) {
       headers.put(ATTEMPTS, attempts);
     }
-    // A message-id is a short string; a longer id travels as a (long string) header, and no message-id is set.
+    // A message-id is a short string; a longer id travels as a (long string) header, and no
+    // message-id is set.
     String id = m.id();
     boolean idFits = fitsShortString(id);
     if (!idFits) {
@@ -170,12 +216,15 @@ final class AmqpMapping {
         .build();
   }
 
-  /** A message read from the broker, with the attempts it carries from earlier wait-queue retries. */
+  /**
+   * A message read from the broker, with the attempts it carries from earlier wait-queue retries.
+   */
   record Read(Message message, int priorAttempts, int brokerDeliveryCount) {}
 
   static Read read(String exchange, String routingKey, AMQP.BasicProperties props, byte[] body) {
     Map<String, Object> raw = props.getHeaders();
-    Map<String, String> headers = raw == null || raw.isEmpty() ? Map.of() : new LinkedHashMap<>(raw.size() * 2);
+    Map<String, String> headers =
+        raw == null || raw.isEmpty() ? Map.of() : new LinkedHashMap<>(raw.size() * 2);
     Object order = raw == null ? null : raw.get(ORDER);
     if (order instanceof List<?> names) {
       for (Object n : names) {
@@ -204,7 +253,7 @@ final class AmqpMapping {
             case TIMESTAMP -> ts = number(v);
             case ATTEMPTS -> prior = intOf(number(v));
             case DELIVERY_COUNT -> brokerCount = intOf(number(v));
-            default -> { }
+            default -> {}
           }
           continue;
         }
@@ -214,8 +263,12 @@ final class AmqpMapping {
     if (!keyHeader && routingKey != null && !routingKey.isEmpty()) {
       key = routingKey;
     }
-    long timestamp = ts != null ? ts
-        : props.getTimestamp() != null ? props.getTimestamp().getTime() : System.currentTimeMillis();
+    long timestamp =
+        ts != null
+            ? ts
+            : props.getTimestamp() != null
+                ? props.getTimestamp().getTime()
+                : System.currentTimeMillis();
     Object idHeader = raw == null ? null : raw.get(ID);
     String id = idHeader != null ? text(idHeader) : props.getMessageId();
     if (id == null || id.isEmpty()) {
@@ -225,11 +278,23 @@ final class AmqpMapping {
   }
 
   private static String derivedId(
-      String exchange, String routingKey, AMQP.BasicProperties props, Map<String, String> headers, byte[] body) {
+      String exchange,
+      String routingKey,
+      AMQP.BasicProperties props,
+      Map<String, String> headers,
+      byte[] body) {
     try {
       MessageDigest d = MessageDigest.getInstance("SHA-256");
-      d.update((exchange + "\n" + routingKey + "\n" + props.getTimestamp() + "\n" + new HashMap<>(headers) + "\n")
-          .getBytes(StandardCharsets.UTF_8));
+      d.update(
+          (exchange
+                  + "\n"
+                  + routingKey
+                  + "\n"
+                  + props.getTimestamp()
+                  + "\n"
+                  + new HashMap<>(headers)
+                  + "\n")
+              .getBytes(StandardCharsets.UTF_8));
       d.update(body);
       byte[] h = d.digest();
       long msb = 0;

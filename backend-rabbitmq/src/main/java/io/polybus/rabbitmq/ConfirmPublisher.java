@@ -19,19 +19,24 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
 /**
- * Publishes over one confirm-mode channel and completes each batch when the broker confirmed all its messages.
+ * Publishes over one confirm-mode channel and completes each batch when the broker confirmed all
+ * its messages.
  *
- * <p>Thread-safe: publishes are serialized on {@link #lock} (an AMQP channel takes one frame sequence at a time);
- * confirms arrive on the connection's thread, which only moves batches to {@link #completer} so a caller's
- * continuation can never stall the connection. A batch that is not confirmed within the publish timeout, or whose
- * channel shuts down first, fails: {@link PolybusTimeoutException} or {@link BrokerUnavailableException}; a nack
- * fails it with {@link BackPressureException}, and so does a publish while the broker blocks publishers (a memory or
- * disk alarm, {@code connection.blocked}), rather than parking the caller. A failed batch may still have been stored
- * in part. A message the client refuses inside {@code basicPublish} (it found it unencodable) fails its batch with a
- * {@link NonTransientPolybusException} and never shifts the confirms of later publishes (see {@link #skipped}).
+ * <p>Thread-safe: publishes are serialized on {@link #lock} (an AMQP channel takes one frame
+ * sequence at a time); confirms arrive on the connection's thread, which only moves batches to
+ * {@link #completer} so a caller's continuation can never stall the connection. A batch that is not
+ * confirmed within the publish timeout, or whose channel shuts down first, fails: {@link
+ * PolybusTimeoutException} or {@link BrokerUnavailableException}; a nack fails it with {@link
+ * BackPressureException}, and so does a publish while the broker blocks publishers (a memory or
+ * disk alarm, {@code connection.blocked}), rather than parking the caller. A failed batch may still
+ * have been stored in part. A message the client refuses inside {@code basicPublish} (it found it
+ * unencodable) fails its batch with a {@link NonTransientPolybusException} and never shifts the
+ * confirms of later publishes (see {@link #skipped}).
  */
 final class ConfirmPublisher {
-  /** One publish call: completes when {@code remaining} reaches zero, fails at the first failure. */
+  /**
+   * One publish call: completes when {@code remaining} reaches zero, fails at the first failure.
+   */
   static final class Batch {
     final CompletableFuture<Void> future = new CompletableFuture<>();
     final long deadlineNanos;
@@ -51,38 +56,59 @@ final class ConfirmPublisher {
   private final Executor completer;
   private final long timeoutNanos;
   private final String description;
-  /** Told when the broker closed the channel for an error of ours (for example an exchange deleted meanwhile). */
-  private final Runnable onChannelError;
+
   /**
-   * Unconfirmed sequence numbers of the current channel. Written under lock (so numbers and frames keep one order),
-   * read and removed without it by the confirm listener: the connection's reader thread must never wait for a
-   * publisher that holds the lock while it writes a batch.
+   * Told when the broker closed the channel for an error of ours (for example an exchange deleted
+   * meanwhile).
+   */
+  private final Runnable onChannelError;
+
+  /**
+   * Unconfirmed sequence numbers of the current channel. Written under lock (so numbers and frames
+   * keep one order), read and removed without it by the confirm listener: the connection's reader
+   * thread must never wait for a publisher that holds the lock while it writes a batch.
    */
   private final java.util.concurrent.ConcurrentSkipListMap<Long, Batch> pending =
       new java.util.concurrent.ConcurrentSkipListMap<>();
-  /** Why the broker blocks publishers (a memory or disk alarm), or null; a write would wait until it unblocks. */
-  private volatile String blockedReason;
-  private Channel channel; // guarded by lock; replaced when closed by a channel error
+
   /**
-   * Sequence numbers the current channel took for publishes it never sent (see {@link #publish}); guarded by lock.
-   * The broker numbers only what it received, so a message's key in {@link #pending} is the channel's number minus
-   * this. Back to 0 whenever the numbering restarts: a new channel, or a channel recovered after a connection loss.
+   * Why the broker blocks publishers (a memory or disk alarm), or null; a write would wait until it
+   * unblocks.
+   */
+  private volatile String blockedReason;
+
+  private Channel channel; // guarded by lock; replaced when closed by a channel error
+
+  /**
+   * Sequence numbers the current channel took for publishes it never sent (see {@link #publish});
+   * guarded by lock. The broker numbers only what it received, so a message's key in {@link
+   * #pending} is the channel's number minus this. Back to 0 whenever the numbering restarts: a new
+   * channel, or a channel recovered after a connection loss.
    */
   private long skipped;
+
   private boolean closed; // guarded by lock
 
   ConfirmPublisher(
-      Connection connection, Executor completer, long timeoutNanos, String description, Runnable onChannelError) {
+      Connection connection,
+      Executor completer,
+      long timeoutNanos,
+      String description,
+      Runnable onChannelError) {
     this.connection = connection;
     this.onChannelError = onChannelError;
-    connection.addBlockedListener(reason -> blockedReason = reason == null ? "resource alarm" : reason,
+    connection.addBlockedListener(
+        reason -> blockedReason = reason == null ? "resource alarm" : reason,
         () -> blockedReason = null);
     this.completer = completer;
     this.timeoutNanos = timeoutNanos;
     this.description = description;
   }
 
-  /** Sends every message in order and returns a future completed when all are confirmed. Never blocks on a reply. */
+  /**
+   * Sends every message in order and returns a future completed when all are confirmed. Never
+   * blocks on a reply.
+   */
   CompletableFuture<Void> publish(List<Out> messages) {
     Batch batch = new Batch(messages.size(), System.nanoTime() + timeoutNanos);
     if (messages.isEmpty()) {
@@ -91,9 +117,15 @@ final class ConfirmPublisher {
     }
     String blocked = blockedReason;
     if (blocked != null) {
-      // Writing now would park the caller until the alarm clears, which may be never: fail fast instead.
-      batch.future.completeExceptionally(new BackPressureException("the broker " + description
-          + " blocks publishers (" + blocked + "); try again later"));
+      // Writing now would park the caller until the alarm clears, which may be never: fail fast
+      // instead.
+      batch.future.completeExceptionally(
+          new BackPressureException(
+              "the broker "
+                  + description
+                  + " blocks publishers ("
+                  + blocked
+                  + "); try again later"));
       return batch.future;
     }
     synchronized (lock) {
@@ -104,7 +136,8 @@ final class ConfirmPublisher {
         for (Out o : messages) {
           seq = ch.getNextPublishSeqNo();
           if (seq == 0) {
-            // Not in confirm mode: a recovering channel between its new delegate and confirm.select. Nothing sent.
+            // Not in confirm mode: a recovering channel between its new delegate and
+            // confirm.select. Nothing sent.
             throw new IOException("the channel is being recovered (not yet in confirm mode)");
           }
           pending.put(seq - skipped, batch);
@@ -115,16 +148,25 @@ final class ConfirmPublisher {
         // The sequence numbers already taken may never be confirmed: drop this batch's entries now.
         pending.values().removeIf(b -> b == batch);
       } catch (RuntimeException e) {
-        // The client refused the message while encoding it (amqp-client checks the frame size and short strings
-        // only there), so nothing of it reached the socket; yet 5.x numbers a publish before encoding it. If the
-        // number was taken, the broker's numbering now runs one behind the channel's: count it, or every later
+        // The client refused the message while encoding it (amqp-client checks the frame size and
+        // short strings
+        // only there), so nothing of it reached the socket; yet 5.x numbers a publish before
+        // encoding it. If the
+        // number was taken, the broker's numbering now runs one behind the channel's: count it, or
+        // every later
         // confirm would complete the wrong publish (and the last one none).
         if (ch != null && ch == channel && ch.getNextPublishSeqNo() == seq + 1) {
           skipped++;
         }
         pending.values().removeIf(b -> b == batch);
-        fail(batch, new NonTransientPolybusException("the RabbitMQ client refused to publish a message to "
-            + description + " (that message was not sent; any before it in the batch were): " + e.getMessage(), e));
+        fail(
+            batch,
+            new NonTransientPolybusException(
+                "the RabbitMQ client refused to publish a message to "
+                    + description
+                    + " (that message was not sent; any before it in the batch were): "
+                    + e.getMessage(),
+                e));
       }
     }
     return batch.future;
@@ -148,8 +190,14 @@ final class ConfirmPublisher {
     }
     long seconds = timeoutNanos / 1_000_000_000L;
     for (Batch b : expired) {
-      fail(b, new PolybusTimeoutException("the broker " + description + " did not confirm a publish within "
-          + (seconds > 0 ? seconds + " s" : (timeoutNanos / 1_000_000) + " ms") + " (publishTimeout)"));
+      fail(
+          b,
+          new PolybusTimeoutException(
+              "the broker "
+                  + description
+                  + " did not confirm a publish within "
+                  + (seconds > 0 ? seconds + " s" : (timeoutNanos / 1_000_000) + " ms")
+                  + " (publishTimeout)"));
     }
   }
 
@@ -164,8 +212,13 @@ final class ConfirmPublisher {
       channel = null;
     }
     for (Batch b : left) {
-      fail(b, new BrokerUnavailableException("the Polybus bus on " + description + " closed before the broker "
-          + "confirmed this publish"));
+      fail(
+          b,
+          new BrokerUnavailableException(
+              "the Polybus bus on "
+                  + description
+                  + " closed before the broker "
+                  + "confirmed this publish"));
     }
     if (ch != null && ch.isOpen()) {
       try {
@@ -192,16 +245,18 @@ final class ConfirmPublisher {
     ch.addConfirmListener(this::acked, this::nacked);
     ch.addShutdownListener(cause -> channelShutDown(ch, cause));
     if (ch instanceof com.rabbitmq.client.Recoverable r) {
-      // After a connection recovery the channel numbers its publishes from 1 again: nothing pending survives it.
-      r.addRecoveryListener(new com.rabbitmq.client.RecoveryListener() {
-        @Override
-        public void handleRecovery(com.rabbitmq.client.Recoverable recoverable) {}
+      // After a connection recovery the channel numbers its publishes from 1 again: nothing pending
+      // survives it.
+      r.addRecoveryListener(
+          new com.rabbitmq.client.RecoveryListener() {
+            @Override
+            public void handleRecovery(com.rabbitmq.client.Recoverable recoverable) {}
 
-        @Override
-        public void handleRecoveryStarted(com.rabbitmq.client.Recoverable recoverable) {
-          channelShutDown(ch, null);
-        }
-      });
+            @Override
+            public void handleRecoveryStarted(com.rabbitmq.client.Recoverable recoverable) {
+              channelShutDown(ch, null);
+            }
+          });
     }
     channel = ch;
     return ch;
@@ -223,8 +278,13 @@ final class ConfirmPublisher {
     }
     String why = cause == null ? "the connection was lost" : cause.getMessage();
     for (Batch b : left) {
-      fail(b, new BrokerUnavailableException("the channel to " + description
-          + " shut down before the broker confirmed this publish: " + why));
+      fail(
+          b,
+          new BrokerUnavailableException(
+              "the channel to "
+                  + description
+                  + " shut down before the broker confirmed this publish: "
+                  + why));
     }
   }
 
@@ -245,11 +305,12 @@ final class ConfirmPublisher {
     }
     if (done != null) {
       List<Batch> completed = done;
-      completer.execute(() -> {
-        for (Batch b : completed) {
-          b.future.complete(null);
-        }
-      });
+      completer.execute(
+          () -> {
+            for (Batch b : completed) {
+              b.future.complete(null);
+            }
+          });
     }
   }
 
@@ -277,7 +338,10 @@ final class ConfirmPublisher {
     // A failed batch's other messages no longer matter to anyone.
     pending.values().removeIf(failed::contains);
     for (Batch b : failed) {
-      fail(b, new BackPressureException("the broker " + description + " refused (nacked) a publish; try again"));
+      fail(
+          b,
+          new BackPressureException(
+              "the broker " + description + " refused (nacked) a publish; try again"));
     }
   }
 

@@ -36,15 +36,18 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
- * A bus's connection to RabbitMQ: one connection for publishing (confirms) and one for consuming, so that the
- * broker's flow control on publishers never slows acks down; both recover automatically after a connection loss.
- * Thread-safe. Topology (exchanges, queues, bindings) is declared on a dedicated channel, serialized, and
- * remembered per backend so a hot publish path does no round trip; see {@link RabbitNames} for the names and
- * {@link AmqpMapping} for the message mapping.
+ * A bus's connection to RabbitMQ: one connection for publishing (confirms) and one for consuming,
+ * so that the broker's flow control on publishers never slows acks down; both recover automatically
+ * after a connection loss. Thread-safe. Topology (exchanges, queues, bindings) is declared on a
+ * dedicated channel, serialized, and remembered per backend so a hot publish path does no round
+ * trip; see {@link RabbitNames} for the names and {@link AmqpMapping} for the message mapping.
  */
 final class RabbitMqBackend implements Backend {
   private static final System.Logger LOG = System.getLogger("io.polybus.rabbitmq");
-  /** Test hook: told every exchange and queue name this backend declares, so tests can delete them. */
+
+  /**
+   * Test hook: told every exchange and queue name this backend declares, so tests can delete them.
+   */
   static volatile Consumer<String> declared;
 
   private final RabbitMqBackendProvider.Settings settings;
@@ -54,37 +57,54 @@ final class RabbitMqBackend implements Backend {
   private final ConfirmPublisher publisher;
   private final ExecutorService completer;
   private final ScheduledExecutorService timer;
-  /** Declares wait queues off the settling thread (a declaration is a round trip; release must not wait). */
+
+  /**
+   * Declares wait queues off the settling thread (a declaration is a round trip; release must not
+   * wait).
+   */
   private final ExecutorService retrier;
+
   private final Object adminLock = new Object();
   private Channel admin; // guarded by adminLock
   private final Set<String> knownExchanges = ConcurrentHashMap.newKeySet();
   private final Set<String> knownWaitQueues = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  RabbitMqBackend(RabbitMqBackendProvider.Settings settings, Connection publishConnection,
+  RabbitMqBackend(
+      RabbitMqBackendProvider.Settings settings,
+      Connection publishConnection,
       Connection consumeConnection) {
     this.settings = settings;
     this.publishConnection = publishConnection;
     this.consumeConnection = consumeConnection;
-    this.capabilities = Capabilities.builder()
-        .orderedByKey(settings.partitions() > 1)
-        .replay(false)
-        .durable(true)
-        .nativeDelayedRetry(true)
-        .mayDuplicate(false)
-        // Partitioned: each partition queue has a single active consumer, and RabbitMQ makes the first member to
-        // register active on all of them; later members are standbys that take over, they do not share the work.
-        .competingConsumers(settings.partitions() <= 1)
-        .maxPayloadBytes(settings.maxPayloadBytes())
-        .maxHeaders(RabbitMqBackendProvider.MAX_HEADERS)
-        .build();
+    this.capabilities =
+        Capabilities.builder()
+            .orderedByKey(settings.partitions() > 1)
+            .replay(false)
+            .durable(true)
+            .nativeDelayedRetry(true)
+            .mayDuplicate(false)
+            // Partitioned: each partition queue has a single active consumer, and RabbitMQ makes
+            // the first member to
+            // register active on all of them; later members are standbys that take over, they do
+            // not share the work.
+            .competingConsumers(settings.partitions() <= 1)
+            .maxPayloadBytes(settings.maxPayloadBytes())
+            .maxHeaders(RabbitMqBackendProvider.MAX_HEADERS)
+            .build();
     this.completer = Executors.newSingleThreadExecutor(r -> daemon(r, "polybus-rabbitmq-confirms"));
     this.retrier = Executors.newSingleThreadExecutor(r -> daemon(r, "polybus-rabbitmq-retry"));
-    this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "polybus-rabbitmq-timer"));
-    // A channel error on publish is most likely an exchange deleted behind our back: declare again next time.
-    this.publisher = new ConfirmPublisher(publishConnection, completer, settings.publishTimeout().toNanos(),
-        settings.description(), knownExchanges::clear);
+    this.timer =
+        Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "polybus-rabbitmq-timer"));
+    // A channel error on publish is most likely an exchange deleted behind our back: declare again
+    // next time.
+    this.publisher =
+        new ConfirmPublisher(
+            publishConnection,
+            completer,
+            settings.publishTimeout().toNanos(),
+            settings.description(),
+            knownExchanges::clear);
     long tick = Math.max(10, Math.min(1000, settings.publishTimeout().toMillis() / 4));
     timer.scheduleWithFixedDelay(publisher::expire, tick, tick, TimeUnit.MILLISECONDS);
   }
@@ -114,7 +134,10 @@ final class RabbitMqBackend implements Backend {
     List<PublishReceipt> receipts = new ArrayList<>(messages.size());
     int frameMax = publishConnection.getFrameMax();
     for (Message m : messages) {
-      int partition = partitions > 1 ? RabbitNames.partition(m.key() != null ? m.key() : m.id(), partitions) : -1;
+      int partition =
+          partitions > 1
+              ? RabbitNames.partition(m.key() != null ? m.key() : m.id(), partitions)
+              : -1;
       AMQP.BasicProperties props = AmqpMapping.properties(m, partition, 0);
       byte[] body = Messages.payloadNoCopy(m);
       String refusal = AmqpMapping.refusal(m, props, body.length, frameMax);
@@ -123,51 +146,64 @@ final class RabbitMqBackend implements Backend {
         return CompletableFuture.failedFuture(new PayloadTooLargeException(refusal));
       }
       out.add(new ConfirmPublisher.Out(exchange, AmqpMapping.routingKey(m), props, body));
-      receipts.add(new PublishReceipt(topic, m.id(), partition >= 0 ? "partition " + partition : ""));
+      receipts.add(
+          new PublishReceipt(topic, m.id(), partition >= 0 ? "partition " + partition : ""));
     }
     return publisher.publish(out).thenApply(v -> receipts);
   }
 
   /**
-   * Copies a message into the wait queue of {@code sourceQueue} for {@code delay} (rounded up to a wait step) with
-   * the attempts made so far; the future completes when the broker confirmed the copy. The wait queue dead-letters
-   * it back into {@code sourceQueue} when its time-to-live expires.
+   * Copies a message into the wait queue of {@code sourceQueue} for {@code delay} (rounded up to a
+   * wait step) with the attempts made so far; the future completes when the broker confirmed the
+   * copy. The wait queue dead-letters it back into {@code sourceQueue} when its time-to-live
+   * expires.
    */
-  CompletableFuture<Void> delayRelease(String sourceQueue, Message message, int attempts, Duration delay) {
+  CompletableFuture<Void> delayRelease(
+      String sourceQueue, Message message, int attempts, Duration delay) {
     long step = RabbitNames.waitStepMillis(delay);
     String waitQueue = RabbitNames.waitQueue(sourceQueue, step);
-    return CompletableFuture.supplyAsync(() -> {
-      if (knownWaitQueues.add(waitQueue)) {
-        Map<String, Object> args = new HashMap<>();
-        args.put("x-message-ttl", step);
-        args.put("x-dead-letter-exchange", "");
-        args.put("x-dead-letter-routing-key", sourceQueue);
-        try {
-          admin(ch -> ch.queueDeclare(waitQueue, true, false, false, args), "declare wait queue " + waitQueue);
-        } catch (RuntimeException e) {
-          knownWaitQueues.remove(waitQueue);
-          throw e;
-        }
-        notifyDeclared(waitQueue);
-      }
-      return waitQueue;
-    }, retrier).thenCompose(q -> {
-      // Through the default exchange straight into the wait queue, which dead-letters it back into sourceQueue.
-      AMQP.BasicProperties props = AmqpMapping.properties(message, -1, attempts);
-      byte[] body = Messages.payloadNoCopy(message);
-      String refusal = AmqpMapping.refusal(message, props, body.length, publishConnection.getFrameMax());
-      if (refusal != null) {
-        // Its wait-queue headers (key, attempts) made it too large: the caller releases it at once instead.
-        return CompletableFuture.failedFuture(new PayloadTooLargeException(refusal));
-      }
-      return publisher.publish(List.of(new ConfirmPublisher.Out("", q, props, body)));
-    });
+    return CompletableFuture.supplyAsync(
+            () -> {
+              if (knownWaitQueues.add(waitQueue)) {
+                Map<String, Object> args = new HashMap<>();
+                args.put("x-message-ttl", step);
+                args.put("x-dead-letter-exchange", "");
+                args.put("x-dead-letter-routing-key", sourceQueue);
+                try {
+                  admin(
+                      ch -> ch.queueDeclare(waitQueue, true, false, false, args),
+                      "declare wait queue " + waitQueue);
+                } catch (RuntimeException e) {
+                  knownWaitQueues.remove(waitQueue);
+                  throw e;
+                }
+                notifyDeclared(waitQueue);
+              }
+              return waitQueue;
+            },
+            retrier)
+        .thenCompose(
+            q -> {
+              // Through the default exchange straight into the wait queue, which dead-letters it
+              // back into sourceQueue.
+              AMQP.BasicProperties props = AmqpMapping.properties(message, -1, attempts);
+              byte[] body = Messages.payloadNoCopy(message);
+              String refusal =
+                  AmqpMapping.refusal(message, props, body.length, publishConnection.getFrameMax());
+              if (refusal != null) {
+                // Its wait-queue headers (key, attempts) made it too large: the caller releases it
+                // at once instead.
+                return CompletableFuture.failedFuture(new PayloadTooLargeException(refusal));
+              }
+              return publisher.publish(List.of(new ConfirmPublisher.Out("", q, props, body)));
+            });
   }
 
   @Override
   public void ensureGroup(String topic, String group, StartFrom startFrom) {
     checkOpen();
-    // startFrom does not matter: a new queue holds only what is routed to it from now on (no replay).
+    // startFrom does not matter: a new queue holds only what is routed to it from now on (no
+    // replay).
     declareExchange(topic);
     for (String q : groupQueues(topic, group)) {
       notifyDeclared(q);
@@ -181,30 +217,44 @@ final class RabbitMqBackend implements Backend {
     List<String> queues = new ArrayList<>(n);
     if (n <= 1) {
       String q = RabbitNames.groupQueue(topic, group);
-      admin(ch -> {
-        ch.queueDeclare(q, true, false, false, Map.of("x-queue-type", "quorum"));
-        ch.queueBind(q, exchange, "");
-        return null;
-      }, "declare queue " + q);
+      admin(
+          ch -> {
+            ch.queueDeclare(q, true, false, false, Map.of("x-queue-type", "quorum"));
+            ch.queueBind(q, exchange, "");
+            return null;
+          },
+          "declare queue " + q);
       queues.add(q);
       return queues;
     }
     String partitionExchange = RabbitNames.partitionExchange(topic);
-    admin(ch -> {
-      ch.exchangeDeclare(partitionExchange, BuiltinExchangeType.HEADERS, true);
-      ch.exchangeBind(partitionExchange, exchange, "");
-      return null;
-    }, "declare exchange " + partitionExchange);
+    admin(
+        ch -> {
+          ch.exchangeDeclare(partitionExchange, BuiltinExchangeType.HEADERS, true);
+          ch.exchangeBind(partitionExchange, exchange, "");
+          return null;
+        },
+        "declare exchange " + partitionExchange);
     notifyDeclared(partitionExchange);
     for (int i = 0; i < n; i++) {
       String q = RabbitNames.partitionQueue(topic, group, i);
       int partition = i;
-      admin(ch -> {
-        ch.queueDeclare(q, true, false, false,
-            Map.of("x-queue-type", "quorum", "x-single-active-consumer", true));
-        ch.queueBind(q, partitionExchange, "", Map.of("x-match", "all", AmqpMapping.PARTITION, partition));
-        return null;
-      }, "declare queue " + q);
+      admin(
+          ch -> {
+            ch.queueDeclare(
+                q,
+                true,
+                false,
+                false,
+                Map.of("x-queue-type", "quorum", "x-single-active-consumer", true));
+            ch.queueBind(
+                q,
+                partitionExchange,
+                "",
+                Map.of("x-match", "all", AmqpMapping.PARTITION, partition));
+            return null;
+          },
+          "declare queue " + q);
       queues.add(q);
     }
     return queues;
@@ -218,7 +268,8 @@ final class RabbitMqBackend implements Backend {
     for (String q : queues) {
       notifyDeclared(q);
     }
-    // basic.qos applies per consumer; quorum queues have no channel-wide limit, so partitions share maxInFlight.
+    // basic.qos applies per consumer; quorum queues have no channel-wide limit, so partitions share
+    // maxInFlight.
     int prefetch = Math.max(1, Math.min(65_535, spec.maxInFlight() / queues.size()));
     Channel ch = null;
     try {
@@ -226,9 +277,15 @@ final class RabbitMqBackend implements Backend {
       if (ch == null) {
         throw new BrokerUnavailableException("no channel available on " + settings.description());
       }
-      return new RabbitMqConsumer(this, ch, queues, prefetch,
-          settings.description() + " queue " + queues.get(0) + (queues.size() > 1 ? " (+" + (queues.size() - 1)
-              + " partitions)" : ""));
+      return new RabbitMqConsumer(
+          this,
+          ch,
+          queues,
+          prefetch,
+          settings.description()
+              + " queue "
+              + queues.get(0)
+              + (queues.size() > 1 ? " (+" + (queues.size() - 1) + " partitions)" : ""));
     } catch (IOException | AlreadyClosedException e) {
       closeQuietly(ch);
       throw failure("subscribe to " + spec.topic() + "/" + spec.group(), e);
@@ -240,7 +297,9 @@ final class RabbitMqBackend implements Backend {
     if (knownExchanges.contains(exchange)) {
       return;
     }
-    admin(ch -> ch.exchangeDeclare(exchange, BuiltinExchangeType.FANOUT, true), "declare exchange " + exchange);
+    admin(
+        ch -> ch.exchangeDeclare(exchange, BuiltinExchangeType.FANOUT, true),
+        "declare exchange " + exchange);
     knownExchanges.add(exchange);
     notifyDeclared(exchange);
   }
@@ -274,15 +333,17 @@ final class RabbitMqBackend implements Backend {
   }
 
   private PolybusException failure(String what, Exception e) {
-    Throwable cause = e instanceof IOException && e.getCause() instanceof ShutdownSignalException s ? s : e;
+    Throwable cause =
+        e instanceof IOException && e.getCause() instanceof ShutdownSignalException s ? s : e;
     String detail = cause.getMessage();
     if (cause instanceof ShutdownSignalException s && !s.isHardError()) {
-      // A channel error: the broker refused the call (for example a queue declared with other arguments).
-      return new io.polybus.ConfigurationException("RabbitMQ refused to " + what + " on "
-          + settings.description() + ": " + detail, e);
+      // A channel error: the broker refused the call (for example a queue declared with other
+      // arguments).
+      return new io.polybus.ConfigurationException(
+          "RabbitMQ refused to " + what + " on " + settings.description() + ": " + detail, e);
     }
-    return new BrokerUnavailableException("could not " + what + " on " + settings.description() + ": "
-        + detail, e);
+    return new BrokerUnavailableException(
+        "could not " + what + " on " + settings.description() + ": " + detail, e);
   }
 
   @Override
@@ -304,7 +365,10 @@ final class RabbitMqBackend implements Backend {
     }
   }
 
-  /** Runs {@code task} every {@code millis} on this backend's timer until the returned future is cancelled. */
+  /**
+   * Runs {@code task} every {@code millis} on this backend's timer until the returned future is
+   * cancelled.
+   */
   java.util.concurrent.ScheduledFuture<?> every(long millis, Runnable task) {
     return timer.scheduleWithFixedDelay(task, millis, millis, TimeUnit.MILLISECONDS);
   }

@@ -23,50 +23,73 @@ import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLContext;
 
 /**
- * Serves {@code rabbitmq://}, {@code amqp://} and {@code amqps://} URIs: RabbitMQ over AMQP 0-9-1 with the
- * {@code com.rabbitmq:amqp-client} library.
+ * Serves {@code rabbitmq://}, {@code amqp://} and {@code amqps://} URIs: RabbitMQ over AMQP 0-9-1
+ * with the {@code com.rabbitmq:amqp-client} library.
  *
- * <p>URI: {@code rabbitmq://[user[:password]@]host[:port][,host[:port]...][/vhost][?parameters]}. Defaults: user and
- * password {@code guest}, port 5672 (5671 for {@code amqps}), the virtual host {@code /} (write another as the path;
- * percent-encode a {@code /} inside it). {@code amqps} uses TLS with the JVM's default trust store and verifies the
- * host name. Parameters:
+ * <p>URI: {@code rabbitmq://[user[:password]@]host[:port][,host[:port]...][/vhost][?parameters]}.
+ * Defaults: user and password {@code guest}, port 5672 (5671 for {@code amqps}), the virtual host
+ * {@code /} (write another as the path; percent-encode a {@code /} inside it). {@code amqps} uses
+ * TLS with the JVM's default trust store and verifies the host name. Parameters:
+ *
  * <ul>
- *   <li>{@code partitions} (default 1): with 2 or more, each group is that many quorum queues with a single active
- *       consumer each, messages are routed to them by key hash, and {@code Ordering.KEY} is available. Every bus
- *       that publishes to or consumes from a topic must use the same value.
- *   <li>{@code publishTimeout} (default 30s): a publish not confirmed by then fails with
- *       {@code PolybusTimeoutException}.
+ *   <li>{@code partitions} (default 1): with 2 or more, each group is that many quorum queues with
+ *       a single active consumer each, messages are routed to them by key hash, and {@code
+ *       Ordering.KEY} is available. Every bus that publishes to or consumes from a topic must use
+ *       the same value.
+ *   <li>{@code publishTimeout} (default 30s): a publish not confirmed by then fails with {@code
+ *       PolybusTimeoutException}.
  *   <li>{@code connectTimeout} (default 10s): TCP connect and AMQP handshake.
- *   <li>{@code maxPayload} (default 16m, at most 128m, RabbitMQ's default {@code max_message_size}).
+ *   <li>{@code maxPayload} (default 16m, at most 128m, RabbitMQ's default {@code
+ *       max_message_size}).
  *   <li>{@code connectionName} (default {@code polybus}): the bus's two connections are named
  *       {@code <name>-publish} and {@code <name>-consume} in the broker's connection list.
  * </ul>
- * Native settings ({@code polybus.rabbitmq.<name>}, also under {@code amqp} and {@code amqps}) are handed to
- * {@link ConnectionFactory#load(java.util.Map, String)}, so their names are the client's own
- * ({@code connection.heartbeat}, {@code connection.channel.max}, ...); they win over the URI. A name the client
- * does not read ({@link #NATIVE_SETTINGS}) is refused with a {@link ConfigurationException} naming it and the
- * nearest known name, before anything connects (the client itself ignores it, typos too).
+ *
+ * Native settings ({@code polybus.rabbitmq.<name>}, also under {@code amqp} and {@code amqps}) are
+ * handed to {@link ConnectionFactory#load(java.util.Map, String)}, so their names are the client's
+ * own ({@code connection.heartbeat}, {@code connection.channel.max}, ...); they win over the URI. A
+ * name the client does not read ({@link #NATIVE_SETTINGS}) is refused with a {@link
+ * ConfigurationException} naming it and the nearest known name, before anything connects (the
+ * client itself ignores it, typos too).
  *
  * <p>Thread-safe and stateless; instantiated by {@link java.util.ServiceLoader}.
  */
 public final class RabbitMqBackendProvider implements BackendProvider {
   static final int MAX_HEADERS = 64;
 
-  static final Parameter<Integer> PARTITIONS = Parameter.intValue("partitions", 1, 1, 1000,
-      "1: one quorum queue per group; N: N single-active-consumer queues per group by key hash, ordered by key");
-  static final Parameter<Duration> PUBLISH_TIMEOUT = Parameter.duration("publishTimeout", Duration.ofSeconds(30),
-      "a publish not confirmed by then fails with PolybusTimeoutException");
+  static final Parameter<Integer> PARTITIONS =
+      Parameter.intValue(
+          "partitions",
+          1,
+          1,
+          1000,
+          "1: one quorum queue per group; N: N single-active-consumer queues per group by key hash, ordered by key");
+  static final Parameter<Duration> PUBLISH_TIMEOUT =
+      Parameter.duration(
+          "publishTimeout",
+          Duration.ofSeconds(30),
+          "a publish not confirmed by then fails with PolybusTimeoutException");
   static final Parameter<Duration> CONNECT_TIMEOUT =
-      Parameter.duration("connectTimeout", Duration.ofSeconds(10), "TCP connect and AMQP handshake");
-  static final Parameter<Long> MAX_PAYLOAD = Parameter.bytes("maxPayload", 16L << 20, 1, 128L << 20,
-      "the largest payload accepted, at most RabbitMQ's default max_message_size");
-  static final Parameter<String> CONNECTION_NAME = Parameter.string("connectionName", "polybus",
-      "the broker shows the bus's connections as <name>-publish and <name>-consume");
+      Parameter.duration(
+          "connectTimeout", Duration.ofSeconds(10), "TCP connect and AMQP handshake");
+  static final Parameter<Long> MAX_PAYLOAD =
+      Parameter.bytes(
+          "maxPayload",
+          16L << 20,
+          1,
+          128L << 20,
+          "the largest payload accepted, at most RabbitMQ's default max_message_size");
+  static final Parameter<String> CONNECTION_NAME =
+      Parameter.string(
+          "connectionName",
+          "polybus",
+          "the broker shows the bus's connections as <name>-publish and <name>-consume");
   static final List<Parameter<?>> PARAMETERS =
       List.of(PARTITIONS, PUBLISH_TIMEOUT, CONNECT_TIMEOUT, MAX_PAYLOAD, CONNECTION_NAME);
 
   /** Parsed options of one backend. */
-  record Settings(int partitions, Duration publishTimeout, int maxPayloadBytes, String description) {}
+  record Settings(
+      int partitions, Duration publishTimeout, int maxPayloadBytes, String description) {}
 
   @Override
   public Set<String> schemes() {
@@ -94,8 +117,8 @@ public final class RabbitMqBackendProvider implements BackendProvider {
     String connectionName = p.get(CONNECTION_NAME);
     p.requireAllRead();
     if (publishTimeout.isZero() || connectTimeout.isZero()) {
-      throw new ConfigurationException("publishTimeout and connectTimeout must be positive in '"
-          + options.redacted() + "'");
+      throw new ConfigurationException(
+          "publishTimeout and connectTimeout must be positive in '" + options.redacted() + "'");
     }
     int defaultPort = tls ? 5671 : 5672;
     List<Address> addresses = new ArrayList<>();
@@ -114,17 +137,21 @@ public final class RabbitMqBackendProvider implements BackendProvider {
     cf.setAutomaticRecoveryEnabled(true);
     cf.setTopologyRecoveryEnabled(true);
     cf.setNetworkRecoveryInterval(1000);
-    // The broker requeues a silent member's deliveries after two missed heartbeats: 10 s keeps that under the
+    // The broker requeues a silent member's deliveries after two missed heartbeats: 10 s keeps that
+    // under the
     // default ackTimeout (30 s). A crashed process's connection closes at once anyway.
     cf.setRequestedHeartbeat(10);
-    // A topology call (declare, bind) waits at most this long for its reply instead of the default 10 minutes.
-    cf.setChannelRpcTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(connectTimeout.toMillis(), 10_000)));
+    // A topology call (declare, bind) waits at most this long for its reply instead of the default
+    // 10 minutes.
+    cf.setChannelRpcTimeout(
+        (int) Math.min(Integer.MAX_VALUE, Math.max(connectTimeout.toMillis(), 10_000)));
     if (tls) {
       try {
         cf.useSslProtocol(SSLContext.getDefault());
         cf.enableHostnameVerification();
       } catch (NoSuchAlgorithmException e) {
-        throw new ConfigurationException("no default TLS context in this JVM for '" + options.redacted() + "'", e);
+        throw new ConfigurationException(
+            "no default TLS context in this JVM for '" + options.redacted() + "'", e);
       }
     }
     if (!options.nativeSettings().isEmpty()) {
@@ -132,9 +159,16 @@ public final class RabbitMqBackendProvider implements BackendProvider {
       try {
         cf.load(options.nativeSettings(), "");
       } catch (RuntimeException e) {
-        // A number that is not one, a key store that cannot be read: the client says what, not which setting.
-        throw new ConfigurationException("the RabbitMQ client refused the native settings "
-            + options.nativeSettings().keySet() + " of '" + options.redacted() + "': " + e.getMessage(), e);
+        // A number that is not one, a key store that cannot be read: the client says what, not
+        // which setting.
+        throw new ConfigurationException(
+            "the RabbitMQ client refused the native settings "
+                + options.nativeSettings().keySet()
+                + " of '"
+                + options.redacted()
+                + "': "
+                + e.getMessage(),
+            e);
       }
     }
     String description = options.redacted();
@@ -154,11 +188,11 @@ public final class RabbitMqBackendProvider implements BackendProvider {
   }
 
   /**
-   * The setting names {@link ConnectionFactory#load(java.util.Map, String)} reads: the key constants of
-   * {@link ConnectionFactoryConfigurator} (so a newer client's new keys are known without a change here), the
-   * {@code uri} it also reads, and its Spring-Boot-style aliases of the {@code ssl.} keys, which write the dots after
-   * {@code ssl.} as dashes ({@code ssl.key-store} for {@code ssl.key.store}). Names under {@code client.properties.}
-   * are free-form.
+   * The setting names {@link ConnectionFactory#load(java.util.Map, String)} reads: the key
+   * constants of {@link ConnectionFactoryConfigurator} (so a newer client's new keys are known
+   * without a change here), the {@code uri} it also reads, and its Spring-Boot-style aliases of the
+   * {@code ssl.} keys, which write the dots after {@code ssl.} as dashes ({@code ssl.key-store} for
+   * {@code ssl.key.store}). Names under {@code client.properties.} are free-form.
    */
   static final java.util.SortedSet<String> NATIVE_SETTINGS = nativeSettingNames();
 
@@ -171,7 +205,8 @@ public final class RabbitMqBackendProvider implements BackendProvider {
       }
       try {
         String name = (String) f.get(null);
-        // Leaves out the prefixes ("rabbitmq.", "client.properties.") and values that are no keys ("PEM").
+        // Leaves out the prefixes ("rabbitmq.", "client.properties.") and values that are no keys
+        // ("PEM").
         if (name != null && name.matches("[a-z][a-z0-9.]*[a-z0-9]")) {
           names.add(name);
           if (name.startsWith("ssl.") && name.indexOf('.', 4) > 0) {
@@ -185,11 +220,15 @@ public final class RabbitMqBackendProvider implements BackendProvider {
     return java.util.Collections.unmodifiableSortedSet(names);
   }
 
-  /** Refuses a native setting the client would ignore (it ignores every name it does not read, typos too). */
+  /**
+   * Refuses a native setting the client would ignore (it ignores every name it does not read, typos
+   * too).
+   */
   private static void checkNativeSettings(PolybusOptions options) {
     List<String> unknown = new ArrayList<>();
     for (String name : options.nativeSettings().keySet()) {
-      if (!NATIVE_SETTINGS.contains(name) && !name.startsWith(ConnectionFactoryConfigurator.CLIENT_PROPERTIES_PREFIX)) {
+      if (!NATIVE_SETTINGS.contains(name)
+          && !name.startsWith(ConnectionFactoryConfigurator.CLIENT_PROPERTIES_PREFIX)) {
         unknown.add(name);
       }
     }
@@ -197,7 +236,10 @@ public final class RabbitMqBackendProvider implements BackendProvider {
       return;
     }
     StringBuilder msg = new StringBuilder("unknown RabbitMQ native setting");
-    msg.append(unknown.size() > 1 ? "s " : " ").append(unknown).append(" for '").append(options.redacted())
+    msg.append(unknown.size() > 1 ? "s " : " ")
+        .append(unknown)
+        .append(" for '")
+        .append(options.redacted())
         .append("'");
     for (String name : unknown) {
       String nearest = nearest(name);
@@ -205,12 +247,16 @@ public final class RabbitMqBackendProvider implements BackendProvider {
         msg.append("; did you mean '").append(nearest).append("' for '").append(name).append("'?");
       }
     }
-    msg.append(" The client (ConnectionFactory.load) reads ").append(String.join(", ", NATIVE_SETTINGS))
+    msg.append(" The client (ConnectionFactory.load) reads ")
+        .append(String.join(", ", NATIVE_SETTINGS))
         .append(" and client.properties.<name>");
     throw new ConfigurationException(msg.toString());
   }
 
-  /** The known name closest to {@code name} by edit distance, if it is close enough to be a typo of it. */
+  /**
+   * The known name closest to {@code name} by edit distance, if it is close enough to be a typo of
+   * it.
+   */
   private static String nearest(String name) {
     String best = null;
     int bestDistance = Integer.MAX_VALUE;
@@ -261,14 +307,16 @@ public final class RabbitMqBackendProvider implements BackendProvider {
     return new Address(host, port);
   }
 
-  private static Connection connect(ConnectionFactory cf, List<Address> addresses, String name, String description) {
+  private static Connection connect(
+      ConnectionFactory cf, List<Address> addresses, String name, String description) {
     try {
       return cf.newConnection(addresses, name);
     } catch (PossibleAuthenticationFailureException e) {
       throw new AuthenticationException("RabbitMQ refused the credentials for " + description, e);
     } catch (IOException | TimeoutException e) {
       String why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
-      throw new BrokerUnavailableException("cannot connect to RabbitMQ at " + description + ": " + why, e);
+      throw new BrokerUnavailableException(
+          "cannot connect to RabbitMQ at " + description + ": " + why, e);
     }
   }
 }

@@ -19,14 +19,17 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One group member: a channel with one AMQP consumer per queue of the group (one queue, or one per partition), a
- * prefetch ({@code basic.qos}) sized from {@code maxInFlight}, and a local buffer that {@link #poll} drains.
+ * One group member: a channel with one AMQP consumer per queue of the group (one queue, or one per
+ * partition), a prefetch ({@code basic.qos}) sized from {@code maxInFlight}, and a local buffer
+ * that {@link #poll} drains.
  *
- * <p>Threading: deliveries arrive on the client's consumer threads and are only queued; {@link #poll} runs on the
- * runtime's poll thread; records are settled from any thread ({@code basic.ack} and {@code basic.nack} are single
- * frames with no reply, so they never wait on the broker; acks are coalesced by {@link AckBatcher}). Delivery tags belong to one incarnation of the channel:
- * after the connection recovers, tags start again at 1, so a record from before (which the broker has already given
- * back to the queue) is never settled on the new channel; {@link #epoch} tells them apart.
+ * <p>Threading: deliveries arrive on the client's consumer threads and are only queued; {@link
+ * #poll} runs on the runtime's poll thread; records are settled from any thread ({@code basic.ack}
+ * and {@code basic.nack} are single frames with no reply, so they never wait on the broker; acks
+ * are coalesced by {@link AckBatcher}). Delivery tags belong to one incarnation of the channel:
+ * after the connection recovers, tags start again at 1, so a record from before (which the broker
+ * has already given back to the queue) is never settled on the new channel; {@link #epoch} tells
+ * them apart.
  */
 final class RabbitMqConsumer implements BackendConsumer {
   private static final Object WAKE = new Object();
@@ -38,60 +41,84 @@ final class RabbitMqConsumer implements BackendConsumer {
   private final LinkedBlockingQueue<Object> buffer = new LinkedBlockingQueue<>();
   private final List<String> consumerTags = new ArrayList<>();
   private final AtomicBoolean closed = new AtomicBoolean();
-  /** Wait-queue republishes in progress; close lets them finish so a message is not both waiting and requeued. */
+
+  /**
+   * Wait-queue republishes in progress; close lets them finish so a message is not both waiting and
+   * requeued.
+   */
   private final AtomicInteger pendingReleases = new AtomicInteger();
+
   private volatile int epoch;
   private final AckBatcher acks;
   private final java.util.concurrent.ScheduledFuture<?> flusher;
 
-  RabbitMqConsumer(RabbitMqBackend backend, Channel channel, List<String> queues, int prefetch, String description)
+  RabbitMqConsumer(
+      RabbitMqBackend backend,
+      Channel channel,
+      List<String> queues,
+      int prefetch,
+      String description)
       throws IOException {
     this.backend = backend;
     this.channel = channel;
     this.queues = queues;
     this.description = description;
     this.acks = new AckBatcher(channel);
-    channel.addShutdownListener(cause -> {
-      // The broker requeues everything this channel held; records handed out before are stale from now on.
-      acks.reset(++epoch);
-      buffer.clear();
-      buffer.add(WAKE);
-    });
-    if (channel instanceof Recoverable r) {
-      r.addRecoveryListener(new RecoveryListener() {
-        @Override
-        public void handleRecovery(Recoverable recoverable) {}
-
-        @Override
-        public void handleRecoveryStarted(Recoverable recoverable) {
+    channel.addShutdownListener(
+        cause -> {
+          // The broker requeues everything this channel held; records handed out before are stale
+          // from now on.
           acks.reset(++epoch);
           buffer.clear();
-        }
-      });
+          buffer.add(WAKE);
+        });
+    if (channel instanceof Recoverable r) {
+      r.addRecoveryListener(
+          new RecoveryListener() {
+            @Override
+            public void handleRecovery(Recoverable recoverable) {}
+
+            @Override
+            public void handleRecoveryStarted(Recoverable recoverable) {
+              acks.reset(++epoch);
+              buffer.clear();
+            }
+          });
     }
     channel.basicQos(prefetch, false);
     for (String q : queues) {
-      // One AMQP consumer per queue, so each record knows the queue a delayed retry must come back to.
-      DefaultConsumer consumer = new DefaultConsumer(channel) {
-        @Override
-        public void handleDelivery(String tag, Envelope env, AMQP.BasicProperties props, byte[] body) {
-          if (closed.get()) {
-            return; // closing the channel gives it back
-          }
-          AmqpMapping.Read read = AmqpMapping.read(env.getExchange(), env.getRoutingKey(), props, body);
-          buffer.add(new Record(read, env.getDeliveryTag(), epoch, q));
-        }
+      // One AMQP consumer per queue, so each record knows the queue a delayed retry must come back
+      // to.
+      DefaultConsumer consumer =
+          new DefaultConsumer(channel) {
+            @Override
+            public void handleDelivery(
+                String tag, Envelope env, AMQP.BasicProperties props, byte[] body) {
+              if (closed.get()) {
+                return; // closing the channel gives it back
+              }
+              AmqpMapping.Read read =
+                  AmqpMapping.read(env.getExchange(), env.getRoutingKey(), props, body);
+              buffer.add(new Record(read, env.getDeliveryTag(), epoch, q));
+            }
 
-        @Override
-        public void handleCancel(String tag) {
-          // The broker cancelled us (the queue was deleted): nothing more will come; say so rather than go quiet.
-          backend.log(System.Logger.Level.WARNING, "RabbitMQ cancelled the consumer of queue " + q + " on "
-              + RabbitMqConsumer.this.description + " (queue deleted?): this member receives nothing more from it");
-        }
-      };
+            @Override
+            public void handleCancel(String tag) {
+              // The broker cancelled us (the queue was deleted): nothing more will come; say so
+              // rather than go quiet.
+              backend.log(
+                  System.Logger.Level.WARNING,
+                  "RabbitMQ cancelled the consumer of queue "
+                      + q
+                      + " on "
+                      + RabbitMqConsumer.this.description
+                      + " (queue deleted?): this member receives nothing more from it");
+            }
+          };
       consumerTags.add(channel.basicConsume(q, false, consumer));
     }
-    // Acks leave in multiple-ack frames of up to 64 from the acking thread; this sends the rest within 5 ms.
+    // Acks leave in multiple-ack frames of up to 64 from the acking thread; this sends the rest
+    // within 5 ms.
     this.flusher = backend.every(5, this::flushAcks);
   }
 
@@ -100,7 +127,8 @@ final class RabbitMqConsumer implements BackendConsumer {
       acks.flush(true);
     } catch (IOException | RuntimeException e) {
       // The channel is gone: the broker gives the messages back, as after any connection loss.
-      backend.log(System.Logger.Level.DEBUG, "acks on " + description + " not sent: " + e.getMessage());
+      backend.log(
+          System.Logger.Level.DEBUG, "acks on " + description + " not sent: " + e.getMessage());
     }
   }
 
@@ -158,7 +186,8 @@ final class RabbitMqConsumer implements BackendConsumer {
     } catch (IOException | RuntimeException e) {
       // closing the channel below cancels them anyway
     }
-    // Closing the channel gives every unacked delivery back to its queue; quorum queues count it as a delivery.
+    // Closing the channel gives every unacked delivery back to its queue; quorum queues count it as
+    // a delivery.
     backend.closeQuietly(channel);
     buffer.clear();
   }
@@ -173,7 +202,8 @@ final class RabbitMqConsumer implements BackendConsumer {
 
     Record(AmqpMapping.Read read, long tag, int epoch, String queue) {
       this.message = read.message();
-      // x-delivery-count: how often this copy was returned to the queue; prior: attempts before a wait queue.
+      // x-delivery-count: how often this copy was returned to the queue; prior: attempts before a
+      // wait queue.
       this.deliveryCount = read.priorAttempts() + read.brokerDeliveryCount() + 1;
       this.tag = tag;
       this.recordEpoch = epoch;
@@ -202,8 +232,10 @@ final class RabbitMqConsumer implements BackendConsumer {
       try {
         acks.ack(tag, recordEpoch);
       } catch (IOException | RuntimeException e) {
-        // The channel is gone: the broker gives the message back; it comes again, as after any connection loss.
-        backend.log(System.Logger.Level.DEBUG, "ack on " + description + " not sent: " + e.getMessage());
+        // The channel is gone: the broker gives the message back; it comes again, as after any
+        // connection loss.
+        backend.log(
+            System.Logger.Level.DEBUG, "ack on " + description + " not sent: " + e.getMessage());
       }
     }
 
@@ -216,28 +248,38 @@ final class RabbitMqConsumer implements BackendConsumer {
         try {
           acks.nack(tag, recordEpoch);
         } catch (IOException | RuntimeException e) {
-          backend.log(System.Logger.Level.DEBUG, "nack on " + description + " not sent: " + e.getMessage());
+          backend.log(
+              System.Logger.Level.DEBUG, "nack on " + description + " not sent: " + e.getMessage());
         }
         return;
       }
       pendingReleases.incrementAndGet();
-      backend.delayRelease(queue, message, deliveryCount, delay).whenComplete((ok, err) -> {
-        try {
-          if (err == null) {
-            ack(); // the copy waits in the wait queue now
-          } else {
-            backend.log(System.Logger.Level.WARNING, "delayed retry on " + description
-                + " could not reach its wait queue, retrying now instead: " + err.getMessage());
-            if (live()) {
-              acks.nack(tag, recordEpoch);
-            }
-          }
-        } catch (IOException | RuntimeException e) {
-          backend.log(System.Logger.Level.DEBUG, "nack on " + description + " not sent: " + e.getMessage());
-        } finally {
-          pendingReleases.decrementAndGet();
-        }
-      });
+      backend
+          .delayRelease(queue, message, deliveryCount, delay)
+          .whenComplete(
+              (ok, err) -> {
+                try {
+                  if (err == null) {
+                    ack(); // the copy waits in the wait queue now
+                  } else {
+                    backend.log(
+                        System.Logger.Level.WARNING,
+                        "delayed retry on "
+                            + description
+                            + " could not reach its wait queue, retrying now instead: "
+                            + err.getMessage());
+                    if (live()) {
+                      acks.nack(tag, recordEpoch);
+                    }
+                  }
+                } catch (IOException | RuntimeException e) {
+                  backend.log(
+                      System.Logger.Level.DEBUG,
+                      "nack on " + description + " not sent: " + e.getMessage());
+                } finally {
+                  pendingReleases.decrementAndGet();
+                }
+              });
     }
   }
 }

@@ -3,8 +3,8 @@ package io.polybus.rabbitmq;
 import java.time.Duration;
 
 /**
- * How portable topic and group names become RabbitMQ exchange and queue names. Deterministic, and no two
- * (topic, group) pairs share a queue, because {@code :} never occurs in a portable name:
+ * How portable topic and group names become RabbitMQ exchange and queue names. Deterministic, and
+ * no two (topic, group) pairs share a queue, because {@code :} never occurs in a portable name:
  *
  * <pre>
  * topic exchange          T                       (fanout; "polybus:" + T when T starts with "amq.", reserved)
@@ -13,11 +13,15 @@ import java.time.Duration;
  * partition queue i       T:G:i                   (quorum, x-single-active-consumer), i in 0..N-1
  * wait queue              Q:wait-&lt;ms&gt;             (classic, x-message-ttl = ms, dead-letters back into Q)
  * </pre>
- * where {@code T} is the topic exchange name and {@code Q} a group or partition queue. Names stay under AMQP's 255
- * bytes: portable names are ASCII and at most 100 characters each.
+ *
+ * where {@code T} is the topic exchange name and {@code Q} a group or partition queue. Names stay
+ * under AMQP's 255 bytes: portable names are ASCII and at most 100 characters each.
  */
 final class RabbitNames {
-  /** Wait queues exist for these delays only: each step about 19% above the previous, so rounding up is cheap. */
+  /**
+   * Wait queues exist for these delays only: each step about 19% above the previous, so rounding up
+   * is cheap.
+   */
   private static final double STEP = Math.pow(2, 0.25);
 
   private RabbitNames() {}
@@ -43,9 +47,9 @@ final class RabbitNames {
   }
 
   /**
-   * The wait-queue delay used for a requested delay: the smallest step of the series 1, 2, 3, 4, 5, 6, 7, 9, 10,
-   * 12 ... ms (ceil of 2^(k/4)) that is at least {@code delay}, so the backoff stays a lower bound and a group
-   * needs only a few wait queues (about 4 per doubling of the delay).
+   * The wait-queue delay used for a requested delay: the smallest step of the series 1, 2, 3, 4, 5,
+   * 6, 7, 9, 10, 12 ... ms (ceil of 2^(k/4)) that is at least {@code delay}, so the backoff stays a
+   * lower bound and a group needs only a few wait queues (about 4 per doubling of the delay).
    */
   static long waitStepMillis(Duration delay) {
     long want = Math.max(1, (delay.toNanos() + 999_999) / 1_000_000);
@@ -56,13 +60,17 @@ final class RabbitNames {
     return (long) Math.ceil(v);
   }
 
-  /** The partition of a key among {@code n}: non-negative, stable across JVMs and versions (String.hashCode is specified). */
+  /**
+   * The partition of a key among {@code n}: non-negative, stable across JVMs and versions
+   * (String.hashCode is specified).
+   */
   static int partition(String keyOrId, int n) {
     return Math.floorMod(mix(keyOrId.hashCode()), n);
   }
 
   private static int mix(int h) {
-    // Spreads keys that differ only in their last characters, which String.hashCode maps to neighbouring values.
+    // Spreads keys that differ only in their last characters, which String.hashCode maps to
+    // neighbouring values.
     h ^= h >>> 16;
     h *= 0x85ebca6b;
     h ^= h >>> 13;

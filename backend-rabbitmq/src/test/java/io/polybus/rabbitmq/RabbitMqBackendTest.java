@@ -28,7 +28,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** What the TCK cannot see: interoperability with plain AMQP clients, wait queues, connection loss, cleanup. */
+/**
+ * What the TCK cannot see: interoperability with plain AMQP clients, wait queues, connection loss,
+ * cleanup.
+ */
 class RabbitMqBackendTest {
   private static final Duration AWAIT = Duration.ofSeconds(30);
 
@@ -49,22 +52,33 @@ class RabbitMqBackendTest {
   @Timeout(60)
   void shouldConsumeMessagesPublishedByAPlainAmqpClient() throws Exception {
     String topic = unique("from-raw");
-    try (Polybus bus = Polybus.connect(TestBroker.URI); Connection raw = TestBroker.rawConnection();
+    try (Polybus bus = Polybus.connect(TestBroker.URI);
+        Connection raw = TestBroker.rawConnection();
         Channel ch = raw.createChannel()) {
       Inbox inbox = new Inbox();
       bus.subscribe(topic, "g", inbox);
       ch.confirmSelect();
-      // No message id, no timestamp: Polybus derives a stable id and takes the routing key as the key.
-      ch.basicPublish(topic, "customer-7", new AMQP.BasicProperties.Builder()
-          .headers(Map.of("tenant", "acme", "count", 3)).build(), "plain".getBytes(StandardCharsets.UTF_8));
-      ch.basicPublish(topic, "", new AMQP.BasicProperties.Builder().messageId("raw-id-1").deliveryMode(2).build(),
+      // No message id, no timestamp: Polybus derives a stable id and takes the routing key as the
+      // key.
+      ch.basicPublish(
+          topic,
+          "customer-7",
+          new AMQP.BasicProperties.Builder().headers(Map.of("tenant", "acme", "count", 3)).build(),
+          "plain".getBytes(StandardCharsets.UTF_8));
+      ch.basicPublish(
+          topic,
+          "",
+          new AMQP.BasicProperties.Builder().messageId("raw-id-1").deliveryMode(2).build(),
           new byte[] {1, 2, 3});
       ch.waitForConfirmsOrDie(10_000);
       inbox.awaitSize(2, AWAIT, "two messages from a plain publisher");
       Message first = inbox.messages().get(0);
       assertThat(first.key()).isEqualTo("customer-7");
       assertThat(new String(first.payload(), StandardCharsets.UTF_8)).isEqualTo("plain");
-      assertThat(first.headers()).containsEntry("tenant", "acme").containsEntry("count", "3").hasSize(2);
+      assertThat(first.headers())
+          .containsEntry("tenant", "acme")
+          .containsEntry("count", "3")
+          .hasSize(2);
       assertThat(first.id()).as("id derived from the content").hasSize(36);
       Message second = inbox.messages().get(1);
       assertThat(second.id()).isEqualTo("raw-id-1");
@@ -77,12 +91,14 @@ class RabbitMqBackendTest {
   @Timeout(60)
   void shouldDeliverPolybusMessagesToAPlainAmqpConsumer() throws Exception {
     String topic = unique("to-raw");
-    try (Polybus bus = Polybus.connect(TestBroker.URI); Connection raw = TestBroker.rawConnection();
+    try (Polybus bus = Polybus.connect(TestBroker.URI);
+        Connection raw = TestBroker.rawConnection();
         Channel ch = raw.createChannel()) {
       bus.publishAndWait(topic, Message.of("warm-up", "declares the exchange"));
       String q = ch.queueDeclare().getQueue(); // exclusive, auto-delete: gone with this connection
       ch.queueBind(q, topic, "");
-      Message m = Message.builder().key("order-42").payload("hello").header("tenant", "acme").build();
+      Message m =
+          Message.builder().key("order-42").payload("hello").header("tenant", "acme").build();
       bus.publishAndWait(topic, m);
       GetResponse got = null;
       long deadline = System.nanoTime() + AWAIT.toNanos();
@@ -98,7 +114,8 @@ class RabbitMqBackendTest {
       assertThat(got.getProps().getMessageId()).isEqualTo(m.id());
       assertThat(got.getProps().getDeliveryMode()).as("persistent").isEqualTo(2);
       assertThat(got.getProps().getHeaders().get("tenant")).hasToString("acme");
-      assertThat(got.getProps().getHeaders().get(AmqpMapping.TIMESTAMP)).isEqualTo(m.timestampMillis());
+      assertThat(got.getProps().getHeaders().get(AmqpMapping.TIMESTAMP))
+          .isEqualTo(m.timestampMillis());
     }
   }
 
@@ -107,13 +124,24 @@ class RabbitMqBackendTest {
   void shouldWaitForEachRetryInAWaitQueueAtLeastTheBackoff() throws Exception {
     String topic = unique("wait");
     Duration backoff = Duration.ofMillis(400);
-    RetryPolicy policy = RetryPolicy.builder().maxAttempts(3).initialBackoff(backoff).multiplier(1.0).jitter(0)
-        .build();
-    try (Polybus bus = Polybus.connect(TestBroker.URI); Connection raw = TestBroker.rawConnection()) {
-      Inbox inbox = new Inbox(d -> {
-        throw new IllegalStateException("fails every time");
-      });
-      bus.subscribe(topic, "g", inbox,
+    RetryPolicy policy =
+        RetryPolicy.builder()
+            .maxAttempts(3)
+            .initialBackoff(backoff)
+            .multiplier(1.0)
+            .jitter(0)
+            .build();
+    try (Polybus bus = Polybus.connect(TestBroker.URI);
+        Connection raw = TestBroker.rawConnection()) {
+      Inbox inbox =
+          new Inbox(
+              d -> {
+                throw new IllegalStateException("fails every time");
+              });
+      bus.subscribe(
+          topic,
+          "g",
+          inbox,
           SubscribeOptions.builder().ordering(Ordering.NONE).retryPolicy(policy).build());
       Message m = Message.of("k", "retried");
       bus.publishAndWait(topic, m);
@@ -122,10 +150,13 @@ class RabbitMqBackendTest {
       assertThat(got).extracting(Inbox.Received::attempt).containsExactly(1, 2, 3);
       for (int i = 1; i < got.size(); i++) {
         long gap = TimeUnit.NANOSECONDS.toMillis(got.get(i).nanoTime() - got.get(i - 1).nanoTime());
-        assertThat(gap).as("gap before attempt %d", i + 1).isGreaterThanOrEqualTo(backoff.toMillis());
+        assertThat(gap)
+            .as("gap before attempt %d", i + 1)
+            .isGreaterThanOrEqualTo(backoff.toMillis());
       }
-      String waitQueue = RabbitNames.waitQueue(RabbitNames.groupQueue(topic, "g"),
-          RabbitNames.waitStepMillis(backoff));
+      String waitQueue =
+          RabbitNames.waitQueue(
+              RabbitNames.groupQueue(topic, "g"), RabbitNames.waitStepMillis(backoff));
       assertThat(TestBroker.queueExists(raw, waitQueue)).as("wait queue %s", waitQueue).isTrue();
     }
   }
@@ -146,13 +177,18 @@ class RabbitMqBackendTest {
         int failures = 0;
         for (int batch = 0; batch < 20; batch++) {
           if (batch == 8) {
-            rabbitmqctl("close_all_connections", "-p", vhost, "polybus test: connection dropped mid-stream");
+            rabbitmqctl(
+                "close_all_connections",
+                "-p",
+                vhost,
+                "polybus test: connection dropped mid-stream");
           }
           List<Message> messages = new ArrayList<>();
           for (int i = 0; i < 100; i++) {
             messages.add(Message.of("k" + (i % 7), "b" + batch + "-" + i));
           }
-          // A publish that fails while the connection recovers is tried again, as an application would.
+          // A publish that fails while the connection recovers is tried again, as an application
+          // would.
           long deadline = System.nanoTime() + AWAIT.toNanos();
           while (true) {
             try {
@@ -161,15 +197,25 @@ class RabbitMqBackendTest {
             } catch (PolybusException e) {
               failures++;
               assertThat(e.isTransient()).as("failure while the broker is away: %s", e).isTrue();
-              assertThat(System.nanoTime() - deadline).as("recovered within %s", AWAIT).isNegative();
+              assertThat(System.nanoTime() - deadline)
+                  .as("recovered within %s", AWAIT)
+                  .isNegative();
               Thread.sleep(200);
             }
           }
           messages.forEach(m -> confirmed.add(m.id()));
         }
         int failed = failures;
-        Await.until(AWAIT, () -> "every confirmed message delivered (" + inbox.distinctIds().size() + " of "
-            + confirmed.size() + "; " + failed + " publishes failed and were tried again)",
+        Await.until(
+            AWAIT,
+            () ->
+                "every confirmed message delivered ("
+                    + inbox.distinctIds().size()
+                    + " of "
+                    + confirmed.size()
+                    + "; "
+                    + failed
+                    + " publishes failed and were tried again)",
             () -> inbox.distinctIds().containsAll(confirmed));
         assertThat(inbox.distinctIds()).containsAll(confirmed);
         assertThat(bus.health().up()).as("health after recovery: %s", bus.health()).isTrue();
@@ -186,14 +232,19 @@ class RabbitMqBackendTest {
     try (Polybus bus = Polybus.connect(TestBroker.URI + "?partitions=2");
         Connection raw = TestBroker.rawConnection()) {
       bus.subscribe(topic, "g", new Inbox()).close();
-      List<String> names = List.of(topic, RabbitNames.partitionExchange(topic),
-          RabbitNames.partitionQueue(topic, "g", 0), RabbitNames.partitionQueue(topic, "g", 1));
+      List<String> names =
+          List.of(
+              topic,
+              RabbitNames.partitionExchange(topic),
+              RabbitNames.partitionQueue(topic, "g", 0),
+              RabbitNames.partitionQueue(topic, "g", 1));
       assertThat(TestBroker.declared()).containsAll(names);
       assertThat(TestBroker.exchangeExists(raw, topic)).isTrue();
       assertThat(TestBroker.queueExists(raw, names.get(2))).isTrue();
       TestBroker.deleteDeclared();
       for (String n : names) {
-        assertThat(TestBroker.queueExists(raw, n) || TestBroker.exchangeExists(raw, n)).as("%s deleted", n)
+        assertThat(TestBroker.queueExists(raw, n) || TestBroker.exchangeExists(raw, n))
+            .as("%s deleted", n)
             .isFalse();
       }
     }
@@ -203,12 +254,14 @@ class RabbitMqBackendTest {
   @Timeout(60)
   void shouldDeclareTheExchangeAgainAfterItWasDeletedBehindTheBackendsBack() throws Exception {
     String topic = unique("redeclare");
-    try (Polybus bus = Polybus.connect(TestBroker.URI); Connection raw = TestBroker.rawConnection();
+    try (Polybus bus = Polybus.connect(TestBroker.URI);
+        Connection raw = TestBroker.rawConnection();
         Channel ch = raw.createChannel()) {
       Inbox inbox = new Inbox();
       bus.publishAndWait(topic, Message.of("before"));
       ch.exchangeDelete(topic);
-      // The first publish after the deletion may fail (the broker closes the channel: NOT_FOUND), as a transient
+      // The first publish after the deletion may fail (the broker closes the channel: NOT_FOUND),
+      // as a transient
       // failure; the backend then declares the exchange again and the next publish goes through.
       try {
         bus.publishAndWait(topic, Message.of("during"));
@@ -218,7 +271,8 @@ class RabbitMqBackendTest {
       bus.subscribe(topic, "g", inbox);
       Message after = Message.of("after");
       bus.publishAndWait(topic, after);
-      inbox.awaitIds(List.of(after.id()), AWAIT, "the message published after the exchange came back");
+      inbox.awaitIds(
+          List.of(after.id()), AWAIT, "the message published after the exchange came back");
     }
   }
 
@@ -226,7 +280,8 @@ class RabbitMqBackendTest {
   @Timeout(30)
   void shouldFailToConnectWithBrokerUnavailableWhenNothingListens() {
     long start = System.nanoTime();
-    assertThatThrownBy(() -> Polybus.connect("rabbitmq://guest:s3cret@127.0.0.1:1?connectTimeout=2s"))
+    assertThatThrownBy(
+            () -> Polybus.connect("rabbitmq://guest:s3cret@127.0.0.1:1?connectTimeout=2s"))
         .isInstanceOf(BrokerUnavailableException.class)
         .hasMessageContaining("127.0.0.1:1")
         .hasMessageNotContaining("s3cret");
@@ -244,18 +299,23 @@ class RabbitMqBackendTest {
   void shouldRoundEveryDelayUpToAWaitStep() {
     for (long ms : new long[] {1, 2, 7, 99, 100, 101, 400, 1000, 30_000, 3_600_000}) {
       long step = RabbitNames.waitStepMillis(Duration.ofMillis(ms));
-      assertThat(step).as("step for %d ms", ms).isGreaterThanOrEqualTo(ms).isLessThanOrEqualTo(ms * 6 / 5 + 1);
+      assertThat(step)
+          .as("step for %d ms", ms)
+          .isGreaterThanOrEqualTo(ms)
+          .isLessThanOrEqualTo(ms * 6 / 5 + 1);
     }
     assertThat(RabbitNames.waitStepMillis(Duration.ofNanos(1))).isEqualTo(1);
   }
 
   /**
-   * Restarts the RabbitMQ application of the test broker (stop_app, start_app) in the middle of a stream. Every
-   * other client of the broker sees the restart too: this runs against the project's own test broker.
+   * Restarts the RabbitMQ application of the test broker (stop_app, start_app) in the middle of a
+   * stream. Every other client of the broker sees the restart too: this runs against the project's
+   * own test broker.
    */
   @Test
   @Timeout(240)
-  void shouldLoseNoConfirmedMessageAndResumeTheSubscriptionWhenTheBrokerRestarts() throws Exception {
+  void shouldLoseNoConfirmedMessageAndResumeTheSubscriptionWhenTheBrokerRestarts()
+      throws Exception {
     String topic = unique("restart");
     try (Polybus bus = Polybus.connect(TestBroker.URI)) {
       Inbox inbox = new Inbox();
@@ -278,14 +338,22 @@ class RabbitMqBackendTest {
             break;
           } catch (PolybusException e) {
             assertThat(e.isTransient()).as("failure while the broker restarts: %s", e).isTrue();
-            assertThat(System.nanoTime() - deadline).as("publishing recovered within 90 s").isNegative();
+            assertThat(System.nanoTime() - deadline)
+                .as("publishing recovered within 90 s")
+                .isNegative();
             Thread.sleep(250);
           }
         }
         messages.forEach(m -> confirmed.add(m.id()));
       }
-      Await.until(Duration.ofSeconds(90), () -> "every confirmed message delivered after the restart ("
-          + inbox.distinctIds().size() + " of " + confirmed.size() + ")",
+      Await.until(
+          Duration.ofSeconds(90),
+          () ->
+              "every confirmed message delivered after the restart ("
+                  + inbox.distinctIds().size()
+                  + " of "
+                  + confirmed.size()
+                  + ")",
           () -> inbox.distinctIds().containsAll(confirmed));
       assertThat(bus.health().up()).as("health after the restart: %s", bus.health()).isTrue();
     }
@@ -294,13 +362,17 @@ class RabbitMqBackendTest {
   private static void rabbitmqctl(String... args) throws Exception {
     List<String> cmd = new ArrayList<>();
     // Debian installs it in /usr/sbin, which a non-login PATH may lack.
-    cmd.add(java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/sbin/rabbitmqctl"))
-        ? "/usr/sbin/rabbitmqctl" : "rabbitmqctl");
+    cmd.add(
+        java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/sbin/rabbitmqctl"))
+            ? "/usr/sbin/rabbitmqctl"
+            : "rabbitmqctl");
     cmd.add("-q");
     cmd.addAll(List.of(args));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("rabbitmqctl %s finished", List.of(args)).isTrue();
+    assertThat(p.waitFor(60, TimeUnit.SECONDS))
+        .as("rabbitmqctl %s finished", List.of(args))
+        .isTrue();
     assertThat(p.exitValue()).as("rabbitmqctl %s: %s", List.of(args), out).isZero();
   }
 }

@@ -10,12 +10,21 @@ import java.util.Properties;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** Native settings reach the client's ConnectionFactory only under names it reads; a typo is refused, not ignored. */
+/**
+ * Native settings reach the client's ConnectionFactory only under names it reads; a typo is
+ * refused, not ignored.
+ */
 class RabbitMqNativeSettingsTest {
   @Test
   void shouldRefuseAMisspeltNativeSettingNamingItAndTheNearestValidOne() {
-    assertThatThrownBy(() -> Polybus.connect(Map.of("polybus.uri", TestBroker.URI,
-        "polybus.rabbitmq.connection.hartbeat", "5")))
+    assertThatThrownBy(
+            () ->
+                Polybus.connect(
+                    Map.of(
+                        "polybus.uri",
+                        TestBroker.URI,
+                        "polybus.rabbitmq.connection.hartbeat",
+                        "5")))
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("connection.hartbeat")
         .hasMessageContaining("connection.heartbeat");
@@ -34,8 +43,14 @@ class RabbitMqNativeSettingsTest {
 
   @Test
   void shouldRefuseANonNumericValueOfANumericNativeSettingAsConfiguration() {
-    assertThatThrownBy(() -> Polybus.connect(Map.of("polybus.uri", TestBroker.URI,
-        "polybus.rabbitmq.connection.heartbeat", "five")))
+    assertThatThrownBy(
+            () ->
+                Polybus.connect(
+                    Map.of(
+                        "polybus.uri",
+                        TestBroker.URI,
+                        "polybus.rabbitmq.connection.heartbeat",
+                        "five")))
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("connection.heartbeat");
   }
@@ -43,11 +58,19 @@ class RabbitMqNativeSettingsTest {
   @Test
   @Timeout(60)
   void shouldAcceptTheClientsOwnSettingNamesAliasesAndClientProperties() {
-    try (Polybus bus = Polybus.connect(Map.of("polybus.uri", TestBroker.URI,
-        "polybus.rabbitmq.connection.heartbeat", "7",
-        "polybus.rabbitmq.channel.rpc.timeout", "20000",
-        "polybus.rabbitmq.ssl.verify-hostname", "false",
-        "polybus.rabbitmq.client.properties.app", "native-settings-test"))) {
+    try (Polybus bus =
+        Polybus.connect(
+            Map.of(
+                "polybus.uri",
+                TestBroker.URI,
+                "polybus.rabbitmq.connection.heartbeat",
+                "7",
+                "polybus.rabbitmq.channel.rpc.timeout",
+                "20000",
+                "polybus.rabbitmq.ssl.verify-hostname",
+                "false",
+                "polybus.rabbitmq.client.properties.app",
+                "native-settings-test"))) {
       assertThat(bus.health().up()).as("%s", bus.health()).isTrue();
     }
   }

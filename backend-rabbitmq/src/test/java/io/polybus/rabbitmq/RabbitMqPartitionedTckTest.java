@@ -6,13 +6,15 @@ import io.polybus.tck.PolybusTck;
 import org.junit.jupiter.api.AfterAll;
 
 /**
- * The whole TCK against a real RabbitMQ in partitioned mode ({@code partitions=4}): each group is four quorum
- * queues with a single active consumer each, so {@code Ordering.KEY} is declared and proven.
+ * The whole TCK against a real RabbitMQ in partitioned mode ({@code partitions=4}): each group is
+ * four quorum queues with a single active consumer each, so {@code Ordering.KEY} is declared and
+ * proven.
  *
- * <p>One case is opted out, visibly: RabbitMQ 3.10 makes the first registered consumer of a single-active-consumer
- * queue the active one, and gives AMQP 0-9-1 clients no way to see or move that, so in this mode the first member
- * of a group takes every partition and later members are hot standbys (they take over when it leaves or dies,
- * which the lifecycle and dead-letter cases prove). Members do not share the work.
+ * <p>One case is opted out, visibly: RabbitMQ 3.10 makes the first registered consumer of a
+ * single-active-consumer queue the active one, and gives AMQP 0-9-1 clients no way to see or move
+ * that, so in this mode the first member of a group takes every partition and later members are hot
+ * standbys (they take over when it leaves or dies, which the lifecycle and dead-letter cases
+ * prove). Members do not share the work.
  */
 class RabbitMqPartitionedTckTest implements PolybusTck {
   static {
@@ -32,7 +34,8 @@ class RabbitMqPartitionedTckTest implements PolybusTck {
         .durable(true)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)
-        .competingConsumers(false) // single active consumer per partition: later members are standbys
+        .competingConsumers(
+            false) // single active consumer per partition: later members are standbys
         .maxPayloadBytes(16 << 20)
         .maxHeaders(64)
         .build();

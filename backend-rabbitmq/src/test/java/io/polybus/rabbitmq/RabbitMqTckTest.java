@@ -6,8 +6,9 @@ import io.polybus.tck.PolybusTck;
 import org.junit.jupiter.api.AfterAll;
 
 /**
- * The whole TCK against a real RabbitMQ in the default mode: one quorum queue per group, competing consumers, so
- * no per-key order ({@code orderedByKey} absent: the ordering cases skip by that name, and only those).
+ * The whole TCK against a real RabbitMQ in the default mode: one quorum queue per group, competing
+ * consumers, so no per-key order ({@code orderedByKey} absent: the ordering cases skip by that
+ * name, and only those).
  */
 class RabbitMqTckTest implements PolybusTck {
   static {

@@ -7,11 +7,13 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The broker the tests use ({@code -Dpolybus.rabbitmq.uri}, default guest on 127.0.0.1:5672), raw client access to
- * it, and the cleanup of everything the tests' backends declared: the broker may be long-lived and shared.
+ * The broker the tests use ({@code -Dpolybus.rabbitmq.uri}, default guest on 127.0.0.1:5672), raw
+ * client access to it, and the cleanup of everything the tests' backends declared: the broker may
+ * be long-lived and shared.
  */
 final class TestBroker {
-  static final String URI = System.getProperty("polybus.rabbitmq.uri", "rabbitmq://guest:guest@127.0.0.1:5672");
+  static final String URI =
+      System.getProperty("polybus.rabbitmq.uri", "rabbitmq://guest:guest@127.0.0.1:5672");
   private static final Set<String> DECLARED = ConcurrentHashMap.newKeySet();
 
   static {
@@ -34,9 +36,13 @@ final class TestBroker {
     return cf.newConnection("polybus-test-raw");
   }
 
-  /** Deletes every queue and exchange recorded so far; both deletes are no-ops for names of the other kind. */
+  /**
+   * Deletes every queue and exchange recorded so far; both deletes are no-ops for names of the
+   * other kind.
+   */
   static void deleteDeclared() throws Exception {
-    try (Connection c = rawConnection(); Channel ch = c.createChannel()) {
+    try (Connection c = rawConnection();
+        Channel ch = c.createChannel()) {
       for (String name : declared()) {
         ch.queueDelete(name);
         ch.exchangeDelete(name);

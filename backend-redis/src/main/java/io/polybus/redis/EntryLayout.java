@@ -23,7 +23,8 @@ import java.util.Map;
  *   h:&lt;name&gt;     one header per field, UTF-8, in order   -
  * </pre>
  *
- * Any other field is ignored, so another producer may add its own. Field names and text values are UTF-8. Stateless.
+ * Any other field is ignored, so another producer may add its own. Field names and text values are
+ * UTF-8. Stateless.
  */
 final class EntryLayout {
   static final byte[] PAYLOAD = bytes("payload");
@@ -61,7 +62,10 @@ final class EntryLayout {
     }
   }
 
-  /** Rebuilds a message from an entry id and its flat field/value list (as Redis returns it); tolerant of gaps. */
+  /**
+   * Rebuilds a message from an entry id and its flat field/value list (as Redis returns it);
+   * tolerant of gaps.
+   */
   static Message read(String entryId, List<?> fields) {
     byte[] payload = new byte[0];
     String id = null;

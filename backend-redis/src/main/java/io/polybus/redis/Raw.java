@@ -5,13 +5,17 @@ import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.commands.ProtocolCommand;
 
 /**
- * Any Redis command with raw arguments and a raw reply (RESP2: byte arrays, longs and lists), for the stream commands
- * whose typed Jedis forms would parse into objects this backend does not need. Stateless.
+ * Any Redis command with raw arguments and a raw reply (RESP2: byte arrays, longs and lists), for
+ * the stream commands whose typed Jedis forms would parse into objects this backend does not need.
+ * Stateless.
  */
 final class Raw {
   private Raw() {}
 
-  /** Sends {@code cmd} with {@code args} ({@code byte[]} or {@code String}, UTF-8) on a pooled connection. */
+  /**
+   * Sends {@code cmd} with {@code args} ({@code byte[]} or {@code String}, UTF-8) on a pooled
+   * connection.
+   */
   static Object call(UnifiedJedis redis, ProtocolCommand cmd, Object... args) {
     return redis.executeCommand(arguments(cmd, args));
   }

@@ -25,13 +25,15 @@ import redis.clients.jedis.exceptions.JedisDataException;
 /**
  * One bus on one Redis server. Thread-safe.
  *
- * <p>Threads: a publisher thread takes queued publishes and sends them as one pipeline of {@code XADD}s per round;
- * a {@link Settler} thread does the same for acks and retries. Consumers block in {@code XREADGROUP} on their own
- * poll thread. All of them borrow connections from one pool, which replaces broken connections, so a dropped
- * connection or a restarted server costs the failed round trip and nothing else.
+ * <p>Threads: a publisher thread takes queued publishes and sends them as one pipeline of {@code
+ * XADD}s per round; a {@link Settler} thread does the same for acks and retries. Consumers block in
+ * {@code XREADGROUP} on their own poll thread. All of them borrow connections from one pool, which
+ * replaces broken connections, so a dropped connection or a restarted server costs the failed round
+ * trip and nothing else.
  *
  * <p>Publishing is bounded: a publish fails with {@link PolybusTimeoutException} once it waited
- * {@code publishTimeout} without being sent, and a sent round trip fails after the socket {@code timeout}.
+ * {@code publishTimeout} without being sent, and a sent round trip fails after the socket {@code
+ * timeout}.
  */
 final class RedisBackend implements Backend {
   private static final int MAX_PUBLISH_BATCH = 4096;
@@ -47,16 +49,17 @@ final class RedisBackend implements Backend {
   RedisBackend(RedisSettings settings, UnifiedJedis redis) {
     this.settings = settings;
     this.redis = redis;
-    this.capabilities = Capabilities.builder()
-        .orderedByKey(settings.partitions() > 0)
-        .replay(true)
-        .durable(false)
-        .nativeDelayedRetry(true)
-        .mayDuplicate(false)
-        .uncountedGiveBack(true)
-        .maxPayloadBytes(settings.maxPayloadBytes())
-        .maxHeaders(64)
-        .build();
+    this.capabilities =
+        Capabilities.builder()
+            .orderedByKey(settings.partitions() > 0)
+            .replay(true)
+            .durable(false)
+            .nativeDelayedRetry(true)
+            .mayDuplicate(false)
+            .uncountedGiveBack(true)
+            .maxPayloadBytes(settings.maxPayloadBytes())
+            .maxHeaders(64)
+            .build();
     this.settler = new Settler(this);
     this.publisher = new Thread(this::publishLoop, "polybus-redis-publisher");
     publisher.setDaemon(true);
@@ -71,7 +74,10 @@ final class RedisBackend implements Backend {
   // ---------------------------------------------------------------- publishing
 
   private record PublishRequest(
-      String topic, List<Message> messages, CompletableFuture<List<PublishReceipt>> future, long enqueuedNanos) {}
+      String topic,
+      List<Message> messages,
+      CompletableFuture<List<PublishReceipt>> future,
+      long enqueuedNanos) {}
 
   @Override
   public CompletableFuture<List<PublishReceipt>> publish(String topic, List<Message> messages) {
@@ -105,7 +111,8 @@ final class RedisBackend implements Backend {
         break;
       } catch (Throwable t) {
         for (PublishRequest r : batch) {
-          r.future.completeExceptionally(RedisErrors.map(t, "publish to '" + r.topic + "'", settings));
+          r.future.completeExceptionally(
+              RedisErrors.map(t, "publish to '" + r.topic + "'", settings));
         }
       } finally {
         batch.clear();
@@ -113,7 +120,8 @@ final class RedisBackend implements Backend {
     }
     PublishRequest r;
     while ((r = publishes.poll()) != null) {
-      r.future.completeExceptionally(new IllegalStateException("the redis backend closed before sending"));
+      r.future.completeExceptionally(
+          new IllegalStateException("the redis backend closed before sending"));
     }
   }
 
@@ -122,8 +130,15 @@ final class RedisBackend implements Backend {
     List<PublishRequest> live = new ArrayList<>(batch.size());
     for (PublishRequest r : batch) {
       if (now - r.enqueuedNanos > settings.publishTimeout().toNanos()) {
-        r.future.completeExceptionally(new PolybusTimeoutException("publish to '" + r.topic + "' not sent within "
-            + settings.publishTimeout() + " (" + settings.where() + ")"));
+        r.future.completeExceptionally(
+            new PolybusTimeoutException(
+                "publish to '"
+                    + r.topic
+                    + "' not sent within "
+                    + settings.publishTimeout()
+                    + " ("
+                    + settings.where()
+                    + ")"));
       } else {
         live.add(r);
       }
@@ -148,12 +163,14 @@ final class RedisBackend implements Backend {
         List<Response<Object>> rs = responses.get(i);
         List<PublishReceipt> receipts = new ArrayList<>(rs.size());
         for (int j = 0; j < rs.size(); j++) {
-          receipts.add(new PublishReceipt(r.topic, r.messages.get(j).id(),
-              EntryLayout.string((byte[]) rs.get(j).get())));
+          receipts.add(
+              new PublishReceipt(
+                  r.topic, r.messages.get(j).id(), EntryLayout.string((byte[]) rs.get(j).get())));
         }
         r.future.complete(receipts);
       } catch (RuntimeException e) {
-        r.future.completeExceptionally(RedisErrors.map(e, "publish to '" + r.topic + "'", settings));
+        r.future.completeExceptionally(
+            RedisErrors.map(e, "publish to '" + r.topic + "'", settings));
       }
     }
   }
@@ -179,10 +196,13 @@ final class RedisBackend implements Backend {
       args.add(TILDE);
       args.add(EntryLayout.bytes(Long.toString(settings.maxLen())));
     } else if (!settings.retention().isZero()) {
-      // Entry ids start with their creation time in ms; this client's clock decides what is old enough.
+      // Entry ids start with their creation time in ms; this client's clock decides what is old
+      // enough.
       args.add(MINID);
       args.add(TILDE);
-      args.add(EntryLayout.bytes(Long.toString(System.currentTimeMillis() - settings.retention().toMillis())));
+      args.add(
+          EntryLayout.bytes(
+              Long.toString(System.currentTimeMillis() - settings.retention().toMillis())));
     }
   }
 
@@ -215,13 +235,19 @@ final class RedisBackend implements Backend {
   }
 
   @Override
-  public CompletableFuture<Void> deadLetter(InboundRecord record, String deadLetterTopic, Message deadLetter) {
+  public CompletableFuture<Void> deadLetter(
+      InboundRecord record, String deadLetterTopic, Message deadLetter) {
     if (!(record instanceof RedisConsumer.Record r)) {
       return Backend.super.deadLetter(record, deadLetterTopic, deadLetter);
     }
-    // The script runs on the settler thread, after every ack queued before it: one atomic XADD + XACK.
-    return settler.deadLetter(r, settings.stream(deadLetterTopic,
-        settings.partitionOf(deadLetter.key(), deadLetter.id())), deadLetter)
+    // The script runs on the settler thread, after every ack queued before it: one atomic XADD +
+    // XACK.
+    return settler
+        .deadLetter(
+            r,
+            settings.stream(
+                deadLetterTopic, settings.partitionOf(deadLetter.key(), deadLetter.id())),
+            deadLetter)
         .thenRun(r::settleForDeadLetter);
   }
 
@@ -232,7 +258,8 @@ final class RedisBackend implements Backend {
     }
     try {
       Object pong = Raw.call(redis, Command.PING);
-      return Health.up("redis " + settings.where() + " answered " + EntryLayout.string((byte[]) pong));
+      return Health.up(
+          "redis " + settings.where() + " answered " + EntryLayout.string((byte[]) pong));
     } catch (RuntimeException e) {
       return Health.down("redis " + settings.where() + " unreachable: " + e.getMessage());
     }

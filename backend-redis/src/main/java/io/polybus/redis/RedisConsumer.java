@@ -16,23 +16,30 @@ import redis.clients.jedis.Protocol.Command;
 import redis.clients.jedis.Response;
 
 /**
- * One member of a group: a consumer of the group on the topic's stream (or on the partition streams it holds).
+ * One member of a group: a consumer of the group on the topic's stream (or on the partition streams
+ * it holds).
  *
- * <p>Each poll, in this order: takes over the pending entries of partitions it just acquired (partitioned mode),
- * moves due delayed retries to itself, reclaims entries idle for {@code ackTimeout} at dead members (unpartitioned
- * mode), then reads new entries with {@code XREADGROUP ... BLOCK} (at most 100 ms at a time, so that
- * {@link #wakeup()} and close are noticed quickly). Work done for liveness (lease renewal, touching the entries it
- * holds so that no one reclaims them from a slow but live member) runs from poll too, also when {@code max} is 0.
+ * <p>Each poll, in this order: takes over the pending entries of partitions it just acquired
+ * (partitioned mode), moves due delayed retries to itself, reclaims entries idle for {@code
+ * ackTimeout} at dead members (unpartitioned mode), then reads new entries with {@code XREADGROUP
+ * ... BLOCK} (at most 100 ms at a time, so that {@link #wakeup()} and close are noticed quickly).
+ * Work done for liveness (lease renewal, touching the entries it holds so that no one reclaims them
+ * from a slow but live member) runs from poll too, also when {@code max} is 0.
  *
- * <p>Threading as {@link BackendConsumer} says: poll on one thread; wakeup, close and the records' settling methods
- * from any thread.
+ * <p>Threading as {@link BackendConsumer} says: poll on one thread; wakeup, close and the records'
+ * settling methods from any thread.
  */
 final class RedisConsumer implements BackendConsumer {
   private static final System.Logger LOG = System.getLogger(RedisConsumer.class.getName());
   private static final long BLOCK_SLICE_MS = 100;
   private static final long MOVE_DUE_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
-  private enum Lease { NONE, TAKEOVER, OWNED, RELEASING }
+  private enum Lease {
+    NONE,
+    TAKEOVER,
+    OWNED,
+    RELEASING
+  }
 
   private final RedisBackend backend;
   private final RedisSettings settings;
@@ -46,14 +53,22 @@ final class RedisConsumer implements BackendConsumer {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicBoolean woken = new AtomicBoolean();
 
-  // Partitioned mode: the lease state of each partition, takeover cursors, and records held per partition.
+  // Partitioned mode: the lease state of each partition, takeover cursors, and records held per
+  // partition.
   private final Lease[] lease;
   private final String[] cursor;
   private final AtomicInteger[] held;
+
   /** Records handed to the runtime and not settled yet (identity set: cheap on the hot path). */
-  private final java.util.Set<Record> heldRecords = java.util.concurrent.ConcurrentHashMap.newKeySet();
-  /** Set when a round trip failed: a reply lost on the way may have left entries pending here that nobody holds. */
+  private final java.util.Set<Record> heldRecords =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /**
+   * Set when a round trip failed: a reply lost on the way may have left entries pending here that
+   * nobody holds.
+   */
   private boolean recoverOwn;
+
   private long nextLeaseWork;
   private int rotation;
 
@@ -141,7 +156,8 @@ final class RedisConsumer implements BackendConsumer {
     } catch (RuntimeException e) {
       recoverOwn = true;
       if (RedisErrors.isNoGroup(e)) {
-        // The server lost the group (a restart of a server that keeps nothing, or a deleted stream): recreate it
+        // The server lost the group (a restart of a server that keeps nothing, or a deleted
+        // stream): recreate it
         // from the start of what the stream holds now, which is all published since.
         for (String s : streams) {
           backend.createGroup(s, group, "0");
@@ -152,7 +168,10 @@ final class RedisConsumer implements BackendConsumer {
     }
   }
 
-  /** XREADGROUP {@code >} on the streams this member reads; false when it reads none (no partition held). */
+  /**
+   * XREADGROUP {@code >} on the streams this member reads; false when it reads none (no partition
+   * held).
+   */
   private boolean readNew(List<InboundRecord> out, int max, long blockMs) {
     List<Integer> readable = new ArrayList<>(streams.length);
     for (int i = 0; i < streams.length; i++) {
@@ -206,14 +225,23 @@ final class RedisConsumer implements BackendConsumer {
 
   @SuppressWarnings("unchecked")
   private List<List<?>> ownPending(int i) {
-    return (List<List<?>>) Raw.call(backend.redis, Command.XPENDING, streamBytes[i], EntryLayout.bytes(group),
-        EntryLayout.bytes("-"), EntryLayout.bytes("+"), EntryLayout.bytes("100000"), EntryLayout.bytes(name));
+    return (List<List<?>>)
+        Raw.call(
+            backend.redis,
+            Command.XPENDING,
+            streamBytes[i],
+            EntryLayout.bytes(group),
+            EntryLayout.bytes("-"),
+            EntryLayout.bytes("+"),
+            EntryLayout.bytes("100000"),
+            EntryLayout.bytes(name));
   }
 
   /**
-   * Entries pending at this member that the runtime does not hold: a read whose reply was lost with its connection.
-   * Claimed again (their delivery count goes up: the server did deliver them once) and handed over, before anything
-   * newer of their streams, so ordering by key holds too. Only this member's own entries are involved.
+   * Entries pending at this member that the runtime does not hold: a read whose reply was lost with
+   * its connection. Claimed again (their delivery count goes up: the server did deliver them once)
+   * and handed over, before anything newer of their streams, so ordering by key holds too. Only
+   * this member's own entries are involved.
    */
   private void recoverOwn(List<InboundRecord> out) {
     flushSettlements();
@@ -235,7 +263,8 @@ final class RedisConsumer implements BackendConsumer {
       if (candidates.isEmpty()) {
         continue;
       }
-      // An id leaves heldIds only after its settlement was queued: once that queue is flushed, whatever is still
+      // An id leaves heldIds only after its settlement was queued: once that queue is flushed,
+      // whatever is still
       // pending here and was not held is truly lost.
       flushSettlements();
       List<byte[]> lost = new ArrayList<>();
@@ -250,8 +279,12 @@ final class RedisConsumer implements BackendConsumer {
       if (lost.isEmpty()) {
         continue;
       }
-      List<byte[]> args = EntryLayout.list(streamBytes[i], EntryLayout.bytes(group), EntryLayout.bytes(name),
-          EntryLayout.bytes("0"));
+      List<byte[]> args =
+          EntryLayout.list(
+              streamBytes[i],
+              EntryLayout.bytes(group),
+              EntryLayout.bytes(name),
+              EntryLayout.bytes("0"));
       args.addAll(lost);
       Object claimed = Raw.call(backend.redis, Command.XCLAIM, (Object[]) EntryLayout.array(args));
       for (Object o : (List<?>) claimed) {
@@ -274,15 +307,22 @@ final class RedisConsumer implements BackendConsumer {
       if (lease[i] != Lease.OWNED && lease[i] != Lease.TAKEOVER) {
         continue;
       }
-      Object r = Scripts.MOVE_DUE.run(backend.redis,
-          List.of(streamBytes[i], EntryLayout.bytes(RedisSettings.delayed(streams[i], group))),
-          List.of(EntryLayout.bytes(group), EntryLayout.bytes(name),
-              EntryLayout.bytes(Integer.toString(max - out.size())), EntryLayout.bytes(Scripts.PARKING)));
+      Object r =
+          Scripts.MOVE_DUE.run(
+              backend.redis,
+              List.of(streamBytes[i], EntryLayout.bytes(RedisSettings.delayed(streams[i], group))),
+              List.of(
+                  EntryLayout.bytes(group),
+                  EntryLayout.bytes(name),
+                  EntryLayout.bytes(Integer.toString(max - out.size())),
+                  EntryLayout.bytes(Scripts.PARKING)));
       addTriples(out, i, (List<?>) r);
     }
   }
 
-  /** Unpartitioned: entries idle for ackTimeout at members that stopped polling (the claim script). */
+  /**
+   * Unpartitioned: entries idle for ackTimeout at members that stopped polling (the claim script).
+   */
   private void reclaim(List<InboundRecord> out, int max) {
     long now = System.nanoTime();
     if (now - nextReclaim < 0 || out.size() >= max) {
@@ -294,7 +334,10 @@ final class RedisConsumer implements BackendConsumer {
     reclaimCursor = next.isEmpty() ? "-" : next;
   }
 
-  /** Partitioned: the pending entries of a newly held partition, in stream order, before anything new. */
+  /**
+   * Partitioned: the pending entries of a newly held partition, in stream order, before anything
+   * new.
+   */
   private void takeOver(List<InboundRecord> out, int max) {
     for (int i = 0; i < streams.length && out.size() < max; i++) {
       if (lease[i] != Lease.TAKEOVER) {
@@ -310,10 +353,18 @@ final class RedisConsumer implements BackendConsumer {
   }
 
   private String claim(int i, String from, long minIdleMs, int count, List<InboundRecord> out) {
-    List<?> r = (List<?>) Scripts.CLAIM.run(backend.redis, List.of(streamBytes[i]),
-        List.of(EntryLayout.bytes(group), EntryLayout.bytes(name), EntryLayout.bytes(Long.toString(minIdleMs)),
-            EntryLayout.bytes(from), EntryLayout.bytes(Integer.toString(count)),
-            EntryLayout.bytes(Scripts.PARKING)));
+    List<?> r =
+        (List<?>)
+            Scripts.CLAIM.run(
+                backend.redis,
+                List.of(streamBytes[i]),
+                List.of(
+                    EntryLayout.bytes(group),
+                    EntryLayout.bytes(name),
+                    EntryLayout.bytes(Long.toString(minIdleMs)),
+                    EntryLayout.bytes(from),
+                    EntryLayout.bytes(Integer.toString(count)),
+                    EntryLayout.bytes(Scripts.PARKING)));
     addTriples(out, i, (List<?>) r.get(1));
     return EntryLayout.string((byte[]) r.get(0));
   }
@@ -328,7 +379,8 @@ final class RedisConsumer implements BackendConsumer {
 
   private Record record(int index, String id, List<?> fields, int deliveryCount) {
     held[index].incrementAndGet();
-    Record r = new Record(this, index, streams[index], id, EntryLayout.read(id, fields), deliveryCount);
+    Record r =
+        new Record(this, index, streams[index], id, EntryLayout.read(id, fields), deliveryCount);
     heldRecords.add(r);
     return r;
   }
@@ -344,13 +396,17 @@ final class RedisConsumer implements BackendConsumer {
 
   // ---------------------------------------------------------------- liveness
 
-  /** Lease and membership upkeep (partitioned), or touching held entries (unpartitioned); throttled. */
+  /**
+   * Lease and membership upkeep (partitioned), or touching held entries (unpartitioned); throttled.
+   */
   private void liveness() {
     long now = System.nanoTime();
     if (!partitioned) {
       if (now - nextTouch >= 0) {
         nextTouch = now + TimeUnit.MILLISECONDS.toNanos(Math.max(1, ackTimeoutMs / 3));
-        Scripts.TOUCH.run(backend.redis, List.of(streamBytes[0]),
+        Scripts.TOUCH.run(
+            backend.redis,
+            List.of(streamBytes[0]),
             List.of(EntryLayout.bytes(group), EntryLayout.bytes(name)));
       }
       return;
@@ -363,11 +419,19 @@ final class RedisConsumer implements BackendConsumer {
     if (now - nextLeaseWork < 0) {
       return;
     }
-    // Renew well within the lease: a third of it, and at least every 250 ms so free partitions are found fast.
-    nextLeaseWork = now + TimeUnit.MILLISECONDS.toNanos(Math.max(20, Math.min(ackTimeoutMs / 3, 250)));
-    long members = (Long) Scripts.MEMBERS.run(backend.redis,
-        List.of(EntryLayout.bytes(settings.members(topic, group))),
-        List.of(EntryLayout.bytes(name), EntryLayout.bytes(Long.toString(ackTimeoutMs)), EntryLayout.bytes("0")));
+    // Renew well within the lease: a third of it, and at least every 250 ms so free partitions are
+    // found fast.
+    nextLeaseWork =
+        now + TimeUnit.MILLISECONDS.toNanos(Math.max(20, Math.min(ackTimeoutMs / 3, 250)));
+    long members =
+        (Long)
+            Scripts.MEMBERS.run(
+                backend.redis,
+                List.of(EntryLayout.bytes(settings.members(topic, group))),
+                List.of(
+                    EntryLayout.bytes(name),
+                    EntryLayout.bytes(Long.toString(ackTimeoutMs)),
+                    EntryLayout.bytes("0")));
     int target = (int) ((streams.length + Math.max(1, members) - 1) / Math.max(1, members));
     List<Integer> mine = new ArrayList<>();
     List<Response<Object>> renewals = new ArrayList<>();
@@ -376,8 +440,12 @@ final class RedisConsumer implements BackendConsumer {
       for (int i = 0; i < streams.length; i++) {
         if (lease[i] != Lease.NONE) {
           mine.add(i);
-          renewals.add(p.evalsha(Scripts.RENEW.sha, List.of(leaseKey(i)),
-              List.of(EntryLayout.bytes(name), EntryLayout.bytes(Long.toString(ackTimeoutMs)))));
+          renewals.add(
+              p.evalsha(
+                  Scripts.RENEW.sha,
+                  List.of(leaseKey(i)),
+                  List.of(
+                      EntryLayout.bytes(name), EntryLayout.bytes(Long.toString(ackTimeoutMs)))));
           owners.add(null);
         } else {
           renewals.add(null);
@@ -393,18 +461,24 @@ final class RedisConsumer implements BackendConsumer {
         try {
           r = renewals.get(i).get();
         } catch (redis.clients.jedis.exceptions.JedisNoScriptException e) {
-          r = Scripts.RENEW.run(backend.redis, List.of(leaseKey(i)),
-              List.of(EntryLayout.bytes(name), EntryLayout.bytes(Long.toString(ackTimeoutMs))));
+          r =
+              Scripts.RENEW.run(
+                  backend.redis,
+                  List.of(leaseKey(i)),
+                  List.of(EntryLayout.bytes(name), EntryLayout.bytes(Long.toString(ackTimeoutMs))));
         }
         if (((Long) r) == 0L) {
-          LOG.log(System.Logger.Level.INFO, "member " + name + " lost its lease on " + streams[i] + " for group " + group);
+          LOG.log(
+              System.Logger.Level.INFO,
+              "member " + name + " lost its lease on " + streams[i] + " for group " + group);
           lease[i] = Lease.NONE;
         } else if (lease[i] != Lease.RELEASING) {
           holding++;
         }
       }
     }
-    // Too many: give the surplus back once nothing of it is in flight here (ordering), newest partitions first.
+    // Too many: give the surplus back once nothing of it is in flight here (ordering), newest
+    // partitions first.
     for (int i = streams.length - 1; i >= 0 && holding > target; i--) {
       if (lease[i] == Lease.OWNED || lease[i] == Lease.TAKEOVER) {
         lease[i] = Lease.RELEASING;
@@ -419,8 +493,15 @@ final class RedisConsumer implements BackendConsumer {
       if (lease[i] != Lease.NONE || owners.get(i) == null || owners.get(i).get() != null) {
         continue;
       }
-      Object ok = Raw.call(backend.redis, Command.SET, leaseKey(i), EntryLayout.bytes(name),
-          EntryLayout.bytes("NX"), EntryLayout.bytes("PX"), EntryLayout.bytes(Long.toString(ackTimeoutMs)));
+      Object ok =
+          Raw.call(
+              backend.redis,
+              Command.SET,
+              leaseKey(i),
+              EntryLayout.bytes(name),
+              EntryLayout.bytes("NX"),
+              EntryLayout.bytes("PX"),
+              EntryLayout.bytes(Long.toString(ackTimeoutMs)));
       if (ok != null) {
         lease[i] = Lease.TAKEOVER;
         cursor[i] = "-";
@@ -431,8 +512,13 @@ final class RedisConsumer implements BackendConsumer {
 
   private void flushSettlements() {
     if (!backend.settler.flush(settings.timeout())) {
-      throw new io.polybus.BrokerUnavailableException("acks of group '" + group + "' on '" + topic
-          + "' could not be sent to " + settings.where());
+      throw new io.polybus.BrokerUnavailableException(
+          "acks of group '"
+              + group
+              + "' on '"
+              + topic
+              + "' could not be sent to "
+              + settings.where());
     }
   }
 
@@ -440,12 +526,16 @@ final class RedisConsumer implements BackendConsumer {
     return EntryLayout.bytes(RedisSettings.lease(streams[i], group));
   }
 
-  /** Hands a partition to whoever takes it next: acks first, so the next owner never sees what was acked here. */
+  /**
+   * Hands a partition to whoever takes it next: acks first, so the next owner never sees what was
+   * acked here.
+   */
   private void giveUp(int i) {
     if (!backend.settler.flush(settings.timeout())) {
       return; // still RELEASING: tried again on the next poll
     }
-    Scripts.RELEASE_LEASE.run(backend.redis, List.of(leaseKey(i)), List.of(EntryLayout.bytes(name)));
+    Scripts.RELEASE_LEASE.run(
+        backend.redis, List.of(leaseKey(i)), List.of(EntryLayout.bytes(name)));
     lease[i] = Lease.NONE;
   }
 
@@ -466,30 +556,51 @@ final class RedisConsumer implements BackendConsumer {
       backend.settler.flush(settings.timeout().multipliedBy(2));
       List<List<byte[]>> unhandled = unhandledByStream();
       for (int i = 0; i < streams.length; i++) {
-        // Unpartitioned: what is held goes to the delayed set, due now, for any member. Partitioned: it waits
-        // for the partition's next owner, who takes it over in stream order before anything newer. Deliveries no
+        // Unpartitioned: what is held goes to the delayed set, due now, for any member.
+        // Partitioned: it waits
+        // for the partition's next owner, who takes it over in stream order before anything newer.
+        // Deliveries no
         // handler started go along, with their count taken back (see LEAVE).
-        List<byte[]> args = EntryLayout.list(EntryLayout.bytes(group), EntryLayout.bytes(name),
-            EntryLayout.bytes(partitioned ? Scripts.ORPHANED : Scripts.PARKING),
-            EntryLayout.bytes(partitioned ? "0" : "1"));
+        List<byte[]> args =
+            EntryLayout.list(
+                EntryLayout.bytes(group),
+                EntryLayout.bytes(name),
+                EntryLayout.bytes(partitioned ? Scripts.ORPHANED : Scripts.PARKING),
+                EntryLayout.bytes(partitioned ? "0" : "1"));
         args.addAll(unhandled.get(i));
-        Scripts.LEAVE.run(backend.redis,
-            List.of(streamBytes[i], EntryLayout.bytes(RedisSettings.delayed(streams[i], group))), args);
+        Scripts.LEAVE.run(
+            backend.redis,
+            List.of(streamBytes[i], EntryLayout.bytes(RedisSettings.delayed(streams[i], group))),
+            args);
         if (partitioned && lease[i] != Lease.NONE) {
-          Scripts.RELEASE_LEASE.run(backend.redis, List.of(leaseKey(i)), List.of(EntryLayout.bytes(name)));
+          Scripts.RELEASE_LEASE.run(
+              backend.redis, List.of(leaseKey(i)), List.of(EntryLayout.bytes(name)));
           lease[i] = Lease.NONE;
         }
       }
       if (partitioned) {
-        Scripts.MEMBERS.run(backend.redis, List.of(EntryLayout.bytes(settings.members(topic, group))),
-            List.of(EntryLayout.bytes(name), EntryLayout.bytes(Long.toString(ackTimeoutMs)),
+        Scripts.MEMBERS.run(
+            backend.redis,
+            List.of(EntryLayout.bytes(settings.members(topic, group))),
+            List.of(
+                EntryLayout.bytes(name),
+                EntryLayout.bytes(Long.toString(ackTimeoutMs)),
                 EntryLayout.bytes("1")));
       }
     } catch (RuntimeException e) {
-      // The server is unreachable: what this member held is reclaimed after ackTimeout (its leases lapse), and
+      // The server is unreachable: what this member held is reclaimed after ackTimeout (its leases
+      // lapse), and
       // counts like the deliveries of a member that died, also those no handler started.
-      LOG.log(System.Logger.Level.WARNING, "member " + name + " of group " + group + " on '" + topic
-          + "' could not hand back its records; they return after ackTimeout: " + e.getMessage());
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "member "
+              + name
+              + " of group "
+              + group
+              + " on '"
+              + topic
+              + "' could not hand back its records; they return after ackTimeout: "
+              + e.getMessage());
     }
   }
 
@@ -497,7 +608,10 @@ final class RedisConsumer implements BackendConsumer {
     return closed.get();
   }
 
-  /** Per stream, (entry id, delivery count) pairs of the held records marked not handled: LEAVE's extra ARGV. */
+  /**
+   * Per stream, (entry id, delivery count) pairs of the held records marked not handled: LEAVE's
+   * extra ARGV.
+   */
   private List<List<byte[]>> unhandledByStream() {
     List<List<byte[]>> out = new ArrayList<>(streams.length);
     for (int i = 0; i < streams.length; i++) {
@@ -514,12 +628,16 @@ final class RedisConsumer implements BackendConsumer {
   }
 
   private void settled(Record r) {
-    // The record leaves the set after its settlement is queued: recovery flushes the queue before it trusts that.
+    // The record leaves the set after its settlement is queued: recovery flushes the queue before
+    // it trusts that.
     heldRecords.remove(r);
     held[r.index].decrementAndGet();
   }
 
-  /** One delivered entry. Thread-safe; settled once by the runtime; ignored after its consumer closed. */
+  /**
+   * One delivered entry. Thread-safe; settled once by the runtime; ignored after its consumer
+   * closed.
+   */
   static final class Record implements InboundRecord {
     final RedisConsumer consumer;
     final int index;
@@ -529,10 +647,19 @@ final class RedisConsumer implements BackendConsumer {
     private final Message message;
     private final int deliveryCount;
     private final AtomicBoolean settled = new AtomicBoolean();
-    /** No handler started this delivery: when its consumer closes, it goes back without counting. */
+
+    /**
+     * No handler started this delivery: when its consumer closes, it goes back without counting.
+     */
     private volatile boolean notHandled;
 
-    Record(RedisConsumer consumer, int index, String stream, String entryId, Message message, int deliveryCount) {
+    Record(
+        RedisConsumer consumer,
+        int index,
+        String stream,
+        String entryId,
+        Message message,
+        int deliveryCount) {
       this.consumer = consumer;
       this.index = index;
       this.stream = stream;
@@ -567,13 +694,16 @@ final class RedisConsumer implements BackendConsumer {
         return;
       }
       // Rounded up, plus one: clocks tick in milliseconds and the delay is a lower bound.
-      consumer.backend.settler.park(stream, group, entryId, (Math.max(0, delay.toNanos()) + 999_999) / 1_000_000 + 1);
+      consumer.backend.settler.park(
+          stream, group, entryId, (Math.max(0, delay.toNanos()) + 999_999) / 1_000_000 + 1);
       consumer.settled(this);
     }
 
     @Override
     public void recordAttempts(int attempts) {
-      if (consumer.isClosed() || settled.get() || !consumer.partitioned
+      if (consumer.isClosed()
+          || settled.get()
+          || !consumer.partitioned
           || consumer.lease[index] == Lease.NONE) {
         return;
       }
@@ -583,7 +713,8 @@ final class RedisConsumer implements BackendConsumer {
 
     @Override
     public void markNotHandled() {
-      // A mark that races close() may be missed: the delivery then counts, as it would without the capability.
+      // A mark that races close() may be missed: the delivery then counts, as it would without the
+      // capability.
       if (!consumer.isClosed() && !settled.get()) {
         notHandled = true;
       }

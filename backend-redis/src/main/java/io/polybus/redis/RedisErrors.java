@@ -10,7 +10,9 @@ import redis.clients.jedis.exceptions.JedisAccessControlException;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
 
-/** Maps Jedis failures to Polybus exceptions: transient when trying again later can help. Stateless. */
+/**
+ * Maps Jedis failures to Polybus exceptions: transient when trying again later can help. Stateless.
+ */
 final class RedisErrors {
   private RedisErrors() {}
 
@@ -30,9 +32,14 @@ final class RedisErrors {
     }
     if (t instanceof JedisDataException) {
       String m = String.valueOf(t.getMessage());
-      // A server that is loading, busy with a script, read-only after a failover or out of memory recovers alone.
-      if (m.startsWith("LOADING") || m.startsWith("BUSY") || m.startsWith("READONLY") || m.startsWith("OOM")
-          || m.startsWith("MASTERDOWN") || m.startsWith("TRYAGAIN")) {
+      // A server that is loading, busy with a script, read-only after a failover or out of memory
+      // recovers alone.
+      if (m.startsWith("LOADING")
+          || m.startsWith("BUSY")
+          || m.startsWith("READONLY")
+          || m.startsWith("OOM")
+          || m.startsWith("MASTERDOWN")
+          || m.startsWith("TRYAGAIN")) {
         return new BrokerUnavailableException(detail, t);
       }
       if (m.startsWith("NOAUTH") || m.startsWith("WRONGPASS") || m.startsWith("NOPERM")) {

@@ -3,14 +3,15 @@ package io.polybus.redis;
 import java.time.Duration;
 
 /**
- * The parsed configuration of one bus: where Redis is, how keys are named, and the limits. Immutable.
+ * The parsed configuration of one bus: where Redis is, how keys are named, and the limits.
+ * Immutable.
  *
  * @param prefix prepended to every key this backend writes ({@code polybus:} by default)
- * @param partitions 0 for one stream per topic (no ordering by key); N &ge; 1 for N streams per topic, each read by
- *     one member of a group at a time
+ * @param partitions 0 for one stream per topic (no ordering by key); N &ge; 1 for N streams per
+ *     topic, each read by one member of a group at a time
  * @param maxLen approximate maximum entries per stream ({@code XADD MAXLEN ~}), 0 for no limit
- * @param retention entries older than this are trimmed on publish ({@code XADD MINID ~}), {@link Duration#ZERO} for
- *     no limit
+ * @param retention entries older than this are trimmed on publish ({@code XADD MINID ~}), {@link
+ *     Duration#ZERO} for no limit
  */
 record RedisSettings(
     String host,
@@ -34,7 +35,10 @@ record RedisSettings(
     return partitions == 0 ? prefix + topic : prefix + topic + ":p" + partition;
   }
 
-  /** The partition a message goes to: its key's hash (or its id's, without a key) modulo the partition count. */
+  /**
+   * The partition a message goes to: its key's hash (or its id's, without a key) modulo the
+   * partition count.
+   */
   int partitionOf(String key, String id) {
     return partitions == 0 ? 0 : Math.floorMod((key != null ? key : id).hashCode(), partitions);
   }
@@ -53,7 +57,10 @@ record RedisSettings(
     return stream + ":lease:" + group;
   }
 
-  /** The sorted set of a group's live members (partitioned mode), scored by when each one's liveness expires. */
+  /**
+   * The sorted set of a group's live members (partitioned mode), scored by when each one's liveness
+   * expires.
+   */
   String members(String topic, String group) {
     return prefix + topic + ":members:" + group;
   }

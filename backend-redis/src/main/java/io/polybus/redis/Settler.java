@@ -18,25 +18,32 @@ import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.exceptions.JedisNoScriptException;
 
 /**
- * Sends settlements without blocking the threads that settle: acks ({@code XACK}, many ids per command), parked
- * retries (the park script), noted attempts ({@code XCLAIM ... RETRYCOUNT}) and dead letters (the dead-letter script)
- * are queued and sent by one thread as one pipeline per round, in the order they were queued.
+ * Sends settlements without blocking the threads that settle: acks ({@code XACK}, many ids per
+ * command), parked retries (the park script), noted attempts ({@code XCLAIM ... RETRYCOUNT}) and
+ * dead letters (the dead-letter script) are queued and sent by one thread as one pipeline per
+ * round, in the order they were queued.
  *
- * <p>Nothing is dropped on a connection failure: the round is sent again (every operation in it is idempotent
- * except a dead letter, which the contract allows to be duplicated by a crash) with a backoff, until the backend
- * closes. {@link #flush(Duration)} sends everything queued so far before it returns true; consumers call it before
- * they give work back to their group, so that a new owner never receives what this member already acked.
- * Thread-safe.
+ * <p>Nothing is dropped on a connection failure: the round is sent again (every operation in it is
+ * idempotent except a dead letter, which the contract allows to be duplicated by a crash) with a
+ * backoff, until the backend closes. {@link #flush(Duration)} sends everything queued so far before
+ * it returns true; consumers call it before they give work back to their group, so that a new owner
+ * never receives what this member already acked. Thread-safe.
  */
 final class Settler {
   private static final System.Logger LOG = System.getLogger(Settler.class.getName());
 
   private final RedisBackend backend;
   private final ConcurrentLinkedQueue<Op> queue = new ConcurrentLinkedQueue<>();
-  /** Held while ops are taken off the queue and sent: so flush() returns only after earlier ops were sent. */
+
+  /**
+   * Held while ops are taken off the queue and sent: so flush() returns only after earlier ops were
+   * sent.
+   */
   private final ReentrantLock sending = new ReentrantLock();
+
   /** Ops of a round that failed, sent first next time; guarded by {@link #sending}. */
   private final List<Op> carry = new ArrayList<>();
+
   private final Thread thread;
   private volatile boolean running = true;
   private volatile boolean idle;
@@ -45,7 +52,9 @@ final class Settler {
 
   static {
     try {
-      IDLE = java.lang.invoke.MethodHandles.lookup().findVarHandle(Settler.class, "idle", boolean.class);
+      IDLE =
+          java.lang.invoke.MethodHandles.lookup()
+              .findVarHandle(Settler.class, "idle", boolean.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -67,10 +76,17 @@ final class Settler {
 
   record Park(String stream, String group, String id, long delayMillis) implements Op {}
 
-  record Attempts(String stream, String group, String consumer, String id, int attempts) implements Op {}
+  record Attempts(String stream, String group, String consumer, String id, int attempts)
+      implements Op {}
 
-  record DeadLetter(String stream, String group, String id, String dlqStream, Message message,
-      CompletableFuture<Void> done) implements Op {}
+  record DeadLetter(
+      String stream,
+      String group,
+      String id,
+      String dlqStream,
+      Message message,
+      CompletableFuture<Void> done)
+      implements Op {}
 
   void ack(String stream, String group, String id) {
     add(new Ack(stream, group, id));
@@ -102,11 +118,14 @@ final class Settler {
     while (running) {
       if (queue.isEmpty() && carry.isEmpty()) {
         idle = true;
-        if (queue.isEmpty()) { // re-checked after publishing idle: an add in between has seen it and unparks
+        if (queue
+            .isEmpty()) { // re-checked after publishing idle: an add in between has seen it and
+          // unparks
           LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(100));
         }
         idle = false;
-        // Linger a moment so that one XACK carries the acks of many messages (fewer commands for Redis).
+        // Linger a moment so that one XACK carries the acks of many messages (fewer commands for
+        // Redis).
         LockSupport.parkNanos(LINGER_NANOS);
       }
       // While open, keep trying; each failed round is retried with a backoff.
@@ -114,13 +133,16 @@ final class Settler {
     }
     // What was queued while closing gets a bounded last chance.
     if (!send(System.nanoTime() + backend.settings.timeout().toNanos() * 2)) {
-      fail(carry, new IllegalStateException("the redis backend closed before the settlement was sent"));
+      fail(
+          carry,
+          new IllegalStateException("the redis backend closed before the settlement was sent"));
     }
   }
 
   /**
-   * Sends everything queued before this call, retrying failed rounds until {@code deadlineNanos}; false when some
-   * of it could not be sent by then (it stays queued, first in line, for the settler thread).
+   * Sends everything queued before this call, retrying failed rounds until {@code deadlineNanos};
+   * false when some of it could not be sent by then (it stays queued, first in line, for the
+   * settler thread).
    */
   boolean flush(Duration within) {
     return send(System.nanoTime() + within.toNanos());
@@ -149,7 +171,8 @@ final class Settler {
         } catch (RuntimeException e) {
           if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoff) - deadlineNanos > 0) {
             carry.addAll(batch);
-            LOG.log(System.Logger.Level.DEBUG, "settling failed, kept for later: " + e.getMessage());
+            LOG.log(
+                System.Logger.Level.DEBUG, "settling failed, kept for later: " + e.getMessage());
             return false;
           }
           try {
@@ -175,9 +198,12 @@ final class Settler {
     List<Op> singles = new ArrayList<>();
     for (Op op : batch) {
       if (op instanceof Ack a) {
-        acks.computeIfAbsent(new Target(a.stream, a.group), k -> new ArrayList<>()).add(EntryLayout.bytes(a.id));
+        acks.computeIfAbsent(new Target(a.stream, a.group), k -> new ArrayList<>())
+            .add(EntryLayout.bytes(a.id));
       } else if (op instanceof Park p) {
-        parks.computeIfAbsent(p.stream + '\n' + p.group + '\n' + p.delayMillis, k -> new ArrayList<>())
+        parks
+            .computeIfAbsent(
+                p.stream + '\n' + p.group + '\n' + p.delayMillis, k -> new ArrayList<>())
             .add(EntryLayout.bytes(p.id));
       } else {
         singles.add(op);
@@ -187,28 +213,50 @@ final class Settler {
     List<Response<Object>> singleResponses = new ArrayList<>();
     try (AbstractPipeline p = backend.redis.pipelined()) {
       for (Map.Entry<Target, List<byte[]>> e : acks.entrySet()) {
-        List<byte[]> args = EntryLayout.list(EntryLayout.bytes(e.getKey().stream), EntryLayout.bytes(e.getKey().group));
+        List<byte[]> args =
+            EntryLayout.list(
+                EntryLayout.bytes(e.getKey().stream), EntryLayout.bytes(e.getKey().group));
         args.addAll(e.getValue());
         p.sendCommand(Command.XACK, EntryLayout.array(args));
       }
       for (Map.Entry<String, List<byte[]>> e : parks.entrySet()) {
         String[] sgd = e.getKey().split("\n", 3);
-        List<byte[]> args = EntryLayout.list(EntryLayout.bytes(sgd[1]), EntryLayout.bytes(Scripts.PARKING),
-            EntryLayout.bytes(sgd[2]));
+        List<byte[]> args =
+            EntryLayout.list(
+                EntryLayout.bytes(sgd[1]),
+                EntryLayout.bytes(Scripts.PARKING),
+                EntryLayout.bytes(sgd[2]));
         args.addAll(e.getValue());
-        parkResponses.add(p.evalsha(Scripts.PARK.sha,
-            List.of(EntryLayout.bytes(sgd[0]), EntryLayout.bytes(RedisSettings.delayed(sgd[0], sgd[1]))), args));
+        parkResponses.add(
+            p.evalsha(
+                Scripts.PARK.sha,
+                List.of(
+                    EntryLayout.bytes(sgd[0]),
+                    EntryLayout.bytes(RedisSettings.delayed(sgd[0], sgd[1]))),
+                args));
       }
       for (Op op : singles) {
         if (op instanceof Attempts a) {
-          singleResponses.add(p.sendCommand(Command.XCLAIM, a.stream, a.group, a.consumer, "0", a.id,
-              "RETRYCOUNT", Integer.toString(a.attempts), "JUSTID"));
+          singleResponses.add(
+              p.sendCommand(
+                  Command.XCLAIM,
+                  a.stream,
+                  a.group,
+                  a.consumer,
+                  "0",
+                  a.id,
+                  "RETRYCOUNT",
+                  Integer.toString(a.attempts),
+                  "JUSTID"));
         } else {
           DeadLetter d = (DeadLetter) op;
           List<byte[]> args = EntryLayout.list(EntryLayout.bytes(d.group), EntryLayout.bytes(d.id));
           EntryLayout.appendFields(d.message, args);
-          singleResponses.add(p.evalsha(Scripts.DEAD_LETTER.sha,
-              List.of(EntryLayout.bytes(d.dlqStream), EntryLayout.bytes(d.stream)), args));
+          singleResponses.add(
+              p.evalsha(
+                  Scripts.DEAD_LETTER.sha,
+                  List.of(EntryLayout.bytes(d.dlqStream), EntryLayout.bytes(d.stream)),
+                  args));
         }
       }
       p.sync();
@@ -226,7 +274,8 @@ final class Settler {
           again.add(new Park(sgd[0], sgd[1], EntryLayout.string(id), Long.parseLong(sgd[2])));
         }
       } catch (JedisDataException ex) {
-        // NOGROUP after a server restart: the group and its pending entries are gone, nothing left to park.
+        // NOGROUP after a server restart: the group and its pending entries are gone, nothing left
+        // to park.
         LOG.log(System.Logger.Level.DEBUG, "park failed: " + ex.getMessage());
       }
     }
@@ -242,14 +291,15 @@ final class Settler {
         again.add(op);
       } catch (RuntimeException ex) {
         if (op instanceof DeadLetter d) {
-          d.done.completeExceptionally(RedisErrors.map(ex, "dead-letter to '" + d.dlqStream + "'",
-              backend.settings));
+          d.done.completeExceptionally(
+              RedisErrors.map(ex, "dead-letter to '" + d.dlqStream + "'", backend.settings));
         }
       }
     }
     if (reload) {
       Raw.call(backend.redis, Command.SCRIPT, EntryLayout.bytes("LOAD"), Scripts.PARK.source);
-      Raw.call(backend.redis, Command.SCRIPT, EntryLayout.bytes("LOAD"), Scripts.DEAD_LETTER.source);
+      Raw.call(
+          backend.redis, Command.SCRIPT, EntryLayout.bytes("LOAD"), Scripts.DEAD_LETTER.source);
     }
     return again;
   }
@@ -260,7 +310,8 @@ final class Settler {
     }
     for (Op op : batch) {
       if (op instanceof DeadLetter d) {
-        d.done.completeExceptionally(RedisErrors.map(e, "dead-letter to '" + d.dlqStream + "'", backend.settings));
+        d.done.completeExceptionally(
+            RedisErrors.map(e, "dead-letter to '" + d.dlqStream + "'", backend.settings));
       }
     }
   }

@@ -24,15 +24,20 @@ import redis.clients.jedis.Protocol.Command;
 import redis.clients.jedis.RedisClient;
 
 /**
- * {@code uncountedGiveBack} at the SPI, without the runtime: what a closing consumer gives back marked with
- * {@link InboundRecord#markNotHandled()} keeps its delivery count, the rest counts, and the pending list's counter
- * agrees. Both modes, since a closing member gives its entries to a different reserved consumer in each.
+ * {@code uncountedGiveBack} at the SPI, without the runtime: what a closing consumer gives back
+ * marked with {@link InboundRecord#markNotHandled()} keeps its delivery count, the rest counts, and
+ * the pending list's counter agrees. Both modes, since a closing member gives its entries to a
+ * different reserved consumer in each.
  */
 @Timeout(60)
 class RedisGiveBackTest {
   static final String PREFIX = RedisTestSupport.uniquePrefix("giveback");
   static final Duration AWAIT = Duration.ofSeconds(20);
-  /** Long enough that no idle reclaim or lapsed lease plays a part: only what close() hands back is seen. */
+
+  /**
+   * Long enough that no idle reclaim or lapsed lease plays a part: only what close() hands back is
+   * seen.
+   */
   static final Duration ACK_TIMEOUT = Duration.ofSeconds(30);
 
   @AfterAll
@@ -50,17 +55,21 @@ class RedisGiveBackTest {
       backend.ensureGroup(topic, "g", StartFrom.EARLIEST);
       List<Message> messages = List.of(message("m0"), message("m1"), message("m2"));
       backend.publish(topic, messages).get();
-      // m1 stands for the delivery a handler started: it counts each time; m0 and m2 were only queued.
+      // m1 stands for the delivery a handler started: it counts each time; m0 and m2 were only
+      // queued.
       int[][] expected = {{1, 1, 1}, {1, 2, 1}, {1, 3, 1}};
       for (int round = 0; round < 3; round++) {
         BackendConsumer member = backend.subscribe(spec(topic, partitioned));
         List<InboundRecord> got = pollAtLeast(member, 3);
         if (partitioned) {
-          assertThat(got).extracting(r -> r.message().id()).as("round %d in publish order", round + 1)
+          assertThat(got)
+              .extracting(r -> r.message().id())
+              .as("round %d in publish order", round + 1)
               .containsExactly(messages.get(0).id(), messages.get(1).id(), messages.get(2).id());
         }
         for (int i = 0; i < 3; i++) {
-          assertThat(countOf(got, messages.get(i))).as("delivery count of m%d in round %d", i, round + 1)
+          assertThat(countOf(got, messages.get(i)))
+              .as("delivery count of m%d in round %d", i, round + 1)
               .isEqualTo(expected[round][i]);
         }
         recordOf(got, messages.get(0)).markNotHandled();
@@ -74,12 +83,15 @@ class RedisGiveBackTest {
         for (Object o : pending) {
           counters.add((Long) ((List<?>) o).get(3));
         }
-        assertThat(counters).as("the counters left for the next delivery, which reports counter + 1")
+        assertThat(counters)
+            .as("the counters left for the next delivery, which reports counter + 1")
             .containsExactly(0L, 3L, 0L);
       }
       BackendConsumer last = backend.subscribe(spec(topic, partitioned));
       List<InboundRecord> got = pollAtLeast(last, 3);
-      assertThat(got).extracting(InboundRecord::deliveryCount).as("after three members closed in turn")
+      assertThat(got)
+          .extracting(InboundRecord::deliveryCount)
+          .as("after three members closed in turn")
           .containsExactlyInAnyOrder(1, 4, 1);
       got.forEach(InboundRecord::ack);
       last.close();
@@ -87,33 +99,54 @@ class RedisGiveBackTest {
   }
 
   @Test
-  void shouldLeaveAMarkedEntryThatAnotherConsumerClaimedMeanwhileWhereItIsWithItsCount() throws Exception {
+  void shouldLeaveAMarkedEntryThatAnotherConsumerClaimedMeanwhileWhereItIsWithItsCount()
+      throws Exception {
     String topic = "gb-" + UUID.randomUUID().toString().substring(0, 8);
-    try (Backend backend = open(""); RedisClient raw = RedisTestSupport.client()) {
+    try (Backend backend = open("");
+        RedisClient raw = RedisTestSupport.client()) {
       backend.ensureGroup(topic, "g", StartFrom.EARLIEST);
       backend.publish(topic, List.of(message("claimed"))).get();
       BackendConsumer member = backend.subscribe(spec(topic, false));
       InboundRecord record = pollAtLeast(member, 1).get(0);
       record.markNotHandled();
       String stream = PREFIX + topic;
-      String entryId = new String((byte[]) ((List<?>) ((List<?>) raw.sendCommand(Command.XPENDING, stream,
-          "g", "-", "+", "1")).get(0)).get(0), StandardCharsets.UTF_8);
-      // Another member reclaims it (as one taking this member for dead would) before this one closes.
+      String entryId =
+          new String(
+              (byte[])
+                  ((List<?>)
+                          ((List<?>) raw.sendCommand(Command.XPENDING, stream, "g", "-", "+", "1"))
+                              .get(0))
+                      .get(0),
+              StandardCharsets.UTF_8);
+      // Another member reclaims it (as one taking this member for dead would) before this one
+      // closes.
       raw.sendCommand(Command.XCLAIM, stream, "g", "other-member", "0", entryId);
       member.close();
-      List<?> p = (List<?>) ((List<?>) raw.sendCommand(Command.XPENDING, stream, "g", "-", "+", "1")).get(0);
-      assertThat(new String((byte[]) p.get(1), StandardCharsets.UTF_8)).as("owner").isEqualTo("other-member");
+      List<?> p =
+          (List<?>)
+              ((List<?>) raw.sendCommand(Command.XPENDING, stream, "g", "-", "+", "1")).get(0);
+      assertThat(new String((byte[]) p.get(1), StandardCharsets.UTF_8))
+          .as("owner")
+          .isEqualTo("other-member");
       assertThat((Long) p.get(3)).as("delivery counter: both deliveries count").isEqualTo(2L);
-      assertThat(raw.zcard(RedisSettings.delayed(stream, "g"))).as("nothing parked for it").isZero();
+      assertThat(raw.zcard(RedisSettings.delayed(stream, "g")))
+          .as("nothing parked for it")
+          .isZero();
     }
   }
 
   private static Backend open(String extra) {
-    return new RedisBackendProvider().open(PolybusOptions.parse(RedisTestSupport.uri(PREFIX, extra)));
+    return new RedisBackendProvider()
+        .open(PolybusOptions.parse(RedisTestSupport.uri(PREFIX, extra)));
   }
 
   private static ConsumerSpec spec(String topic, boolean partitioned) {
-    return new ConsumerSpec(topic, "g", partitioned ? Ordering.KEY : Ordering.NONE, StartFrom.EARLIEST, ACK_TIMEOUT,
+    return new ConsumerSpec(
+        topic,
+        "g",
+        partitioned ? Ordering.KEY : Ordering.NONE,
+        StartFrom.EARLIEST,
+        ACK_TIMEOUT,
         100);
   }
 
@@ -121,7 +154,8 @@ class RedisGiveBackTest {
     return Message.builder().key("k").payload(payload).build();
   }
 
-  private static List<InboundRecord> pollAtLeast(BackendConsumer consumer, int n) throws InterruptedException {
+  private static List<InboundRecord> pollAtLeast(BackendConsumer consumer, int n)
+      throws InterruptedException {
     List<InboundRecord> out = new ArrayList<>();
     long deadline = System.nanoTime() + AWAIT.toNanos();
     while (out.size() < n && System.nanoTime() - deadline < 0) {

@@ -6,8 +6,9 @@ import io.polybus.tck.PolybusTck;
 import org.junit.jupiter.api.AfterAll;
 
 /**
- * The whole TCK against a real Redis in partitioned mode ({@code partitions=8}): each partition stream is read by one
- * member of a group at a time, so ordering by key is declared and proven here.
+ * The whole TCK against a real Redis in partitioned mode ({@code partitions=8}): each partition
+ * stream is read by one member of a group at a time, so ordering by key is declared and proven
+ * here.
  */
 class RedisPartitionedTckTest implements PolybusTck {
   static final String PREFIX = RedisTestSupport.uniquePrefix("tckp");

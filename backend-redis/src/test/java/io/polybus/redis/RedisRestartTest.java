@@ -22,9 +22,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * A Redis that keeps nothing on disk, restarted under a bus: publishes fail fast and transiently while it is down,
- * health says so, and afterwards publishing and the existing subscription carry on (the group is recreated).
- * Runs its own {@code redis-server} (Debian's, which {@code scripts/services/redis.sh} installs) on a free port.
+ * A Redis that keeps nothing on disk, restarted under a bus: publishes fail fast and transiently
+ * while it is down, health says so, and afterwards publishing and the existing subscription carry
+ * on (the group is recreated). Runs its own {@code redis-server} (Debian's, which {@code
+ * scripts/services/redis.sh} installs) on a free port.
  */
 @Timeout(90)
 class RedisRestartTest {
@@ -44,16 +45,32 @@ class RedisRestartTest {
   }
 
   private void startServer(int port) throws Exception {
-    server = new ProcessBuilder("redis-server", "--bind", "127.0.0.1", "--port", Integer.toString(port),
-        "--save", "", "--appendonly", "no", "--dir", dir.toString())
-        .redirectErrorStream(true).redirectOutput(dir.resolve("redis.log").toFile()).start();
-    Await.until(Duration.ofSeconds(10), "redis-server answering on " + port, () -> {
-      try (var s = new java.net.Socket("127.0.0.1", port)) {
-        return true;
-      } catch (IOException e) {
-        return false;
-      }
-    });
+    server =
+        new ProcessBuilder(
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                Integer.toString(port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                dir.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve("redis.log").toFile())
+            .start();
+    Await.until(
+        Duration.ofSeconds(10),
+        "redis-server answering on " + port,
+        () -> {
+          try (var s = new java.net.Socket("127.0.0.1", port)) {
+            return true;
+          } catch (IOException e) {
+            return false;
+          }
+        });
   }
 
   @Test
@@ -64,9 +81,14 @@ class RedisRestartTest {
       port = s.getLocalPort();
     }
     startServer(port);
-    try (Polybus bus = Polybus.connect("redis://127.0.0.1:" + port + "?timeout=500ms&publishTimeout=2s")) {
+    try (Polybus bus =
+        Polybus.connect("redis://127.0.0.1:" + port + "?timeout=500ms&publishTimeout=2s")) {
       Inbox inbox = new Inbox();
-      bus.subscribe("orders", "g", inbox, SubscribeOptions.builder().ackTimeout(Duration.ofSeconds(1)).build());
+      bus.subscribe(
+          "orders",
+          "g",
+          inbox,
+          SubscribeOptions.builder().ackTimeout(Duration.ofSeconds(1)).build());
       Message before = Message.of("before");
       bus.publishAndWait("orders", before);
       inbox.awaitIds(List.of(before.id()), Duration.ofSeconds(10), "a message before the restart");
@@ -79,23 +101,30 @@ class RedisRestartTest {
         throw new AssertionError("a publish to a stopped Redis succeeded");
       } catch (ExecutionException e) {
         assertThat(e.getCause()).isInstanceOf(PolybusException.class);
-        assertThat(((PolybusException) e.getCause()).isTransient()).as("transient: " + e.getCause()).isTrue();
+        assertThat(((PolybusException) e.getCause()).isTransient())
+            .as("transient: " + e.getCause())
+            .isTrue();
       }
-      assertThat(Duration.ofNanos(System.nanoTime() - start)).as("failed within publishTimeout + timeout")
+      assertThat(Duration.ofNanos(System.nanoTime() - start))
+          .as("failed within publishTimeout + timeout")
           .isLessThan(Duration.ofMillis(2500));
       assertThat(bus.health().up()).isFalse();
 
       startServer(port);
       Message after = Message.of("after");
-      Await.until(Duration.ofSeconds(20), "a publish after the restart", () -> {
-        try {
-          bus.publishAndWait("orders", after);
-          return true;
-        } catch (PolybusException e) {
-          return false;
-        }
-      });
-      inbox.awaitIds(List.of(after.id()), Duration.ofSeconds(20), "the message published after the restart");
+      Await.until(
+          Duration.ofSeconds(20),
+          "a publish after the restart",
+          () -> {
+            try {
+              bus.publishAndWait("orders", after);
+              return true;
+            } catch (PolybusException e) {
+              return false;
+            }
+          });
+      inbox.awaitIds(
+          List.of(after.id()), Duration.ofSeconds(20), "the message published after the restart");
       assertThat(bus.health().up()).isTrue();
     }
   }

@@ -6,8 +6,9 @@ import io.polybus.tck.PolybusTck;
 import org.junit.jupiter.api.AfterAll;
 
 /**
- * The whole TCK against a real Redis, one stream per topic: no ordering by key (members of a group read one stream
- * in any order), not durable (a Redis reply does not mean the entry reached a disk).
+ * The whole TCK against a real Redis, one stream per topic: no ordering by key (members of a group
+ * read one stream in any order), not durable (a Redis reply does not mean the entry reached a
+ * disk).
  */
 class RedisTckTest implements PolybusTck {
   static final String PREFIX = RedisTestSupport.uniquePrefix("tck");

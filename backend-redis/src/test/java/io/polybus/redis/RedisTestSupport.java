@@ -19,7 +19,13 @@ final class RedisTestSupport {
   }
 
   static String uri(String prefix, String extra) {
-    return "redis://" + HOST + ":" + PORT + "?prefix=" + prefix + (extra.isEmpty() ? "" : "&" + extra);
+    return "redis://"
+        + HOST
+        + ":"
+        + PORT
+        + "?prefix="
+        + prefix
+        + (extra.isEmpty() ? "" : "&" + extra);
   }
 
   static RedisClient client() {

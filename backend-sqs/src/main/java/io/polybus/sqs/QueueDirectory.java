@@ -9,12 +9,14 @@ import software.amazon.awssdk.services.sqs.model.ListQueuesRequest;
 import software.amazon.awssdk.services.sqs.model.ListQueuesResponse;
 
 /**
- * Which group queues a topic has, for publishing: {@code ListQueues} by the topic's name prefix, trusted for
- * {@code refresh}, and updated at once when this bus creates a group (so a publish right after a subscribe in the same
- * process reaches it). Thread-safe; a listing may run twice at once for one topic, which is harmless.
+ * Which group queues a topic has, for publishing: {@code ListQueues} by the topic's name prefix,
+ * trusted for {@code refresh}, and updated at once when this bus creates a group (so a publish
+ * right after a subscribe in the same process reaches it). Thread-safe; a listing may run twice at
+ * once for one topic, which is harmless.
  *
- * <p>SQS's own listing is eventually consistent: a queue created by another process may be missed for a moment
- * (documented: a group created elsewhere receives what is published after this bus has seen it).
+ * <p>SQS's own listing is eventually consistent: a queue created by another process may be missed
+ * for a moment (documented: a group created elsewhere receives what is published after this bus has
+ * seen it).
  */
 final class QueueDirectory {
   private record Entry(List<String> urls, long listedNanos) {}
@@ -30,7 +32,10 @@ final class QueueDirectory {
     this.refreshNanos = refreshNanos;
   }
 
-  /** The URLs of every group queue of {@code topic}; lists them again when the last listing is too old. */
+  /**
+   * The URLs of every group queue of {@code topic}; lists them again when the last listing is too
+   * old.
+   */
   List<String> groupQueues(String topic) {
     Entry e = topics.get(topic);
     long now = System.nanoTime();
@@ -41,8 +46,13 @@ final class QueueDirectory {
     List<String> urls = new ArrayList<>();
     String token = null;
     do {
-      ListQueuesResponse r = sqs.listQueues(ListQueuesRequest.builder().queueNamePrefix(prefix).maxResults(1000)
-          .nextToken(token).build());
+      ListQueuesResponse r =
+          sqs.listQueues(
+              ListQueuesRequest.builder()
+                  .queueNamePrefix(prefix)
+                  .maxResults(1000)
+                  .nextToken(token)
+                  .build());
       for (String url : r.queueUrls()) {
         if (names.isGroupQueue(prefix, queueName(url))) {
           urls.add(url);
@@ -55,19 +65,24 @@ final class QueueDirectory {
     return list;
   }
 
-  /** This bus created (or found) a group queue: publishes see it from now on, without waiting for a listing. */
+  /**
+   * This bus created (or found) a group queue: publishes see it from now on, without waiting for a
+   * listing.
+   */
   void added(String topic, String url) {
-    topics.compute(topic, (t, e) -> {
-      if (e == null) {
-        return null; // the next publish lists the topic, which includes it
-      }
-      if (e.urls.contains(url)) {
-        return e;
-      }
-      List<String> l = new ArrayList<>(e.urls);
-      l.add(url);
-      return new Entry(List.copyOf(l), e.listedNanos);
-    });
+    topics.compute(
+        topic,
+        (t, e) -> {
+          if (e == null) {
+            return null; // the next publish lists the topic, which includes it
+          }
+          if (e.urls.contains(url)) {
+            return e;
+          }
+          List<String> l = new ArrayList<>(e.urls);
+          l.add(url);
+          return new Entry(List.copyOf(l), e.listedNanos);
+        });
   }
 
   /** A queue was found missing: list the topic again on the next publish. */

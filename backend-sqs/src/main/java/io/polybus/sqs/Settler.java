@@ -17,31 +17,43 @@ import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchResponse;
 
 /**
- * Sends what consumers settle, batched: acks as {@code DeleteMessageBatch}, releases and visibility extensions as
- * {@code ChangeMessageVisibilityBatch}, ten entries a call, the calls of one round in parallel on the backend's
- * sender threads. One thread per backend; settling never blocks the caller.
+ * Sends what consumers settle, batched: acks as {@code DeleteMessageBatch}, releases and visibility
+ * extensions as {@code ChangeMessageVisibilityBatch}, ten entries a call, the calls of one round in
+ * parallel on the backend's sender threads. One thread per backend; settling never blocks the
+ * caller.
  *
- * <p>Every {@link #HEARTBEAT_MILLIS} it also asks each live consumer for the records whose invisibility is a third
- * used up and extends them to a full visibility timeout again, so a slow but healthy handler keeps its message.
+ * <p>Every {@link #HEARTBEAT_MILLIS} it also asks each live consumer for the records whose
+ * invisibility is a third used up and extends them to a full visibility timeout again, so a slow
+ * but healthy handler keeps its message.
  *
- * <p>A call that fails as a whole is tried again next round while the records' leases last (after that SQS has handed
- * them out again and the receipt handles are void); an entry SQS refuses (an expired receipt handle) is dropped,
- * since its message is already visible again.
+ * <p>A call that fails as a whole is tried again next round while the records' leases last (after
+ * that SQS has handed them out again and the receipt handles are void); an entry SQS refuses (an
+ * expired receipt handle) is dropped, since its message is already visible again.
  */
 final class Settler {
   private static final System.Logger LOG = System.getLogger("io.polybus.sqs");
   static final long HEARTBEAT_MILLIS = 200;
 
-  /** One settling operation: {@code visibility} -1 is a delete, otherwise a visibility change in seconds. */
+  /**
+   * One settling operation: {@code visibility} -1 is a delete, otherwise a visibility change in
+   * seconds.
+   */
   record Op(String queueUrl, String receiptHandle, int visibility, long expiresNanos) {}
 
   private final SqsBackend backend;
   private final LinkedBlockingQueue<Op> ops = new LinkedBlockingQueue<>();
   private final Set<SqsConsumer> consumers = ConcurrentHashMap.newKeySet();
   private final Thread thread;
-  /** Operations queued, and operations taken from the queue and sent (or given up): for {@link #awaitIdle}. */
-  private final java.util.concurrent.atomic.AtomicLong queued = new java.util.concurrent.atomic.AtomicLong();
-  private final java.util.concurrent.atomic.AtomicLong handled = new java.util.concurrent.atomic.AtomicLong();
+
+  /**
+   * Operations queued, and operations taken from the queue and sent (or given up): for {@link
+   * #awaitIdle}.
+   */
+  private final java.util.concurrent.atomic.AtomicLong queued =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  private final java.util.concurrent.atomic.AtomicLong handled =
+      new java.util.concurrent.atomic.AtomicLong();
   private volatile boolean closed;
 
   Settler(SqsBackend backend) {
@@ -69,7 +81,10 @@ final class Settler {
     ops.add(new Op(queueUrl, receiptHandle, seconds, expiresNanos));
   }
 
-  /** Waits until every operation queued so far was sent (or given up), at most until {@code deadlineNanos}. */
+  /**
+   * Waits until every operation queued so far was sent (or given up), at most until {@code
+   * deadlineNanos}.
+   */
   void awaitIdle(long deadlineNanos) {
     long target = queued.get();
     LockSupport.unpark(thread);
@@ -117,7 +132,10 @@ final class Settler {
     }
   }
 
-  /** Sends one round; returns the operations of calls that failed as a whole and whose leases still hold. */
+  /**
+   * Sends one round; returns the operations of calls that failed as a whole and whose leases still
+   * hold.
+   */
   private List<Op> send(List<Op> batch) {
     Map<String, List<Op>> groups = new HashMap<>();
     for (Op op : batch) {
@@ -152,25 +170,43 @@ final class Settler {
       if (first.visibility < 0) {
         List<DeleteMessageBatchRequestEntry> entries = new ArrayList<>(ops.size());
         for (int i = 0; i < ops.size(); i++) {
-          entries.add(DeleteMessageBatchRequestEntry.builder().id(Integer.toString(i))
-              .receiptHandle(ops.get(i).receiptHandle).build());
+          entries.add(
+              DeleteMessageBatchRequestEntry.builder()
+                  .id(Integer.toString(i))
+                  .receiptHandle(ops.get(i).receiptHandle)
+                  .build());
         }
-        DeleteMessageBatchResponse r = backend.sqs.deleteMessageBatch(b -> b.queueUrl(first.queueUrl).entries(entries));
+        DeleteMessageBatchResponse r =
+            backend.sqs.deleteMessageBatch(b -> b.queueUrl(first.queueUrl).entries(entries));
         failed = r.failed();
       } else {
         List<ChangeMessageVisibilityBatchRequestEntry> entries = new ArrayList<>(ops.size());
         for (int i = 0; i < ops.size(); i++) {
-          entries.add(ChangeMessageVisibilityBatchRequestEntry.builder().id(Integer.toString(i))
-              .receiptHandle(ops.get(i).receiptHandle).visibilityTimeout(ops.get(i).visibility).build());
+          entries.add(
+              ChangeMessageVisibilityBatchRequestEntry.builder()
+                  .id(Integer.toString(i))
+                  .receiptHandle(ops.get(i).receiptHandle)
+                  .visibilityTimeout(ops.get(i).visibility)
+                  .build());
         }
         ChangeMessageVisibilityBatchResponse r =
-            backend.sqs.changeMessageVisibilityBatch(b -> b.queueUrl(first.queueUrl).entries(entries));
+            backend.sqs.changeMessageVisibilityBatch(
+                b -> b.queueUrl(first.queueUrl).entries(entries));
         failed = r.failed();
       }
       for (BatchResultErrorEntry f : failed) {
-        LOG.log(System.Logger.Level.WARNING, () -> "SQS refused to " + (first.visibility < 0 ? "delete" : "change the"
-            + " visibility of") + " a message of " + QueueDirectory.queueName(first.queueUrl) + ": " + f.code() + " "
-            + f.message() + " (its lease had ended: SQS delivers it again)");
+        LOG.log(
+            System.Logger.Level.WARNING,
+            () ->
+                "SQS refused to "
+                    + (first.visibility < 0 ? "delete" : "change the" + " visibility of")
+                    + " a message of "
+                    + QueueDirectory.queueName(first.queueUrl)
+                    + ": "
+                    + f.code()
+                    + " "
+                    + f.message()
+                    + " (its lease had ended: SQS delivers it again)");
       }
       return List.of();
     } catch (RuntimeException e) {
@@ -184,8 +220,17 @@ final class Settler {
           retry.add(op);
         }
       }
-      LOG.log(System.Logger.Level.INFO, () -> "sqs settling call to " + QueueDirectory.queueName(first.queueUrl)
-          + " failed; " + retry.size() + " of " + ops.size() + " kept for the next round: " + e);
+      LOG.log(
+          System.Logger.Level.INFO,
+          () ->
+              "sqs settling call to "
+                  + QueueDirectory.queueName(first.queueUrl)
+                  + " failed; "
+                  + retry.size()
+                  + " of "
+                  + ops.size()
+                  + " kept for the next round: "
+                  + e);
       return retry;
     }
   }

@@ -16,7 +16,10 @@ import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.services.sqs.model.QueueDoesNotExistException;
 
-/** Maps AWS SDK failures to Polybus exceptions: transient when trying again later can help. Stateless. */
+/**
+ * Maps AWS SDK failures to Polybus exceptions: transient when trying again later can help.
+ * Stateless.
+ */
 final class SqsErrors {
   private SqsErrors() {}
 
@@ -35,15 +38,23 @@ final class SqsErrors {
       return new UnknownTopicException(detail, t);
     }
     if (t instanceof AwsServiceException e) {
-      String code = e.awsErrorDetails() != null ? String.valueOf(e.awsErrorDetails().errorCode()) : "";
+      String code =
+          e.awsErrorDetails() != null ? String.valueOf(e.awsErrorDetails().errorCode()) : "";
       int status = e.statusCode();
-      if (e.isThrottlingException() || code.contains("Throttl") || code.equals("RequestThrottled")
+      if (e.isThrottlingException()
+          || code.contains("Throttl")
+          || code.equals("RequestThrottled")
           || code.equals("KmsThrottled")) {
         return new BackPressureException(detail, t);
       }
-      if (status == 401 || status == 403 || code.equals("AccessDenied") || code.equals("AccessDeniedException")
-          || code.equals("InvalidClientTokenId") || code.equals("SignatureDoesNotMatch")
-          || code.equals("ExpiredToken") || code.equals("UnrecognizedClientException")) {
+      if (status == 401
+          || status == 403
+          || code.equals("AccessDenied")
+          || code.equals("AccessDeniedException")
+          || code.equals("InvalidClientTokenId")
+          || code.equals("SignatureDoesNotMatch")
+          || code.equals("ExpiredToken")
+          || code.equals("UnrecognizedClientException")) {
         return new AuthenticationException(detail, t);
       }
       if (code.contains("TooLong") || code.contains("BatchRequestTooLong")) {
@@ -58,8 +69,10 @@ final class SqsErrors {
       return new BrokerUnavailableException(detail, t);
     }
     if (t instanceof SdkClientException) {
-      // Connection refused, reset, unknown host, read timeouts: the endpoint is not reachable right now.
-      return hasCause(t, java.net.SocketTimeoutException.class) ? new PolybusTimeoutException(detail, t)
+      // Connection refused, reset, unknown host, read timeouts: the endpoint is not reachable right
+      // now.
+      return hasCause(t, java.net.SocketTimeoutException.class)
+          ? new PolybusTimeoutException(detail, t)
           : new BrokerUnavailableException(detail, t);
     }
     return new BrokerUnavailableException(detail, t);
@@ -75,7 +88,8 @@ final class SqsErrors {
     if (t instanceof QueueDoesNotExistException) {
       return true;
     }
-    return t instanceof AwsServiceException e && e.awsErrorDetails() != null
+    return t instanceof AwsServiceException e
+        && e.awsErrorDetails() != null
         && String.valueOf(e.awsErrorDetails().errorCode()).contains("NonExistentQueue");
   }
 

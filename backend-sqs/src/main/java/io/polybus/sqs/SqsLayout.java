@@ -18,13 +18,15 @@ import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
  * How a Polybus message travels as an SQS message. Stateless.
  *
  * <h2>Body</h2>
- * The payload itself when it is UTF-8 text that SQS can carry (the characters SQS allows: tab, line feed and
- * {@code U+0020} upward except surrogates and {@code U+FFFE}/{@code U+FFFF}; a carriage return is encoded too, since
- * XML-based clients would normalise it). Otherwise the body is the payload in base64 and the attribute
- * {@code polybus.enc} says {@code base64}; an empty payload (SQS rejects empty bodies) is the body {@code .} with
- * {@code polybus.enc = empty}.
+ *
+ * The payload itself when it is UTF-8 text that SQS can carry (the characters SQS allows: tab, line
+ * feed and {@code U+0020} upward except surrogates and {@code U+FFFE}/{@code U+FFFF}; a carriage
+ * return is encoded too, since XML-based clients would normalise it). Otherwise the body is the
+ * payload in base64 and the attribute {@code polybus.enc} says {@code base64}; an empty payload
+ * (SQS rejects empty bodies) is the body {@code .} with {@code polybus.enc = empty}.
  *
  * <h2>Attributes</h2>
+ *
  * <table>
  *   <caption>message attributes</caption>
  *   <tr><td>{@code polybus.id}</td><td>the Polybus id (String)</td></tr>
@@ -37,18 +39,23 @@ import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
  *   <tr><td><i>header name</i></td><td>one String attribute per header, when they fit (below)</td></tr>
  *   <tr><td>{@code polybus.headers}</td><td>all headers packed, when they do not fit (Binary)</td></tr>
  * </table>
- * A string SQS cannot carry (a control character in an id, key or header value) travels as a Binary attribute of its
- * UTF-8 bytes. SQS allows 10 attributes per message and keeps no order among them, so headers are sent one attribute
- * each only when all of them fit in the attributes left (a copy counts {@code polybus.attempts} among the taken
- * ones), every name is a valid SQS attribute name that does not start with {@code polybus.}, no value is empty, and
- * the names are in ascending order (a reader sorts attributes by name, which then restores the insertion order). Otherwise every header goes into {@code polybus.headers}: for each header
- * in order, the name's UTF-8 length (4 bytes, big-endian), the name, the value's UTF-8 length and the value.
+ *
+ * A string SQS cannot carry (a control character in an id, key or header value) travels as a Binary
+ * attribute of its UTF-8 bytes. SQS allows 10 attributes per message and keeps no order among them,
+ * so headers are sent one attribute each only when all of them fit in the attributes left (a copy
+ * counts {@code polybus.attempts} among the taken ones), every name is a valid SQS attribute name
+ * that does not start with {@code polybus.}, no value is empty, and the names are in ascending
+ * order (a reader sorts attributes by name, which then restores the insertion order). Otherwise
+ * every header goes into {@code polybus.headers}: for each header in order, the name's UTF-8 length
+ * (4 bytes, big-endian), the name, the value's UTF-8 length and the value.
  *
  * <h2>Reading</h2>
- * Messages sent by other SQS clients are read too: without {@code polybus.id} the id is {@code sqs-<SQS MessageId>}
- * (the same on every redelivery); without {@code polybus.ts} the timestamp is SQS's {@code SentTimestamp}; without
- * {@code polybus.key} the key is the FIFO {@code MessageGroupId} when there is one; every attribute not named
- * {@code polybus.*} is a header (String and Number values as text, Binary values in base64), sorted by name.
+ *
+ * Messages sent by other SQS clients are read too: without {@code polybus.id} the id is {@code
+ * sqs-<SQS MessageId>} (the same on every redelivery); without {@code polybus.ts} the timestamp is
+ * SQS's {@code SentTimestamp}; without {@code polybus.key} the key is the FIFO {@code
+ * MessageGroupId} when there is one; every attribute not named {@code polybus.*} is a header
+ * (String and Number values as text, Binary values in base64), sorted by name.
  */
 final class SqsLayout {
   static final String ID = "polybus.id";
@@ -75,9 +82,10 @@ final class SqsLayout {
   }
 
   /**
-   * Encodes {@code m} carrying {@code attempts} deliveries already made ({@link #ATTEMPTS}, absent when 0). The layout
-   * of the headers is decided again for the room left, so a copy of a message whose headers filled every attribute
-   * packs them instead; a reader sees the same message either way.
+   * Encodes {@code m} carrying {@code attempts} deliveries already made ({@link #ATTEMPTS}, absent
+   * when 0). The layout of the headers is decided again for the room left, so a copy of a message
+   * whose headers filled every attribute packs them instead; a reader sees the same message either
+   * way.
    */
   static Encoded encode(Message m, int attempts) {
     byte[] payload = Messages.payloadNoCopy(m);
@@ -99,14 +107,26 @@ final class SqsLayout {
     if (m.key() != null) {
       size += put(a, KEY, text(m.key()));
     }
-    size += put(a, TS, MessageAttributeValue.builder().dataType(NUMBER)
-        .stringValue(Long.toString(m.timestampMillis())).build());
+    size +=
+        put(
+            a,
+            TS,
+            MessageAttributeValue.builder()
+                .dataType(NUMBER)
+                .stringValue(Long.toString(m.timestampMillis()))
+                .build());
     if (enc != null) {
       size += put(a, ENC, text(enc));
     }
     if (attempts > 0) {
-      size += put(a, ATTEMPTS, MessageAttributeValue.builder().dataType(NUMBER)
-          .stringValue(Integer.toString(attempts)).build());
+      size +=
+          put(
+              a,
+              ATTEMPTS,
+              MessageAttributeValue.builder()
+                  .dataType(NUMBER)
+                  .stringValue(Integer.toString(attempts))
+                  .build());
     }
     Map<String, String> headers = m.headers();
     if (!headers.isEmpty()) {
@@ -115,27 +135,38 @@ final class SqsLayout {
           size += put(a, h.getKey(), text(h.getValue()));
         }
       } else {
-        size += put(a, HEADERS, MessageAttributeValue.builder().dataType(BINARY)
-            .binaryValue(SdkBytes.fromByteArrayUnsafe(pack(headers))).build());
+        size +=
+            put(
+                a,
+                HEADERS,
+                MessageAttributeValue.builder()
+                    .dataType(BINARY)
+                    .binaryValue(SdkBytes.fromByteArrayUnsafe(pack(headers)))
+                    .build());
       }
     }
     return new Encoded(body, a, size);
   }
 
-  private static int put(Map<String, MessageAttributeValue> a, String name, MessageAttributeValue v) {
+  private static int put(
+      Map<String, MessageAttributeValue> a, String name, MessageAttributeValue v) {
     a.put(name, v);
     // What SQS counts against the message size: name, type and value.
     int n = Messages.utf8Length(name) + v.dataType().length();
-    return n + (v.binaryValue() != null
-        ? v.binaryValue().asByteArrayUnsafe().length : Messages.utf8Length(v.stringValue()));
+    return n
+        + (v.binaryValue() != null
+            ? v.binaryValue().asByteArrayUnsafe().length
+            : Messages.utf8Length(v.stringValue()));
   }
 
   private static MessageAttributeValue text(String s) {
     if (!s.isEmpty() && isSqsText(s)) {
       return MessageAttributeValue.builder().dataType(STRING).stringValue(s).build();
     }
-    return MessageAttributeValue.builder().dataType(BINARY)
-        .binaryValue(SdkBytes.fromByteArrayUnsafe(s.getBytes(StandardCharsets.UTF_8))).build();
+    return MessageAttributeValue.builder()
+        .dataType(BINARY)
+        .binaryValue(SdkBytes.fromByteArrayUnsafe(s.getBytes(StandardCharsets.UTF_8)))
+        .build();
   }
 
   private static boolean fitsUnpacked(Map<String, String> headers, int room) {
@@ -146,7 +177,9 @@ final class SqsLayout {
     for (Map.Entry<String, String> h : headers.entrySet()) {
       String name = h.getKey();
       String value = h.getValue();
-      if (!isAttributeName(name) || value.isEmpty() || !isSqsText(value)
+      if (!isAttributeName(name)
+          || value.isEmpty()
+          || !isSqsText(value)
           || (previous != null && previous.compareTo(name) >= 0)) {
         return false;
       }
@@ -156,18 +189,28 @@ final class SqsLayout {
   }
 
   /**
-   * SQS attribute names: up to 256 of {@code [A-Za-z0-9_.-]}, no leading, trailing or doubled period, not starting
-   * with {@code AWS.} or {@code Amazon.}; and not Polybus's own {@code polybus.} names.
+   * SQS attribute names: up to 256 of {@code [A-Za-z0-9_.-]}, no leading, trailing or doubled
+   * period, not starting with {@code AWS.} or {@code Amazon.}; and not Polybus's own {@code
+   * polybus.} names.
    */
   static boolean isAttributeName(String name) {
-    if (name.isEmpty() || name.length() > 256 || name.startsWith(".") || name.endsWith(".") || name.contains("..")
-        || name.regionMatches(true, 0, "aws.", 0, 4) || name.regionMatches(true, 0, "amazon.", 0, 7)
+    if (name.isEmpty()
+        || name.length() > 256
+        || name.startsWith(".")
+        || name.endsWith(".")
+        || name.contains("..")
+        || name.regionMatches(true, 0, "aws.", 0, 4)
+        || name.regionMatches(true, 0, "amazon.", 0, 7)
         || name.regionMatches(true, 0, RESERVED_PREFIX, 0, RESERVED_PREFIX.length())) {
       return false;
     }
     for (int i = 0; i < name.length(); i++) {
       char c = name.charAt(i);
-      if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+      if (!(c >= 'a' && c <= 'z'
+          || c >= 'A' && c <= 'Z'
+          || c >= '0' && c <= '9'
+          || c == '_'
+          || c == '-'
           || c == '.')) {
         return false;
       }
@@ -214,8 +257,12 @@ final class SqsLayout {
    * @param sentTimestamp SQS's {@code SentTimestamp}, or -1
    * @param groupId the FIFO {@code MessageGroupId}, or null
    */
-  static Message decode(String body, Map<String, MessageAttributeValue> attributes, String sqsMessageId,
-      long sentTimestamp, String groupId) {
+  static Message decode(
+      String body,
+      Map<String, MessageAttributeValue> attributes,
+      String sqsMessageId,
+      long sentTimestamp,
+      String groupId) {
     String id = null;
     String key = null;
     long ts = sentTimestamp >= 0 ? sentTimestamp : System.currentTimeMillis();
@@ -248,8 +295,11 @@ final class SqsLayout {
           if (loose == null) {
             loose = new TreeMap<>();
           }
-          loose.put(name, v.stringValue() != null ? v.stringValue()
-              : v.binaryValue() != null ? binaryText(v, name) : "");
+          loose.put(
+              name,
+              v.stringValue() != null
+                  ? v.stringValue()
+                  : v.binaryValue() != null ? binaryText(v, name) : "");
         }
       }
     }
@@ -274,9 +324,9 @@ final class SqsLayout {
   }
 
   /**
-   * The deliveries a copy carries from the SQS messages it replaced ({@link #ATTEMPTS}), 0 when absent or not a
-   * non-negative decimal (then SQS's own count is all there is). Never throws: a damaged value must not make the
-   * message undeliverable.
+   * The deliveries a copy carries from the SQS messages it replaced ({@link #ATTEMPTS}), 0 when
+   * absent or not a non-negative decimal (then SQS's own count is all there is). Never throws: a
+   * damaged value must not make the message undeliverable.
    */
   static int attempts(Map<String, MessageAttributeValue> attributes) {
     MessageAttributeValue v = attributes.get(ATTEMPTS);
@@ -290,7 +340,10 @@ final class SqsLayout {
     }
   }
 
-  /** A Binary attribute Polybus wrote for a string SQS cannot carry is that string's UTF-8; others show as base64. */
+  /**
+   * A Binary attribute Polybus wrote for a string SQS cannot carry is that string's UTF-8; others
+   * show as base64.
+   */
   private static String binaryText(MessageAttributeValue v, String name) {
     return name.startsWith(RESERVED_PREFIX) || isUtf8(v.binaryValue().asByteArrayUnsafe())
         ? v.binaryValue().asUtf8String()
@@ -307,7 +360,8 @@ final class SqsLayout {
   /** The payload as a string SQS carries unchanged, or null when it is not such text. */
   static String asSqsText(byte[] payload) {
     for (byte b : payload) {
-      // Control bytes (non-negative: UTF-8 continuation and lead bytes are negative as Java bytes): only tab and line
+      // Control bytes (non-negative: UTF-8 continuation and lead bytes are negative as Java bytes):
+      // only tab and line
       // feed are allowed below U+0020 (carriage return is encoded).
       if (b >= 0 && b < 0x20 && b != '\t' && b != '\n') {
         return null;
@@ -315,8 +369,13 @@ final class SqsLayout {
     }
     String s;
     try {
-      s = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(payload)).toString();
+      s =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(payload))
+              .toString();
     } catch (CharacterCodingException e) {
       return null;
     }
@@ -325,8 +384,11 @@ final class SqsLayout {
 
   private static boolean isUtf8(byte[] b) {
     try {
-      StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b));
+      StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(b));
       return true;
     } catch (CharacterCodingException e) {
       return false;
@@ -340,7 +402,9 @@ final class SqsLayout {
       if (c >= 0x20 && c < 0xD800 || c == '\t' || c == '\n' || c >= 0xE000 && c <= 0xFFFD) {
         continue;
       }
-      if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+      if (Character.isHighSurrogate(c)
+          && i + 1 < s.length()
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
         i++;
         continue;
       }
@@ -348,5 +412,4 @@ final class SqsLayout {
     }
     return true;
   }
-
 }

@@ -6,10 +6,11 @@ import java.time.Duration;
 /**
  * The parsed configuration of one bus. Immutable.
  *
- * @param endpoint the SQS endpoint ({@code http://host:port}), or null for AWS's own endpoint of the region
+ * @param endpoint the SQS endpoint ({@code http://host:port}), or null for AWS's own endpoint of
+ *     the region
  * @param region the signing region (and AWS's endpoint when {@code endpoint} is null)
- * @param accessKeyId static credentials, or null for the SDK's default provider chain (AWS) or placeholder
- *     credentials (a custom endpoint, which local servers do not check)
+ * @param accessKeyId static credentials, or null for the SDK's default provider chain (AWS) or
+ *     placeholder credentials (a custom endpoint, which local servers do not check)
  * @param secretAccessKey the secret of {@code accessKeyId}; never shown
  * @param sessionToken an optional session token; never shown
  * @param fifo FIFO queues, ordered by key
@@ -19,8 +20,9 @@ import java.time.Duration;
  * @param refresh how long a topic's list of group queues is trusted before it is listed again
  * @param longPoll the long-poll wait of one receive
  * @param publishers threads that send publishes
- * @param maxReceiveCount 0 for no RedrivePolicy; otherwise the receive count after which SQS itself moves a message to
- *     the dead-letter topic's {@code dlq} group queue (a safety net; set it to the subscriptions' maxAttempts + 1)
+ * @param maxReceiveCount 0 for no RedrivePolicy; otherwise the receive count after which SQS itself
+ *     moves a message to the dead-letter topic's {@code dlq} group queue (a safety net; set it to
+ *     the subscriptions' maxAttempts + 1)
  */
 record SqsSettings(
     URI endpoint,
@@ -38,14 +40,15 @@ record SqsSettings(
     int maxReceiveCount) {
 
   /**
-   * Room kept in every message for attributes: id, key, timestamp, encoding and headers, including the dead-letter
-   * headers (a reason and an error message of up to 1000 characters each) added to a message already at the limit.
+   * Room kept in every message for attributes: id, key, timestamp, encoding and headers, including
+   * the dead-letter headers (a reason and an error message of up to 1000 characters each) added to
+   * a message already at the limit.
    */
   static final int ATTRIBUTE_RESERVE = 16 * 1024;
 
   /**
-   * The largest payload that fits in a message after encoding: binary payloads travel in base64 (4 characters per
-   * 3 bytes), and {@link #ATTRIBUTE_RESERVE} stays free.
+   * The largest payload that fits in a message after encoding: binary payloads travel in base64 (4
+   * characters per 3 bytes), and {@link #ATTRIBUTE_RESERVE} stays free.
    */
   int maxPayloadBytes() {
     return (maxMessageSize - ATTRIBUTE_RESERVE) / 4 * 3;

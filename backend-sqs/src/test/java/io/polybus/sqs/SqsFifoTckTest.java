@@ -6,9 +6,9 @@ import io.polybus.tck.PolybusTck;
 import org.junit.jupiter.api.AfterAll;
 
 /**
- * The whole TCK against ElasticMQ with FIFO queues, the message group being the key: ordered by key, exactly once
- * (a FIFO queue hands each message out once while its lease holds), no replay, durable, the same payload limit as
- * standard queues, and every give-back counted.
+ * The whole TCK against ElasticMQ with FIFO queues, the message group being the key: ordered by
+ * key, exactly once (a FIFO queue hands each message out once while its lease holds), no replay,
+ * durable, the same payload limit as standard queues, and every give-back counted.
  */
 class SqsFifoTckTest implements PolybusTck {
   static final String PREFIX = SqsTestSupport.uniquePrefix();

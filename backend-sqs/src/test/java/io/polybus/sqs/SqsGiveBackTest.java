@@ -23,10 +23,10 @@ import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
 
 /**
- * What a closing member does with a record no handler started ({@link InboundRecord#markNotHandled()}), seen through
- * the SPI and a plain SDK client: in standard mode a copy that carries the deliveries made before, the original
- * deleted; in FIFO mode, when the copy would not fit, or when SQS is too slow to take it, an ordinary counted
- * give-back.
+ * What a closing member does with a record no handler started ({@link
+ * InboundRecord#markNotHandled()}), seen through the SPI and a plain SDK client: in standard mode a
+ * copy that carries the deliveries made before, the original deleted; in FIFO mode, when the copy
+ * would not fit, or when SQS is too slow to take it, an ordinary counted give-back.
  */
 class SqsGiveBackTest {
   static final String PREFIX = SqsTestSupport.uniquePrefix();
@@ -41,10 +41,13 @@ class SqsGiveBackTest {
   }
 
   private static ConsumerSpec spec(String topic) {
-    return new ConsumerSpec(topic, "g", Ordering.NONE, StartFrom.EARLIEST, Duration.ofSeconds(30), 10);
+    return new ConsumerSpec(
+        topic, "g", Ordering.NONE, StartFrom.EARLIEST, Duration.ofSeconds(30), 10);
   }
 
-  /** Polls a new member of the group until it receives the one message, then returns it unsettled. */
+  /**
+   * Polls a new member of the group until it receives the one message, then returns it unsettled.
+   */
   private static InboundRecord receive(BackendConsumer member) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (System.nanoTime() < deadline) {
@@ -59,10 +62,13 @@ class SqsGiveBackTest {
 
   @Test
   @Timeout(60)
-  void shouldGiveBackARecordNoHandlerStartedAsACopyThatKeepsItsMessageAndDeliveryCount() throws Exception {
-    try (Backend backend = open(""); SqsClient sqs = SqsTestSupport.client()) {
+  void shouldGiveBackARecordNoHandlerStartedAsACopyThatKeepsItsMessageAndDeliveryCount()
+      throws Exception {
+    try (Backend backend = open("");
+        SqsClient sqs = SqsTestSupport.client()) {
       backend.ensureGroup("copy", "g", StartFrom.EARLIEST);
-      Message m = Message.builder().key("k").payload("not seen by any handler").header("h", "v").build();
+      Message m =
+          Message.builder().key("k").payload("not seen by any handler").header("h", "v").build();
       backend.publish("copy", List.of(m)).join();
 
       BackendConsumer first = backend.subscribe(spec("copy"));
@@ -77,19 +83,32 @@ class SqsGiveBackTest {
 
       BackendConsumer third = backend.subscribe(spec("copy"));
       InboundRecord copy = receive(third);
-      assertThat(copy.deliveryCount()).as("the delivery count after an uncounted give-back").isEqualTo(2);
+      assertThat(copy.deliveryCount())
+          .as("the delivery count after an uncounted give-back")
+          .isEqualTo(2);
       assertThat(copy.message()).isEqualTo(m);
       third.close(); // not marked: counted again, on top of what the copy carries
 
-      String url = sqs.getQueueUrl(b -> b.queueName(new SqsNames(PREFIX, false).queue("copy", "g"))).queueUrl();
-      List<software.amazon.awssdk.services.sqs.model.Message> left = sqs.receiveMessage(b -> b.queueUrl(url)
-          .maxNumberOfMessages(10).waitTimeSeconds(1).messageAttributeNames("All")
-          .messageSystemAttributeNames(MessageSystemAttributeName.APPROXIMATE_RECEIVE_COUNT)).messages();
+      String url =
+          sqs.getQueueUrl(b -> b.queueName(new SqsNames(PREFIX, false).queue("copy", "g")))
+              .queueUrl();
+      List<software.amazon.awssdk.services.sqs.model.Message> left =
+          sqs.receiveMessage(
+                  b ->
+                      b.queueUrl(url)
+                          .maxNumberOfMessages(10)
+                          .waitTimeSeconds(1)
+                          .messageAttributeNames("All")
+                          .messageSystemAttributeNames(
+                              MessageSystemAttributeName.APPROXIMATE_RECEIVE_COUNT))
+              .messages();
       assertThat(left).as("the queue holds the copy only, the original was deleted").hasSize(1);
       assertThat(left.get(0).messageAttributes().get(SqsLayout.ATTEMPTS).stringValue())
-          .as("deliveries the copy carries").isEqualTo("1");
+          .as("deliveries the copy carries")
+          .isEqualTo("1");
       assertThat(left.get(0).attributes().get(MessageSystemAttributeName.APPROXIMATE_RECEIVE_COUNT))
-          .as("SQS's own count of the copy: the third member's receive and this one").isEqualTo("2");
+          .as("SQS's own count of the copy: the third member's receive and this one")
+          .isEqualTo("2");
     }
   }
 
@@ -103,7 +122,9 @@ class SqsGiveBackTest {
       receive(first).markNotHandled();
       first.close();
       BackendConsumer second = backend.subscribe(spec("fifo-counted"));
-      assertThat(receive(second).deliveryCount()).as("a copy would go behind later messages of its key").isEqualTo(2);
+      assertThat(receive(second).deliveryCount())
+          .as("a copy would go behind later messages of its key")
+          .isEqualTo(2);
       second.close();
     }
   }
@@ -117,12 +138,15 @@ class SqsGiveBackTest {
       Message probe = Message.builder().id("fixed").payload("x").build();
       int overhead = SqsLayout.encode(probe).size() - 1;
       Message m = Message.builder().id("fixed").payload("x".repeat(limit - overhead)).build();
-      assertThat(SqsLayout.encode(m).size()).as("the message fills the limit exactly").isEqualTo(limit);
+      assertThat(SqsLayout.encode(m).size())
+          .as("the message fills the limit exactly")
+          .isEqualTo(limit);
       backend.publish("too-large", List.of(m)).join();
 
       BackendConsumer first = backend.subscribe(spec("too-large"));
       receive(first);
-      first.close(); // counted: the next delivery is the second, so a copy would need polybus.attempts
+      first.close(); // counted: the next delivery is the second, so a copy would need
+      // polybus.attempts
       BackendConsumer second = backend.subscribe(spec("too-large"));
       receive(second).markNotHandled();
       second.close();
@@ -136,25 +160,32 @@ class SqsGiveBackTest {
 
   @Test
   @Timeout(60)
-  void shouldGiveBackCountedAndStillCloseWithinTimeoutWhenSqsIsTooSlowToTakeTheCopy() throws Exception {
-    SqsSettings settings = SqsBackendProvider.settings(PolybusOptions.parse(SqsTestSupport.uri(PREFIX,
-        "timeout=2s")));
+  void shouldGiveBackCountedAndStillCloseWithinTimeoutWhenSqsIsTooSlowToTakeTheCopy()
+      throws Exception {
+    SqsSettings settings =
+        SqsBackendProvider.settings(PolybusOptions.parse(SqsTestSupport.uri(PREFIX, "timeout=2s")));
     AtomicBoolean slow = new AtomicBoolean();
     SqsClient real = SqsBackendProvider.client(settings);
-    // Every call goes to ElasticMQ, except that once `slow` is set a SendMessageBatch hangs far past the timeout
-    // and then fails, as a call to an overloaded SQS would (without the per-call bound, which this stand-in ignores).
-    SqsClient client = (SqsClient) Proxy.newProxyInstance(SqsClient.class.getClassLoader(),
-        new Class<?>[] {SqsClient.class}, (proxy, method, args) -> {
-          if (slow.get() && method.getName().equals("sendMessageBatch")) {
-            Thread.sleep(10_000);
-            throw new IllegalStateException("too slow");
-          }
-          try {
-            return method.invoke(real, args);
-          } catch (InvocationTargetException e) {
-            throw e.getCause();
-          }
-        });
+    // Every call goes to ElasticMQ, except that once `slow` is set a SendMessageBatch hangs far
+    // past the timeout
+    // and then fails, as a call to an overloaded SQS would (without the per-call bound, which this
+    // stand-in ignores).
+    SqsClient client =
+        (SqsClient)
+            Proxy.newProxyInstance(
+                SqsClient.class.getClassLoader(),
+                new Class<?>[] {SqsClient.class},
+                (proxy, method, args) -> {
+                  if (slow.get() && method.getName().equals("sendMessageBatch")) {
+                    Thread.sleep(10_000);
+                    throw new IllegalStateException("too slow");
+                  }
+                  try {
+                    return method.invoke(real, args);
+                  } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
     try (Backend backend = new SqsBackend(settings, client)) {
       backend.ensureGroup("slow-copy", "g", StartFrom.EARLIEST);
       Message m = Message.of("waits for a slow SQS");
@@ -164,8 +195,10 @@ class SqsGiveBackTest {
       slow.set(true);
       long start = System.nanoTime();
       first.close();
-      // Half the timeout for the copy, then the counted give-back: about 1 s; the bound is the timeout, plus slack.
-      assertThat(Duration.ofNanos(System.nanoTime() - start)).as("time close took")
+      // Half the timeout for the copy, then the counted give-back: about 1 s; the bound is the
+      // timeout, plus slack.
+      assertThat(Duration.ofNanos(System.nanoTime() - start))
+          .as("time close took")
           .isLessThan(Duration.ofMillis(3000));
       BackendConsumer second = backend.subscribe(spec("slow-copy"));
       InboundRecord again = receive(second);

@@ -35,13 +35,19 @@ class SqsLayoutTest {
 
   @Test
   void shouldKeepHeadersInOrderWhetherTheyTravelOneAttributeEachOrPacked() {
-    Message sorted = Message.builder().payload("x").header("a-one", "1").header("b-two", "2").build();
+    Message sorted =
+        Message.builder().payload("x").header("a-one", "1").header("b-two", "2").build();
     assertThat(SqsLayout.encode(sorted).attributes()).containsKeys("a-one", "b-two");
-    assertThat(roundTrip(sorted).headers()).containsExactly(Map.entry("a-one", "1"), Map.entry("b-two", "2"));
+    assertThat(roundTrip(sorted).headers())
+        .containsExactly(Map.entry("a-one", "1"), Map.entry("b-two", "2"));
 
-    Message unsorted = Message.builder().payload("x").header("zeta", "1").header("alpha", "2").build();
-    assertThat(SqsLayout.encode(unsorted).attributes()).containsKey(SqsLayout.HEADERS).doesNotContainKey("zeta");
-    assertThat(roundTrip(unsorted).headers()).containsExactly(Map.entry("zeta", "1"), Map.entry("alpha", "2"));
+    Message unsorted =
+        Message.builder().payload("x").header("zeta", "1").header("alpha", "2").build();
+    assertThat(SqsLayout.encode(unsorted).attributes())
+        .containsKey(SqsLayout.HEADERS)
+        .doesNotContainKey("zeta");
+    assertThat(roundTrip(unsorted).headers())
+        .containsExactly(Map.entry("zeta", "1"), Map.entry("alpha", "2"));
 
     Map<String, String> many = new LinkedHashMap<>();
     for (int i = 25; i > 0; i--) {
@@ -70,10 +76,22 @@ class SqsLayoutTest {
 
   @Test
   void shouldCarryAttemptsOnACopyWithinTheTenAttributesAndNotAsAHeader() {
-    // Key, base64 body and six sorted headers: every attribute taken, so the copy's headers must be packed.
-    Message full = Message.builder().payload(new byte[] {0, 1}).key("k").header("a", "1").header("b", "2")
-        .header("c", "3").header("d", "4").header("e", "5").header("f", "6").build();
-    assertThat(SqsLayout.encode(full).attributes()).hasSize(10).doesNotContainKey(SqsLayout.ATTEMPTS);
+    // Key, base64 body and six sorted headers: every attribute taken, so the copy's headers must be
+    // packed.
+    Message full =
+        Message.builder()
+            .payload(new byte[] {0, 1})
+            .key("k")
+            .header("a", "1")
+            .header("b", "2")
+            .header("c", "3")
+            .header("d", "4")
+            .header("e", "5")
+            .header("f", "6")
+            .build();
+    assertThat(SqsLayout.encode(full).attributes())
+        .hasSize(10)
+        .doesNotContainKey(SqsLayout.ATTEMPTS);
     SqsLayout.Encoded copy = SqsLayout.encode(full, 3);
     assertThat(copy.attributes()).hasSizeLessThanOrEqualTo(10).containsKey(SqsLayout.HEADERS);
     assertThat(SqsLayout.attempts(copy.attributes())).isEqualTo(3);
@@ -81,9 +99,13 @@ class SqsLayoutTest {
     assertThat(back).isEqualTo(full);
     assertThat(back.headers()).doesNotContainKey(SqsLayout.ATTEMPTS);
 
-    assertThat(SqsLayout.attempts(SqsLayout.encode(full).attributes())).as("a message that is no copy").isZero();
-    Map<String, MessageAttributeValue> damaged = Map.of(SqsLayout.ATTEMPTS,
-        MessageAttributeValue.builder().dataType("Number").stringValue("-2").build());
+    assertThat(SqsLayout.attempts(SqsLayout.encode(full).attributes()))
+        .as("a message that is no copy")
+        .isZero();
+    Map<String, MessageAttributeValue> damaged =
+        Map.of(
+            SqsLayout.ATTEMPTS,
+            MessageAttributeValue.builder().dataType("Number").stringValue("-2").build());
     assertThat(SqsLayout.attempts(damaged)).as("a negative count is no count").isZero();
   }
 }

@@ -7,7 +7,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The queue-name mapping: valid SQS names, no two pairs on one queue, and the topic prefix finds only its groups. */
+/**
+ * The queue-name mapping: valid SQS names, no two pairs on one queue, and the topic prefix finds
+ * only its groups.
+ */
 class SqsNamesTest {
   private static final String LONG = "a".repeat(100);
 
@@ -21,9 +24,28 @@ class SqsNamesTest {
 
   @Test
   void shouldMapEveryPairToADistinctValidQueueName() {
-    List<String> names = List.of("a", "a_", "a.", "a__", "a_b", "a.b", "a_u", "a_d", "_u", "u", "d_", "a-b", "a--",
-        LONG, LONG.substring(1) + "b", "a".repeat(60) + "." + "b".repeat(39), "a".repeat(60) + "_" + "b".repeat(39),
-        "x".repeat(33), "x".repeat(34), "x_".repeat(50));
+    List<String> names =
+        List.of(
+            "a",
+            "a_",
+            "a.",
+            "a__",
+            "a_b",
+            "a.b",
+            "a_u",
+            "a_d",
+            "_u",
+            "u",
+            "d_",
+            "a-b",
+            "a--",
+            LONG,
+            LONG.substring(1) + "b",
+            "a".repeat(60) + "." + "b".repeat(39),
+            "a".repeat(60) + "_" + "b".repeat(39),
+            "x".repeat(33),
+            "x".repeat(34),
+            "x_".repeat(50));
     for (boolean fifo : new boolean[] {false, true}) {
       SqsNames n = new SqsNames("polybus-test-12345678-", fifo);
       Map<String, String> seen = new HashMap<>();
@@ -34,7 +56,9 @@ class SqsNamesTest {
           assertThat(q).matches(fifo ? "[A-Za-z0-9_-]+\\.fifo" : "[A-Za-z0-9_-]+");
           String before = seen.put(q, topic + " / " + group);
           assertThat(before).as("queue %s of %s / %s", q, topic, group).isNull();
-          assertThat(n.isGroupQueue(n.topicPrefix(topic), q)).as("%s found by its topic's prefix", q).isTrue();
+          assertThat(n.isGroupQueue(n.topicPrefix(topic), q))
+              .as("%s found by its topic's prefix", q)
+              .isTrue();
         }
       }
       // A topic's prefix never finds another topic's queues.
@@ -42,7 +66,8 @@ class SqsNamesTest {
         for (String other : names) {
           if (!topic.equals(other)) {
             assertThat(n.isGroupQueue(n.topicPrefix(topic), n.queue(other, "g")))
-                .as("%s's prefix on a queue of %s", topic, other).isFalse();
+                .as("%s's prefix on a queue of %s", topic, other)
+                .isFalse();
           }
         }
       }

@@ -6,10 +6,11 @@ import io.polybus.tck.PolybusTck;
 import org.junit.jupiter.api.AfterAll;
 
 /**
- * The whole TCK against ElasticMQ with standard queues: no ordering by key, no replay (a new group's queue starts
- * empty), durable (SQS stores a message redundantly before it answers), at least once (standard queues may hand out a
- * stored copy twice), give-backs of deliveries no handler started uncounted (sent again as copies), and 184,320-byte
- * payloads (a 256 KiB message, binary payloads in base64, 16 KiB kept for attributes).
+ * The whole TCK against ElasticMQ with standard queues: no ordering by key, no replay (a new
+ * group's queue starts empty), durable (SQS stores a message redundantly before it answers), at
+ * least once (standard queues may hand out a stored copy twice), give-backs of deliveries no
+ * handler started uncounted (sent again as copies), and 184,320-byte payloads (a 256 KiB message,
+ * binary payloads in base64, 16 KiB kept for attributes).
  */
 class SqsTckTest implements PolybusTck {
   static final String PREFIX = SqsTestSupport.uniquePrefix();

@@ -10,8 +10,9 @@ import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.ListQueuesResponse;
 
 /**
- * The test endpoint (ElasticMQ from scripts/services/elasticmq.sh, or {@code -Dpolybus.sqs.endpoint=host:port}) and
- * unique queue-name prefixes; every test class deletes the queues under its prefix.
+ * The test endpoint (ElasticMQ from scripts/services/elasticmq.sh, or {@code
+ * -Dpolybus.sqs.endpoint=host:port}) and unique queue-name prefixes; every test class deletes the
+ * queues under its prefix.
  */
 final class SqsTestSupport {
   static final String ENDPOINT = System.getProperty("polybus.sqs.endpoint", "127.0.0.1:9324");
@@ -23,7 +24,11 @@ final class SqsTestSupport {
   }
 
   static String uri(String prefix, String extra) {
-    return "sqs://" + ENDPOINT + "?region=us-east-1&prefix=" + prefix + (extra.isEmpty() ? "" : "&" + extra);
+    return "sqs://"
+        + ENDPOINT
+        + "?region=us-east-1&prefix="
+        + prefix
+        + (extra.isEmpty() ? "" : "&" + extra);
   }
 
   /** A plain SDK client on the test endpoint, as any other SQS application would make it. */
@@ -35,7 +40,8 @@ final class SqsTestSupport {
     return SqsClient.builder()
         .endpointOverride(URI.create("http://" + endpoint))
         .region(Region.US_EAST_1)
-        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
+        .credentialsProvider(
+            StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
         .httpClient(UrlConnectionHttpClient.create())
         .build();
   }
@@ -46,7 +52,8 @@ final class SqsTestSupport {
       String token = null;
       do {
         String t = token;
-        ListQueuesResponse r = sqs.listQueues(b -> b.queueNamePrefix(prefix).maxResults(1000).nextToken(t));
+        ListQueuesResponse r =
+            sqs.listQueues(b -> b.queueNamePrefix(prefix).maxResults(1000).nextToken(t));
         for (String url : r.queueUrls()) {
           sqs.deleteQueue(b -> b.queueUrl(url));
         }

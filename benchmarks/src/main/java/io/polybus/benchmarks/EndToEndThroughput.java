@@ -14,17 +14,19 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * End-to-end throughput through the public API: publish (batches of 1000) -> handler -> ack, 100-byte payloads,
- * one group, {@link Ordering#KEY} over 1000 keys. Message construction (id generation included) is inside the
- * measured time. The publisher stays at most {@code --lead} messages (default 100,000) ahead of the handlers, so
- * the run measures the steady-state pipeline rather than the garbage collection of a multi-million message backlog.
+ * End-to-end throughput through the public API: publish (batches of 1000) -> handler -> ack,
+ * 100-byte payloads, one group, {@link Ordering#KEY} over 1000 keys. Message construction (id
+ * generation included) is inside the measured time. The publisher stays at most {@code --lead}
+ * messages (default 100,000) ahead of the handlers, so the run measures the steady-state pipeline
+ * rather than the garbage collection of a multi-million message backlog.
  *
- * <p>Each run uses a fresh topic; the first {@code --warmup} runs are discarded; the median of the measured runs is
- * reported with min and max. {@code --uri} may be given several times: each run then measures every backend once,
- * in alternating order, and the ratio of the first to each other one is printed as the median of the per-run ratios
- * (what load coming and going on a shared machine moves least). Usage: {@code EndToEndThroughput
- * [--uri mem:bench?retention=0]... [--messages 2000000] [--runs 7] [--warmup 3] [--concurrency 1]
- * [--max-in-flight 4096] [--lead 100000]}.
+ * <p>Each run uses a fresh topic; the first {@code --warmup} runs are discarded; the median of the
+ * measured runs is reported with min and max. {@code --uri} may be given several times: each run
+ * then measures every backend once, in alternating order, and the ratio of the first to each other
+ * one is printed as the median of the per-run ratios (what load coming and going on a shared
+ * machine moves least). Usage: {@code EndToEndThroughput [--uri mem:bench?retention=0]...
+ * [--messages 2000000] [--runs 7] [--warmup 3] [--concurrency 1] [--max-in-flight 4096] [--lead
+ * 100000]}.
  */
 public final class EndToEndThroughput {
   public static void main(String[] args) throws Exception {
@@ -41,14 +43,29 @@ public final class EndToEndThroughput {
         throw new IllegalArgumentException("missing value for " + args[i]);
       }
       switch (args[i]) {
-        case "--uri": uris.add(v); break;
-        case "--messages": messages = Integer.parseInt(v); break;
-        case "--runs": runs = Integer.parseInt(v); break;
-        case "--warmup": warmup = Integer.parseInt(v); break;
-        case "--concurrency": concurrency = Integer.parseInt(v); break;
-        case "--max-in-flight": maxInFlight = Integer.parseInt(v); break;
-        case "--lead": lead = Integer.parseInt(v); break;
-        default: throw new IllegalArgumentException("unknown argument " + args[i]);
+        case "--uri":
+          uris.add(v);
+          break;
+        case "--messages":
+          messages = Integer.parseInt(v);
+          break;
+        case "--runs":
+          runs = Integer.parseInt(v);
+          break;
+        case "--warmup":
+          warmup = Integer.parseInt(v);
+          break;
+        case "--concurrency":
+          concurrency = Integer.parseInt(v);
+          break;
+        case "--max-in-flight":
+          maxInFlight = Integer.parseInt(v);
+          break;
+        case "--lead":
+          lead = Integer.parseInt(v);
+          break;
+        default:
+          throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
     if (uris.isEmpty()) {
@@ -68,8 +85,13 @@ public final class EndToEndThroughput {
           if (r >= 0) {
             rates[u][r] = rate;
           }
-          System.out.printf(Locale.ROOT, "%s run %d %s: %,.0f msg/s%n", r < 0 ? "warmup" : "measured", Math.abs(r),
-              uris.get(u), rate);
+          System.out.printf(
+              Locale.ROOT,
+              "%s run %d %s: %,.0f msg/s%n",
+              r < 0 ? "warmup" : "measured",
+              Math.abs(r),
+              uris.get(u),
+              rate);
         }
       }
     } finally {
@@ -81,10 +103,17 @@ public final class EndToEndThroughput {
     for (int u = 0; u < k; u++) {
       double[] sorted = rates[u].clone();
       Arrays.sort(sorted);
-      System.out.printf(Locale.ROOT,
+      System.out.printf(
+          Locale.ROOT,
           "end-to-end %s ordering=KEY keys=1000 payload=100B concurrency=%d: median %,.0f msg/s (min %,.0f, max %,.0f,"
               + " %d runs of %,d)%n",
-          uris.get(u), concurrency, sorted[runs / 2], sorted[0], sorted[runs - 1], runs, messages);
+          uris.get(u),
+          concurrency,
+          sorted[runs / 2],
+          sorted[0],
+          sorted[runs - 1],
+          runs,
+          messages);
     }
     for (int u = 1; u < k; u++) {
       double[] ratios = new double[runs];
@@ -92,12 +121,19 @@ public final class EndToEndThroughput {
         ratios[r] = rates[0][r] / rates[u][r];
       }
       Arrays.sort(ratios);
-      System.out.printf(Locale.ROOT, "ratio %s / %s: %.1fx (median of per-run ratios; min %.1f, max %.1f)%n",
-          uris.get(0), uris.get(u), ratios[runs / 2], ratios[0], ratios[runs - 1]);
+      System.out.printf(
+          Locale.ROOT,
+          "ratio %s / %s: %.1fx (median of per-run ratios; min %.1f, max %.1f)%n",
+          uris.get(0),
+          uris.get(u),
+          ratios[runs / 2],
+          ratios[0],
+          ratios[runs - 1]);
     }
   }
 
-  private static double once(Polybus bus, int n, int concurrency, int maxInFlight, int lead) throws Exception {
+  private static double once(Polybus bus, int n, int concurrency, int maxInFlight, int lead)
+      throws Exception {
     String topic = "bench-e2e-" + System.nanoTime();
     CountDownLatch done = new CountDownLatch(1);
     AtomicLong handled = new AtomicLong();
@@ -106,11 +142,20 @@ public final class EndToEndThroughput {
     for (int i = 0; i < keys.length; i++) {
       keys[i] = "customer-" + i;
     }
-    Subscription s = bus.subscribe(topic, "bench", d -> {
-      if (handled.incrementAndGet() == n) {
-        done.countDown();
-      }
-    }, SubscribeOptions.builder().ordering(Ordering.KEY).concurrency(concurrency).maxInFlight(maxInFlight).build());
+    Subscription s =
+        bus.subscribe(
+            topic,
+            "bench",
+            d -> {
+              if (handled.incrementAndGet() == n) {
+                done.countDown();
+              }
+            },
+            SubscribeOptions.builder()
+                .ordering(Ordering.KEY)
+                .concurrency(concurrency)
+                .maxInFlight(maxInFlight)
+                .build());
     long t0 = System.nanoTime();
     List<Message> batch = new ArrayList<>(1000);
     for (int i = 0; i < n; i++) {
@@ -118,7 +163,8 @@ public final class EndToEndThroughput {
       if (batch.size() == 1000 || i == n - 1) {
         bus.publishAll(topic, batch);
         batch = new ArrayList<>(1000);
-        // Steady state, not a backlog: the publisher stays at most `lead` messages ahead of the handlers.
+        // Steady state, not a backlog: the publisher stays at most `lead` messages ahead of the
+        // handlers.
         while (i + 1 - handled.get() > lead) {
           Thread.onSpinWait();
           Thread.yield();

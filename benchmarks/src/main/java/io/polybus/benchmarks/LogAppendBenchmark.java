@@ -22,27 +22,31 @@ import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.ExcerptTailer;
 
 /**
- * Append and sequential read of 100-byte payloads, page-cache mode, the {@code log:} backend next to Chronicle
- * Queue in the same run.
+ * Append and sequential read of 100-byte payloads, page-cache mode, the {@code log:} backend next
+ * to Chronicle Queue in the same run.
  *
  * <ul>
- *   <li>{@code log: partition append}: the lowest layer that still frames a record (32-byte frame header with
- *       offset and timestamp, CRC32C over header and body, copy into the shared mapping, lock-free commit); the
- *       body is the 100-byte payload itself. Segment rolls (create, zero-fill, pre-touch) are inside the time.
- *   <li>{@code log: backend publish}: {@link Backend#publish} of the backend of the same payloads as messages (id, key over
- *       1000 keys, payload) in batches of {@code --batch}, one partition: encoding, framing, CRC32C and the receipts.
- *       The messages are built before the timer (building a message draws an id; that is the publisher's cost and
- *       is in the end-to-end benchmark).
- *   <li>{@code chronicle append}: {@code ExcerptAppender.writeBytes} of the same 100 bytes (its 4-byte length
- *       header, no checksum), on a fresh queue, default roll cycle.
- *   <li>reads: every record appended, in order, into a reused on-heap buffer: ours through the partition reader
- *       (each frame's CRC32C verified, as consumers do), Chronicle's through {@code ExcerptTailer.readBytes}.
+ *   <li>{@code log: partition append}: the lowest layer that still frames a record (32-byte frame
+ *       header with offset and timestamp, CRC32C over header and body, copy into the shared
+ *       mapping, lock-free commit); the body is the 100-byte payload itself. Segment rolls (create,
+ *       zero-fill, pre-touch) are inside the time.
+ *   <li>{@code log: backend publish}: {@link Backend#publish} of the backend of the same payloads
+ *       as messages (id, key over 1000 keys, payload) in batches of {@code --batch}, one partition:
+ *       encoding, framing, CRC32C and the receipts. The messages are built before the timer
+ *       (building a message draws an id; that is the publisher's cost and is in the end-to-end
+ *       benchmark).
+ *   <li>{@code chronicle append}: {@code ExcerptAppender.writeBytes} of the same 100 bytes (its
+ *       4-byte length header, no checksum), on a fresh queue, default roll cycle.
+ *   <li>reads: every record appended, in order, into a reused on-heap buffer: ours through the
+ *       partition reader (each frame's CRC32C verified, as consumers do), Chronicle's through
+ *       {@code ExcerptTailer.readBytes}.
  * </ul>
  *
- * Each run measures every system once, alternating which goes first, on fresh files that are deleted afterwards
- * (so nothing reaches the disk). Medians over {@code --runs} after {@code --warmup} discarded runs; the ratio is the
- * median of the per-run ratios (load moving on a shared machine moves it least). Usage: {@code LogAppendBenchmark
- * [--messages 5000000] [--runs 5] [--warmup 2] [--batch 1000] [--segment-mb 64] [--dir /tmp]}.
+ * Each run measures every system once, alternating which goes first, on fresh files that are
+ * deleted afterwards (so nothing reaches the disk). Medians over {@code --runs} after {@code
+ * --warmup} discarded runs; the ratio is the median of the per-run ratios (load moving on a shared
+ * machine moves it least). Usage: {@code LogAppendBenchmark [--messages 5000000] [--runs 5]
+ * [--warmup 2] [--batch 1000] [--segment-mb 64] [--dir /tmp]}.
  */
 public final class LogAppendBenchmark {
   private static final int PAYLOAD = 100;
@@ -63,13 +67,26 @@ public final class LogAppendBenchmark {
         throw new IllegalArgumentException("missing value for " + args[i]);
       }
       switch (args[i]) {
-        case "--messages": messages = Integer.parseInt(v); break;
-        case "--runs": runs = Integer.parseInt(v); break;
-        case "--warmup": warmup = Integer.parseInt(v); break;
-        case "--batch": batch = Integer.parseInt(v); break;
-        case "--segment-mb": segmentMb = Integer.parseInt(v); break;
-        case "--dir": base = Path.of(v); break;
-        default: throw new IllegalArgumentException("unknown argument " + args[i]);
+        case "--messages":
+          messages = Integer.parseInt(v);
+          break;
+        case "--runs":
+          runs = Integer.parseInt(v);
+          break;
+        case "--warmup":
+          warmup = Integer.parseInt(v);
+          break;
+        case "--batch":
+          batch = Integer.parseInt(v);
+          break;
+        case "--segment-mb":
+          segmentMb = Integer.parseInt(v);
+          break;
+        case "--dir":
+          base = Path.of(v);
+          break;
+        default:
+          throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
     byte[] payload = new byte[PAYLOAD];
@@ -81,8 +98,13 @@ public final class LogAppendBenchmark {
       pool.add(Message.builder().key("customer-" + (i % 1000)).payload(payload).build());
     }
     Map<String, double[]> rates = new LinkedHashMap<>();
-    String[] ops = {"log: partition append", "chronicle append", "log: backend publish", "log: partition read",
-        "chronicle read"};
+    String[] ops = {
+      "log: partition append",
+      "chronicle append",
+      "log: backend publish",
+      "log: partition read",
+      "chronicle read"
+    };
     for (String op : ops) {
       rates.put(op, new double[runs]);
     }
@@ -101,7 +123,8 @@ public final class LogAppendBenchmark {
           one[4] = c[1];
         }
       }
-      StringBuilder line = new StringBuilder(r < 0 ? "warmup  " : "measured").append(" run ").append(Math.abs(r));
+      StringBuilder line =
+          new StringBuilder(r < 0 ? "warmup  " : "measured").append(" run ").append(Math.abs(r));
       for (int i = 0; i < ops.length; i++) {
         line.append(String.format(Locale.ROOT, " | %s %,.0f", ops[i], one[i]));
         if (r >= 0) {
@@ -118,23 +141,46 @@ public final class LogAppendBenchmark {
       publishRatio[r] = rates.get(ops[2])[r] / rates.get(ops[1])[r];
       readRatio[r] = rates.get(ops[3])[r] / rates.get(ops[4])[r];
     }
-    System.out.printf(Locale.ROOT, "%n%,d x %d-byte payloads, %d runs (+%d warm-up), segments of %d MiB, batch %d%n",
-        messages, PAYLOAD, runs, warmup, segmentMb, batch);
-    System.out.printf(Locale.ROOT, "| %-10s | %-24s | %15s | %-28s |%n", "system", "operation", "msg/s (median)",
+    System.out.printf(
+        Locale.ROOT,
+        "%n%,d x %d-byte payloads, %d runs (+%d warm-up), segments of %d MiB, batch %d%n",
+        messages,
+        PAYLOAD,
+        runs,
+        warmup,
+        segmentMb,
+        batch);
+    System.out.printf(
+        Locale.ROOT,
+        "| %-10s | %-24s | %15s | %-28s |%n",
+        "system",
+        "operation",
+        "msg/s (median)",
         "ratio (median of per-run)");
-    System.out.println("|------------|--------------------------|-----------------|------------------------------|");
-    row("Polybus", "partition append", rates.get(ops[0]), String.format(Locale.ROOT, "%.2fx Chronicle append",
-        median(appendRatio)));
-    row("Polybus", "backend publish (batch)", rates.get(ops[2]), String.format(Locale.ROOT,
-        "%.2fx Chronicle append", median(publishRatio)));
+    System.out.println(
+        "|------------|--------------------------|-----------------|------------------------------|");
+    row(
+        "Polybus",
+        "partition append",
+        rates.get(ops[0]),
+        String.format(Locale.ROOT, "%.2fx Chronicle append", median(appendRatio)));
+    row(
+        "Polybus",
+        "backend publish (batch)",
+        rates.get(ops[2]),
+        String.format(Locale.ROOT, "%.2fx Chronicle append", median(publishRatio)));
     row("Chronicle", "append (writeBytes)", rates.get(ops[1]), "1.00");
-    row("Polybus", "sequential read", rates.get(ops[3]), String.format(Locale.ROOT, "%.2fx Chronicle read",
-        median(readRatio)));
+    row(
+        "Polybus",
+        "sequential read",
+        rates.get(ops[3]),
+        String.format(Locale.ROOT, "%.2fx Chronicle read", median(readRatio)));
     row("Chronicle", "sequential read", rates.get(ops[4]), "1.00");
   }
 
   private static void row(String system, String op, double[] rates, String ratio) {
-    System.out.printf(Locale.ROOT, "| %-10s | %-24s | %,15.0f | %-28s |%n", system, op, median(rates), ratio);
+    System.out.printf(
+        Locale.ROOT, "| %-10s | %-24s | %,15.0f | %-28s |%n", system, op, median(rates), ratio);
   }
 
   private static double median(double[] values) {
@@ -174,12 +220,18 @@ public final class LogAppendBenchmark {
   }
 
   /** Publishes {@code n} messages through the backend in batches; returns msg/s. */
-  private static double publish(Path base, int n, int segmentMb, List<Message> pool) throws IOException {
+  private static double publish(Path base, int n, int segmentMb, List<Message> pool)
+      throws IOException {
     Path dir = Files.createTempDirectory(base, "bench-publish-");
-    Backend backend = new NativeLogBackendProvider().open(
-        PolybusOptions.parse("log:" + dir + "?partitions=1&segmentSize=" + segmentMb + "m"));
+    Backend backend =
+        new NativeLogBackendProvider()
+            .open(
+                PolybusOptions.parse(
+                    "log:" + dir + "?partitions=1&segmentSize=" + segmentMb + "m"));
     try {
-      backend.publish("bench", pool.subList(0, 1)).join(); // creates the topic (and its first segment) untimed
+      backend
+          .publish("bench", pool.subList(0, 1))
+          .join(); // creates the topic (and its first segment) untimed
       long t0 = System.nanoTime();
       long last = 0;
       for (int i = 0; i < n; i += pool.size()) {
@@ -198,7 +250,9 @@ public final class LogAppendBenchmark {
     }
   }
 
-  /** Appends then reads {@code n} excerpts through Chronicle Queue; returns {append, read} in msg/s. */
+  /**
+   * Appends then reads {@code n} excerpts through Chronicle Queue; returns {append, read} in msg/s.
+   */
   private static double[] chronicle(Path base, int n, byte[] payload) throws IOException {
     Path dir = Files.createTempDirectory(base, "bench-chronicle-");
     try (ChronicleQueue q = ChronicleQueue.singleBuilder(dir.toFile()).build()) {

@@ -13,11 +13,12 @@ import java.util.stream.Stream;
 /**
  * How long the recovery scan at open takes per GiB (issue 3 target: at most 1 s per GiB scanned).
  *
- * <p>Writes about {@code --gib} GiB of 1 KiB messages through the public API into a fresh {@code log:} directory
- * (4 partitions, 256 MiB segments), closes it, then runs the recovery scan {@code --runs} times, each after setting
- * every checkpoint back to the segment start so the whole log is verified (length, CRC32C and offsets of every
- * record). The files are in the page cache, as after a process crash; with {@code --drop-caches} (root only) the
- * kernel's caches are dropped before each run, as after a machine restart. Prints each run and the median.
+ * <p>Writes about {@code --gib} GiB of 1 KiB messages through the public API into a fresh {@code
+ * log:} directory (4 partitions, 256 MiB segments), closes it, then runs the recovery scan {@code
+ * --runs} times, each after setting every checkpoint back to the segment start so the whole log is
+ * verified (length, CRC32C and offsets of every record). The files are in the page cache, as after
+ * a process crash; with {@code --drop-caches} (root only) the kernel's caches are dropped before
+ * each run, as after a machine restart. Prints each run and the median.
  */
 public final class LogRecoveryBenchmark {
   public static void main(String[] args) throws Exception {
@@ -31,14 +32,18 @@ public final class LogRecoveryBenchmark {
         case "--runs" -> runs = Integer.parseInt(args[++i]);
         case "--drop-caches" -> dropCaches = true;
         case "--dir" -> dir = Path.of(args[++i]);
-        default -> throw new IllegalArgumentException("unknown argument " + args[i]
-            + " (known: --gib N, --runs N, --drop-caches, --dir D)");
+        default ->
+            throw new IllegalArgumentException(
+                "unknown argument "
+                    + args[i]
+                    + " (known: --gib N, --runs N, --drop-caches, --dir D)");
       }
     }
     if (dir == null) {
       dir = Files.createTempDirectory("polybus-recovery-");
     }
-    long messages = (long) (gib * (1L << 30) / 1088); // 1 KiB payload + id, headers and frame header
+    long messages =
+        (long) (gib * (1L << 30) / 1088); // 1 KiB payload + id, headers and frame header
     byte[] payload = new byte[1024];
     Arrays.fill(payload, (byte) 'x');
     try (Polybus bus = Polybus.connect("log:" + dir + "?partitions=4&segmentSize=256m")) {
@@ -55,17 +60,22 @@ public final class LogRecoveryBenchmark {
     for (int r = 0; r < runs; r++) {
       RecoveryBenchAccess.forgetCheckpoints(dir);
       if (dropCaches) {
-        new ProcessBuilder("sh", "-c", "sync && echo 3 > /proc/sys/vm/drop_caches").inheritIO().start().waitFor();
+        new ProcessBuilder("sh", "-c", "sync && echo 3 > /proc/sys/vm/drop_caches")
+            .inheritIO()
+            .start()
+            .waitFor();
       }
       long[] result = RecoveryBenchAccess.recover(dir);
       double g = result[0] / (double) (1L << 30);
       double s = result[2] / 1e9;
       secondsPerGib.add(s / g);
-      System.out.printf("run %d: scanned %.2f GiB, %,d records in %.3f s: %.3f s per GiB%n", r + 1, g, result[1], s,
-          s / g);
+      System.out.printf(
+          "run %d: scanned %.2f GiB, %,d records in %.3f s: %.3f s per GiB%n",
+          r + 1, g, result[1], s, s / g);
     }
     secondsPerGib.sort(null);
-    System.out.printf("recovery scan%s: median %.3f s per GiB over %d runs (target <= 1.0)%n",
+    System.out.printf(
+        "recovery scan%s: median %.3f s per GiB over %d runs (target <= 1.0)%n",
         dropCaches ? " (caches dropped)" : " (page cache warm)", secondsPerGib.get(runs / 2), runs);
     try (Stream<Path> files = Files.walk(dir)) {
       files.sorted((a, b) -> b.compareTo(a)).forEach(p -> p.toFile().delete());

@@ -23,22 +23,26 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Polybus on RabbitMQ against a raw {@code amqp-client} program doing the same work, side by side, 100-byte
- * persistent messages, one fanout exchange and one quorum queue (the topology Polybus itself declares):
+ * Polybus on RabbitMQ against a raw {@code amqp-client} program doing the same work, side by side,
+ * 100-byte persistent messages, one fanout exchange and one quorum queue (the topology Polybus
+ * itself declares):
+ *
  * <ul>
- *   <li>publish: every message confirmed (publisher confirms), at most {@code --window} unconfirmed at a time; raw
- *       publishes one by one on one channel with an asynchronous confirm listener, Polybus calls
- *       {@code publishAll} with batches of {@code --batch};
- *   <li>consume: the backlog just published, drained with prefetch {@code --prefetch} and one ack per message; raw
- *       with a {@code DefaultConsumer}, Polybus with a handler ({@code maxInFlight} = prefetch, {@code Ordering.NONE}).
+ *   <li>publish: every message confirmed (publisher confirms), at most {@code --window} unconfirmed
+ *       at a time; raw publishes one by one on one channel with an asynchronous confirm listener,
+ *       Polybus calls {@code publishAll} with batches of {@code --batch};
+ *   <li>consume: the backlog just published, drained with prefetch {@code --prefetch} and one ack
+ *       per message; raw with a {@code DefaultConsumer}, Polybus with a handler ({@code
+ *       maxInFlight} = prefetch, {@code Ordering.NONE}).
  * </ul>
- * The sides run one after the other on fresh names, which one first alternating; the median of {@code --runs} runs is reported, after one warm-up
- * run of each. Usage: {@code RabbitMqThroughput [--uri rabbitmq://guest:guest@127.0.0.1:5672] [--messages 100000]
- * [--runs 3] [--window 5000] [--batch 500] [--prefetch 1024]}. Everything it declares is deleted.
+ *
+ * The sides run one after the other on fresh names, which one first alternating; the median of
+ * {@code --runs} runs is reported, after one warm-up run of each. Usage: {@code RabbitMqThroughput
+ * [--uri rabbitmq://guest:guest@127.0.0.1:5672] [--messages 100000] [--runs 3] [--window 5000]
+ * [--batch 500] [--prefetch 1024]}. Everything it declares is deleted.
  */
 public final class RabbitMqThroughput {
   private static String uri = "rabbitmq://guest:guest@127.0.0.1:5672";
@@ -52,18 +56,33 @@ public final class RabbitMqThroughput {
     for (int i = 0; i < args.length; i += 2) {
       String v = args[i + 1];
       switch (args[i]) {
-        case "--uri": uri = v; break;
-        case "--messages": messages = Integer.parseInt(v); break;
-        case "--runs": runs = Integer.parseInt(v); break;
-        case "--window": window = Integer.parseInt(v); break;
-        case "--batch": batch = Integer.parseInt(v); break;
-        case "--prefetch": prefetch = Integer.parseInt(v); break;
-        default: throw new IllegalArgumentException("unknown argument " + args[i]);
+        case "--uri":
+          uri = v;
+          break;
+        case "--messages":
+          messages = Integer.parseInt(v);
+          break;
+        case "--runs":
+          runs = Integer.parseInt(v);
+          break;
+        case "--window":
+          window = Integer.parseInt(v);
+          break;
+        case "--batch":
+          batch = Integer.parseInt(v);
+          break;
+        case "--prefetch":
+          prefetch = Integer.parseInt(v);
+          break;
+        default:
+          throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
-    double[][] rates = new double[4][runs]; // raw publish, raw consume, polybus publish, polybus consume
+    double[][] rates =
+        new double[4][runs]; // raw publish, raw consume, polybus publish, polybus consume
     for (int r = -1; r < runs; r++) {
-      // Which side goes first alternates, so neither always meets a broker still busy with the other's queue.
+      // Which side goes first alternates, so neither always meets a broker still busy with the
+      // other's queue.
       boolean rawFirst = (r & 1) == 0;
       double[] raw = rawFirst ? raw() : null;
       double[] bus = polybus();
@@ -71,8 +90,15 @@ public final class RabbitMqThroughput {
         raw = raw();
       }
       String label = r < 0 ? "warm-up" : "run " + (r + 1);
-      System.out.printf(Locale.ROOT, "%s: raw publish %,.0f  polybus publish %,.0f  raw consume %,.0f  polybus "
-          + "consume %,.0f msg/s%n", label, raw[0], bus[0], raw[1], bus[1]);
+      System.out.printf(
+          Locale.ROOT,
+          "%s: raw publish %,.0f  polybus publish %,.0f  raw consume %,.0f  polybus "
+              + "consume %,.0f msg/s%n",
+          label,
+          raw[0],
+          bus[0],
+          raw[1],
+          bus[1]);
       if (r >= 0) {
         rates[0][r] = raw[0];
         rates[1][r] = raw[1];
@@ -84,13 +110,25 @@ public final class RabbitMqThroughput {
     double rc = median(rates[1]);
     double pp = median(rates[2]);
     double pc = median(rates[3]);
-    System.out.printf(Locale.ROOT, "%n| %,d x 100 B, median of %d | raw amqp-client | Polybus | ratio |%n", messages,
+    System.out.printf(
+        Locale.ROOT,
+        "%n| %,d x 100 B, median of %d | raw amqp-client | Polybus | ratio |%n",
+        messages,
         runs);
     System.out.println("|---|---|---|---|");
-    System.out.printf(Locale.ROOT, "| publish, confirmed, persistent | %,.0f msg/s | %,.0f msg/s | %.2f |%n", rp, pp,
+    System.out.printf(
+        Locale.ROOT,
+        "| publish, confirmed, persistent | %,.0f msg/s | %,.0f msg/s | %.2f |%n",
+        rp,
+        pp,
         pp / rp);
-    System.out.printf(Locale.ROOT, "| consume, prefetch %d, ack each | %,.0f msg/s | %,.0f msg/s | %.2f |%n", prefetch,
-        rc, pc, pc / rc);
+    System.out.printf(
+        Locale.ROOT,
+        "| consume, prefetch %d, ack each | %,.0f msg/s | %,.0f msg/s | %.2f |%n",
+        prefetch,
+        rc,
+        pc,
+        pc / rc);
   }
 
   private static double median(double[] v) {
@@ -111,7 +149,8 @@ public final class RabbitMqThroughput {
     String queue = exchange + ":g";
     byte[] body = new byte[100];
     ConnectionFactory cf = factory();
-    try (Connection pc = cf.newConnection("bench-raw-publish"); Connection cc = cf.newConnection("bench-raw-consume")) {
+    try (Connection pc = cf.newConnection("bench-raw-publish");
+        Connection cc = cf.newConnection("bench-raw-consume")) {
       Channel admin = pc.createChannel();
       admin.exchangeDeclare(exchange, BuiltinExchangeType.FANOUT, true);
       admin.queueDeclare(queue, true, false, false, Map.of("x-queue-type", "quorum"));
@@ -121,28 +160,34 @@ public final class RabbitMqThroughput {
         ch.confirmSelect();
         Semaphore room = new Semaphore(window);
         CountDownLatch confirmed = new CountDownLatch(messages);
-        java.util.concurrent.ConcurrentSkipListSet<Long> outstanding = new java.util.concurrent.ConcurrentSkipListSet<>();
-        ch.addConfirmListener((seq, multiple) -> {
-          int n = 0;
-          if (multiple) {
-            var head = outstanding.headSet(seq, true);
-            n = head.size();
-            head.clear();
-          } else if (outstanding.remove(seq)) {
-            n = 1;
-          }
-          room.release(n);
-          for (int i = 0; i < n; i++) {
-            confirmed.countDown();
-          }
-        }, (seq, multiple) -> {
-          throw new IllegalStateException("nack");
-        });
+        java.util.concurrent.ConcurrentSkipListSet<Long> outstanding =
+            new java.util.concurrent.ConcurrentSkipListSet<>();
+        ch.addConfirmListener(
+            (seq, multiple) -> {
+              int n = 0;
+              if (multiple) {
+                var head = outstanding.headSet(seq, true);
+                n = head.size();
+                head.clear();
+              } else if (outstanding.remove(seq)) {
+                n = 1;
+              }
+              room.release(n);
+              for (int i = 0; i < n; i++) {
+                confirmed.countDown();
+              }
+            },
+            (seq, multiple) -> {
+              throw new IllegalStateException("nack");
+            });
         long start = System.nanoTime();
         for (int i = 0; i < messages; i++) {
           room.acquire();
-          AMQP.BasicProperties props = new AMQP.BasicProperties.Builder().deliveryMode(2)
-              .messageId(UUID.randomUUID().toString()).build();
+          AMQP.BasicProperties props =
+              new AMQP.BasicProperties.Builder()
+                  .deliveryMode(2)
+                  .messageId(UUID.randomUUID().toString())
+                  .build();
           outstanding.add(ch.getNextPublishSeqNo());
           ch.basicPublish(exchange, "", props, body);
         }
@@ -153,14 +198,18 @@ public final class RabbitMqThroughput {
         c.basicQos(prefetch);
         CountDownLatch consumed = new CountDownLatch(messages);
         long cstart = System.nanoTime();
-        c.basicConsume(queue, false, new DefaultConsumer(c) {
-          @Override
-          public void handleDelivery(String tag, Envelope env, AMQP.BasicProperties props, byte[] b)
-              throws java.io.IOException {
-            getChannel().basicAck(env.getDeliveryTag(), false);
-            consumed.countDown();
-          }
-        });
+        c.basicConsume(
+            queue,
+            false,
+            new DefaultConsumer(c) {
+              @Override
+              public void handleDelivery(
+                  String tag, Envelope env, AMQP.BasicProperties props, byte[] b)
+                  throws java.io.IOException {
+                getChannel().basicAck(env.getDeliveryTag(), false);
+                consumed.countDown();
+              }
+            });
         consumed.await();
         double consumeRate = messages / ((System.nanoTime() - cstart) / 1e9);
         return new double[] {publishRate, consumeRate};
@@ -180,7 +229,7 @@ public final class RabbitMqThroughput {
       CountDownLatch consumed = new CountDownLatch(messages);
       long[] cstart = new long[1];
       // The group must exist before publishing; a first member creates it and leaves.
-      bus.subscribe(topic, "g", d -> { }).close();
+      bus.subscribe(topic, "g", d -> {}).close();
       ArrayDeque<CompletableFuture<List<PublishReceipt>>> inFlight = new ArrayDeque<>();
       long start = System.nanoTime();
       for (int i = 0; i < messages; i += batch) {
@@ -199,14 +248,20 @@ public final class RabbitMqThroughput {
       double publishRate = messages / ((System.nanoTime() - start) / 1e9);
 
       cstart[0] = System.nanoTime();
-      Subscription s = bus.subscribe(topic, "g", d -> {
-        handled.incrementAndGet();
-        consumed.countDown();
-      }, SubscribeOptions.builder().ordering(Ordering.NONE).maxInFlight(prefetch).build());
+      Subscription s =
+          bus.subscribe(
+              topic,
+              "g",
+              d -> {
+                handled.incrementAndGet();
+                consumed.countDown();
+              },
+              SubscribeOptions.builder().ordering(Ordering.NONE).maxInFlight(prefetch).build());
       consumed.await();
       double consumeRate = messages / ((System.nanoTime() - cstart[0]) / 1e9);
       s.close();
-      try (Connection c = factory().newConnection("bench-cleanup"); Channel ch = c.createChannel()) {
+      try (Connection c = factory().newConnection("bench-cleanup");
+          Channel ch = c.createChannel()) {
         ch.queueDelete(topic + ":g");
         ch.exchangeDelete(topic);
       }

@@ -23,22 +23,28 @@ import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.RedisProtocol;
 
 /**
- * The Redis backend next to raw Jedis doing the same work against the same server, 100-byte payloads.
+ * The Redis backend next to raw Jedis doing the same work against the same server, 100-byte
+ * payloads.
  *
- * <p>Publish: {@code --messages} entries. Raw: pipelined {@code XADD}s of the very fields Polybus writes (payload,
- * a 26-character id, key, timestamp), synced every 4096 (the largest round the backend's publisher sends). Polybus: {@code publishAll} calls of 1000 messages (message
- * construction and id generation included) with at most 8 calls outstanding; the run ends when the last is confirmed.
+ * <p>Publish: {@code --messages} entries. Raw: pipelined {@code XADD}s of the very fields Polybus
+ * writes (payload, a 26-character id, key, timestamp), synced every 4096 (the largest round the
+ * backend's publisher sends). Polybus: {@code publishAll} calls of 1000 messages (message
+ * construction and id generation included) with at most 8 calls outstanding; the run ends when the
+ * last is confirmed.
  *
- * <p>Consume: a stream pre-filled with the same entries is read by a new group from the start until every entry was
- * seen. Raw: {@code XREADGROUP COUNT 1000} then one {@code XACK} of the batch's ids, in a loop. Polybus: a
- * subscription ({@code Ordering.NONE}, {@code concurrency} 1, {@code maxInFlight} 4096) whose handler acks by
- * returning; the run ends when the last handler ran.
+ * <p>Consume: a stream pre-filled with the same entries is read by a new group from the start until
+ * every entry was seen. Raw: {@code XREADGROUP COUNT 1000} then one {@code XACK} of the batch's
+ * ids, in a loop. Polybus: a subscription ({@code Ordering.NONE}, {@code concurrency} 1, {@code
+ * maxInFlight} 4096) whose handler acks by returning; the run ends when the last handler ran.
  *
- * <p>Each side runs {@code --runs} times after {@code --warmup} discarded runs, alternating, on fresh streams that
- * are deleted afterwards; the medians and their ratios are printed. Usage: {@code RedisThroughput
- * [--host 127.0.0.1] [--port 6379] [--messages 200000] [--runs 5] [--warmup 2]}.
+ * <p>Each side runs {@code --runs} times after {@code --warmup} discarded runs, alternating, on
+ * fresh streams that are deleted afterwards; the medians and their ratios are printed. Usage:
+ * {@code RedisThroughput [--host 127.0.0.1] [--port 6379] [--messages 200000] [--runs 5] [--warmup
+ * 2]}.
  */
-@SuppressWarnings("deprecation") // UnifiedJedis.sendCommand, the raw side's way to send any command, as the backend's
+@SuppressWarnings(
+    "deprecation") // UnifiedJedis.sendCommand, the raw side's way to send any command, as the
+// backend's
 public final class RedisThroughput {
   private static final int BATCH = 1000;
   private static final int KEYS = 1000;
@@ -66,16 +72,26 @@ public final class RedisThroughput {
     String uri = "redis://" + host + ":" + port + "?prefix=" + prefix;
     double[][] results = new double[4][runs];
     // RESP2, as the backend uses: replies are plain arrays on both sides.
-    RedisClient rawClient = RedisClient.builder().hostAndPort(host, port)
-        .clientConfig(DefaultJedisClientConfig.builder().protocol(RedisProtocol.RESP2).build()).build();
-    try (RedisClient raw = rawClient; Polybus bus = Polybus.connect(uri)) {
+    RedisClient rawClient =
+        RedisClient.builder()
+            .hostAndPort(host, port)
+            .clientConfig(DefaultJedisClientConfig.builder().protocol(RedisProtocol.RESP2).build())
+            .build();
+    try (RedisClient raw = rawClient;
+        Polybus bus = Polybus.connect(uri)) {
       for (int r = -warmup; r < runs; r++) {
         double rawPublish = rawPublish(raw, prefix + "raw-pub", messages);
         double busPublish = busPublish(bus, raw, prefix, "bus-pub", messages);
         double rawConsume = rawConsume(raw, prefix + "raw-sub", messages);
         double busConsume = busConsume(bus, raw, prefix, "bus-sub", messages);
-        System.out.printf(Locale.ROOT, "%s publish raw %,.0f polybus %,.0f | consume raw %,.0f polybus %,.0f msg/s%n",
-            r < 0 ? "warm-up" : "run " + (r + 1), rawPublish, busPublish, rawConsume, busConsume);
+        System.out.printf(
+            Locale.ROOT,
+            "%s publish raw %,.0f polybus %,.0f | consume raw %,.0f polybus %,.0f msg/s%n",
+            r < 0 ? "warm-up" : "run " + (r + 1),
+            rawPublish,
+            busPublish,
+            rawConsume,
+            busConsume);
         if (r >= 0) {
           results[0][r] = rawPublish;
           results[1][r] = busPublish;
@@ -90,12 +106,25 @@ public final class RedisThroughput {
       Arrays.sort(s);
       m[i] = s[s.length / 2];
     }
-    // Each run measures both sides back to back, so the median of the per-run ratios is the figure least moved by
+    // Each run measures both sides back to back, so the median of the per-run ratios is the figure
+    // least moved by
     // load that comes and goes on a shared machine.
-    System.out.printf(Locale.ROOT, "median publish: raw XADD pipelined %,.0f msg/s, polybus %,.0f msg/s, ratio %.2f"
-        + " (median of per-run ratios %.2f)%n", m[0], m[1], m[1] / m[0], medianRatio(results[1], results[0]));
-    System.out.printf(Locale.ROOT, "median consume: raw XREADGROUP+XACK %,.0f msg/s, polybus %,.0f msg/s, ratio %.2f"
-        + " (median of per-run ratios %.2f)%n", m[2], m[3], m[3] / m[2], medianRatio(results[3], results[2]));
+    System.out.printf(
+        Locale.ROOT,
+        "median publish: raw XADD pipelined %,.0f msg/s, polybus %,.0f msg/s, ratio %.2f"
+            + " (median of per-run ratios %.2f)%n",
+        m[0],
+        m[1],
+        m[1] / m[0],
+        medianRatio(results[1], results[0]));
+    System.out.printf(
+        Locale.ROOT,
+        "median consume: raw XREADGROUP+XACK %,.0f msg/s, polybus %,.0f msg/s, ratio %.2f"
+            + " (median of per-run ratios %.2f)%n",
+        m[2],
+        m[3],
+        m[3] / m[2],
+        medianRatio(results[3], results[2]));
   }
 
   private static double medianRatio(double[] polybus, double[] raw) {
@@ -109,8 +138,18 @@ public final class RedisThroughput {
 
   /** The fields Polybus writes for a message with this id, key and timestamp. */
   private static byte[][] xadd(String stream, String id, String key, long ts) {
-    return new byte[][] {bytes(stream), bytes("*"), bytes("payload"), PAYLOAD, bytes("id"), bytes(id), bytes("key"),
-        bytes(key), bytes("ts"), bytes(Long.toString(ts))};
+    return new byte[][] {
+      bytes(stream),
+      bytes("*"),
+      bytes("payload"),
+      PAYLOAD,
+      bytes("id"),
+      bytes(id),
+      bytes("key"),
+      bytes(key),
+      bytes("ts"),
+      bytes(Long.toString(ts))
+    };
   }
 
   private static final int RAW_PUBLISH_BATCH = 4096;
@@ -122,7 +161,9 @@ public final class RedisThroughput {
         for (int i = 0; i < RAW_PUBLISH_BATCH && done + i < n; i++) {
           // A fixed-width id like a ULID, generated per entry as Polybus does.
           String id = String.format(Locale.ROOT, "%026d", done + i);
-          p.sendCommand(Command.XADD, xadd(stream, id, "k" + ((done + i) % KEYS), System.currentTimeMillis()));
+          p.sendCommand(
+              Command.XADD,
+              xadd(stream, id, "k" + ((done + i) % KEYS), System.currentTimeMillis()));
         }
         p.sync();
       }
@@ -162,8 +203,13 @@ public final class RedisThroughput {
     for (int done = 0; done < n; done += BATCH) {
       try (AbstractPipeline p = raw.pipelined()) {
         for (int i = 0; i < BATCH && done + i < n; i++) {
-          p.sendCommand(Command.XADD, xadd(stream, String.format(Locale.ROOT, "%026d", done + i),
-              "k" + ((done + i) % KEYS), System.currentTimeMillis()));
+          p.sendCommand(
+              Command.XADD,
+              xadd(
+                  stream,
+                  String.format(Locale.ROOT, "%026d", done + i),
+                  "k" + ((done + i) % KEYS),
+                  System.currentTimeMillis()));
         }
         p.sync();
       }
@@ -172,8 +218,17 @@ public final class RedisThroughput {
     long start = System.nanoTime();
     int seen = 0;
     while (seen < n) {
-      Object reply = raw.sendCommand(Command.XREADGROUP, bytes("GROUP"), bytes("g"), bytes("c"), bytes("COUNT"),
-          bytes(Integer.toString(BATCH)), bytes("STREAMS"), bytes(stream), bytes(">"));
+      Object reply =
+          raw.sendCommand(
+              Command.XREADGROUP,
+              bytes("GROUP"),
+              bytes("g"),
+              bytes("c"),
+              bytes("COUNT"),
+              bytes(Integer.toString(BATCH)),
+              bytes("STREAMS"),
+              bytes(stream),
+              bytes(">"));
       List<?> entries = (List<?>) ((List<?>) ((List<?>) reply).get(0)).get(1);
       byte[][] ack = new byte[entries.size() + 2][];
       ack[0] = bytes(stream);
@@ -195,11 +250,20 @@ public final class RedisThroughput {
     CountDownLatch all = new CountDownLatch(1);
     AtomicLong seen = new AtomicLong();
     long start = System.nanoTime();
-    Subscription s = bus.subscribe(topic, "g", d -> {
-      if (seen.incrementAndGet() == n) {
-        all.countDown();
-      }
-    }, SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).ordering(Ordering.NONE).maxInFlight(4096).build());
+    Subscription s =
+        bus.subscribe(
+            topic,
+            "g",
+            d -> {
+              if (seen.incrementAndGet() == n) {
+                all.countDown();
+              }
+            },
+            SubscribeOptions.builder()
+                .startFrom(StartFrom.EARLIEST)
+                .ordering(Ordering.NONE)
+                .maxInFlight(4096)
+                .build());
     if (!all.await(10, TimeUnit.MINUTES)) {
       throw new IllegalStateException("only " + seen.get() + " of " + n + " consumed");
     }

@@ -9,13 +9,14 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * One consuming service of the demo, with the bookkeeping the pipeline needs to prove what happened: how many
- * orders it handled (and whether any twice), how many deliveries were retries, and whether one customer's orders
- * ever arrived out of publish order.
+ * One consuming service of the demo, with the bookkeeping the pipeline needs to prove what
+ * happened: how many orders it handled (and whether any twice), how many deliveries were retries,
+ * and whether one customer's orders ever arrived out of publish order.
  *
- * <p>Thread-safe: its {@link #handle} is called by the subscription's handler threads. The per-customer order
- * check relies on {@link io.polybus.Ordering#KEY} never running two deliveries of one key at once; under
- * {@link io.polybus.Ordering#NONE} it still counts, but the count is not a fault.
+ * <p>Thread-safe: its {@link #handle} is called by the subscription's handler threads. The
+ * per-customer order check relies on {@link io.polybus.Ordering#KEY} never running two deliveries
+ * of one key at once; under {@link io.polybus.Ordering#NONE} it still counts, but the count is not
+ * a fault.
  */
 abstract class OrderConsumer implements TypedHandler<OrderCreated> {
   private final String group;
@@ -32,7 +33,8 @@ abstract class OrderConsumer implements TypedHandler<OrderCreated> {
 
   /**
    * @param group the consumer group, which is also the service's name
-   * @param runId the run whose orders count; others (left over on a durable backend) are acked and ignored
+   * @param runId the run whose orders count; others (left over on a durable backend) are acked and
+   *     ignored
    * @param expected how many distinct orders this service must handle for the run to be complete
    */
   OrderConsumer(String group, String runId, long expected) {
@@ -84,8 +86,14 @@ abstract class OrderConsumer implements TypedHandler<OrderCreated> {
   }
 
   OrderPipeline.ServiceStats stats() {
-    return new OrderPipeline.ServiceStats(group, expected, processed.sum(), handledOrders.size(), retried.sum(),
-        failedAttempts.sum(), outOfOrder.sum());
+    return new OrderPipeline.ServiceStats(
+        group,
+        expected,
+        processed.sum(),
+        handledOrders.size(),
+        retried.sum(),
+        failedAttempts.sum(),
+        outOfOrder.sum());
   }
 
   /** Sends the order confirmation (here: counts it). */
@@ -115,9 +123,11 @@ abstract class OrderConsumer implements TypedHandler<OrderCreated> {
     void process(OrderCreated order) {
       LongAdder stock = reserved.get(order.sku());
       if (stock == null) {
-        // A real service would list this exception as non-retryable in its RetryPolicy; the demo retries it on
+        // A real service would list this exception as non-retryable in its RetryPolicy; the demo
+        // retries it on
         // purpose, to show the attempt budget and the backoff before the order is dead-lettered.
-        throw new UnknownSkuException("unknown SKU '" + order.sku() + "' in order " + order.orderId());
+        throw new UnknownSkuException(
+            "unknown SKU '" + order.sku() + "' in order " + order.orderId());
       }
       stock.add(order.quantity());
     }

@@ -3,9 +3,9 @@ package io.polybus.samples;
 import java.util.Objects;
 
 /**
- * The event the order service publishes when a customer places an order. Sent as JSON with
- * {@link io.polybus.JsonCodec}, keyed by {@link #customerId()} so that one customer's orders are handled in the
- * order they were placed.
+ * The event the order service publishes when a customer places an order. Sent as JSON with {@link
+ * io.polybus.JsonCodec}, keyed by {@link #customerId()} so that one customer's orders are handled
+ * in the order they were placed.
  *
  * @param orderId unique order number, for example {@code ord-000042}
  * @param customerId the customer who ordered; the message key
@@ -13,7 +13,8 @@ import java.util.Objects;
  * @param quantity how many units, at least 1
  * @param priceCents the total price in cents
  */
-public record OrderCreated(String orderId, String customerId, String sku, int quantity, long priceCents) {
+public record OrderCreated(
+    String orderId, String customerId, String sku, int quantity, long priceCents) {
   /** Checks the fields, so a malformed event fails to decode instead of reaching a service. */
   public OrderCreated {
     Objects.requireNonNull(orderId, "orderId");

@@ -28,30 +28,41 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
 /**
- * The order pipeline, end to end on one bus: publish orders, let three services consume them, dead-letter the
- * poison order, read the dead letter back, and report what happened.
+ * The order pipeline, end to end on one bus: publish orders, let three services consume them,
+ * dead-letter the poison order, read the dead letter back, and report what happened.
  *
- * <p>One order in every run names the SKU {@value #POISON_SKU}, which the inventory service does not know. The
- * inventory service fails on it {@link #RETRY_POLICY maxAttempts} times, after which the runtime publishes it to
- * {@value #DEAD_LETTER_TOPIC}. The email and analytics services handle that order like any other.
+ * <p>One order in every run names the SKU {@value #POISON_SKU}, which the inventory service does
+ * not know. The inventory service fails on it {@link #RETRY_POLICY maxAttempts} times, after which
+ * the runtime publishes it to {@value #DEAD_LETTER_TOPIC}. The email and analytics services handle
+ * that order like any other.
  *
- * <p>Every message carries a run id header, and each service ignores (acks without counting) orders of other runs,
- * so a run on a durable backend is not confused by what an interrupted earlier run left in the topics.
+ * <p>Every message carries a run id header, and each service ignores (acks without counting) orders
+ * of other runs, so a run on a durable backend is not confused by what an interrupted earlier run
+ * left in the topics.
  *
- * <p>{@link #run} blocks until every service handled every order it should and the dead letter arrived, or until
- * the timeout; it always closes the bus before returning. Run one at a time per backend: two concurrent runs on
- * one broker join the same groups, and each would ack, as stale, orders the other is waiting for.
+ * <p>{@link #run} blocks until every service handled every order it should and the dead letter
+ * arrived, or until the timeout; it always closes the bus before returning. Run one at a time per
+ * backend: two concurrent runs on one broker join the same groups, and each would ack, as stale,
+ * orders the other is waiting for.
  */
 public final class OrderPipeline {
   /** The topic orders are published to. */
   public static final String TOPIC = "orders";
+
   /** Where the inventory service's failed orders go: the default {@code <topic>.<group>.dlq}. */
   public static final String DEAD_LETTER_TOPIC = "orders.inventory.dlq";
+
   /** The SKU of the poison order. */
   public static final String POISON_SKU = "SKU-DOES-NOT-EXIST";
+
   /** The consumers' retry policy: 3 attempts, 100 ms initial backoff doubling, 10 % jitter. */
   public static final RetryPolicy RETRY_POLICY =
-      RetryPolicy.builder().maxAttempts(3).initialBackoff(Duration.ofMillis(100)).jitter(0.1).build();
+      RetryPolicy.builder()
+          .maxAttempts(3)
+          .initialBackoff(Duration.ofMillis(100))
+          .jitter(0.1)
+          .build();
+
   /** How long {@link #run(String, int)} waits for the pipeline to complete. */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
 
@@ -60,11 +71,24 @@ public final class OrderPipeline {
 
   private static final JsonCodec<OrderCreated> CODEC = JsonCodec.of(OrderCreated.class);
   private static final List<String> CATALOG =
-      List.of("SKU-0001", "SKU-0002", "SKU-0003", "SKU-0004", "SKU-0005", "SKU-0006", "SKU-0007", "SKU-0008");
+      List.of(
+          "SKU-0001",
+          "SKU-0002",
+          "SKU-0003",
+          "SKU-0004",
+          "SKU-0005",
+          "SKU-0006",
+          "SKU-0007",
+          "SKU-0008");
   private static final int PUBLISH_BATCH = 250;
   private static final int CONCURRENCY = 4;
-  /** After completion, how long the pipeline stays open to catch a late duplicate or a second dead letter. */
+
+  /**
+   * After completion, how long the pipeline stays open to catch a late duplicate or a second dead
+   * letter.
+   */
   private static final Duration QUIET_PERIOD = Duration.ofMillis(200);
+
   private static final Duration SUBSCRIPTION_DRAIN = Duration.ofSeconds(5);
 
   private final String uri;
@@ -108,10 +132,11 @@ public final class OrderPipeline {
   private Summary run() {
     String runId = UUID.randomUUID().toString();
     int poisonIndex = orders / 2;
-    List<OrderConsumer> services = List.of(
-        new OrderConsumer.Email(runId, orders),
-        new OrderConsumer.Inventory(runId, orders - 1, Set.copyOf(CATALOG)),
-        new OrderConsumer.Analytics(runId, orders));
+    List<OrderConsumer> services =
+        List.of(
+            new OrderConsumer.Email(runId, orders),
+            new OrderConsumer.Inventory(runId, orders - 1, Set.copyOf(CATALOG)),
+            new OrderConsumer.Analytics(runId, orders));
     DeadLetterReader deadLetters = new DeadLetterReader(runId);
 
     Capabilities capabilities;
@@ -121,36 +146,64 @@ public final class OrderPipeline {
     try (Polybus bus = Polybus.connect(uri)) {
       capabilities = bus.capabilities();
       ordering = capabilities.orderedByKey() ? Ordering.KEY : Ordering.NONE;
-      log.accept("connected to " + bus.options().redacted() + " (ordering " + ordering + ", retry "
-          + RETRY_POLICY.maxAttempts() + " attempts from " + RETRY_POLICY.initialBackoff().toMillis()
-          + " ms, jitter " + RETRY_POLICY.jitter() + ")");
+      log.accept(
+          "connected to "
+              + bus.options().redacted()
+              + " (ordering "
+              + ordering
+              + ", retry "
+              + RETRY_POLICY.maxAttempts()
+              + " attempts from "
+              + RETRY_POLICY.initialBackoff().toMillis()
+              + " ms, jitter "
+              + RETRY_POLICY.jitter()
+              + ")");
 
-      SubscribeOptions options = SubscribeOptions.builder()
-          .concurrency(CONCURRENCY)
-          .ordering(ordering)
-          .retryPolicy(RETRY_POLICY)
-          .build();
+      SubscribeOptions options =
+          SubscribeOptions.builder()
+              .concurrency(CONCURRENCY)
+              .ordering(ordering)
+              .retryPolicy(RETRY_POLICY)
+              .build();
       List<Subscription> subscriptions = new ArrayList<>();
       for (OrderConsumer service : services) {
         subscriptions.add(bus.subscribe(TOPIC, service.group(), CODEC, service, options));
       }
-      // The inventory subscription above created the dead-letter topic's standing group; read it like any topic.
-      subscriptions.add(bus.subscribe(DEAD_LETTER_TOPIC, Polybus.DEAD_LETTER_GROUP, CODEC, deadLetters,
-          SubscribeOptions.builder().ordering(ordering).startFrom(StartFrom.EARLIEST)
-              .retryPolicy(RetryPolicy.none()).build()));
+      // The inventory subscription above created the dead-letter topic's standing group; read it
+      // like any topic.
+      subscriptions.add(
+          bus.subscribe(
+              DEAD_LETTER_TOPIC,
+              Polybus.DEAD_LETTER_GROUP,
+              CODEC,
+              deadLetters,
+              SubscribeOptions.builder()
+                  .ordering(ordering)
+                  .startFrom(StartFrom.EARLIEST)
+                  .retryPolicy(RetryPolicy.none())
+                  .build()));
 
       long start = System.nanoTime();
       publish(bus, runId, poisonIndex);
       long publishedMillis = elapsedMillis(start);
-      log.accept("published " + orders + " orders to '" + TOPIC + "' in " + publishedMillis
-          + " ms; waiting for the services (at most " + timeout.toMillis() + " ms)");
+      log.accept(
+          "published "
+              + orders
+              + " orders to '"
+              + TOPIC
+              + "' in "
+              + publishedMillis
+              + " ms; waiting for the services (at most "
+              + timeout.toMillis()
+              + " ms)");
 
       missing = await(services, deadLetters, System.nanoTime() + timeout.toNanos());
       elapsed = elapsedMillis(start);
       if (missing.isEmpty()) {
         sleep(QUIET_PERIOD);
       }
-      // A bounded drain per subscription, so a stuck handler cannot hold the demo for the default 30 s each.
+      // A bounded drain per subscription, so a stuck handler cannot hold the demo for the default
+      // 30 s each.
       for (Subscription s : subscriptions) {
         s.close(SUBSCRIPTION_DRAIN);
       }
@@ -167,14 +220,20 @@ public final class OrderPipeline {
       String customer = String.format("cust-%03d", random.nextInt(customers));
       String sku = i == poisonIndex ? POISON_SKU : CATALOG.get(random.nextInt(CATALOG.size()));
       int quantity = 1 + random.nextInt(3);
-      OrderCreated order = new OrderCreated(
-          String.format("ord-%06d", i), customer, sku, quantity, quantity * (500L + random.nextInt(9500)));
-      batch.add(Message.builder()
-          .key(customer)
-          .value(CODEC, order)
-          .header(RUN_HEADER, runId)
-          .header(SEQUENCE_HEADER, Integer.toString(i))
-          .build());
+      OrderCreated order =
+          new OrderCreated(
+              String.format("ord-%06d", i),
+              customer,
+              sku,
+              quantity,
+              quantity * (500L + random.nextInt(9500)));
+      batch.add(
+          Message.builder()
+              .key(customer)
+              .value(CODEC, order)
+              .header(RUN_HEADER, runId)
+              .header(SEQUENCE_HEADER, Integer.toString(i))
+              .build());
       if (batch.size() == PUBLISH_BATCH || i == orders - 1) {
         // Waiting for each batch keeps the publish order across batches on every backend.
         bus.publishAllAndWait(TOPIC, batch);
@@ -183,8 +242,12 @@ public final class OrderPipeline {
     }
   }
 
-  /** Waits until done, the deadline or an interrupt; returns what is still missing, empty when complete. */
-  private static List<String> await(List<OrderConsumer> services, DeadLetterReader deadLetters, long deadline) {
+  /**
+   * Waits until done, the deadline or an interrupt; returns what is still missing, empty when
+   * complete.
+   */
+  private static List<String> await(
+      List<OrderConsumer> services, DeadLetterReader deadLetters, long deadline) {
     List<CountDownLatch> latches = new ArrayList<>();
     services.forEach(s -> latches.add(s.remaining()));
     latches.add(deadLetters.arrived);
@@ -208,8 +271,13 @@ public final class OrderPipeline {
     return missing;
   }
 
-  private Summary summarize(Capabilities capabilities, Ordering ordering, List<OrderConsumer> services,
-      DeadLetterReader deadLetters, List<String> missing, long elapsed) {
+  private Summary summarize(
+      Capabilities capabilities,
+      Ordering ordering,
+      List<OrderConsumer> services,
+      DeadLetterReader deadLetters,
+      List<String> missing,
+      long elapsed) {
     List<ServiceStats> stats = services.stream().map(OrderConsumer::stats).toList();
     List<String> problems = new ArrayList<>();
     if (!missing.isEmpty()) {
@@ -220,7 +288,11 @@ public final class OrderPipeline {
         problems.add(s.name() + " handled " + s.duplicates() + " orders more than once");
       }
       if (s.outOfOrder() > 0 && ordering == Ordering.KEY) {
-        problems.add(s.name() + " saw " + s.outOfOrder() + " orders before an earlier order of the same customer");
+        problems.add(
+            s.name()
+                + " saw "
+                + s.outOfOrder()
+                + " orders before an earlier order of the same customer");
       }
     }
     List<DeadLetter> letters = List.copyOf(deadLetters.letters);
@@ -229,14 +301,19 @@ public final class OrderPipeline {
     }
     for (DeadLetter d : letters) {
       if (!POISON_SKU.equals(d.sku())) {
-        problems.add("order " + d.orderId() + " (SKU " + d.sku() + ") was dead-lettered: " + d.reason());
+        problems.add(
+            "order " + d.orderId() + " (SKU " + d.sku() + ") was dead-lettered: " + d.reason());
       } else if (d.attempts() != RETRY_POLICY.maxAttempts()) {
-        problems.add("the poison order was dead-lettered after " + d.attempts() + " attempts, expected "
-            + RETRY_POLICY.maxAttempts());
+        problems.add(
+            "the poison order was dead-lettered after "
+                + d.attempts()
+                + " attempts, expected "
+                + RETRY_POLICY.maxAttempts());
       }
     }
     long stale = services.stream().mapToLong(OrderConsumer::stale).sum() + deadLetters.stale.sum();
-    return new Summary(uri, ordering, orders, stats, letters, stale, elapsed, List.copyOf(problems));
+    return new Summary(
+        uri, ordering, orders, stats, letters, stale, elapsed, List.copyOf(problems));
   }
 
   private static long elapsedMillis(long startNanos) {
@@ -251,7 +328,10 @@ public final class OrderPipeline {
     }
   }
 
-  /** Reads the dead-letter topic in the {@value Polybus#DEAD_LETTER_GROUP} group and keeps this run's letters. */
+  /**
+   * Reads the dead-letter topic in the {@value Polybus#DEAD_LETTER_GROUP} group and keeps this
+   * run's letters.
+   */
   private static final class DeadLetterReader implements TypedHandler<OrderCreated> {
     final String runId;
     final CountDownLatch arrived = new CountDownLatch(1);
@@ -274,9 +354,16 @@ public final class OrderPipeline {
         return; // a redelivery of a letter already read
       }
       String attempts = m.header(DeadLetterHeaders.ATTEMPTS);
-      letters.add(new DeadLetter(m.id(), order.orderId(), order.sku(), m.header(DeadLetterHeaders.SOURCE_TOPIC),
-          m.header(DeadLetterHeaders.GROUP), attempts == null ? -1 : Integer.parseInt(attempts),
-          m.header(DeadLetterHeaders.REASON), m.header(DeadLetterHeaders.ERROR_CLASS)));
+      letters.add(
+          new DeadLetter(
+              m.id(),
+              order.orderId(),
+              order.sku(),
+              m.header(DeadLetterHeaders.SOURCE_TOPIC),
+              m.header(DeadLetterHeaders.GROUP),
+              attempts == null ? -1 : Integer.parseInt(attempts),
+              m.header(DeadLetterHeaders.REASON),
+              m.header(DeadLetterHeaders.ERROR_CLASS)));
       arrived.countDown();
     }
   }
@@ -285,7 +372,8 @@ public final class OrderPipeline {
    * What one consuming service did in a run.
    *
    * @param name the service, which is also its consumer group
-   * @param expected how many distinct orders it had to handle (every order, but the poison one for inventory)
+   * @param expected how many distinct orders it had to handle (every order, but the poison one for
+   *     inventory)
    * @param processed successful handler calls
    * @param distinct distinct orders among them
    * @param retried deliveries that were a second or later attempt
@@ -294,7 +382,12 @@ public final class OrderPipeline {
    *     {@link Ordering#KEY})
    */
   public record ServiceStats(
-      String name, long expected, long processed, long distinct, long retried, long failedAttempts,
+      String name,
+      long expected,
+      long processed,
+      long distinct,
+      long retried,
+      long failedAttempts,
       long outOfOrder) {
     /** Orders handled more than once. */
     public long duplicates() {
@@ -315,7 +408,13 @@ public final class OrderPipeline {
    * @param errorClass {@link DeadLetterHeaders#ERROR_CLASS}, or {@code null}
    */
   public record DeadLetter(
-      String messageId, String orderId, String sku, String sourceTopic, String group, int attempts, String reason,
+      String messageId,
+      String orderId,
+      String sku,
+      String sourceTopic,
+      String group,
+      int attempts,
+      String reason,
       String errorClass) {}
 
   /**
@@ -331,16 +430,27 @@ public final class OrderPipeline {
    * @param problems what went wrong, in words; empty when the pipeline completed as it should
    */
   public record Summary(
-      String uri, Ordering ordering, long published, List<ServiceStats> services, List<DeadLetter> deadLetters,
-      long staleIgnored, long elapsedMillis, List<String> problems) {
-    /** True when every service handled every order it should, once, and exactly the poison order was dead-lettered. */
+      String uri,
+      Ordering ordering,
+      long published,
+      List<ServiceStats> services,
+      List<DeadLetter> deadLetters,
+      long staleIgnored,
+      long elapsedMillis,
+      List<String> problems) {
+    /**
+     * True when every service handled every order it should, once, and exactly the poison order was
+     * dead-lettered.
+     */
     public boolean ok() {
       return problems.isEmpty();
     }
 
     /** The stats of one service by name. */
     public ServiceStats service(String name) {
-      return services.stream().filter(s -> s.name().equals(name)).findFirst()
+      return services.stream()
+          .filter(s -> s.name().equals(name))
+          .findFirst()
           .orElseThrow(() -> new IllegalArgumentException("no service '" + name + "'"));
     }
 

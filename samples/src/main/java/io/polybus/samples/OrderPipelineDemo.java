@@ -9,33 +9,47 @@ import java.time.Duration;
  * Command line of the order pipeline demo: {@code OrderPipelineDemo [--uri <uri>] [--orders <n>]
  * [--timeout <seconds>]}.
  *
- * <p>Runs {@link OrderPipeline} once, prints the dead letter and a summary, and exits with 0 when the pipeline
- * completed as it should, 1 when it did not (or the backend failed), and 2 for bad arguments or an unusable URI.
+ * <p>Runs {@link OrderPipeline} once, prints the dead letter and a summary, and exits with 0 when
+ * the pipeline completed as it should, 1 when it did not (or the backend failed), and 2 for bad
+ * arguments or an unusable URI.
  */
 public final class OrderPipelineDemo {
   /** Exit code: the pipeline completed as it should. */
   public static final int OK = 0;
+
   /** Exit code: the pipeline did not complete, or the backend failed. */
   public static final int FAILED = 1;
+
   /** Exit code: bad arguments or a URI no backend accepts. */
   public static final int USAGE = 2;
 
-  /** The embedded default backend: Polybus's own log, in ./polybus-data (kept between runs, like a broker's data). */
+  /**
+   * The embedded default backend: Polybus's own log, in ./polybus-data (kept between runs, like a
+   * broker's data).
+   */
   static final String DEFAULT_URI = "log:./polybus-data";
+
   static final int DEFAULT_ORDERS = 1000;
   static final int MAX_ORDERS = 10_000_000;
 
-  private static final String USAGE_TEXT = String.join(System.lineSeparator(),
-      "usage: demo [--uri <uri>] [--orders <n>] [--timeout <seconds>]",
-      "",
-      "Publishes <n> OrderCreated events to 'orders'; the email, inventory and analytics services consume them,",
-      "and one poison order ends up in '" + OrderPipeline.DEAD_LETTER_TOPIC + "'.",
-      "",
-      "  --uri <uri>          backend URI (default " + DEFAULT_URI + ")",
-      "  --orders <n>         orders to publish, 1 to " + MAX_ORDERS + " (default " + DEFAULT_ORDERS + ")",
-      "  --timeout <seconds>  how long to wait for the services once published (default "
-          + OrderPipeline.DEFAULT_TIMEOUT.toSeconds() + ")",
-      "  -h, --help           show this help");
+  private static final String USAGE_TEXT =
+      String.join(
+          System.lineSeparator(),
+          "usage: demo [--uri <uri>] [--orders <n>] [--timeout <seconds>]",
+          "",
+          "Publishes <n> OrderCreated events to 'orders'; the email, inventory and analytics services consume them,",
+          "and one poison order ends up in '" + OrderPipeline.DEAD_LETTER_TOPIC + "'.",
+          "",
+          "  --uri <uri>          backend URI (default " + DEFAULT_URI + ")",
+          "  --orders <n>         orders to publish, 1 to "
+              + MAX_ORDERS
+              + " (default "
+              + DEFAULT_ORDERS
+              + ")",
+          "  --timeout <seconds>  how long to wait for the services once published (default "
+              + OrderPipeline.DEFAULT_TIMEOUT.toSeconds()
+              + ")",
+          "  -h, --help           show this help");
 
   private OrderPipelineDemo() {}
 
@@ -69,9 +83,13 @@ public final class OrderPipelineDemo {
               throw new IllegalArgumentException("--uri must not be empty");
             }
           }
-          case "--orders" -> orders = intValue(value != null ? value : valueOf(args, ++i, arg), arg, 1, MAX_ORDERS);
-          case "--timeout" -> timeout =
-              Duration.ofSeconds(intValue(value != null ? value : valueOf(args, ++i, arg), arg, 1, 3600));
+          case "--orders" ->
+              orders =
+                  intValue(value != null ? value : valueOf(args, ++i, arg), arg, 1, MAX_ORDERS);
+          case "--timeout" ->
+              timeout =
+                  Duration.ofSeconds(
+                      intValue(value != null ? value : valueOf(args, ++i, arg), arg, 1, 3600));
           default -> throw new IllegalArgumentException("unknown argument '" + args[i] + "'");
         }
       }
@@ -102,8 +120,14 @@ public final class OrderPipelineDemo {
 
   private static void print(OrderPipeline.Summary s, PrintStream out) {
     for (OrderPipeline.DeadLetter d : s.deadLetters()) {
-      out.println("dead letter on " + OrderPipeline.DEAD_LETTER_TOPIC + ": order " + d.orderId() + " (SKU " + d.sku()
-          + ")");
+      out.println(
+          "dead letter on "
+              + OrderPipeline.DEAD_LETTER_TOPIC
+              + ": order "
+              + d.orderId()
+              + " (SKU "
+              + d.sku()
+              + ")");
       out.println("  id        " + d.messageId());
       out.println("  from      " + d.sourceTopic() + " / group " + d.group());
       out.println("  attempts  " + d.attempts());
@@ -113,13 +137,19 @@ public final class OrderPipelineDemo {
     out.println("  published       " + s.published());
     StringBuilder processed = new StringBuilder();
     for (OrderPipeline.ServiceStats st : s.services()) {
-      processed.append(processed.length() == 0 ? "" : ", ").append(st.name()).append(' ').append(st.processed());
+      processed
+          .append(processed.length() == 0 ? "" : ", ")
+          .append(st.name())
+          .append(' ')
+          .append(st.processed());
     }
     out.println("  processed       " + processed);
-    out.println("  retried         " + s.retried() + " (" + s.failedAttempts() + " failed attempts)");
+    out.println(
+        "  retried         " + s.retried() + " (" + s.failedAttempts() + " failed attempts)");
     out.println("  dead-lettered   " + s.deadLettered());
     if (s.staleIgnored() > 0) {
-      out.println("  ignored         " + s.staleIgnored() + " messages left over from earlier runs");
+      out.println(
+          "  ignored         " + s.staleIgnored() + " messages left over from earlier runs");
     }
     out.println("  elapsed         " + s.elapsedMillis() + " ms");
     if (s.ok()) {
@@ -142,7 +172,8 @@ public final class OrderPipelineDemo {
       throw new IllegalArgumentException(option + " must be a whole number, got '" + text + "'");
     }
     if (v < min || v > max) {
-      throw new IllegalArgumentException(option + " must be between " + min + " and " + max + ", got " + v);
+      throw new IllegalArgumentException(
+          option + " must be between " + min + " and " + max + ", got " + v);
     }
     return v;
   }

@@ -16,7 +16,9 @@ class OrderPipelineDemoTest {
   private final ByteArrayOutputStream err = new ByteArrayOutputStream();
 
   private int run(String... args) {
-    return OrderPipelineDemo.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+    return OrderPipelineDemo.run(
+        args,
+        new PrintStream(out, true, StandardCharsets.UTF_8),
         new PrintStream(err, true, StandardCharsets.UTF_8));
   }
 
@@ -33,7 +35,10 @@ class OrderPipelineDemoTest {
     assertThat(run("--uri", "mem:", "--orders", "200")).as(err()).isEqualTo(OrderPipelineDemo.OK);
 
     assertThat(out())
-        .contains("dead letter on orders.inventory.dlq: order ord-000100 (SKU " + OrderPipeline.POISON_SKU + ")")
+        .contains(
+            "dead letter on orders.inventory.dlq: order ord-000100 (SKU "
+                + OrderPipeline.POISON_SKU
+                + ")")
         .contains("attempts  3")
         .contains("published       200")
         .contains("processed       email 200, inventory 199, analytics 200")
@@ -46,7 +51,9 @@ class OrderPipelineDemoTest {
 
   @Test
   void shouldAcceptOptionsWithEqualsSigns() {
-    assertThat(run("--uri=mem:", "--orders=10", "--timeout=30")).as(err()).isEqualTo(OrderPipelineDemo.OK);
+    assertThat(run("--uri=mem:", "--orders=10", "--timeout=30"))
+        .as(err())
+        .isEqualTo(OrderPipelineDemo.OK);
   }
 
   @Test
@@ -56,7 +63,16 @@ class OrderPipelineDemoTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"--orders=0", "--orders=ten", "--orders", "--bogus", "--uri=", "--timeout=0", "extra"})
+  @ValueSource(
+      strings = {
+        "--orders=0",
+        "--orders=ten",
+        "--orders",
+        "--bogus",
+        "--uri=",
+        "--timeout=0",
+        "extra"
+      })
   void shouldRejectBadArgumentsWithExitCodeTwo(String arg) {
     assertThat(run(arg)).isEqualTo(OrderPipelineDemo.USAGE);
     assertThat(err()).startsWith("error: ").contains("usage: demo");

@@ -28,7 +28,8 @@ class OrderPipelineTest {
     assertExactlyOnce(summary.service("inventory"), ORDERS - 1);
     assertThat(summary.service("email").failedAttempts()).isZero();
     assertThat(summary.service("analytics").failedAttempts()).isZero();
-    assertThat(summary.services()).allSatisfy(s -> assertThat(s.outOfOrder()).as(s.name()).isZero());
+    assertThat(summary.services())
+        .allSatisfy(s -> assertThat(s.outOfOrder()).as(s.name()).isZero());
     assertThat(summary.staleIgnored()).isZero();
   }
 
@@ -57,7 +58,8 @@ class OrderPipelineTest {
   }
 
   @Test
-  void shouldRunTheSamePipelineOnTheEmbeddedLog(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+  void shouldRunTheSamePipelineOnTheEmbeddedLog(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
     Summary summary = OrderPipeline.run("log:" + dir + "?segmentSize=4m", ORDERS);
     assertThat(summary.problems()).isEmpty();
     assertThat(summary.ok()).isTrue();

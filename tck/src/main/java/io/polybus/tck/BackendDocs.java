@@ -19,22 +19,26 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Checks the user docs against what a backend declares, so they cannot drift: its row of the table in {@code
- * docs/uris.md} against {@link BackendProvider#parameters()}, and its row of the "Backends" table in {@code
- * docs/semantics.md} against the capabilities its TCK class declares. A backend's test calls it; the paths are
- * relative to the backend module's directory (where Maven runs its tests).
+ * Checks the user docs against what a backend declares, so they cannot drift: its row of the table
+ * in {@code docs/uris.md} against {@link BackendProvider#parameters()}, and its row of the
+ * "Backends" table in {@code docs/semantics.md} against the capabilities its TCK class declares. A
+ * backend's test calls it; the paths are relative to the backend module's directory (where Maven
+ * runs its tests).
  *
- * <p>The {@code uris.md} row, in its parameters column up to its native settings: every declared parameter appears
- * as {@code `name`} with its default (one of {@link Parameter#defaultSpellings()}) in the words that follow it (the
- * parenthesis after it, else up to the next {@code ;}); every backticked lower-camel word there is a declared name,
- * a declared choice or a declared string default. The {@code semantics.md} row: a column that says plainly {@code yes} or {@code no} (or
- * {@code with ... only}, which is no for the default configuration) matches the capability, and a max payload that
- * starts with {@code N KiB} or {@code N MiB} matches {@link Capabilities#maxPayloadBytes()}; other wording is not
- * checked. Stateless; the methods are thread-safe.
+ * <p>The {@code uris.md} row, in its parameters column up to its native settings: every declared
+ * parameter appears as {@code `name`} with its default (one of {@link
+ * Parameter#defaultSpellings()}) in the words that follow it (the parenthesis after it, else up to
+ * the next {@code ;}); every backticked lower-camel word there is a declared name, a declared
+ * choice or a declared string default. The {@code semantics.md} row: a column that says plainly
+ * {@code yes} or {@code no} (or {@code with ... only}, which is no for the default configuration)
+ * matches the capability, and a max payload that starts with {@code N KiB} or {@code N MiB} matches
+ * {@link Capabilities#maxPayloadBytes()}; other wording is not checked. Stateless; the methods are
+ * thread-safe.
  */
 public final class BackendDocs {
   /** {@code docs/uris.md} seen from a backend module. */
   public static final Path URIS = Path.of("..", "docs", "uris.md");
+
   /** {@code docs/semantics.md} seen from a backend module. */
   public static final Path SEMANTICS = Path.of("..", "docs", "semantics.md");
 
@@ -45,22 +49,30 @@ public final class BackendDocs {
 
   private BackendDocs() {}
 
-  /** Fails naming every disagreement between {@link #URIS} and the provider's declared parameters. */
+  /**
+   * Fails naming every disagreement between {@link #URIS} and the provider's declared parameters.
+   */
   public static void checkUris(BackendProvider provider) {
-    assertThat(uriProblems(read(URIS), provider)).as("%s against the declarations of %s", URIS,
-        provider.getClass().getName()).isEmpty();
+    assertThat(uriProblems(read(URIS), provider))
+        .as("%s against the declarations of %s", URIS, provider.getClass().getName())
+        .isEmpty();
   }
 
   /**
-   * Fails naming every disagreement between the {@link #SEMANTICS} row of {@code scheme} and {@code declared} (the
-   * capabilities of the backend's default configuration, as its TCK class declares them).
+   * Fails naming every disagreement between the {@link #SEMANTICS} row of {@code scheme} and {@code
+   * declared} (the capabilities of the backend's default configuration, as its TCK class declares
+   * them).
    */
   public static void checkCapabilities(String scheme, Capabilities declared) {
-    assertThat(capabilityProblems(read(SEMANTICS), scheme, declared)).as("%s against the capabilities of %s",
-        SEMANTICS, scheme).isEmpty();
+    assertThat(capabilityProblems(read(SEMANTICS), scheme, declared))
+        .as("%s against the capabilities of %s", SEMANTICS, scheme)
+        .isEmpty();
   }
 
-  /** The disagreements between a {@code uris.md} text and the provider's declarations; empty when none. */
+  /**
+   * The disagreements between a {@code uris.md} text and the provider's declarations; empty when
+   * none.
+   */
   public static List<String> uriProblems(String markdown, BackendProvider provider) {
     List<Parameter<?>> declared = provider.parameters();
     List<String> problems = new ArrayList<>();
@@ -94,8 +106,14 @@ public final class BackendDocs {
       List<String> spellings = p.defaultSpellings();
       String gloss = gloss(cell, at + mark.length());
       if (!spellings.isEmpty() && spellings.stream().noneMatch(s -> containsToken(gloss, s))) {
-        problems.add("parameter '" + p.name() + "' is declared with default " + spellings.get(0)
-            + ", the docs say '" + gloss.trim() + "'");
+        problems.add(
+            "parameter '"
+                + p.name()
+                + "' is declared with default "
+                + spellings.get(0)
+                + ", the docs say '"
+                + gloss.trim()
+                + "'");
       }
     }
     for (String t : ticked(cell)) {
@@ -106,12 +124,20 @@ public final class BackendDocs {
     return problems;
   }
 
-  /** The disagreements between a {@code semantics.md} text's row of {@code scheme} and {@code declared}. */
-  public static List<String> capabilityProblems(String markdown, String scheme, Capabilities declared) {
+  /**
+   * The disagreements between a {@code semantics.md} text's row of {@code scheme} and {@code
+   * declared}.
+   */
+  public static List<String> capabilityProblems(
+      String markdown, String scheme, Capabilities declared) {
     List<String> problems = new ArrayList<>();
     List<String> header = row(markdown, cells -> cells.get(0).equals("backend"));
-    List<String> row = row(markdown, cells -> cells.get(0).equals("`" + scheme + ":`")
-        || cells.get(0).equals("`" + scheme + "://`"));
+    List<String> row =
+        row(
+            markdown,
+            cells ->
+                cells.get(0).equals("`" + scheme + ":`")
+                    || cells.get(0).equals("`" + scheme + "://`"));
     if (header == null || row == null || row.size() != header.size()) {
       problems.add("no row for " + scheme + ": under a 'backend' header of as many columns");
       return problems;
@@ -119,14 +145,15 @@ public final class BackendDocs {
     for (int i = 1; i < header.size(); i++) {
       String column = header.get(i);
       String text = row.get(i);
-      Boolean expected = switch (column) {
-        case "orderedByKey" -> declared.orderedByKey();
-        case "replay" -> declared.replay();
-        case "durable" -> declared.durable();
-        case "nativeDelayedRetry" -> declared.nativeDelayedRetry();
-        case "mayDuplicate" -> declared.mayDuplicate();
-        default -> null;
-      };
+      Boolean expected =
+          switch (column) {
+            case "orderedByKey" -> declared.orderedByKey();
+            case "replay" -> declared.replay();
+            case "durable" -> declared.durable();
+            case "nativeDelayedRetry" -> declared.nativeDelayedRetry();
+            case "mayDuplicate" -> declared.mayDuplicate();
+            default -> null;
+          };
       if (expected != null) {
         Boolean stated = plainly(text);
         if (stated != null && !stated.equals(expected)) {
@@ -137,8 +164,12 @@ public final class BackendDocs {
         if (m.find()) {
           long bytes = Long.parseLong(m.group(1)) << (m.group(2).equals("KiB") ? 10 : 20);
           if (bytes != declared.maxPayloadBytes()) {
-            problems.add("max payload: the docs say '" + text + "', the backend declares "
-                + declared.maxPayloadBytes() + " bytes");
+            problems.add(
+                "max payload: the docs say '"
+                    + text
+                    + "', the backend declares "
+                    + declared.maxPayloadBytes()
+                    + " bytes");
           }
         }
       }
@@ -156,7 +187,10 @@ public final class BackendDocs {
     return null;
   }
 
-  /** The words after a parameter's name: its parenthesis, else up to the next {@code ;} or closing parenthesis. */
+  /**
+   * The words after a parameter's name: its parenthesis, else up to the next {@code ;} or closing
+   * parenthesis.
+   */
   private static String gloss(String cell, int from) {
     int i = from;
     if (cell.startsWith(" (", i)) {
@@ -184,7 +218,8 @@ public final class BackendDocs {
 
   private static boolean containsToken(String text, String token) {
     for (int at = text.indexOf(token); at >= 0; at = text.indexOf(token, at + 1)) {
-      boolean before = at == 0 || !Character.isLetterOrDigit(text.charAt(at - 1)) && text.charAt(at - 1) != '.';
+      boolean before =
+          at == 0 || !Character.isLetterOrDigit(text.charAt(at - 1)) && text.charAt(at - 1) != '.';
       int end = at + token.length();
       boolean after = end == text.length() || !Character.isLetterOrDigit(text.charAt(end));
       if (before && after) {
@@ -225,7 +260,8 @@ public final class BackendDocs {
     try {
       return Files.readString(p, StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + p.toAbsolutePath() + " (run from a backend module)", e);
+      throw new UncheckedIOException(
+          "cannot read " + p.toAbsolutePath() + " (run from a backend module)", e);
     }
   }
 }

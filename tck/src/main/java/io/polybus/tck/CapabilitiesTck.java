@@ -8,9 +8,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Proves that the backend reports exactly the capabilities its author declared in
- * {@link TckContext#declaredCapabilities()}, so the capability-gated cases that ran (or were skipped) are the ones
- * the backend's users rely on, and a change of claims cannot slip through unnoticed.
+ * Proves that the backend reports exactly the capabilities its author declared in {@link
+ * TckContext#declaredCapabilities()}, so the capability-gated cases that ran (or were skipped) are
+ * the ones the backend's users rely on, and a change of claims cannot slip through unnoticed.
  */
 public interface CapabilitiesTck extends TckContext {
 
@@ -19,7 +19,8 @@ public interface CapabilitiesTck extends TckContext {
   default void shouldReportExactlyTheDeclaredCapabilities() {
     try (Polybus bus = connect()) {
       Capabilities reported = bus.capabilities();
-      assertThat(reported).as("capabilities reported by %s", bus.options().redacted())
+      assertThat(reported)
+          .as("capabilities reported by %s", bus.options().redacted())
           .isEqualTo(declaredCapabilities());
     }
   }

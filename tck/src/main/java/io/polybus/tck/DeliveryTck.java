@@ -6,7 +6,6 @@ import io.polybus.Message;
 import io.polybus.Polybus;
 import io.polybus.PublishReceipt;
 import io.polybus.SubscribeOptions;
-import io.polybus.Subscription;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -23,13 +22,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Proves the basic delivery contract: every message published after a group exists reaches that group, exactly
- * once when nothing fails (at least once on a backend that declares {@code mayDuplicate}); topics are isolated;
- * every group gets every message; members of one group share the work; concurrent publishers lose nothing; receipts
- * name topic and message.
+ * Proves the basic delivery contract: every message published after a group exists reaches that
+ * group, exactly once when nothing fails (at least once on a backend that declares {@code
+ * mayDuplicate}); topics are isolated; every group gets every message; members of one group share
+ * the work; concurrent publishers lose nothing; receipts name topic and message.
  *
- * <p>Each test opens its own bus and names, so tests are independent and may run in parallel. Implement
- * {@link PolybusTck} to run this area with all the others; see {@link TckContext} for what to supply.
+ * <p>Each test opens its own bus and names, so tests are independent and may run in parallel.
+ * Implement {@link PolybusTck} to run this area with all the others; see {@link TckContext} for
+ * what to supply.
  */
 public interface DeliveryTck extends TckContext {
 
@@ -49,7 +49,9 @@ public interface DeliveryTck extends TckContext {
       for (Inbox.Received r : inbox.received()) {
         assertThat(r.delivery().topic()).as("delivery topic").isEqualTo(topic);
         assertThat(r.delivery().group()).as("delivery group").isEqualTo(group);
-        assertThat(r.attempt()).as("attempt of a message delivered for the first time").isEqualTo(1);
+        assertThat(r.attempt())
+            .as("attempt of a message delivered for the first time")
+            .isEqualTo(1);
       }
     }
   }
@@ -101,12 +103,14 @@ public interface DeliveryTck extends TckContext {
   @Test
   @Timeout(120)
   default void shouldShareTheWorkOfOneGroupAmongItsMembersHandlingEachMessageOnce() {
-    // With competingConsumers absent this still runs: each message must reach exactly one member, and the
+    // With competingConsumers absent this still runs: each message must reach exactly one member,
+    // and the
     // declaration must be true (one member did everything).
     try (Polybus bus = connect()) {
       String topic = uniqueName("compete");
       String group = uniqueName("g");
-      // A small in-flight window and handlers that take a little time, so neither member can grab everything.
+      // A small in-flight window and handlers that take a little time, so neither member can grab
+      // everything.
       SubscribeOptions opts = SubscribeOptions.builder().concurrency(2).maxInFlight(10).build();
       Inbox first = new Inbox(d -> LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1)));
       Inbox second = new Inbox(d -> LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1)));
@@ -116,8 +120,14 @@ public interface DeliveryTck extends TckContext {
       for (int i = 0; i < messages.size(); i += 200) {
         bus.publishAllAndWait(topic, messages.subList(i, i + 200));
       }
-      Await.until(timeouts().await(),
-          () -> "2000 messages were handled by the two members (got " + first.size() + " + " + second.size() + ")",
+      Await.until(
+          timeouts().await(),
+          () ->
+              "2000 messages were handled by the two members (got "
+                  + first.size()
+                  + " + "
+                  + second.size()
+                  + ")",
           () -> {
             Set<String> all = new HashSet<>(first.distinctIds());
             all.addAll(second.distinctIds());
@@ -128,15 +138,19 @@ public interface DeliveryTck extends TckContext {
       both.addAll(second.ids());
       assertOnlyAndOnce(both, idsOf(messages), "two members of one group together");
       if (declaredCapabilities().competingConsumers()) {
-        assertThat(first.size()).as("messages handled by the first member (the second handled %d)", second.size())
+        assertThat(first.size())
+            .as("messages handled by the first member (the second handled %d)", second.size())
             .isPositive();
-        assertThat(second.size()).as("messages handled by the second member (the first handled %d)", first.size())
+        assertThat(second.size())
+            .as("messages handled by the second member (the first handled %d)", first.size())
             .isPositive();
       } else {
-        // Without competingConsumers one member is active and the other stands by: all work lands on one of them.
+        // Without competingConsumers one member is active and the other stands by: all work lands
+        // on one of them.
         assertThat(Math.min(first.size(), second.size()))
-            .as("a backend without competingConsumers has one active member (handled %d and %d)", first.size(),
-                second.size())
+            .as(
+                "a backend without competingConsumers has one active member (handled %d and %d)",
+                first.size(), second.size())
             .isZero();
       }
     }
@@ -156,29 +170,33 @@ public interface DeliveryTck extends TckContext {
       List<Future<List<String>>> published = new ArrayList<>();
       for (int t = 0; t < threads; t++) {
         int thread = t;
-        published.add(pool.submit(() -> {
-          start.await();
-          List<String> ids = new ArrayList<>();
-          List<CompletableFuture<PublishReceipt>> receipts = new ArrayList<>();
-          for (int i = 0; i < perThread; i++) {
-            Message m = Message.of("publisher-" + thread + "-" + i);
-            ids.add(m.id());
-            if (ThreadLocalRandom.current().nextBoolean()) {
-              receipts.add(bus.publish(topic, m));
-            } else {
-              bus.publishAndWait(topic, m);
-            }
-          }
-          CompletableFuture.allOf(receipts.toArray(new CompletableFuture<?>[0])).join();
-          return ids;
-        }));
+        published.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  List<String> ids = new ArrayList<>();
+                  List<CompletableFuture<PublishReceipt>> receipts = new ArrayList<>();
+                  for (int i = 0; i < perThread; i++) {
+                    Message m = Message.of("publisher-" + thread + "-" + i);
+                    ids.add(m.id());
+                    if (ThreadLocalRandom.current().nextBoolean()) {
+                      receipts.add(bus.publish(topic, m));
+                    } else {
+                      bus.publishAndWait(topic, m);
+                    }
+                  }
+                  CompletableFuture.allOf(receipts.toArray(new CompletableFuture<?>[0])).join();
+                  return ids;
+                }));
       }
       start.countDown();
       List<String> ids = new ArrayList<>();
       for (Future<List<String>> f : published) {
         ids.addAll(f.get(timeouts().await().toMillis(), TimeUnit.MILLISECONDS));
       }
-      assertThat(new HashSet<>(ids)).as("distinct message ids generated by 8 threads").hasSize(threads * perThread);
+      assertThat(new HashSet<>(ids))
+          .as("distinct message ids generated by 8 threads")
+          .hasSize(threads * perThread);
       assertDeliveredExactlyOnce(inbox, ids, "8 threads x 250 messages");
     } finally {
       pool.shutdownNow();
@@ -205,11 +223,14 @@ public interface DeliveryTck extends TckContext {
       assertThat(rs).as("one receipt per message of publishAllAndWait").hasSize(batch.size());
       for (int i = 0; i < batch.size(); i++) {
         assertThat(rs.get(i).topic()).as("receipt %d topic", i).isEqualTo(topic);
-        assertThat(rs.get(i).messageId()).as("receipt %d message id (receipts in message order)", i)
+        assertThat(rs.get(i).messageId())
+            .as("receipt %d message id (receipts in message order)", i)
             .isEqualTo(batch.get(i).id());
       }
       List<PublishReceipt> async = bus.publishAll(topic, batch.subList(0, 2)).join();
-      assertThat(async).extracting(PublishReceipt::messageId).as("receipts of publishAll")
+      assertThat(async)
+          .extracting(PublishReceipt::messageId)
+          .as("receipts of publishAll")
           .containsExactly(batch.get(0).id(), batch.get(1).id());
     }
   }

@@ -15,15 +15,18 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Supplier;
 
 /**
- * A {@link Handler} that records every delivery it is given, then passes it on to an optional next handler.
+ * A {@link Handler} that records every delivery it is given, then passes it on to an optional next
+ * handler.
  *
- * <p>Thread-safe: handler threads of any number of subscriptions may call it concurrently while the test thread
- * reads snapshots. Deliveries are recorded before the next handler runs, so a delivery whose handler throws is
- * recorded too; each entry keeps the attempt number, the time ({@link System#nanoTime()}) and the thread.
+ * <p>Thread-safe: handler threads of any number of subscriptions may call it concurrently while the
+ * test thread reads snapshots. Deliveries are recorded before the next handler runs, so a delivery
+ * whose handler throws is recorded too; each entry keeps the attempt number, the time ({@link
+ * System#nanoTime()}) and the thread.
  */
 public final class Inbox implements Handler {
   /** One recorded delivery. */
-  public record Received(Delivery delivery, Message message, int attempt, long nanoTime, String thread) {}
+  public record Received(
+      Delivery delivery, Message message, int attempt, long nanoTime, String thread) {}
 
   private final ConcurrentLinkedQueue<Received> received = new ConcurrentLinkedQueue<>();
   private final Handler next;
@@ -40,8 +43,13 @@ public final class Inbox implements Handler {
 
   @Override
   public void handle(Delivery delivery) throws Exception {
-    received.add(new Received(delivery, delivery.message(), delivery.attempt(), System.nanoTime(),
-        Thread.currentThread().getName()));
+    received.add(
+        new Received(
+            delivery,
+            delivery.message(),
+            delivery.attempt(),
+            System.nanoTime(),
+            Thread.currentThread().getName()));
     next.handle(delivery);
   }
 
@@ -64,7 +72,9 @@ public final class Inbox implements Handler {
     return out;
   }
 
-  /** A snapshot of the delivered message ids, duplicates included, in the order they were recorded. */
+  /**
+   * A snapshot of the delivered message ids, duplicates included, in the order they were recorded.
+   */
   public List<String> ids() {
     List<String> out = new ArrayList<>();
     for (Received r : received) {
@@ -91,7 +101,10 @@ public final class Inbox implements Handler {
 
   /** Waits until at least {@code n} deliveries were recorded. */
   public Inbox awaitSize(int n, Duration timeout, String what) {
-    Await.until(timeout, () -> n + " deliveries of " + what + " arrived (got " + size() + ")", () -> size() >= n);
+    Await.until(
+        timeout,
+        () -> n + " deliveries of " + what + " arrived (got " + size() + ")",
+        () -> size() >= n);
     return this;
   }
 
@@ -100,15 +113,28 @@ public final class Inbox implements Handler {
     return awaitIds(ids, timeout, () -> what);
   }
 
-  /** Waits until every id of {@code ids} was delivered at least once; {@code what} describes them on failure. */
+  /**
+   * Waits until every id of {@code ids} was delivered at least once; {@code what} describes them on
+   * failure.
+   */
   public Inbox awaitIds(Collection<String> ids, Duration timeout, Supplier<String> what) {
     Set<String> wanted = new HashSet<>(ids);
-    Await.until(timeout, () -> {
-      Set<String> missing = new HashSet<>(wanted);
-      missing.removeAll(distinctIds());
-      return "all " + wanted.size() + " messages of " + what.get() + " arrived (" + missing.size() + " missing, e.g. "
-          + missing.stream().limit(3).toList() + ")";
-    }, () -> distinctIds().containsAll(wanted));
+    Await.until(
+        timeout,
+        () -> {
+          Set<String> missing = new HashSet<>(wanted);
+          missing.removeAll(distinctIds());
+          return "all "
+              + wanted.size()
+              + " messages of "
+              + what.get()
+              + " arrived ("
+              + missing.size()
+              + " missing, e.g. "
+              + missing.stream().limit(3).toList()
+              + ")";
+        },
+        () -> distinctIds().containsAll(wanted));
     return this;
   }
 

@@ -25,12 +25,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Proves the lifecycle of subscriptions and buses: unsettled deliveries of a closed member go to another member;
- * closing drains running handlers up to its deadline; closing is idempotent; a closed bus refuses work; the
- * in-flight bound holds; an open bus reports itself healthy.
+ * Proves the lifecycle of subscriptions and buses: unsettled deliveries of a closed member go to
+ * another member; closing drains running handlers up to its deadline; closing is idempotent; a
+ * closed bus refuses work; the in-flight bound holds; an open bus reports itself healthy.
  *
- * <p>Each test opens its own bus and names. The in-flight case settles deliveries from a thread of its own, as an
- * application that acks asynchronously does.
+ * <p>Each test opens its own bus and names. The in-flight case settles deliveries from a thread of
+ * its own, as an application that acks asynchronously does.
  */
 public interface LifecycleTck extends TckContext {
 
@@ -42,18 +42,24 @@ public interface LifecycleTck extends TckContext {
       String group = uniqueName("g");
       Inbox holder = new Inbox(); // manual mode and never settles
       Subscription first =
-          bus.subscribe(topic, group, holder, SubscribeOptions.builder().ackMode(AckMode.MANUAL).build());
+          bus.subscribe(
+              topic, group, holder, SubscribeOptions.builder().ackMode(AckMode.MANUAL).build());
       List<Message> messages = textMessages("held", 5);
       bus.publishAllAndWait(topic, messages);
-      holder.awaitIds(idsOf(messages), timeouts().await(), "5 messages at the member that never settles");
+      holder.awaitIds(
+          idsOf(messages), timeouts().await(), "5 messages at the member that never settles");
       Inbox taker = new Inbox();
       bus.subscribe(topic, group, taker);
       quietPeriod();
-      assertThat(taker.ids()).as("messages the second member got while the first still held them").isEmpty();
+      assertThat(taker.ids())
+          .as("messages the second member got while the first still held them")
+          .isEmpty();
       first.close(Duration.ZERO);
-      assertDeliveredExactlyOnce(taker, idsOf(messages), "messages left unsettled by a closed member");
+      assertDeliveredExactlyOnce(
+          taker, idsOf(messages), "messages left unsettled by a closed member");
       for (Inbox.Received r : taker.received()) {
-        assertThat(r.attempt()).as("attempt of a message redelivered after its first member closed")
+        assertThat(r.attempt())
+            .as("attempt of a message redelivered after its first member closed")
             .isGreaterThanOrEqualTo(2);
       }
       assertThat(holder.ids()).as("deliveries to the closed member").hasSize(messages.size());
@@ -61,9 +67,10 @@ public interface LifecycleTck extends TckContext {
   }
 
   /**
-   * A rolling restart: three members in turn receive the backlog, start one message (whose handler outlives the
-   * drain deadline) and close. Only those started deliveries count: a fourth member gets every message with attempt
-   * 1 plus the number of times a handler started it, none dead-lettered unseen.
+   * A rolling restart: three members in turn receive the backlog, start one message (whose handler
+   * outlives the drain deadline) and close. Only those started deliveries count: a fourth member
+   * gets every message with attempt 1 plus the number of times a handler started it, none
+   * dead-lettered unseen.
    */
   @Test
   @Timeout(180)
@@ -76,24 +83,38 @@ public interface LifecycleTck extends TckContext {
       for (int i = 0; i < 8; i++) {
         messages.add(Message.builder().key("k" + i).payload("unseen-" + i).build());
       }
-      SubscribeOptions options = SubscribeOptions.builder()
-          .retryPolicy(io.polybus.RetryPolicy.builder().maxAttempts(4).initialBackoff(Duration.ZERO).build())
-          .build();
+      SubscribeOptions options =
+          SubscribeOptions.builder()
+              .retryPolicy(
+                  io.polybus.RetryPolicy.builder()
+                      .maxAttempts(4)
+                      .initialBackoff(Duration.ZERO)
+                      .build())
+              .build();
       java.util.Map<String, AtomicInteger> started = new ConcurrentHashMap<>();
       for (int round = 1; round <= 3; round++) {
         CountDownLatch inHandler = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        Subscription member = bus.subscribe(topic, group, d -> {
-          started.computeIfAbsent(d.message().id(), id -> new AtomicInteger()).incrementAndGet();
-          inHandler.countDown();
-          awaitUninterruptibly(release); // outlives the drain deadline, so close gives this delivery back
-        }, options);
+        Subscription member =
+            bus.subscribe(
+                topic,
+                group,
+                d -> {
+                  started
+                      .computeIfAbsent(d.message().id(), id -> new AtomicInteger())
+                      .incrementAndGet();
+                  inHandler.countDown();
+                  awaitUninterruptibly(
+                      release); // outlives the drain deadline, so close gives this delivery back
+                },
+                options);
         if (round == 1) {
           bus.publishAllAndWait(topic, messages); // once the group exists
         }
         try {
           assertThat(inHandler.await(timeouts().await().toMillis(), TimeUnit.MILLISECONDS))
-              .as("a handler started in round %d", round).isTrue();
+              .as("a handler started in round %d", round)
+              .isTrue();
           quietPeriod(); // the member receives what it prefetches
         } catch (InterruptedException e) {
           throw new AssertionError(e);
@@ -109,8 +130,9 @@ public interface LifecycleTck extends TckContext {
         AtomicInteger before = started.get(m.id());
         int expected = 1 + (before == null ? 0 : before.get());
         assertThat(last.of(m.id()).get(0).attempt())
-            .as("attempt of %s at the fourth member, after handlers had started it %d times", m.payloadAsString(),
-                expected - 1)
+            .as(
+                "attempt of %s at the fourth member, after handlers had started it %d times",
+                m.payloadAsString(), expected - 1)
             .isEqualTo(expected);
       }
     }
@@ -138,10 +160,12 @@ public interface LifecycleTck extends TckContext {
       String topic = uniqueName("life-drain");
       String group = uniqueName("g");
       AtomicBoolean finished = new AtomicBoolean();
-      Inbox slow = new Inbox(d -> {
-        TimeUnit.MILLISECONDS.sleep(500);
-        finished.set(true);
-      });
+      Inbox slow =
+          new Inbox(
+              d -> {
+                TimeUnit.MILLISECONDS.sleep(500);
+                finished.set(true);
+              });
       Subscription s = bus.subscribe(topic, group, slow);
       Message m = Message.of("slow");
       bus.publishAndWait(topic, m);
@@ -150,14 +174,16 @@ public interface LifecycleTck extends TckContext {
       assertThat(finished).as("the running handler finished before close returned").isTrue();
       assertThat(drained).as("close(10 s) reports the running handler finished in time").isTrue();
       assertThat(s.isActive()).as("isActive after close").isFalse();
-      // The handler returned, so its message was acked: a new member of the group must not see it again.
+      // The handler returned, so its message was acked: a new member of the group must not see it
+      // again.
       Inbox next = new Inbox();
       bus.subscribe(topic, group, next);
       quietPeriod();
       Message sentinel = Message.of("sentinel");
       bus.publishAndWait(topic, sentinel);
       next.awaitIds(List.of(sentinel.id()), timeouts().await(), "the sentinel at the next member");
-      assertThat(next.ids()).as("messages the next member received after a drained close")
+      assertThat(next.ids())
+          .as("messages the next member received after a drained close")
           .containsExactly(sentinel.id());
     }
   }
@@ -190,14 +216,25 @@ public interface LifecycleTck extends TckContext {
       String topic = uniqueName("life-selfclose");
       AtomicReference<Subscription> self = new AtomicReference<>();
       CountDownLatch closed = new CountDownLatch(1);
-      Subscription s = bus.subscribe(topic, uniqueName("g"), d -> {
-        Await.until(timeouts().await(), "the test handed the subscription to its handler", () -> self.get() != null);
-        self.get().close(); // must not wait for this very handler
-        closed.countDown();
-      }, SubscribeOptions.builder().concurrency(2).build());
+      Subscription s =
+          bus.subscribe(
+              topic,
+              uniqueName("g"),
+              d -> {
+                Await.until(
+                    timeouts().await(),
+                    "the test handed the subscription to its handler",
+                    () -> self.get() != null);
+                self.get().close(); // must not wait for this very handler
+                closed.countDown();
+              },
+              SubscribeOptions.builder().concurrency(2).build());
       self.set(s);
       bus.publishAndWait(topic, Message.of("close from inside"));
-      Await.until(timeouts().await(), "a handler closed its own subscription", () -> closed.getCount() == 0);
+      Await.until(
+          timeouts().await(),
+          "a handler closed its own subscription",
+          () -> closed.getCount() == 0);
       assertThat(s.isActive()).as("isActive after a handler closed its subscription").isFalse();
     }
   }
@@ -209,13 +246,17 @@ public interface LifecycleTck extends TckContext {
     String topic = uniqueName("life-closed");
     bus.close();
     Message m = Message.of("late");
-    assertThatThrownBy(() -> bus.publish(topic, m)).as("publish after close")
+    assertThatThrownBy(() -> bus.publish(topic, m))
+        .as("publish after close")
         .isInstanceOf(IllegalStateException.class);
-    assertThatThrownBy(() -> bus.publishAndWait(topic, m)).as("publishAndWait after close")
+    assertThatThrownBy(() -> bus.publishAndWait(topic, m))
+        .as("publishAndWait after close")
         .isInstanceOf(IllegalStateException.class);
-    assertThatThrownBy(() -> bus.publishAll(topic, List.of(m))).as("publishAll after close")
+    assertThatThrownBy(() -> bus.publishAll(topic, List.of(m)))
+        .as("publishAll after close")
         .isInstanceOf(IllegalStateException.class);
-    assertThatThrownBy(() -> bus.publishAllAndWait(topic, List.of(m))).as("publishAllAndWait after close")
+    assertThatThrownBy(() -> bus.publishAllAndWait(topic, List.of(m)))
+        .as("publishAllAndWait after close")
         .isInstanceOf(IllegalStateException.class);
   }
 
@@ -225,11 +266,15 @@ public interface LifecycleTck extends TckContext {
     Polybus bus = connect();
     String topic = uniqueName("life-closed");
     bus.close();
-    assertThatThrownBy(() -> bus.subscribe(topic, uniqueName("g"), new Inbox())).as("subscribe after close")
+    assertThatThrownBy(() -> bus.subscribe(topic, uniqueName("g"), new Inbox()))
+        .as("subscribe after close")
         .isInstanceOf(IllegalStateException.class);
-    assertThatThrownBy(() -> bus.subscribe(topic, uniqueName("g"), new Inbox(), SubscribeOptions.defaults()))
-        .as("subscribe with options after close").isInstanceOf(IllegalStateException.class);
-    assertThatThrownBy(() -> bus.redrive(topic + ".dlq", Duration.ofSeconds(1))).as("redrive after close")
+    assertThatThrownBy(
+            () -> bus.subscribe(topic, uniqueName("g"), new Inbox(), SubscribeOptions.defaults()))
+        .as("subscribe with options after close")
+        .isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> bus.redrive(topic + ".dlq", Duration.ofSeconds(1)))
+        .as("redrive after close")
         .isInstanceOf(IllegalStateException.class);
   }
 
@@ -243,21 +288,38 @@ public interface LifecycleTck extends TckContext {
       String topic = uniqueName("life-inflight");
       Set<Delivery> unsettled = ConcurrentHashMap.newKeySet();
       AtomicInteger maxSeen = new AtomicInteger();
-      Inbox inbox = new Inbox(d -> {
-        unsettled.add(d);
-        maxSeen.accumulateAndGet(unsettled.size(), Math::max);
-        acker.schedule(() -> {
-          unsettled.remove(d); // before the ack: once acked, the slot may be refilled at once
-          d.ack();
-        }, 20, TimeUnit.MILLISECONDS);
-      });
-      bus.subscribe(topic, uniqueName("g"), inbox, SubscribeOptions.builder().ackMode(AckMode.MANUAL)
-          .concurrency(8).maxInFlight(maxInFlight).build());
+      Inbox inbox =
+          new Inbox(
+              d -> {
+                unsettled.add(d);
+                maxSeen.accumulateAndGet(unsettled.size(), Math::max);
+                acker.schedule(
+                    () -> {
+                      unsettled.remove(
+                          d); // before the ack: once acked, the slot may be refilled at once
+                      d.ack();
+                    },
+                    20,
+                    TimeUnit.MILLISECONDS);
+              });
+      bus.subscribe(
+          topic,
+          uniqueName("g"),
+          inbox,
+          SubscribeOptions.builder()
+              .ackMode(AckMode.MANUAL)
+              .concurrency(8)
+              .maxInFlight(maxInFlight)
+              .build());
       List<Message> messages = textMessages("window", count);
       bus.publishAllAndWait(topic, messages);
-      assertDeliveredExactlyOnce(inbox, idsOf(messages), count + " messages through a window of " + maxInFlight);
-      assertThat(maxSeen.get()).as("most unsettled deliveries held at once with maxInFlight %d and concurrency 8",
-          maxInFlight).isLessThanOrEqualTo(maxInFlight);
+      assertDeliveredExactlyOnce(
+          inbox, idsOf(messages), count + " messages through a window of " + maxInFlight);
+      assertThat(maxSeen.get())
+          .as(
+              "most unsettled deliveries held at once with maxInFlight %d and concurrency 8",
+              maxInFlight)
+          .isLessThanOrEqualTo(maxInFlight);
     } finally {
       acker.shutdownNow();
     }

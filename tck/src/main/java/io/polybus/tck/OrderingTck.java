@@ -23,13 +23,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Proves {@link Ordering#KEY} (only on a backend that declares {@code orderedByKey}; skipped, by name, otherwise):
- * messages of one key are handled one at a time and in publish order across several members with several handler
- * threads each; a retried message holds back only the later messages of its own key; and a message waiting for a
- * long retry does not delay any other key.
+ * Proves {@link Ordering#KEY} (only on a backend that declares {@code orderedByKey}; skipped, by
+ * name, otherwise): messages of one key are handled one at a time and in publish order across
+ * several members with several handler threads each; a retried message holds back only the later
+ * messages of its own key; and a message waiting for a long retry does not delay any other key.
  *
- * <p>Payloads are {@code <key>:<sequence>}; handlers check the sequence of each key as they run and record every
- * violation, which the test then reports. Each test opens its own bus and names.
+ * <p>Payloads are {@code <key>:<sequence>}; handlers check the sequence of each key as they run and
+ * record every violation, which the test then reports. Each test opens its own bus and names.
  */
 public interface OrderingTck extends TckContext {
 
@@ -44,9 +44,14 @@ public interface OrderingTck extends TckContext {
       } else {
         assertThatThrownBy(() -> bus.subscribe(topic, uniqueName("g"), new Inbox(), keyed))
             .as("subscribing with Ordering.KEY on a backend without orderedByKey")
-            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("orderedByKey");
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessageContaining("orderedByKey");
       }
-      bus.subscribe(topic, uniqueName("g"), new Inbox(), SubscribeOptions.builder().ordering(Ordering.NONE).build())
+      bus.subscribe(
+              topic,
+              uniqueName("g"),
+              new Inbox(),
+              SubscribeOptions.builder().ordering(Ordering.NONE).build())
           .close();
     }
   }
@@ -65,30 +70,34 @@ public interface OrderingTck extends TckContext {
       Map<String, AtomicInteger> running = new ConcurrentHashMap<>();
       ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
       List<Inbox> members = new ArrayList<>();
-      SubscribeOptions opts = SubscribeOptions.builder().ordering(Ordering.KEY).concurrency(4).build();
+      SubscribeOptions opts =
+          SubscribeOptions.builder().ordering(Ordering.KEY).concurrency(4).build();
       for (int i = 0; i < 3; i++) {
-        Inbox member = new Inbox(d -> {
-          String key = d.message().key();
-          int seq = sequence(d.message());
-          AtomicInteger busy = running.computeIfAbsent(key, k -> new AtomicInteger());
-          if (busy.incrementAndGet() != 1) {
-            violations.add("key " + key + " handled concurrently (sequence " + seq + ")");
-          }
-          try {
-            Integer last = lastSeq.get(key);
-            int expected = last == null ? 0 : last + 1;
-            boolean ok = mayDuplicate ? seq <= expected : seq == expected;
-            if (!ok) {
-              violations.add("key " + key + ": sequence " + seq + " handled after " + last);
-            }
-            if (seq == expected) {
-              lastSeq.put(key, seq);
-            }
-            LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(TimeUnit.MILLISECONDS.toNanos(1)));
-          } finally {
-            busy.decrementAndGet();
-          }
-        });
+        Inbox member =
+            new Inbox(
+                d -> {
+                  String key = d.message().key();
+                  int seq = sequence(d.message());
+                  AtomicInteger busy = running.computeIfAbsent(key, k -> new AtomicInteger());
+                  if (busy.incrementAndGet() != 1) {
+                    violations.add("key " + key + " handled concurrently (sequence " + seq + ")");
+                  }
+                  try {
+                    Integer last = lastSeq.get(key);
+                    int expected = last == null ? 0 : last + 1;
+                    boolean ok = mayDuplicate ? seq <= expected : seq == expected;
+                    if (!ok) {
+                      violations.add("key " + key + ": sequence " + seq + " handled after " + last);
+                    }
+                    if (seq == expected) {
+                      lastSeq.put(key, seq);
+                    }
+                    LockSupport.parkNanos(
+                        ThreadLocalRandom.current().nextLong(TimeUnit.MILLISECONDS.toNanos(1)));
+                  } finally {
+                    busy.decrementAndGet();
+                  }
+                });
         bus.subscribe(topic, group, member, opts);
         members.add(member);
       }
@@ -96,13 +105,23 @@ public interface OrderingTck extends TckContext {
       for (int i = 0; i < messages.size(); i += 250) {
         bus.publishAllAndWait(topic, messages.subList(i, Math.min(i + 250, messages.size())));
       }
-      Await.until(timeouts().await(),
-          () -> "every key reached sequence " + (perKey - 1) + " (violations so far: " + first(violations) + ")",
-          () -> lastSeq.size() == keys && lastSeq.values().stream().allMatch(s -> s == perKey - 1)
-              || !violations.isEmpty());
+      Await.until(
+          timeouts().await(),
+          () ->
+              "every key reached sequence "
+                  + (perKey - 1)
+                  + " (violations so far: "
+                  + first(violations)
+                  + ")",
+          () ->
+              lastSeq.size() == keys && lastSeq.values().stream().allMatch(s -> s == perKey - 1)
+                  || !violations.isEmpty());
       quietPeriod();
-      assertThat(violations).as("per-key order violations, %d keys x %d messages, 3 members x 4 threads", keys,
-          perKey).isEmpty();
+      assertThat(violations)
+          .as(
+              "per-key order violations, %d keys x %d messages, 3 members x 4 threads",
+              keys, perKey)
+          .isEmpty();
       List<String> all = new ArrayList<>();
       for (Inbox m : members) {
         all.addAll(m.ids());
@@ -119,20 +138,33 @@ public interface OrderingTck extends TckContext {
       String topic = uniqueName("order-retry");
       String group = uniqueName("g");
       ConcurrentLinkedQueue<String> events = new ConcurrentLinkedQueue<>();
-      RetryPolicy policy = RetryPolicy.builder().maxAttempts(5).initialBackoff(Duration.ofMillis(100)).multiplier(1)
-          .jitter(0).build();
+      RetryPolicy policy =
+          RetryPolicy.builder()
+              .maxAttempts(5)
+              .initialBackoff(Duration.ofMillis(100))
+              .multiplier(1)
+              .jitter(0)
+              .build();
       SubscribeOptions opts =
-          SubscribeOptions.builder().ordering(Ordering.KEY).concurrency(2).retryPolicy(policy).build();
+          SubscribeOptions.builder()
+              .ordering(Ordering.KEY)
+              .concurrency(2)
+              .retryPolicy(policy)
+              .build();
       for (int i = 0; i < 2; i++) {
-        bus.subscribe(topic, group, d -> {
-          Message m = d.message();
-          if (m.key().equals("A")) {
-            events.add(m.payloadAsString() + "#" + d.attempt());
-            if (m.payloadAsString().equals("A:3") && d.attempt() <= 2) {
-              throw new IllegalStateException("tck: A:3 fails twice");
-            }
-          }
-        }, opts);
+        bus.subscribe(
+            topic,
+            group,
+            d -> {
+              Message m = d.message();
+              if (m.key().equals("A")) {
+                events.add(m.payloadAsString() + "#" + d.attempt());
+                if (m.payloadAsString().equals("A:3") && d.attempt() <= 2) {
+                  throw new IllegalStateException("tck: A:3 fails twice");
+                }
+              }
+            },
+            opts);
       }
       List<Message> messages = new ArrayList<>();
       for (int seq = 0; seq < 10; seq++) {
@@ -142,11 +174,15 @@ public interface OrderingTck extends TckContext {
         messages.add(Message.of("B", "B:" + seq));
       }
       bus.publishAllAndWait(topic, messages);
-      Await.until(timeouts().await(), () -> "A:9 was handled (events of key A: " + events + ")",
+      Await.until(
+          timeouts().await(),
+          () -> "A:9 was handled (events of key A: " + events + ")",
           () -> events.contains("A:9#1"));
       quietPeriod();
-      assertThat(new ArrayList<>(events)).as("handling of key A, whose A:3 fails twice before it succeeds")
-          .containsExactly("A:0#1", "A:1#1", "A:2#1", "A:3#1", "A:3#2", "A:3#3", "A:4#1", "A:5#1", "A:6#1",
+      assertThat(new ArrayList<>(events))
+          .as("handling of key A, whose A:3 fails twice before it succeeds")
+          .containsExactly(
+              "A:0#1", "A:1#1", "A:2#1", "A:3#1", "A:3#2", "A:3#3", "A:4#1", "A:5#1", "A:6#1",
               "A:7#1", "A:8#1", "A:9#1");
     }
   }
@@ -159,22 +195,37 @@ public interface OrderingTck extends TckContext {
     if (backoff.compareTo(Duration.ofSeconds(1)) < 0) {
       backoff = Duration.ofSeconds(1);
     }
-    RetryPolicy policy = RetryPolicy.builder().maxAttempts(3).initialBackoff(backoff).multiplier(1)
-        .maxBackoff(backoff).jitter(0).build();
+    RetryPolicy policy =
+        RetryPolicy.builder()
+            .maxAttempts(3)
+            .initialBackoff(backoff)
+            .multiplier(1)
+            .maxBackoff(backoff)
+            .jitter(0)
+            .build();
     try (Polybus bus = connect()) {
       String topic = uniqueName("order-poison");
       String group = uniqueName("g");
       Map<String, Long> doneAt = new ConcurrentHashMap<>();
       ConcurrentLinkedQueue<Long> poisonAttempts = new ConcurrentLinkedQueue<>();
-      // One member, one handler thread: if a waiting retry occupied anything, key B would have to wait for it.
-      bus.subscribe(topic, group, d -> {
-        String payload = d.message().payloadAsString();
-        if (payload.equals("A:poison")) {
-          poisonAttempts.add(System.nanoTime());
-          throw new IllegalStateException("tck: poison");
-        }
-        doneAt.put(payload, System.nanoTime());
-      }, SubscribeOptions.builder().ordering(Ordering.KEY).concurrency(1).retryPolicy(policy).build());
+      // One member, one handler thread: if a waiting retry occupied anything, key B would have to
+      // wait for it.
+      bus.subscribe(
+          topic,
+          group,
+          d -> {
+            String payload = d.message().payloadAsString();
+            if (payload.equals("A:poison")) {
+              poisonAttempts.add(System.nanoTime());
+              throw new IllegalStateException("tck: poison");
+            }
+            doneAt.put(payload, System.nanoTime());
+          },
+          SubscribeOptions.builder()
+              .ordering(Ordering.KEY)
+              .concurrency(1)
+              .retryPolicy(policy)
+              .build());
       Inbox dead = new Inbox();
       subscribeDeadLetters(bus, defaultDeadLetterTopic(topic, group), dead);
       List<Message> messages = new ArrayList<>();
@@ -184,7 +235,8 @@ public interface OrderingTck extends TckContext {
       }
       messages.add(Message.of("A", "A:after"));
       bus.publishAllAndWait(topic, messages);
-      Await.until(timeouts().await().plus(backoff.multipliedBy(2)),
+      Await.until(
+          timeouts().await().plus(backoff.multipliedBy(2)),
           () -> "the poison was dead-lettered and A:after handled (done: " + doneAt.keySet() + ")",
           () -> dead.size() > 0 && doneAt.containsKey("A:after"));
       List<Long> attempts = new ArrayList<>(poisonAttempts);
@@ -194,7 +246,9 @@ public interface OrderingTck extends TckContext {
         Long b = doneAt.get("B:" + i);
         assertThat(b).as("B:%d handled", i).isNotNull();
         assertThat(b - lastAttempt)
-            .as("B:%d finished before the poison message of key A made its last attempt (%s backoff)", i, backoff)
+            .as(
+                "B:%d finished before the poison message of key A made its last attempt (%s backoff)",
+                i, backoff)
             .isNegative();
       }
       assertThat(doneAt.get("A:after") - lastAttempt)
@@ -204,8 +258,9 @@ public interface OrderingTck extends TckContext {
   }
 
   /**
-   * {@code perKey} messages for each of {@code keys} keys, {@code key-<k>:<sequence>}, in a random interleaving that
-   * keeps each key's sequence and often puts several messages of one key in a row, as bursts do.
+   * {@code perKey} messages for each of {@code keys} keys, {@code key-<k>:<sequence>}, in a random
+   * interleaving that keeps each key's sequence and often puts several messages of one key in a
+   * row, as bursts do.
    */
   private static List<Message> interleave(int keys, int perKey, Random random) {
     int[] next = new int[keys];

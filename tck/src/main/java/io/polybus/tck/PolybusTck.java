@@ -1,10 +1,11 @@
 package io.polybus.tck;
 
 /**
- * The whole Polybus TCK: every area in one interface. A backend passes when its test class, implementing this
- * interface, passes.
+ * The whole Polybus TCK: every area in one interface. A backend passes when its test class,
+ * implementing this interface, passes.
  *
  * <h2>Using it</h2>
+ *
  * <pre>{@code
  * class MyBackendTckTest implements PolybusTck {
  *   public Polybus connect() {
@@ -16,15 +17,19 @@ package io.polybus.tck;
  *   }
  * }
  * }</pre>
- * Optionally override {@link #timeouts()} for a slow broker. Cases of a capability the backend declares absent are
- * skipped with the reason {@code "capability <name> is absent"}; nothing else skips. To opt out of one case
- * visibly, override its method with {@code @Disabled("why")} (and {@code @Test}); never silently.
+ *
+ * Optionally override {@link #timeouts()} for a slow broker. Cases of a capability the backend
+ * declares absent are skipped with the reason {@code "capability <name> is absent"}; nothing else
+ * skips. To opt out of one case visibly, override its method with {@code @Disabled("why")} (and
+ * {@code @Test}); never silently.
  *
  * <h2>What it needs</h2>
- * JUnit Jupiter 5 and AssertJ on the test class path; a broker reachable by {@link #connect()}. Tests create their
- * own uniquely named topics and groups ({@code tck-<area>-<random>}), never delete anything, and close every bus
- * they open, so they can run against a shared long-lived broker and in parallel
- * ({@code junit.jupiter.execution.parallel.enabled}). Every test is bounded by a {@code @Timeout} of 120 s.
+ *
+ * JUnit Jupiter 5 and AssertJ on the test class path; a broker reachable by {@link #connect()}.
+ * Tests create their own uniquely named topics and groups ({@code tck-<area>-<random>}), never
+ * delete anything, and close every bus they open, so they can run against a shared long-lived
+ * broker and in parallel ({@code junit.jupiter.execution.parallel.enabled}). Every test is bounded
+ * by a {@code @Timeout} of 120 s.
  *
  * <p>See {@code docs/tck.md} for the full recipe.
  */

@@ -24,24 +24,26 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * What every TCK area needs from the backend under test, and the helpers the areas share.
  *
- * <p>A backend author implements {@link #connect()} and {@link #declaredCapabilities()} once, in a class that
- * implements {@link PolybusTck}; see that type for the recipe. Each test opens the buses it needs with
- * {@link #connect()}, uses topic and group names made by {@link #uniqueName(String)}, and closes every bus before
- * it ends, so tests are independent, may run against a long-lived shared broker and may run in parallel. After each
- * test, threads named after its topics and groups must end (see {@link ThreadLeakCheck}).
+ * <p>A backend author implements {@link #connect()} and {@link #declaredCapabilities()} once, in a
+ * class that implements {@link PolybusTck}; see that type for the recipe. Each test opens the buses
+ * it needs with {@link #connect()}, uses topic and group names made by {@link #uniqueName(String)},
+ * and closes every bus before it ends, so tests are independent, may run against a long-lived
+ * shared broker and may run in parallel. After each test, threads named after its topics and groups
+ * must end (see {@link ThreadLeakCheck}).
  */
 @ExtendWith(ThreadLeakCheck.class)
 public interface TckContext {
   /**
-   * Opens a new bus on the backend under test. Called once or more by every test, which closes each bus it
-   * opened. Buses opened by one test must reach the same broker (the TCK never relies on two buses seeing each
-   * other, but a backend may).
+   * Opens a new bus on the backend under test. Called once or more by every test, which closes each
+   * bus it opened. Buses opened by one test must reach the same broker (the TCK never relies on two
+   * buses seeing each other, but a backend may).
    */
   Polybus connect();
 
   /**
-   * The capabilities the backend's author declares. The TCK checks that the backend reports exactly these, and
-   * uses them to decide which capability-gated cases run, so that a backend cannot silently change its claims.
+   * The capabilities the backend's author declares. The TCK checks that the backend reports exactly
+   * these, and uses them to decide which capability-gated cases run, so that a backend cannot
+   * silently change its claims.
    */
   Capabilities declaredCapabilities();
 
@@ -51,11 +53,16 @@ public interface TckContext {
   }
 
   /**
-   * A fresh portable name, {@code tck-<area>-<random>}, for a topic or group that no other test (nor an earlier run
-   * against the same broker) uses. Threads named after it must end by the end of the test.
+   * A fresh portable name, {@code tck-<area>-<random>}, for a topic or group that no other test
+   * (nor an earlier run against the same broker) uses. Threads named after it must end by the end
+   * of the test.
    */
   default String uniqueName(String area) {
-    String name = "tck-" + area + "-" + Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
+    String name =
+        "tck-"
+            + area
+            + "-"
+            + Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
     ThreadLeakCheck.register(this, name);
     return name;
   }
@@ -71,17 +78,20 @@ public interface TckContext {
   }
 
   /**
-   * Subscribes {@code inbox} to {@code deadLetterTopic} as the standing {@link Polybus#DEAD_LETTER_GROUP}, the way an
-   * operator consumes dead letters with the normal API.
+   * Subscribes {@code inbox} to {@code deadLetterTopic} as the standing {@link
+   * Polybus#DEAD_LETTER_GROUP}, the way an operator consumes dead letters with the normal API.
    */
   default Subscription subscribeDeadLetters(Polybus bus, String deadLetterTopic, Inbox inbox) {
-    return bus.subscribe(deadLetterTopic, Polybus.DEAD_LETTER_GROUP, inbox,
+    return bus.subscribe(
+        deadLetterTopic,
+        Polybus.DEAD_LETTER_GROUP,
+        inbox,
         SubscribeOptions.builder().ordering(Ordering.NONE).startFrom(StartFrom.EARLIEST).build());
   }
 
   /**
-   * {@code <topic>.<group>.dlq} ({@link PortableNames#deadLetterTopic}, hashed when too long): where dead letters go
-   * unless the subscription names another topic.
+   * {@code <topic>.<group>.dlq} ({@link PortableNames#deadLetterTopic}, hashed when too long):
+   * where dead letters go unless the subscription names another topic.
    */
   default String defaultDeadLetterTopic(String topic, String group) {
     return PortableNames.deadLetterTopic(topic, group);
@@ -105,43 +115,56 @@ public interface TckContext {
     return out;
   }
 
-  /** Sleeps for the {@linkplain TckTimeouts#quiet() quiet period}, in which nothing more may arrive. */
+  /**
+   * Sleeps for the {@linkplain TckTimeouts#quiet() quiet period}, in which nothing more may arrive.
+   */
   default void quietPeriod() {
     Await.quietFor(timeouts().quiet());
   }
 
   /**
-   * Proves that every message of {@code expectedIds} reached {@code inbox} and nothing else did, each exactly once
-   * (at least once when the backend declares {@link Capabilities#mayDuplicate()}): waits for all of them, watches
-   * for a {@linkplain TckTimeouts#quiet() quiet period}, then checks.
+   * Proves that every message of {@code expectedIds} reached {@code inbox} and nothing else did,
+   * each exactly once (at least once when the backend declares {@link
+   * Capabilities#mayDuplicate()}): waits for all of them, watches for a {@linkplain
+   * TckTimeouts#quiet() quiet period}, then checks.
    */
-  default void assertDeliveredExactlyOnce(Inbox inbox, Collection<String> expectedIds, String what) {
+  default void assertDeliveredExactlyOnce(
+      Inbox inbox, Collection<String> expectedIds, String what) {
     inbox.awaitIds(expectedIds, timeouts().await(), what);
     quietPeriod();
     assertOnlyAndOnce(inbox.ids(), expectedIds, what);
   }
 
   /**
-   * Checks that {@code delivered} holds exactly the ids of {@code expectedIds}, each once (at least once when the
-   * backend may duplicate), reporting a few offenders rather than every id.
+   * Checks that {@code delivered} holds exactly the ids of {@code expectedIds}, each once (at least
+   * once when the backend may duplicate), reporting a few offenders rather than every id.
    */
-  default void assertOnlyAndOnce(List<String> delivered, Collection<String> expectedIds, String what) {
+  default void assertOnlyAndOnce(
+      List<String> delivered, Collection<String> expectedIds, String what) {
     Set<String> expected = new HashSet<>(expectedIds);
     Map<String, Integer> counts = new HashMap<>();
     for (String id : delivered) {
       counts.merge(id, 1, Integer::sum);
     }
-    List<String> unexpected = counts.keySet().stream().filter(id -> !expected.contains(id)).limit(5).toList();
+    List<String> unexpected =
+        counts.keySet().stream().filter(id -> !expected.contains(id)).limit(5).toList();
     assertThat(unexpected).as("%s: ids delivered that were never published there", what).isEmpty();
-    List<String> missing = expected.stream().filter(id -> !counts.containsKey(id)).limit(5).toList();
+    List<String> missing =
+        expected.stream().filter(id -> !counts.containsKey(id)).limit(5).toList();
     assertThat(missing).as("%s: published ids never delivered", what).isEmpty();
     if (!declaredCapabilities().mayDuplicate()) {
-      List<String> duplicated = counts.entrySet().stream().filter(e -> e.getValue() > 1)
-          .map(e -> e.getKey() + " x" + e.getValue()).limit(5).toList();
+      List<String> duplicated =
+          counts.entrySet().stream()
+              .filter(e -> e.getValue() > 1)
+              .map(e -> e.getKey() + " x" + e.getValue())
+              .limit(5)
+              .toList();
       long duplicates = counts.values().stream().filter(c -> c > 1).count();
       assertThat(duplicated)
-          .as("%s: %d of %d messages were delivered more than once, though the backend does not declare"
-              + " mayDuplicate", what, duplicates, expected.size())
+          .as(
+              "%s: %d of %d messages were delivered more than once, though the backend does not declare"
+                  + " mayDuplicate",
+              what, duplicates, expected.size())
           .isEmpty();
     }
   }

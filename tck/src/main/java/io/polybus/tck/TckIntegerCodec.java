@@ -8,8 +8,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A tiny codec for the typed-subscription cases: an integer as decimal UTF-8 text. It counts decode calls per
- * payload so a test can prove a payload was decoded (attempted) only once. Thread-safe.
+ * A tiny codec for the typed-subscription cases: an integer as decimal UTF-8 text. It counts decode
+ * calls per payload so a test can prove a payload was decoded (attempted) only once. Thread-safe.
  */
 final class TckIntegerCodec implements Codec<Integer> {
   static final String CONTENT_TYPE = "text/x-tck-integer";

@@ -7,20 +7,23 @@ import java.util.Objects;
  * How long the TCK waits. Immutable and thread-safe.
  *
  * <ul>
- *   <li>{@link #await()}: the longest the TCK waits for something that must happen (a message to arrive, a dead
- *       letter to appear). A correct backend usually needs a fraction of it; a test only waits this long when it is
- *       about to fail. Default 30 s.
- *   <li>{@link #quiet()}: how long the TCK watches for something that must <em>not</em> happen (a duplicate, a
- *       redelivery of an acked message, a message that was rejected) before it concludes it did not. Default 1 s.
- *       The same value, times three (at least 1 s), is the backoff of the poison message in
- *       {@link OrderingTck#shouldNotDelayOtherKeysWhileOneKeyWaitsForItsRetry()}, which other keys must outrun.
- *   <li>{@link #retrySlack()}: how much later than its configured backoff a retry may arrive. Default 3 s: generous
- *       for brokers whose delayed redelivery is coarse (whole seconds) or polled.
+ *   <li>{@link #await()}: the longest the TCK waits for something that must happen (a message to
+ *       arrive, a dead letter to appear). A correct backend usually needs a fraction of it; a test
+ *       only waits this long when it is about to fail. Default 30 s.
+ *   <li>{@link #quiet()}: how long the TCK watches for something that must <em>not</em> happen (a
+ *       duplicate, a redelivery of an acked message, a message that was rejected) before it
+ *       concludes it did not. Default 1 s. The same value, times three (at least 1 s), is the
+ *       backoff of the poison message in {@link
+ *       OrderingTck#shouldNotDelayOtherKeysWhileOneKeyWaitsForItsRetry()}, which other keys must
+ *       outrun.
+ *   <li>{@link #retrySlack()}: how much later than its configured backoff a retry may arrive.
+ *       Default 3 s: generous for brokers whose delayed redelivery is coarse (whole seconds) or
+ *       polled.
  * </ul>
  *
- * <p>Override {@link TckContext#timeouts()} to change them: a slow shared broker may want a longer {@code await};
- * the TCK's own self-test uses shorter ones to stay fast. Assertions do not get weaker with longer timeouts, only
- * slower to fail.
+ * <p>Override {@link TckContext#timeouts()} to change them: a slow shared broker may want a longer
+ * {@code await}; the TCK's own self-test uses shorter ones to stay fast. Assertions do not get
+ * weaker with longer timeouts, only slower to fail.
  */
 public final class TckTimeouts {
   private static final TckTimeouts DEFAULTS =

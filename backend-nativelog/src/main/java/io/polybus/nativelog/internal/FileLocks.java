@@ -9,8 +9,9 @@ import java.nio.file.StandardOpenOption;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Exclusive locks on files, across processes (the operating system's locks, released when the process dies — no PID
- * checks, which break in containers) and within this JVM (where OS locks are per process, so this registry decides).
+ * Exclusive locks on files, across processes (the operating system's locks, released when the
+ * process dies — no PID checks, which break in containers) and within this JVM (where OS locks are
+ * per process, so this registry decides).
  *
  * <p>Thread-safe.
  */
@@ -47,7 +48,10 @@ final class FileLocks {
     }
   }
 
-  /** Takes the lock on {@code file} (creating it), or returns null when this or another process holds it. */
+  /**
+   * Takes the lock on {@code file} (creating it), or returns null when this or another process
+   * holds it.
+   */
   static Held tryLock(Path file) throws IOException {
     Path key = file.toAbsolutePath().normalize();
     if (HELD.containsKey(key)) {

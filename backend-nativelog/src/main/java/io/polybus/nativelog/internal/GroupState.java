@@ -12,8 +12,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.UUID;
 
 /**
- * A group's durable progress on one partition, in a small memory-mapped file written in place (so it survives a
- * crash of the process; {@link #force()} makes it survive the machine).
+ * A group's durable progress on one partition, in a small memory-mapped file written in place (so
+ * it survives a crash of the process; {@link #force()} makes it survive the machine).
  *
  * <pre>
  *   0      magic "PLBGRP01"
@@ -25,8 +25,8 @@ import java.util.UUID;
  *   ...    due times, WINDOW longs (epoch millis a released record may be redelivered at; 0 = now)
  * </pre>
  *
- * <p>Only the member that owns the partition (an exclusive file lock) writes it; within the process every method
- * must be called under the owner's lock. Not thread-safe by itself.
+ * <p>Only the member that owns the partition (an exclusive file lock) writes it; within the process
+ * every method must be called under the owner's lock. Not thread-safe by itself.
  */
 final class GroupState implements AutoCloseable {
   static final int WINDOW = 16384;
@@ -46,7 +46,10 @@ final class GroupState implements AutoCloseable {
     this.buf = buf;
   }
 
-  /** Creates the state starting at {@code start} unless it exists. Returns true if this call created it. */
+  /**
+   * Creates the state starting at {@code start} unless it exists. Returns true if this call created
+   * it.
+   */
   static boolean create(Path file, long start) throws IOException {
     if (Files.exists(file)) {
       return false;
@@ -55,7 +58,8 @@ final class GroupState implements AutoCloseable {
     try {
       ByteBuffer b = ByteBuffer.allocate(SIZE).order(ByteOrder.LITTLE_ENDIAN);
       b.putLong(0, MAGIC).putLong(COMMITTED, start).putLong(WINDOW_BASE, start);
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      try (FileChannel ch =
+          FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
         while (b.hasRemaining()) {
           ch.write(b);
         }
@@ -73,13 +77,15 @@ final class GroupState implements AutoCloseable {
   }
 
   /**
-   * Checks, without changing it, that {@code file} can be opened for writing and is a group state: a
-   * {@link CorruptLogException} (or the file system's error) otherwise.
+   * Checks, without changing it, that {@code file} can be opened for writing and is a group state:
+   * a {@link CorruptLogException} (or the file system's error) otherwise.
    */
   static void check(Path file) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+    try (FileChannel ch =
+        FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
       if (ch.size() != SIZE) {
-        throw new CorruptLogException(file + ": not a Polybus group state (size " + ch.size() + ")");
+        throw new CorruptLogException(
+            file + ": not a Polybus group state (size " + ch.size() + ")");
       }
       ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
       while (b.hasRemaining() && ch.read(b, b.position()) > 0) {
@@ -95,7 +101,8 @@ final class GroupState implements AutoCloseable {
     FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
     try {
       if (ch.size() != SIZE) {
-        throw new CorruptLogException(file + ": not a Polybus group state (size " + ch.size() + ")");
+        throw new CorruptLogException(
+            file + ": not a Polybus group state (size " + ch.size() + ")");
       }
       MappedByteBuffer b = ch.map(FileChannel.MapMode.READ_WRITE, 0, SIZE);
       b.order(ByteOrder.LITTLE_ENDIAN);
@@ -106,9 +113,11 @@ final class GroupState implements AutoCloseable {
       long c = s.committed();
       long w = s.windowBase();
       if (w > c) {
-        throw new CorruptLogException(file + ": inconsistent window " + w + " for committed offset " + c);
+        throw new CorruptLogException(
+            file + ": inconsistent window " + w + " for committed offset " + c);
       }
-      // A crash between committing and moving the window: free the slots of the offsets now below it (after a
+      // A crash between committing and moving the window: free the slots of the offsets now below
+      // it (after a
       // skip of more than a window, skipTo freed every slot before committing).
       for (long o = w; o < Math.min(c, w + WINDOW); o++) {
         s.clearSlot(o);
@@ -163,8 +172,8 @@ final class GroupState implements AutoCloseable {
   }
 
   /**
-   * Takes back the delivery that made the count {@code deliveries}, when nothing changed it since (a count capped at
-   * 255 stays there: it no longer tells how many deliveries there were).
+   * Takes back the delivery that made the count {@code deliveries}, when nothing changed it since
+   * (a count capped at 255 stays there: it no longer tells how many deliveries there were).
    */
   void undeliver(long offset, int deliveries) {
     int i = index(offset);
@@ -204,8 +213,10 @@ final class GroupState implements AutoCloseable {
     long base = windowBase();
     while (c < base + WINDOW && isAckedInWindow(c)) {
       c++;
-      // Committed first, then free the slot (for the offset WINDOW records later), then move the window. A crash
-      // in between leaves windowBase < committed, which open() repairs by freeing those slots again.
+      // Committed first, then free the slot (for the offset WINDOW records later), then move the
+      // window. A crash
+      // in between leaves windowBase < committed, which open() repairs by freeing those slots
+      // again.
       buf.putLong(COMMITTED, c);
       clearSlot(c - 1);
       buf.putLong(WINDOW_BASE, c);
@@ -213,15 +224,17 @@ final class GroupState implements AutoCloseable {
   }
 
   /**
-   * Settles every offset below {@code offset} at once: the records there no longer exist (retention deleted them,
-   * or they were never written). Does nothing if the committed offset is already there.
+   * Settles every offset below {@code offset} at once: the records there no longer exist (retention
+   * deleted them, or they were never written). Does nothing if the committed offset is already
+   * there.
    */
   void skipTo(long offset) {
     long c = committed();
     if (offset <= c) {
       return;
     }
-    // Free the slots first, then commit, then move the window: open() repairs a crash at any point in between.
+    // Free the slots first, then commit, then move the window: open() repairs a crash at any point
+    // in between.
     for (long o = windowBase(); o < Math.min(offset, windowBase() + WINDOW); o++) {
       clearSlot(o);
     }

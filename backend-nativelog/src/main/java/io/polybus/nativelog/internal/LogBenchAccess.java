@@ -4,11 +4,12 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * Not API. Gives the benchmarks module the framing layer of the {@code log:} backend (a {@link Partition} appended
- * to and read through its package-private classes), so a benchmark can measure framing, CRC32C and the copy into the
- * mapping without the message encoding and the SPI above them. It lives here, compiled and tested with the classes it
- * opens, rather than in the benchmarks module under this package's name (a split package); this package is not
- * exported by the module descriptor, so only class-path code such as the benchmarks reaches it.
+ * Not API. Gives the benchmarks module the framing layer of the {@code log:} backend (a {@link
+ * Partition} appended to and read through its package-private classes), so a benchmark can measure
+ * framing, CRC32C and the copy into the mapping without the message encoding and the SPI above
+ * them. It lives here, compiled and tested with the classes it opens, rather than in the benchmarks
+ * module under this package's name (a split package); this package is not exported by the module
+ * descriptor, so only class-path code such as the benchmarks reaches it.
  */
 public final class LogBenchAccess {
   private LogBenchAccess() {}
@@ -28,7 +29,10 @@ public final class LogBenchAccess {
       return partition.append(codec, timestampMillis);
     }
 
-    /** A reader of this partition from its first offset, verifying every frame's CRC as consumers do. */
+    /**
+     * A reader of this partition from its first offset, verifying every frame's CRC as consumers
+     * do.
+     */
     public Reader reader() throws IOException {
       return new Reader(partition.readerFrom(0, 2_000_000_000L));
     }
@@ -48,7 +52,9 @@ public final class LogBenchAccess {
       this.reader = reader;
     }
 
-    /** Reads the next frame; returns its body length, or -1 when there is nothing more to read now. */
+    /**
+     * Reads the next frame; returns its body length, or -1 when there is nothing more to read now.
+     */
     public int next() throws IOException {
       return reader.next(frame) == SegmentReader.FRAME ? frame.bodyLength : -1;
     }

@@ -22,18 +22,23 @@ import java.util.concurrent.locks.ReentrantLock;
  * One member of a group on a log topic.
  *
  * <h2>Membership</h2>
- * A member is alive while it holds the lock on its file in {@code groups/<group>/members/}; it owns a partition while
- * it holds the lock on {@code groups/<group>/p<n>.lock}. The operating system drops both when the process dies, so a
- * dead member's partitions are free for the others within one rebalance interval. Every {@link #REBALANCE_NANOS} a
- * member counts the live members M and aims at {@code ceil(P / M)} partitions: it takes free ones, and gives up
- * extras only once none of their records is leased (so a key is never in flight at two members).
+ *
+ * A member is alive while it holds the lock on its file in {@code groups/<group>/members/}; it owns
+ * a partition while it holds the lock on {@code groups/<group>/p<n>.lock}. The operating system
+ * drops both when the process dies, so a dead member's partitions are free for the others within
+ * one rebalance interval. Every {@link #REBALANCE_NANOS} a member counts the live members M and
+ * aims at {@code ceil(P / M)} partitions: it takes free ones, and gives up extras only once none of
+ * their records is leased (so a key is never in flight at two members).
  *
  * <h2>Progress</h2>
- * Per owned partition, a {@link GroupState} holds the committed offset, the acked records above it, each record's
- * delivery count (raised when it is leased, so deliveries to members that died count) and the due time of records
- * released with a delay. A new owner reads from the committed offset and skips what was acked.
  *
- * <p>Threading: {@link #poll} from one thread; settling from any thread; each owned partition has its own lock.
+ * Per owned partition, a {@link GroupState} holds the committed offset, the acked records above it,
+ * each record's delivery count (raised when it is leased, so deliveries to members that died count)
+ * and the due time of records released with a delay. A new owner reads from the committed offset
+ * and skips what was acked.
+ *
+ * <p>Threading: {@link #poll} from one thread; settling from any thread; each owned partition has
+ * its own lock.
  */
 final class LogMember implements BackendConsumer {
   static final long REBALANCE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
@@ -72,17 +77,29 @@ final class LogMember implements BackendConsumer {
     final ReentrantLock guard = new ReentrantLock();
     final PartitionReader reader;
     final Segment.Frame frame = new Segment.Frame();
+
     /** A frame read but beyond the window: kept until the window moves. */
     boolean pendingFrame;
-    /** The offset the next frame should have; a frame above it means the offsets between were never written. */
+
+    /**
+     * The offset the next frame should have; a frame above it means the offsets between were never
+     * written.
+     */
     long nextExpected;
+
     final TreeMap<Long, Lease> leased = new TreeMap<>();
+
     /** Records given back without delay, by offset. */
     final PriorityQueue<Long> ready = new PriorityQueue<>();
+
     /** Records given back with a delay: {offset, dueMillis}, by due time. */
     final PriorityQueue<long[]> delayed = new PriorityQueue<>((a, b) -> Long.compare(a[1], b[1]));
-    /** Messages of records not leased right now, by offset, so a redelivery needs no second read. */
+
+    /**
+     * Messages of records not leased right now, by offset, so a redelivery needs no second read.
+     */
     final TreeMap<Long, Message> parked = new TreeMap<>();
+
     boolean revoking;
 
     Owned(int partition, FileLocks.Held lock, GroupState state) throws IOException {
@@ -100,9 +117,14 @@ final class LogMember implements BackendConsumer {
     final long offset;
     final Message message;
     final int deliveries;
+
     /** Guarded by owner.guard, as is {@link #settled}. */
     boolean settled;
-    /** The runtime never handed this lease to a handler: close takes its delivery back out of the count. */
+
+    /**
+     * The runtime never handed this lease to a handler: close takes its delivery back out of the
+     * count.
+     */
     boolean notHandled;
 
     Lease(Owned owner, long offset, Message message, int deliveries) {
@@ -145,7 +167,8 @@ final class LogMember implements BackendConsumer {
         if (delay.isZero() || delay.isNegative()) {
           owner.ready.add(offset);
         } else {
-          // Rounded up, plus one: the wall clock ticks in (at best) milliseconds, and the delay is a lower bound.
+          // Rounded up, plus one: the wall clock ticks in (at best) milliseconds, and the delay is
+          // a lower bound.
           long delayMillis = (delay.toNanos() + 999_999) / 1_000_000;
           long due = System.currentTimeMillis() + delayMillis + 1;
           owner.state.setDue(offset, due); // durable: a restart waits too
@@ -205,7 +228,8 @@ final class LogMember implements BackendConsumer {
       } catch (IOException e) {
         throw log.ioFailure(e, "log " + log.dir + ": rebalancing failed");
       } catch (InternalError e) {
-        throw log.mappedAccessFailed(topic.name, e); // a segment cut short under its mapping (see Segment)
+        throw log.mappedAccessFailed(
+            topic.name, e); // a segment cut short under its mapping (see Segment)
       }
       if (max <= 0) {
         return List.of();
@@ -237,7 +261,8 @@ final class LogMember implements BackendConsumer {
       if (left <= 0) {
         return List.of();
       }
-      // Appends of this process wake us at once; those of other processes are seen on the next short round.
+      // Appends of this process wake us at once; those of other processes are seen on the next
+      // short round.
       topic.awaitAppend(seen, Math.min(left, CROSS_PROCESS_POLL_NANOS));
     }
   }
@@ -269,8 +294,10 @@ final class LogMember implements BackendConsumer {
           }
         }
         long off = o.frame.offset;
-        // Offsets between the previous frame and this one will never be read: claimed but never committed (a writer
-        // died or was revoked), or deleted by retention. They count as settled, or the committed offset could never
+        // Offsets between the previous frame and this one will never be read: claimed but never
+        // committed (a writer
+        // died or was revoked), or deleted by retention. They count as settled, or the committed
+        // offset could never
         // pass them. When nothing below them is unsettled that is one step, however long the gap.
         long gap = Math.max(o.nextExpected, o.state.committed());
         if (gap < off && gap == o.state.committed()) {
@@ -282,7 +309,8 @@ final class LogMember implements BackendConsumer {
         }
         o.nextExpected = Math.max(o.nextExpected, gap);
         if (off >= o.state.windowEnd()) {
-          o.pendingFrame = true; // too far ahead of the oldest unsettled record: wait for it to settle
+          o.pendingFrame =
+              true; // too far ahead of the oldest unsettled record: wait for it to settle
           return;
         }
         o.pendingFrame = false;
@@ -292,9 +320,15 @@ final class LogMember implements BackendConsumer {
         }
         Message m;
         try {
-          m = RecordCodec.decode(o.frame.bytes, Segment.Frame.bodyStart(), o.frame.bodyLength, o.frame.timestampMillis);
+          m =
+              RecordCodec.decode(
+                  o.frame.bytes,
+                  Segment.Frame.bodyStart(),
+                  o.frame.bodyLength,
+                  o.frame.timestampMillis);
         } catch (CorruptLogException e) {
-          // A frame with a valid CRC but an unreadable body was not written by Polybus: skip it, never deliver it.
+          // A frame with a valid CRC but an unreadable body was not written by Polybus: skip it,
+          // never deliver it.
           o.state.ack(off);
           continue;
         }
@@ -383,10 +417,14 @@ final class LogMember implements BackendConsumer {
     }
   }
 
-  /** Members whose lock is held (by this or another process); stale files of dead members are removed. */
+  /**
+   * Members whose lock is held (by this or another process); stale files of dead members are
+   * removed.
+   */
   private int liveMembers() throws IOException {
     int n = 0;
-    try (DirectoryStream<Path> files = Files.newDirectoryStream(groupDir.resolve("members"), "*.member")) {
+    try (DirectoryStream<Path> files =
+        Files.newDirectoryStream(groupDir.resolve("members"), "*.member")) {
       for (Path f : files) {
         if (f.toAbsolutePath().normalize().equals(memberLock.path)) {
           n++;
@@ -417,8 +455,10 @@ final class LogMember implements BackendConsumer {
       for (Owned o : owned.values()) {
         o.guard.lock();
         try {
-          // Unsettled leases stay unacked in the state: the next owner delivers them again, counts kept, but for
-          // the deliveries no handler saw. Taken back only now, so a crash before this point still counts them.
+          // Unsettled leases stay unacked in the state: the next owner delivers them again, counts
+          // kept, but for
+          // the deliveries no handler saw. Taken back only now, so a crash before this point still
+          // counts them.
           for (Lease l : o.leased.values()) {
             if (l.notHandled) {
               o.state.undeliver(l.offset, l.deliveries);

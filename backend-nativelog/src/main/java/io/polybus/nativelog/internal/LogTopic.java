@@ -12,10 +12,11 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One topic of a log directory: its partitions, fixed at creation in {@code topic.meta}. Thread-safe.
+ * One topic of a log directory: its partitions, fixed at creation in {@code topic.meta}.
+ * Thread-safe.
  *
- * <p>A message with a key goes to partition {@code floorMod(murmur3(key), partitions)}, so a key always lands in the
- * same partition; one without a key is spread round-robin.
+ * <p>A message with a key goes to partition {@code floorMod(murmur3(key), partitions)}, so a key
+ * always lands in the same partition; one without a key is spread round-robin.
  */
 final class LogTopic implements AutoCloseable {
   private static final ThreadLocal<RecordCodec> CODEC = ThreadLocal.withInitial(RecordCodec::new);
@@ -24,8 +25,13 @@ final class LogTopic implements AutoCloseable {
   final Path dir;
   final Partition[] partitions;
   private final AtomicInteger roundRobin = new AtomicInteger();
-  /** Readers of this process wait here for appends of this process; appends by other processes are polled for. */
+
+  /**
+   * Readers of this process wait here for appends of this process; appends by other processes are
+   * polled for.
+   */
   private final Object appended = new Object();
+
   private long appendCount;
 
   private LogTopic(String name, Path dir, Partition[] partitions) {
@@ -89,7 +95,8 @@ final class LogTopic implements AutoCloseable {
     for (int i = 0; i < positions.length; i++) {
       Message m = messages.get(i);
       codec.encode(m);
-      int p = m.key() == null ? partitionOf(null) : Math.floorMod(codec.keyHash(), partitions.length);
+      int p =
+          m.key() == null ? partitionOf(null) : Math.floorMod(codec.keyHash(), partitions.length);
       long offset = partitions[p].append(codec, m.timestampMillis());
       positions[i] = (long) p << 48 | offset;
     }
@@ -100,7 +107,10 @@ final class LogTopic implements AutoCloseable {
     return positions;
   }
 
-  /** Waits up to {@code nanos} for an append by this process; returns at once if one happened since {@code seen}. */
+  /**
+   * Waits up to {@code nanos} for an append by this process; returns at once if one happened since
+   * {@code seen}.
+   */
   long awaitAppend(long seen, long nanos) throws InterruptedException {
     synchronized (appended) {
       if (appendCount == seen && nanos > 0) {

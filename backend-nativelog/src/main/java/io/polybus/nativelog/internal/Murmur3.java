@@ -20,7 +20,11 @@ final class Murmur3 {
     int i = off;
     int end = off + len;
     for (; i + 4 <= end; i += 4) {
-      int k = (data[i] & 0xff) | (data[i + 1] & 0xff) << 8 | (data[i + 2] & 0xff) << 16 | (data[i + 3] & 0xff) << 24;
+      int k =
+          (data[i] & 0xff)
+              | (data[i + 1] & 0xff) << 8
+              | (data[i + 2] & 0xff) << 16
+              | (data[i + 3] & 0xff) << 24;
       k *= 0xcc9e2d51;
       k = Integer.rotateLeft(k, 15);
       k *= 0x1b873593;
@@ -32,10 +36,10 @@ final class Murmur3 {
     switch (end - i) {
       case 3:
         k ^= (data[i + 2] & 0xff) << 16;
-        // fall through
+      // fall through
       case 2:
         k ^= (data[i + 1] & 0xff) << 8;
-        // fall through
+      // fall through
       case 1:
         k ^= data[i] & 0xff;
         k *= 0xcc9e2d51;

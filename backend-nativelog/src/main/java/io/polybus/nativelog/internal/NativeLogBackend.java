@@ -25,12 +25,14 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Not API. The {@code log:} backend: the SPI mapped onto a {@link NativeLog} directory. Thread-safe.
+ * Not API. The {@code log:} backend: the SPI mapped onto a {@link NativeLog} directory.
+ * Thread-safe.
  *
- * <p>Durability modes: {@link Fsync#NONE} completes a publish once its frames are committed to the shared mapping
- * (the page cache: survives a crash of the process, not of the machine); {@link Fsync#INTERVAL} also forces every
- * topic to the device every interval (a machine crash loses at most that interval); {@link Fsync#SYNC} completes a
- * publish only after a force that covers it, one force serving every publish that arrived meanwhile (group commit).
+ * <p>Durability modes: {@link Fsync#NONE} completes a publish once its frames are committed to the
+ * shared mapping (the page cache: survives a crash of the process, not of the machine); {@link
+ * Fsync#INTERVAL} also forces every topic to the device every interval (a machine crash loses at
+ * most that interval); {@link Fsync#SYNC} completes a publish only after a force that covers it,
+ * one force serving every publish that arrived meanwhile (group commit).
  */
 public final class NativeLogBackend implements Backend {
   /** When appended bytes are forced to the device. */
@@ -43,14 +45,15 @@ public final class NativeLogBackend implements Backend {
   /** How an idle consumer waits for new records. */
   public enum Wait {
     /**
-     * Parks until an append of this process wakes it (appends of other processes are polled for every 2 ms). Costs
-     * nothing while idle; the wake-up is a thread hand-over of some microseconds.
+     * Parks until an append of this process wakes it (appends of other processes are polled for
+     * every 2 ms). Costs nothing while idle; the wake-up is a thread hand-over of some
+     * microseconds.
      */
     BLOCK,
     /**
-     * Busy-spins on the partitions' tail words (shared memory, so appends of every process are seen at once) and
-     * polls as soon as one moves: the lowest latency, at the price of one core kept busy per subscription while it is
-     * idle. For a machine with cores to spare.
+     * Busy-spins on the partitions' tail words (shared memory, so appends of every process are seen
+     * at once) and polls as soon as one moves: the lowest latency, at the price of one core kept
+     * busy per subscription while it is idle. For a machine with cores to spare.
      */
     SPIN
   }
@@ -64,39 +67,65 @@ public final class NativeLogBackend implements Backend {
   private final AtomicBoolean closed = new AtomicBoolean();
 
   public NativeLogBackend(
-      Path dir, int partitions, int segmentBytes, int maxPayloadBytes, Fsync fsync, long fsyncIntervalMillis,
-      long stallTimeoutNanos, LogRetention retention) throws IOException {
-    this(dir, partitions, segmentBytes, maxPayloadBytes, fsync, fsyncIntervalMillis, stallTimeoutNanos, retention,
+      Path dir,
+      int partitions,
+      int segmentBytes,
+      int maxPayloadBytes,
+      Fsync fsync,
+      long fsyncIntervalMillis,
+      long stallTimeoutNanos,
+      LogRetention retention)
+      throws IOException {
+    this(
+        dir,
+        partitions,
+        segmentBytes,
+        maxPayloadBytes,
+        fsync,
+        fsyncIntervalMillis,
+        stallTimeoutNanos,
+        retention,
         Wait.BLOCK);
   }
 
   public NativeLogBackend(
-      Path dir, int partitions, int segmentBytes, int maxPayloadBytes, Fsync fsync, long fsyncIntervalMillis,
-      long stallTimeoutNanos, LogRetention retention, Wait wait) throws IOException {
+      Path dir,
+      int partitions,
+      int segmentBytes,
+      int maxPayloadBytes,
+      Fsync fsync,
+      long fsyncIntervalMillis,
+      long stallTimeoutNanos,
+      LogRetention retention,
+      Wait wait)
+      throws IOException {
     this.log = NativeLog.acquire(dir, partitions, segmentBytes, stallTimeoutNanos, retention);
     this.fsync = fsync;
     this.wait = wait;
-    this.capabilities = Capabilities.builder()
-        .orderedByKey(true)
-        .replay(true)
-        .replayFromTimestamp(true)
-        .replayFromOffset(true)
-        .uncountedGiveBack(true)
-        .durable(true)
-        .nativeDelayedRetry(true)
-        .mayDuplicate(false)
-        .maxPayloadBytes(maxPayloadBytes)
-        .maxHeaders(64)
-        .build();
+    this.capabilities =
+        Capabilities.builder()
+            .orderedByKey(true)
+            .replay(true)
+            .replayFromTimestamp(true)
+            .replayFromOffset(true)
+            .uncountedGiveBack(true)
+            .durable(true)
+            .nativeDelayedRetry(true)
+            .mayDuplicate(false)
+            .maxPayloadBytes(maxPayloadBytes)
+            .maxHeaders(64)
+            .build();
     this.groupCommit = fsync == Fsync.SYNC ? new GroupCommit() : null;
     if (fsync == Fsync.INTERVAL) {
-      intervalSync = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "polybus-log-fsync");
-        t.setDaemon(true);
-        return t;
-      });
-      intervalSync.scheduleWithFixedDelay(this::forceAll, fsyncIntervalMillis, fsyncIntervalMillis,
-          TimeUnit.MILLISECONDS);
+      intervalSync =
+          Executors.newSingleThreadScheduledExecutor(
+              r -> {
+                Thread t = new Thread(r, "polybus-log-fsync");
+                t.setDaemon(true);
+                return t;
+              });
+      intervalSync.scheduleWithFixedDelay(
+          this::forceAll, fsyncIntervalMillis, fsyncIntervalMillis, TimeUnit.MILLISECONDS);
     } else {
       intervalSync = null;
     }
@@ -113,30 +142,38 @@ public final class NativeLogBackend implements Backend {
     try {
       positions = log.topic(topic).append(messages);
     } catch (IllegalArgumentException e) {
-      return CompletableFuture.failedFuture(new PayloadTooLargeException(
-          "a message does not fit a segment of the log at " + log.dir + ": " + e.getMessage(), e));
+      return CompletableFuture.failedFuture(
+          new PayloadTooLargeException(
+              "a message does not fit a segment of the log at " + log.dir + ": " + e.getMessage(),
+              e));
     } catch (IOException e) {
-      return CompletableFuture.failedFuture(log.ioFailure(e, "appending to the log at " + log.dir + " failed"));
+      return CompletableFuture.failedFuture(
+          log.ioFailure(e, "appending to the log at " + log.dir + " failed"));
     } catch (PolybusException e) {
-      return CompletableFuture.failedFuture(e); // a refused topic directory: the caller learns it from the future
+      return CompletableFuture.failedFuture(
+          e); // a refused topic directory: the caller learns it from the future
     } catch (InternalError e) {
-      // A fault on a mapped page (a segment cut short under us), raised by the JVM at the next safepoint poll: it
+      // A fault on a mapped page (a segment cut short under us), raised by the JVM at the next
+      // safepoint poll: it
       // may surface anywhere in the append, so it is caught here rather than around the access.
       return CompletableFuture.failedFuture(log.mappedAccessFailed(topic, e));
     }
-    // Receipts are made when read ("<partition>@<offset>"): most batch publishers never look at them.
-    List<PublishReceipt> receipts = new java.util.AbstractList<>() {
-      @Override
-      public PublishReceipt get(int i) {
-        long p = positions[i];
-        return new PublishReceipt(topic, messages.get(i).id(), (p >>> 48) + "@" + (p & 0xFFFF_FFFF_FFFFL));
-      }
+    // Receipts are made when read ("<partition>@<offset>"): most batch publishers never look at
+    // them.
+    List<PublishReceipt> receipts =
+        new java.util.AbstractList<>() {
+          @Override
+          public PublishReceipt get(int i) {
+            long p = positions[i];
+            return new PublishReceipt(
+                topic, messages.get(i).id(), (p >>> 48) + "@" + (p & 0xFFFF_FFFF_FFFFL));
+          }
 
-      @Override
-      public int size() {
-        return positions.length;
-      }
-    };
+          @Override
+          public int size() {
+            return positions.length;
+          }
+        };
     if (groupCommit != null) {
       return groupCommit.await().thenApply(v -> receipts);
     }
@@ -148,7 +185,8 @@ public final class NativeLogBackend implements Backend {
     try {
       log.ensureGroup(topic, group, startFrom);
     } catch (IOException e) {
-      throw log.ioFailure(e, "creating group " + group + " of " + topic + " in " + log.dir + " failed");
+      throw log.ioFailure(
+          e, "creating group " + group + " of " + topic + " in " + log.dir + " failed");
     } catch (InternalError e) {
       throw log.mappedAccessFailed(topic, e);
     }
@@ -161,7 +199,9 @@ public final class NativeLogBackend implements Backend {
       LogMember member = log.join(spec.topic(), spec.group());
       return wait == Wait.SPIN ? new SpinningConsumer(member, log.topic(spec.topic())) : member;
     } catch (IOException e) {
-      throw log.ioFailure(e, "joining group " + spec.group() + " of " + spec.topic() + " in " + log.dir + " failed");
+      throw log.ioFailure(
+          e,
+          "joining group " + spec.group() + " of " + spec.topic() + " in " + log.dir + " failed");
     } catch (InternalError e) {
       throw log.mappedAccessFailed(spec.topic(), e);
     }
@@ -195,18 +235,21 @@ public final class NativeLogBackend implements Backend {
   }
 
   /**
-   * One thread forcing the log for every publish that arrived since its last force: concurrent publishers share
-   * the cost of a force (group commit, as BookKeeper's journal does).
+   * One thread forcing the log for every publish that arrived since its last force: concurrent
+   * publishers share the cost of a force (group commit, as BookKeeper's journal does).
    *
-   * <p>Publishers take no lock (64 of them contending for one monitor cost more than the force): after its append a
-   * publisher reads the future of the next force and raises {@link #pending}. The thread swaps in a fresh future
-   * before it forces, so a publisher holding the old future appended before the swap and is covered by that force;
-   * one holding the new future has raised {@code pending} and is covered by the next. The thread parks only after
-   * announcing it in {@link #sleeping} and checking {@code pending} once more, and a publisher unparks it when it
-   * sees it asleep, so no raise is missed (all three fields are volatile: their accesses are totally ordered).
+   * <p>Publishers take no lock (64 of them contending for one monitor cost more than the force):
+   * after its append a publisher reads the future of the next force and raises {@link #pending}.
+   * The thread swaps in a fresh future before it forces, so a publisher holding the old future
+   * appended before the swap and is covered by that force; one holding the new future has raised
+   * {@code pending} and is covered by the next. The thread parks only after announcing it in {@link
+   * #sleeping} and checking {@code pending} once more, and a publisher unparks it when it sees it
+   * asleep, so no raise is missed (all three fields are volatile: their accesses are totally
+   * ordered).
    */
   private final class GroupCommit {
-    private final AtomicReference<CompletableFuture<Void>> next = new AtomicReference<>(new CompletableFuture<>());
+    private final AtomicReference<CompletableFuture<Void>> next =
+        new AtomicReference<>(new CompletableFuture<>());
     private final AtomicBoolean pending = new AtomicBoolean();
     private volatile boolean sleeping;
     private volatile boolean stopped;
@@ -224,7 +267,9 @@ public final class NativeLogBackend implements Backend {
         return forceNow(); // the thread is gone: force on the caller's thread
       }
       if (!pending.get()) {
-        pending.set(true); // read first: 64 publishers writing the same line on every publish would bounce it
+        pending.set(
+            true); // read first: 64 publishers writing the same line on every publish would bounce
+        // it
       }
       if (sleeping) {
         LockSupport.unpark(thread);
@@ -246,7 +291,9 @@ public final class NativeLogBackend implements Backend {
           continue;
         }
         CompletableFuture<Void> batch = next.getAndSet(new CompletableFuture<>());
-        complete(batch); // the force covers every append whose publisher read `batch` before the swap above
+        complete(
+            batch); // the force covers every append whose publisher read `batch` before the swap
+        // above
       }
     }
 
@@ -255,7 +302,8 @@ public final class NativeLogBackend implements Backend {
         forceAll();
         batch.complete(null);
       } catch (RuntimeException e) {
-        batch.completeExceptionally(new BrokerUnavailableException("fsync of " + log.dir + " failed: " + e, e));
+        batch.completeExceptionally(
+            new BrokerUnavailableException("fsync of " + log.dir + " failed: " + e, e));
       }
     }
 
@@ -281,12 +329,14 @@ public final class NativeLogBackend implements Backend {
   }
 
   /**
-   * {@link Wait#SPIN}: a member whose poll, instead of parking, spins on the end offsets of the topic's partitions
-   * (volatile reads of the segments' shared tail words, so appends of every process show at once) and asks the
-   * member for records when one moved, or every {@link #IDLE_POLL_NANOS} for due retries and the membership
-   * heartbeat. Spinning on the tails rather than on the member's poll keeps the idle loop free of locks and garbage.
-   * A tail moves when a writer claims space, a moment before it commits, so after a move the member is polled in a
-   * tight loop for up to {@link #CHASE_NANOS}. Threading as {@link LogMember}: poll from one thread.
+   * {@link Wait#SPIN}: a member whose poll, instead of parking, spins on the end offsets of the
+   * topic's partitions (volatile reads of the segments' shared tail words, so appends of every
+   * process show at once) and asks the member for records when one moved, or every {@link
+   * #IDLE_POLL_NANOS} for due retries and the membership heartbeat. Spinning on the tails rather
+   * than on the member's poll keeps the idle loop free of locks and garbage. A tail moves when a
+   * writer claims space, a moment before it commits, so after a move the member is polled in a
+   * tight loop for up to {@link #CHASE_NANOS}. Threading as {@link LogMember}: poll from one
+   * thread.
    */
   private static final class SpinningConsumer implements BackendConsumer {
     private static final long IDLE_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(1);

@@ -10,11 +10,13 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
 
 /**
- * One partition: a directory of segments named by their base offset. Appends go to the newest segment; when it is
- * full it is sealed and the next one is created (by whichever thread or process gets there first; the others open
- * it), starting at the offset after the sealed segment's last claimed frame.
+ * One partition: a directory of segments named by their base offset. Appends go to the newest
+ * segment; when it is full it is sealed and the next one is created (by whichever thread or process
+ * gets there first; the others open it), starting at the offset after the sealed segment's last
+ * claimed frame.
  *
- * <p>Thread-safe. Several processes may hold the same partition open; they coordinate only through the files.
+ * <p>Thread-safe. Several processes may hold the same partition open; they coordinate only through
+ * the files.
  */
 final class Partition implements AutoCloseable {
   final Path dir;
@@ -53,7 +55,8 @@ final class Partition implements AutoCloseable {
   long append(RecordCodec record, long timestampMillis) throws IOException {
     while (true) {
       Segment s = active;
-      s.requireIntact(); // one volatile read; the size itself is checked off the hot path (Segment's class doc)
+      s.requireIntact(); // one volatile read; the size itself is checked off the hot path
+      // (Segment's class doc)
       long offset = s.append(record, timestampMillis);
       if (offset >= 0) {
         return offset;
@@ -74,8 +77,8 @@ final class Partition implements AutoCloseable {
   }
 
   /**
-   * The segment after {@code sealed}: open already, on disk (made by another process), or created when
-   * {@code create}; null when it does not exist yet and {@code create} is false.
+   * The segment after {@code sealed}: open already, on disk (made by another process), or created
+   * when {@code create}; null when it does not exist yet and {@code create} is false.
    */
   Segment nextOf(Segment sealed, boolean create) throws IOException {
     long nextBase = sealed.baseOffset() + Segment.tailCount(sealed.tail());
@@ -104,8 +107,8 @@ final class Partition implements AutoCloseable {
   }
 
   /**
-   * The segment after {@code current} to read next: the next one by offset, or, when retention deleted it, the oldest
-   * one after it still on disk. Null when there is none yet.
+   * The segment after {@code current} to read next: the next one by offset, or, when retention
+   * deleted it, the oldest one after it still on disk. Null when there is none yet.
    */
   Segment successorOf(Segment current) throws IOException {
     Segment next = nextOf(current, false);
@@ -118,11 +121,13 @@ final class Partition implements AutoCloseable {
 
   /**
    * Deletes whole sealed segments, oldest first, while the oldest one's newest record is older than
-   * {@code maxAgeMillis} or the partition's segments take more than {@code maxBytes} (0: no limit). The newest
-   * segment is never deleted, and no file is ever truncated: another process may have it mapped, and on Linux its
-   * mapping stays valid after the unlink. Returns how many segments this call deleted.
+   * {@code maxAgeMillis} or the partition's segments take more than {@code maxBytes} (0: no limit).
+   * The newest segment is never deleted, and no file is ever truncated: another process may have it
+   * mapped, and on Linux its mapping stays valid after the unlink. Returns how many segments this
+   * call deleted.
    */
-  int enforceRetention(long maxAgeMillis, long maxBytes, long nowMillis, long stallTimeoutNanos) throws IOException {
+  int enforceRetention(long maxAgeMillis, long maxBytes, long nowMillis, long stallTimeoutNanos)
+      throws IOException {
     forgetDeleted();
     int deleted = 0;
     while (true) {
@@ -134,7 +139,8 @@ final class Partition implements AutoCloseable {
       boolean tooBig = maxBytes > 0 && (long) segments.size() * s.capacity() > maxBytes;
       boolean tooOld = false;
       if (!tooBig && maxAgeMillis > 0) {
-        // The index knows the segment's newest timestamp; none yet while a record of it is being written.
+        // The index knows the segment's newest timestamp; none yet while a record of it is being
+        // written.
         SegmentIndex idx = indexOf(s, stallTimeoutNanos, true);
         tooOld = idx != null && idx.newestTimestamp < nowMillis - maxAgeMillis;
       }
@@ -154,10 +160,11 @@ final class Partition implements AutoCloseable {
   private final ConcurrentSkipListMap<Long, SegmentIndex> indexes = new ConcurrentSkipListMap<>();
 
   /**
-   * The index of a sealed segment (loaded, or built and written), or null for the active segment and while a record
-   * of it is still being written.
+   * The index of a sealed segment (loaded, or built and written), or null for the active segment
+   * and while a record of it is still being written.
    */
-  SegmentIndex indexOf(Segment s, long stallTimeoutNanos, boolean waitForWriters) throws IOException {
+  SegmentIndex indexOf(Segment s, long stallTimeoutNanos, boolean waitForWriters)
+      throws IOException {
     SegmentIndex idx = indexes.get(s.baseOffset());
     s.requireIntact();
     if (idx != null || !Segment.isSealed(s.tail())) {
@@ -170,17 +177,21 @@ final class Partition implements AutoCloseable {
     return idx;
   }
 
-  /** Where a reader looking for {@code offset} in {@code s} starts: an indexed record at or below it. */
+  /**
+   * Where a reader looking for {@code offset} in {@code s} starts: an indexed record at or below
+   * it.
+   */
   int startPosition(Segment s, long offset, long stallTimeoutNanos) throws IOException {
     SegmentIndex idx = indexOf(s, stallTimeoutNanos, false);
     return idx == null ? SegmentDescriptor.HEADER_SIZE : idx.positionFor(offset);
   }
 
   /**
-   * The offset of the first record whose timestamp is at or after {@code timestampMillis}, or the end of the
-   * partition if there is none. Whole sealed segments whose newest record is older are skipped by their index's
-   * newest timestamp; within a segment the index's time column gives where to start, then a short scan. A record still being written ends the scan: the offset after the last
-   * record read is returned, so nothing at or after the instant is missed.
+   * The offset of the first record whose timestamp is at or after {@code timestampMillis}, or the
+   * end of the partition if there is none. Whole sealed segments whose newest record is older are
+   * skipped by their index's newest timestamp; within a segment the index's time column gives where
+   * to start, then a short scan. A record still being written ends the scan: the offset after the
+   * last record read is returned, so nothing at or after the instant is missed.
    */
   long offsetAt(long timestampMillis, long stallTimeoutNanos) throws IOException {
     for (Segment s : segments.values()) {
@@ -188,7 +199,8 @@ final class Partition implements AutoCloseable {
       if (idx != null && idx.newestTimestamp < timestampMillis) {
         continue;
       }
-      int from = idx == null ? SegmentDescriptor.HEADER_SIZE : idx.positionForTimestamp(timestampMillis);
+      int from =
+          idx == null ? SegmentDescriptor.HEADER_SIZE : idx.positionForTimestamp(timestampMillis);
       SegmentReader r = new SegmentReader(s, from, stallTimeoutNanos);
       Segment.Frame f = new Segment.Frame();
       long next = s.baseOffset();
@@ -221,8 +233,9 @@ final class Partition implements AutoCloseable {
   }
 
   /**
-   * Checks the size of every open segment of this partition (one fstat each, see {@link Segment#checkSize}); returns
-   * the ones found shorter than their mapping, which are refused from now on.
+   * Checks the size of every open segment of this partition (one fstat each, see {@link
+   * Segment#checkSize}); returns the ones found shorter than their mapping, which are refused from
+   * now on.
    */
   java.util.List<Segment> truncatedSegments() {
     java.util.List<Segment> out = new java.util.ArrayList<>();
@@ -239,13 +252,19 @@ final class Partition implements AutoCloseable {
     return segments.firstEntry().getValue();
   }
 
-  /** The segment that holds {@code offset} (the one with the greatest base not above it), or the first one. */
+  /**
+   * The segment that holds {@code offset} (the one with the greatest base not above it), or the
+   * first one.
+   */
   Segment segmentFor(long offset) {
     Map.Entry<Long, Segment> e = segments.floorEntry(offset);
     return e != null ? e.getValue() : first();
   }
 
-  /** The offset the next append will get, as far as this process knows (the active segment's claimed end). */
+  /**
+   * The offset the next append will get, as far as this process knows (the active segment's claimed
+   * end).
+   */
   long endOffset() throws IOException {
     Segment s = active;
     while (true) {

@@ -3,7 +3,8 @@ package io.polybus.nativelog.internal;
 import java.io.IOException;
 
 /**
- * Reads a partition in offset order, crossing segment boundaries. Not thread-safe: one per consuming thread.
+ * Reads a partition in offset order, crossing segment boundaries. Not thread-safe: one per
+ * consuming thread.
  */
 final class PartitionReader {
   private final Partition partition;
@@ -16,13 +17,16 @@ final class PartitionReader {
     this.from = from;
     this.stallTimeoutNanos = stallTimeoutNanos;
     Segment first = partition.segmentFor(from);
-    // A sealed segment's index gives a record at most SegmentIndex.INTERVAL bytes before the one sought.
-    this.reader = new SegmentReader(first, partition.startPosition(first, from, stallTimeoutNanos), stallTimeoutNanos);
+    // A sealed segment's index gives a record at most SegmentIndex.INTERVAL bytes before the one
+    // sought.
+    this.reader =
+        new SegmentReader(
+            first, partition.startPosition(first, from, stallTimeoutNanos), stallTimeoutNanos);
   }
 
   /**
-   * Reads the next committed record at or after the start offset into {@code out}: {@link SegmentReader#FRAME} or
-   * {@link SegmentReader#NO_DATA} (nothing new yet; call again later).
+   * Reads the next committed record at or after the start offset into {@code out}: {@link
+   * SegmentReader#FRAME} or {@link SegmentReader#NO_DATA} (nothing new yet; call again later).
    */
   int next(Segment.Frame out) throws IOException {
     while (true) {
@@ -30,7 +34,8 @@ final class PartitionReader {
       int rc = reader.next(out);
       if (rc == SegmentReader.FRAME) {
         if (out.offset < from) {
-          continue; // seeking: the rest of the way from the indexed record (or the active segment's start)
+          continue; // seeking: the rest of the way from the indexed record (or the active segment's
+          // start)
         }
         return rc;
       }

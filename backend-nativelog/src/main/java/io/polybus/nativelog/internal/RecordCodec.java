@@ -19,20 +19,26 @@ import java.util.Map;
  * Little-endian. Not thread-safe: one codec per writing or reading thread.
  */
 final class RecordCodec {
-  /** The body is encoded after room for the frame header, so a segment can fill the header in and copy once. */
+  /**
+   * The body is encoded after room for the frame header, so a segment can fill the header in and
+   * copy once.
+   */
   static final int BODY_START = SegmentDescriptor.FRAME_HEADER;
 
   private byte[] buf = new byte[512];
-  private java.nio.ByteBuffer view = java.nio.ByteBuffer.wrap(buf).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+  private java.nio.ByteBuffer view =
+      java.nio.ByteBuffer.wrap(buf).order(java.nio.ByteOrder.LITTLE_ENDIAN);
   final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
   private int pos;
+
   /** Where the encoded key's UTF-8 bytes are in {@link #buf}; -1 for none. */
   private int keyStart;
+
   private int keyLength;
 
   /**
-   * Encodes {@code m} into {@link #frame()} from {@link #BODY_START}; the body is {@link #length()} bytes long until
-   * the next call.
+   * Encodes {@code m} into {@link #frame()} from {@link #BODY_START}; the body is {@link #length()}
+   * bytes long until the next call.
    */
   void encode(Message m) {
     pos = BODY_START;
@@ -60,9 +66,10 @@ final class RecordCodec {
   }
 
   /**
-   * Uses {@code length} bytes of {@code body} as an opaque body instead of an encoded message: for tools that measure
-   * or test the framing layer alone (framing, CRC32C, copy) without the message encoding. Such a frame is not a
-   * message, so a consumer of the topic would skip it as corrupt; never append one to a topic that is consumed.
+   * Uses {@code length} bytes of {@code body} as an opaque body instead of an encoded message: for
+   * tools that measure or test the framing layer alone (framing, CRC32C, copy) without the message
+   * encoding. Such a frame is not a message, so a consumer of the topic would skip it as corrupt;
+   * never append one to a topic that is consumed.
    */
   void opaque(byte[] body, int offset, int length) {
     pos = BODY_START;
@@ -73,8 +80,9 @@ final class RecordCodec {
   }
 
   /**
-   * The partition hash of the encoded message's key ({@link Murmur3} over its UTF-8 bytes, already in the frame, so
-   * the key is not encoded twice); {@code Integer.MIN_VALUE} for a message without a key.
+   * The partition hash of the encoded message's key ({@link Murmur3} over its UTF-8 bytes, already
+   * in the frame, so the key is not encoded twice); {@code Integer.MIN_VALUE} for a message without
+   * a key.
    */
   int keyHash() {
     return keyStart < 0 ? Integer.MIN_VALUE : Murmur3.hash(buf, keyStart, keyLength);
@@ -120,10 +128,11 @@ final class RecordCodec {
   }
 
   /**
-   * Decodes a body. The CRC was checked already, so a malformed body means a bug or a foreign writer: it is reported
-   * as {@link CorruptLogException}, never as a half-built message.
+   * Decodes a body. The CRC was checked already, so a malformed body means a bug or a foreign
+   * writer: it is reported as {@link CorruptLogException}, never as a half-built message.
    */
-  static Message decode(byte[] b, int start, int length, long timestampMillis) throws CorruptLogException {
+  static Message decode(byte[] b, int start, int length, long timestampMillis)
+      throws CorruptLogException {
     Reader r = new Reader(b, start, start + length);
     String id = r.string();
     int keyLength = r.int32();
@@ -132,7 +141,8 @@ final class RecordCodec {
     if (headerCount < 0 || headerCount > 100_000) {
       throw new CorruptLogException("bad header count " + headerCount);
     }
-    Map<String, String> headers = headerCount == 0 ? Map.of() : new LinkedHashMap<>(headerCount * 2);
+    Map<String, String> headers =
+        headerCount == 0 ? Map.of() : new LinkedHashMap<>(headerCount * 2);
     for (int i = 0; i < headerCount; i++) {
       headers.put(r.string(), r.string());
     }
@@ -157,7 +167,11 @@ final class RecordCodec {
 
     int int32() throws CorruptLogException {
       need(4);
-      int v = (b[pos] & 0xff) | (b[pos + 1] & 0xff) << 8 | (b[pos + 2] & 0xff) << 16 | (b[pos + 3] & 0xff) << 24;
+      int v =
+          (b[pos] & 0xff)
+              | (b[pos + 1] & 0xff) << 8
+              | (b[pos + 2] & 0xff) << 16
+              | (b[pos + 3] & 0xff) << 24;
       pos += 4;
       return v;
     }

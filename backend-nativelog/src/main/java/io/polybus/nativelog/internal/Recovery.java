@@ -14,26 +14,36 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The scan after an unclean stop, run when a process opens a log directory that no other process has open (so no
- * writer is alive and nothing claimed but unwritten will ever be finished).
+ * The scan after an unclean stop, run when a process opens a log directory that no other process
+ * has open (so no writer is alive and nothing claimed but unwritten will ever be finished).
  *
- * <p>For each segment, from its checkpoint (the position up to which the last recovery verified it, in the segment
- * header) to its tail: every frame's length, CRC32C and offset order are checked; a frame claimed but never
- * committed (its writer died) is padded at once, without waiting for the stall timeout, so readers never wait for it;
- * a claim whose length was never written is padded up to the next valid frame or to the tail. Corrupt frames stay
- * where they are (every reader verifies and skips them) and are reported. The checkpoint then moves to the tail, so
- * the next recovery scans only what was appended since. A segment file shorter than its header says (a copy or a disk
- * that lost its end) is extended back with zeroes: the records in the lost part are gone, the rest stays readable.
+ * <p>For each segment, from its checkpoint (the position up to which the last recovery verified it,
+ * in the segment header) to its tail: every frame's length, CRC32C and offset order are checked; a
+ * frame claimed but never committed (its writer died) is padded at once, without waiting for the
+ * stall timeout, so readers never wait for it; a claim whose length was never written is padded up
+ * to the next valid frame or to the tail. Corrupt frames stay where they are (every reader verifies
+ * and skips them) and are reported. The checkpoint then moves to the tail, so the next recovery
+ * scans only what was appended since. A segment file shorter than its header says (a copy or a disk
+ * that lost its end) is extended back with zeroes: the records in the lost part are gone, the rest
+ * stays readable.
  *
- * <p>Not thread-safe; one run per directory at a time (callers hold the directory's exclusive lock).
+ * <p>Not thread-safe; one run per directory at a time (callers hold the directory's exclusive
+ * lock).
  */
 final class Recovery {
   /** Where the verified position of a segment is kept in its header (0: never verified). */
   static final int CHECKPOINT_OFFSET = 40;
 
   /** What a recovery found and did. Immutable. */
-  record Report(int segments, long bytesScanned, long frames, long corruptFrames, int claimsPadded,
-      int segmentsExtended, long nanos, List<String> damage) {
+  record Report(
+      int segments,
+      long bytesScanned,
+      long frames,
+      long corruptFrames,
+      int claimsPadded,
+      int segmentsExtended,
+      long nanos,
+      List<String> damage) {
     /** At most this many corrupt frames are listed by file and position. */
     static final int DAMAGE_LISTED = 20;
 
@@ -43,11 +53,26 @@ final class Recovery {
 
     @Override
     public String toString() {
-      return "recovery scanned " + bytesScanned + " bytes in " + segments + " segments (" + frames + " records) in "
-          + nanos / 1_000_000 + " ms: " + corruptFrames + " corrupt records skipped, " + claimsPadded
-          + " unfinished appends padded, " + segmentsExtended + " truncated segments extended"
-          + (damage.isEmpty() ? "" : "; corrupt: " + String.join("; ", damage)
-              + (corruptFrames > damage.size() ? "; ..." : ""));
+      return "recovery scanned "
+          + bytesScanned
+          + " bytes in "
+          + segments
+          + " segments ("
+          + frames
+          + " records) in "
+          + nanos / 1_000_000
+          + " ms: "
+          + corruptFrames
+          + " corrupt records skipped, "
+          + claimsPadded
+          + " unfinished appends padded, "
+          + segmentsExtended
+          + " truncated segments extended"
+          + (damage.isEmpty()
+              ? ""
+              : "; corrupt: "
+                  + String.join("; ", damage)
+                  + (corruptFrames > damage.size() ? "; ..." : ""));
     }
   }
 
@@ -79,12 +104,20 @@ final class Recovery {
                 r.recover(segment);
               }
             }
-            Segment.deleteOrphanSpares(partition); // next segments prepared by processes that are gone
+            Segment.deleteOrphanSpares(
+                partition); // next segments prepared by processes that are gone
           }
         }
       }
     }
-    return new Report(r.segments, r.bytes, r.frames, r.corrupt, r.padded, r.extended, System.nanoTime() - start,
+    return new Report(
+        r.segments,
+        r.bytes,
+        r.frames,
+        r.corrupt,
+        r.padded,
+        r.extended,
+        System.nanoTime() - start,
         List.copyOf(r.damage));
   }
 
@@ -100,41 +133,63 @@ final class Recovery {
   private void recover(Path file) throws IOException {
     int checkpoint;
     int claimedEnd;
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+    try (FileChannel ch =
+        FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
       ByteBuffer header = ByteBuffer.allocate(HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
       while (header.hasRemaining() && ch.read(header, header.position()) > 0) {
         // read the whole header
       }
       if (header.hasRemaining() || header.getLong(MAGIC_OFFSET) != MAGIC) {
-        throw new CorruptLogException(file + ": not a Polybus segment (header missing or bad magic); move it out"
-            + " of the log directory to open the rest");
+        throw new CorruptLogException(
+            file
+                + ": not a Polybus segment (header missing or bad magic); move it out"
+                + " of the log directory to open the rest");
       }
       long capacity = header.getLong(CAPACITY_OFFSET);
-      if (capacity < HEADER_SIZE * 2L || capacity > Integer.MAX_VALUE || capacity % ALIGNMENT != 0) {
-        throw new CorruptLogException(file + ": not a Polybus segment (capacity " + capacity + " in its header)");
+      if (capacity < HEADER_SIZE * 2L
+          || capacity > Integer.MAX_VALUE
+          || capacity % ALIGNMENT != 0) {
+        throw new CorruptLogException(
+            file + ": not a Polybus segment (capacity " + capacity + " in its header)");
       }
       claimedEnd = Segment.endPosition(header.getLong(TAIL_OFFSET));
       if (claimedEnd < HEADER_SIZE || claimedEnd > capacity) {
-        throw new CorruptLogException(file + ": tail position " + claimedEnd + " outside the segment (" + capacity
-            + " bytes)");
+        throw new CorruptLogException(
+            file
+                + ": tail position "
+                + claimedEnd
+                + " outside the segment ("
+                + capacity
+                + " bytes)");
       }
       checkpoint = header.getInt(CHECKPOINT_OFFSET);
       long size = ch.size();
       if (size < capacity) {
-        // Zeroes read as never-written claims: recovery pads them below, so readers move on to the next segment.
+        // Zeroes read as never-written claims: recovery pads them below, so readers move on to the
+        // next segment.
         ByteBuffer zeros = ByteBuffer.allocateDirect(1 << 20);
         for (long p = size; p < capacity; ) {
           zeros.clear().limit((int) Math.min(zeros.capacity(), capacity - p));
           p += ch.write(zeros, p);
         }
         extended++;
-        Files.deleteIfExists(SegmentIndex.fileOf(file)); // its positions may point into the lost part
+        Files.deleteIfExists(
+            SegmentIndex.fileOf(file)); // its positions may point into the lost part
         checkpoint = Math.min(checkpoint, (int) (size & -ALIGNMENT));
-        System.getLogger(Recovery.class.getName()).log(System.Logger.Level.WARNING, file + " was truncated to "
-            + size + " of " + capacity + " bytes: extended back with zeroes; records after byte " + size
-            + " are lost");
+        System.getLogger(Recovery.class.getName())
+            .log(
+                System.Logger.Level.WARNING,
+                file
+                    + " was truncated to "
+                    + size
+                    + " of "
+                    + capacity
+                    + " bytes: extended back with zeroes; records after byte "
+                    + size
+                    + " are lost");
       } else if (size > capacity) {
-        throw new CorruptLogException(file + ": header says " + capacity + " bytes, file has " + size);
+        throw new CorruptLogException(
+            file + ": header says " + capacity + " bytes, file has " + size);
       }
     }
     if (checkpoint < HEADER_SIZE) {
@@ -149,7 +204,8 @@ final class Recovery {
       if (checkpoint > end || (checkpoint & (ALIGNMENT - 1)) != 0) {
         checkpoint = HEADER_SIZE; // not a position this scan can trust: verify the whole segment
       }
-      SegmentReader reader = new SegmentReader(s, checkpoint, -1); // no writer is alive: nothing is worth a wait
+      SegmentReader reader =
+          new SegmentReader(s, checkpoint, -1); // no writer is alive: nothing is worth a wait
       reader.recordDamage(Math.max(0, Report.DAMAGE_LISTED - damage.size()));
       Segment.Frame f = new Segment.Frame();
       int lastNoData = -1;
@@ -168,15 +224,18 @@ final class Recovery {
           break; // the end of what was ever claimed
         }
         if (position != lastNoData) {
-          // A claim never committed: the reader pads it on the next call (its stall timeout is over at once), or,
-          // when its length was never written either, pads up to the next valid frame if there is one.
+          // A claim never committed: the reader pads it on the next call (its stall timeout is over
+          // at once), or,
+          // when its length was never written either, pads up to the next valid frame if there is
+          // one.
           lastNoData = position;
           if (s.lengthAt(position) != 0) {
             padded++;
           }
           continue;
         }
-        // Still there: a claim without a length and nothing valid after it, the last append of a writer that died.
+        // Still there: a claim without a length and nothing valid after it, the last append of a
+        // writer that died.
         s.pad(position);
         s.casLength(position, 0, claimed - position);
         padded++;
@@ -187,8 +246,10 @@ final class Recovery {
       }
       int verified = reader.position();
       bytes += Math.max(0, verified - checkpoint);
-      ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, Math.min(verified,
-          Segment.endPosition(s.tail())));
+      ByteBuffer b =
+          ByteBuffer.allocate(4)
+              .order(ByteOrder.LITTLE_ENDIAN)
+              .putInt(0, Math.min(verified, Segment.endPosition(s.tail())));
       try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
         ch.write(b, CHECKPOINT_OFFSET);
       }

@@ -4,9 +4,10 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * Not API. The benchmarks' door into the log's package-private recovery ({@code LogRecoveryBenchmark}). Like
- * {@link LogBenchAccess} it lives in the backend, whose module descriptor does not export this package, so only
- * class-path code such as the benchmarks reaches it.
+ * Not API. The benchmarks' door into the log's package-private recovery ({@code
+ * LogRecoveryBenchmark}). Like {@link LogBenchAccess} it lives in the backend, whose module
+ * descriptor does not export this package, so only class-path code such as the benchmarks reaches
+ * it.
  */
 public final class RecoveryBenchAccess {
   private RecoveryBenchAccess() {}
@@ -22,7 +23,8 @@ public final class RecoveryBenchAccess {
     try (var files = java.nio.file.Files.walk(logDir.resolve("topics"))) {
       for (Path f : (Iterable<Path>) files::iterator) {
         if (f.getFileName().toString().matches("\\d{20}\\.log")) {
-          try (var ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
+          try (var ch =
+              java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
             ch.write(java.nio.ByteBuffer.allocate(4), Recovery.CHECKPOINT_OFFSET);
           }
         }

@@ -1,7 +1,8 @@
 package io.polybus.nativelog.internal;
 
 /**
- * The on-disk layout of a segment file. All numbers are little-endian; every frame starts 8-byte aligned.
+ * The on-disk layout of a segment file. All numbers are little-endian; every frame starts 8-byte
+ * aligned.
  *
  * <pre>
  * Segment file (preallocated to its capacity, zero-filled):
@@ -27,11 +28,12 @@ package io.polybus.nativelog.internal;
  *   crc32c: over bytes [12, 32 + bodyLen) of the frame: bodyLen, offset, timestamp and body
  * </pre>
  *
- * <p>The commit protocol (Aeron's, across processes through the shared mapping): a writer claims space and a frame
- * number by a CAS on TAIL, publishes the frame's length, writes the frame, and commits it by a CAS of its state from
- * 0 to 1. A reader that finds a claimed frame still at state 0 after the stall timeout CASes it to 2 (padding) and
- * skips it; a writer whose commit CAS then fails knows its frame was revoked and appends again. So a writer that
- * dies mid-write leaves a hole that is skipped, never a record that is half there.
+ * <p>The commit protocol (Aeron's, across processes through the shared mapping): a writer claims
+ * space and a frame number by a CAS on TAIL, publishes the frame's length, writes the frame, and
+ * commits it by a CAS of its state from 0 to 1. A reader that finds a claimed frame still at state
+ * 0 after the stall timeout CASes it to 2 (padding) and skips it; a writer whose commit CAS then
+ * fails knows its frame was revoked and appends again. So a writer that dies mid-write leaves a
+ * hole that is skipped, never a record that is half there.
  */
 final class SegmentDescriptor {
   static final long MAGIC = 0x3130474553424C50L; // "PLBSEG01" read as little-endian

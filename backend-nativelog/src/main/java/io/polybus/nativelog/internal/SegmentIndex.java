@@ -12,7 +12,8 @@ import java.util.UUID;
 import java.util.zip.CRC32C;
 
 /**
- * The sparse offset and time index of one sealed segment, in {@code <base>.index} next to it. Immutable once built.
+ * The sparse offset and time index of one sealed segment, in {@code <base>.index} next to it.
+ * Immutable once built.
  *
  * <pre>
  *   0   magic "PLBIDX01"         8  version (int)             12 interval (int)
@@ -23,10 +24,11 @@ import java.util.zip.CRC32C;
  *   64  entries, 16 bytes each: offset - base (int) | position (int) | newest timestamp before that record (long)
  * </pre>
  *
- * <p>An entry is kept for the first record at or after every {@link #INTERVAL} bytes of the segment, so a seek scans
- * at most that many bytes. The file is only a cache of what the segment says: it is built from the segment when
- * missing, and rebuilt (with a warning) when its header, size or CRC do not check out — a truncated or damaged index
- * never misleads a reader. It is written under a temporary name and moved into place, so nobody reads half of one.
+ * <p>An entry is kept for the first record at or after every {@link #INTERVAL} bytes of the
+ * segment, so a seek scans at most that many bytes. The file is only a cache of what the segment
+ * says: it is built from the segment when missing, and rebuilt (with a warning) when its header,
+ * size or CRC do not check out — a truncated or damaged index never misleads a reader. It is
+ * written under a temporary name and moved into place, so nobody reads half of one.
  *
  * <p>Thread-safe (immutable).
  */
@@ -45,8 +47,14 @@ final class SegmentIndex {
   private final int[] positions;
   private final long[] newestBefore;
 
-  private SegmentIndex(long baseOffset, int endPosition, int records, long newestTimestamp, int[] relOffsets,
-      int[] positions, long[] newestBefore) {
+  private SegmentIndex(
+      long baseOffset,
+      int endPosition,
+      int records,
+      long newestTimestamp,
+      int[] relOffsets,
+      int[] positions,
+      long[] newestBefore) {
     this.baseOffset = baseOffset;
     this.endPosition = endPosition;
     this.records = records;
@@ -63,22 +71,29 @@ final class SegmentIndex {
   /** {@code <base>.index} beside the segment file {@code <base>.log}. */
   static Path fileOf(Path segmentFile) {
     String name = segmentFile.getFileName().toString();
-    return segmentFile.resolveSibling(name.substring(0, name.length() - ".log".length()) + ".index");
+    return segmentFile.resolveSibling(
+        name.substring(0, name.length() - ".log".length()) + ".index");
   }
 
   /**
-   * The index of a sealed segment: loaded from its file, or built from the segment (and written) when the file is
-   * missing or does not check out. Null while a record of the segment is still being written (try again later).
+   * The index of a sealed segment: loaded from its file, or built from the segment (and written)
+   * when the file is missing or does not check out. Null while a record of the segment is still
+   * being written (try again later).
    */
-  static SegmentIndex of(Segment s, long stallTimeoutNanos, boolean waitForWriters) throws IOException {
+  static SegmentIndex of(Segment s, long stallTimeoutNanos, boolean waitForWriters)
+      throws IOException {
     Path file = fileOf(s);
     try {
       SegmentIndex loaded = load(file, s);
       if (loaded != null) {
         return loaded;
       }
-      System.getLogger(SegmentIndex.class.getName()).log(System.Logger.Level.WARNING,
-          file + " does not match its segment (damaged or truncated): rebuilding it from " + s.file);
+      System.getLogger(SegmentIndex.class.getName())
+          .log(
+              System.Logger.Level.WARNING,
+              file
+                  + " does not match its segment (damaged or truncated): rebuilding it from "
+                  + s.file);
     } catch (NoSuchFileException e) {
       // never built yet
     }
@@ -93,8 +108,12 @@ final class SegmentIndex {
   static SegmentIndex load(Path file, Segment s) throws IOException {
     byte[] bytes = Files.readAllBytes(file);
     ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-    if (bytes.length < HEADER || b.getLong(0) != MAGIC || b.getInt(8) != VERSION || b.getInt(12) != INTERVAL
-        || b.getLong(16) != s.baseOffset() || b.getLong(24) != s.capacity()) {
+    if (bytes.length < HEADER
+        || b.getLong(0) != MAGIC
+        || b.getInt(8) != VERSION
+        || b.getInt(12) != INTERVAL
+        || b.getLong(16) != s.baseOffset()
+        || b.getLong(24) != s.capacity()) {
       return null;
     }
     int count = b.getInt(32);
@@ -115,8 +134,10 @@ final class SegmentIndex {
       rel[i] = b.getInt(at);
       pos[i] = b.getInt(at + 4);
       before[i] = b.getLong(at + 8);
-      if (pos[i] < SegmentDescriptor.HEADER_SIZE || pos[i] >= end || (i > 0 && (rel[i] <= rel[i - 1]
-          || pos[i] <= pos[i - 1] || before[i] < before[i - 1]))) {
+      if (pos[i] < SegmentDescriptor.HEADER_SIZE
+          || pos[i] >= end
+          || (i > 0
+              && (rel[i] <= rel[i - 1] || pos[i] <= pos[i - 1] || before[i] < before[i - 1]))) {
         return null;
       }
     }
@@ -124,8 +145,8 @@ final class SegmentIndex {
   }
 
   /**
-   * Scans a sealed segment; null when a record is still being written (after waiting out the stall timeout when
-   * {@code waitForWriters}).
+   * Scans a sealed segment; null when a record is still being written (after waiting out the stall
+   * timeout when {@code waitForWriters}).
    */
   static SegmentIndex build(Segment s, long stallTimeoutNanos, boolean waitForWriters) {
     long tail = s.tail();
@@ -145,7 +166,8 @@ final class SegmentIndex {
     while (true) {
       int rc = r.next(f);
       if (rc == SegmentReader.NO_DATA) {
-        // A record still being written, or left so by a writer that died: the reader pads the latter once the
+        // A record still being written, or left so by a writer that died: the reader pads the
+        // latter once the
         // stall timeout is over, so waiting that long always ends the scan.
         if (System.nanoTime() > giveUp) {
           return null;
@@ -161,7 +183,8 @@ final class SegmentIndex {
       if (rc == SegmentReader.END_OF_SEGMENT) {
         break;
       }
-      // The frame read may start after `at` (padding skipped): its own start is where the reader is minus its length.
+      // The frame read may start after `at` (padding skipped): its own start is where the reader is
+      // minus its length.
       int start = r.position() - f.length;
       if (start >= nextMark) {
         if (n == rel.length) {
@@ -178,15 +201,28 @@ final class SegmentIndex {
       newest = Math.max(newest, f.timestampMillis);
       records++;
     }
-    return new SegmentIndex(s.baseOffset(), Segment.endPosition(tail), records, newest,
-        java.util.Arrays.copyOf(rel, n), java.util.Arrays.copyOf(pos, n), java.util.Arrays.copyOf(before, n));
+    return new SegmentIndex(
+        s.baseOffset(),
+        Segment.endPosition(tail),
+        records,
+        newest,
+        java.util.Arrays.copyOf(rel, n),
+        java.util.Arrays.copyOf(pos, n),
+        java.util.Arrays.copyOf(before, n));
   }
 
   private void write(Path file, int capacity) throws IOException {
     int count = positions.length;
     ByteBuffer b = ByteBuffer.allocate(HEADER + count * ENTRY).order(ByteOrder.LITTLE_ENDIAN);
-    b.putLong(0, MAGIC).putInt(8, VERSION).putInt(12, INTERVAL).putLong(16, baseOffset).putLong(24, capacity)
-        .putInt(32, count).putInt(40, endPosition).putInt(44, records).putLong(48, newestTimestamp);
+    b.putLong(0, MAGIC)
+        .putInt(8, VERSION)
+        .putInt(12, INTERVAL)
+        .putLong(16, baseOffset)
+        .putLong(24, capacity)
+        .putInt(32, count)
+        .putInt(40, endPosition)
+        .putInt(44, records)
+        .putLong(48, newestTimestamp);
     for (int i = 0; i < count; i++) {
       int at = HEADER + i * ENTRY;
       b.putInt(at, relOffsets[i]).putInt(at + 4, positions[i]).putLong(at + 8, newestBefore[i]);
@@ -209,7 +245,10 @@ final class SegmentIndex {
     }
   }
 
-  /** Where to start reading to find {@code offset}: the position of the last indexed record at or below it. */
+  /**
+   * Where to start reading to find {@code offset}: the position of the last indexed record at or
+   * below it.
+   */
   int positionFor(long offset) {
     long rel = offset - baseOffset;
     int lo = 0;
@@ -228,8 +267,8 @@ final class SegmentIndex {
   }
 
   /**
-   * Where to start reading to find the first record stamped at or after {@code millis}: the last indexed record
-   * before which every record is older.
+   * Where to start reading to find the first record stamped at or after {@code millis}: the last
+   * indexed record before which every record is older.
    */
   int positionForTimestamp(long millis) {
     int lo = 0;

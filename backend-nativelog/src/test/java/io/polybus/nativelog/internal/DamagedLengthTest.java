@@ -18,9 +18,10 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A committed frame whose length was damaged into another plausible one (positive, aligned, within the claimed end)
- * fails its CRC; its length is not covered by the CRC, so it must not decide where reading goes on: that costs at
- * most that record. Item 5 did the same for padding frames ({@link DamagedPaddingTest}).
+ * A committed frame whose length was damaged into another plausible one (positive, aligned, within
+ * the claimed end) fails its CRC; its length is not covered by the CRC, so it must not decide where
+ * reading goes on: that costs at most that record. Item 5 did the same for padding frames ({@link
+ * DamagedPaddingTest}).
  */
 @Timeout(60)
 class DamagedLengthTest {
@@ -33,13 +34,19 @@ class DamagedLengthTest {
     Path segment = writeSegment();
     List<Integer> positions = framePositions(segment);
     int victim = positions.get(10);
-    setLength(segment, victim, positions.get(30) - victim); // would skip records 11 to 29 if trusted
+    setLength(
+        segment, victim, positions.get(30) - victim); // would skip records 11 to 29 if trusted
 
-    assertThat(readOffsets(segment)).hasSize(RECORDS - 1).doesNotContain(10L).contains(11L, 29L, 30L);
+    assertThat(readOffsets(segment))
+        .hasSize(RECORDS - 1)
+        .doesNotContain(10L)
+        .contains(11L, 29L, 30L);
 
     Recovery.Report report = Recovery.run(dir);
     assertThat(report.corruptFrames()).isEqualTo(1);
-    assertThat(report.toString()).contains(segment.getFileName().toString()).contains("byte " + victim);
+    assertThat(report.toString())
+        .contains(segment.getFileName().toString())
+        .contains("byte " + victim);
     assertThat(readOffsets(segment)).hasSize(RECORDS - 1).doesNotContain(10L);
   }
 
@@ -53,13 +60,15 @@ class DamagedLengthTest {
   }
 
   @Test
-  void aCorruptFrameJustBeforeAnAppendStillBeingWrittenLeavesTheReaderWaitingForThatAppend() throws Exception {
+  void aCorruptFrameJustBeforeAnAppendStillBeingWrittenLeavesTheReaderWaitingForThatAppend()
+      throws Exception {
     Path segment = writeSegment();
     List<Integer> positions = framePositions(segment);
     int last = positions.get(RECORDS - 1);
     flipBodyByte(segment, last);
     try (Segment s = Segment.open(segment)) {
-      int inProgress = s.claimAndAbandonForTest(40); // its writer is still at work, as far as readers can tell
+      int inProgress =
+          s.claimAndAbandonForTest(40); // its writer is still at work, as far as readers can tell
       SegmentReader r = new SegmentReader(s, TimeUnit.MINUTES.toNanos(1));
       Segment.Frame f = new Segment.Frame();
       int read = 0;
@@ -67,7 +76,8 @@ class DamagedLengthTest {
         read++;
       }
       assertThat(read).isEqualTo(RECORDS - 1);
-      assertThat(r.position()).isEqualTo(inProgress); // not past it: its record, once committed, is read
+      assertThat(r.position())
+          .isEqualTo(inProgress); // not past it: its record, once committed, is read
     }
   }
 
@@ -98,12 +108,15 @@ class DamagedLengthTest {
 
   private static void setLength(Path segment, int position, int length) throws Exception {
     try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
-      ch.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, length), position + FRAME_LENGTH);
+      ch.write(
+          ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, length),
+          position + FRAME_LENGTH);
     }
   }
 
   private static void flipBodyByte(Path segment, int position) throws Exception {
-    try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+    try (FileChannel ch =
+        FileChannel.open(segment, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
       ByteBuffer b = ByteBuffer.allocate(1);
       ch.read(b, position + FRAME_HEADER);
       b.put(0, (byte) (b.get(0) ^ 0x40));
@@ -120,7 +133,8 @@ class DamagedLengthTest {
         int rc = r.next(f);
         if (rc == SegmentReader.FRAME) {
           out.add(f.offset);
-        } else if (Segment.endPosition(s.tail()) <= r.position() || rc == SegmentReader.END_OF_SEGMENT) {
+        } else if (Segment.endPosition(s.tail()) <= r.position()
+            || rc == SegmentReader.END_OF_SEGMENT) {
           break;
         }
       }

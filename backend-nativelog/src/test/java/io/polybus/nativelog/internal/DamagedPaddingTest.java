@@ -17,9 +17,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A frame whose header was damaged into a padding frame (8 bytes changed) must cost at most that record, and
- * recovery must report it with the file and the byte position. A padding frame's length is only trusted when it
- * is positive, aligned and stays within the claimed part of the segment.
+ * A frame whose header was damaged into a padding frame (8 bytes changed) must cost at most that
+ * record, and recovery must report it with the file and the byte position. A padding frame's length
+ * is only trusted when it is positive, aligned and stays within the claimed part of the segment.
  */
 @Timeout(60)
 class DamagedPaddingTest {
@@ -38,7 +38,9 @@ class DamagedPaddingTest {
     Recovery.Report report = Recovery.run(dir);
 
     assertThat(report.corruptFrames()).isEqualTo(1);
-    assertThat(report.toString()).contains(segment.getFileName().toString()).contains("byte " + victim);
+    assertThat(report.toString())
+        .contains(segment.getFileName().toString())
+        .contains("byte " + victim);
     assertThat(readOffsets(segment)).hasSize(RECORDS - 1).doesNotContain(10L);
   }
 
@@ -53,7 +55,9 @@ class DamagedPaddingTest {
     Recovery.Report report = Recovery.run(dir);
 
     assertThat(report.corruptFrames()).isEqualTo(1);
-    assertThat(report.toString()).contains(segment.getFileName().toString()).contains("byte " + victim);
+    assertThat(report.toString())
+        .contains(segment.getFileName().toString())
+        .contains("byte " + victim);
     assertThat(frameBytes(segment, positions.get(9), victim - positions.get(9))).isEqualTo(before);
     assertThat(readOffsets(segment)).hasSize(RECORDS - 1).contains(9L).doesNotContain(10L);
   }
@@ -68,7 +72,10 @@ class DamagedPaddingTest {
     assertThat(readOffsets(segment)).hasSize(RECORDS - 2).contains(19L, 21L, 49L, 51L);
   }
 
-  /** One partition directory with one segment of {@link #RECORDS} records, each with {@code payload}. */
+  /**
+   * One partition directory with one segment of {@link #RECORDS} records, each with {@code
+   * payload}.
+   */
   private Path writeSegment(byte[] payload) throws Exception {
     Path partition = dir.resolve("topics").resolve("t").resolve("0");
     Files.createDirectories(partition);
@@ -95,10 +102,16 @@ class DamagedPaddingTest {
     return out;
   }
 
-  /** Sets the frame at {@code position} to the padding state with {@code length}: 8 bytes changed. */
+  /**
+   * Sets the frame at {@code position} to the padding state with {@code length}: 8 bytes changed.
+   */
   private static void damage(Path segment, int position, int length) throws Exception {
     try (FileChannel ch = FileChannel.open(segment, java.nio.file.StandardOpenOption.WRITE)) {
-      ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putInt(length).putInt(STATE_PADDING);
+      ByteBuffer b =
+          ByteBuffer.allocate(8)
+              .order(ByteOrder.LITTLE_ENDIAN)
+              .putInt(length)
+              .putInt(STATE_PADDING);
       ch.write(b.flip(), position);
     }
   }
@@ -121,7 +134,8 @@ class DamagedPaddingTest {
         int rc = r.next(f);
         if (rc == SegmentReader.FRAME) {
           out.add(f.offset);
-        } else if (Segment.endPosition(s.tail()) <= r.position() || rc == SegmentReader.END_OF_SEGMENT) {
+        } else if (Segment.endPosition(s.tail()) <= r.position()
+            || rc == SegmentReader.END_OF_SEGMENT) {
           break;
         }
       }

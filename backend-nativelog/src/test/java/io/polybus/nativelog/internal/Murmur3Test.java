@@ -6,7 +6,10 @@ import io.polybus.Message;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
-/** The partition hash: MurmurHash3 (x86, 32 bit, seed 0), the same over a string and over its bytes in a frame. */
+/**
+ * The partition hash: MurmurHash3 (x86, 32 bit, seed 0), the same over a string and over its bytes
+ * in a frame.
+ */
 class Murmur3Test {
   @Test
   void matchesTheReferenceValues() {
@@ -19,7 +22,8 @@ class Murmur3Test {
   @Test
   void theKeyHashOfAnEncodedMessageIsTheHashOfItsKey() {
     RecordCodec codec = new RecordCodec();
-    for (String key : new String[] {"a", "ab", "abc", "abcd", "abcde", "order-123456", "ключ", "\uD83D\uDE00x"}) {
+    for (String key :
+        new String[] {"a", "ab", "abc", "abcd", "abcde", "order-123456", "ключ", "\uD83D\uDE00x"}) {
       codec.encode(Message.builder().key(key).payload("p").header("h", "v").build());
       assertThat(codec.keyHash()).as(key).isEqualTo(Murmur3.hash(key));
       byte[] b = ("xx" + key).getBytes(StandardCharsets.UTF_8);

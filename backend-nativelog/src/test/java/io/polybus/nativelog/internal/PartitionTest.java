@@ -27,8 +27,9 @@ class PartitionTest {
     Segment.Frame f = new Segment.Frame();
     List<String> out = new ArrayList<>();
     while (r.next(f) == SegmentReader.FRAME) {
-      out.add(RecordCodec.decode(f.bytes, Segment.Frame.bodyStart(), f.bodyLength, f.timestampMillis)
-          .payloadAsString());
+      out.add(
+          RecordCodec.decode(f.bytes, Segment.Frame.bodyStart(), f.bodyLength, f.timestampMillis)
+              .payloadAsString());
     }
     return out;
   }

@@ -34,14 +34,18 @@ class RecoveryTest {
     }
   }
 
-  /** Reads until no record is there right now; a long stall timeout, so a waiting reader shows as a short read. */
+  /**
+   * Reads until no record is there right now; a long stall timeout, so a waiting reader shows as a
+   * short read.
+   */
   private static List<String> readAll(Partition p) throws Exception {
     PartitionReader r = p.readerFrom(0, TimeUnit.SECONDS.toNanos(60));
     Segment.Frame f = new Segment.Frame();
     List<String> out = new ArrayList<>();
     while (r.next(f) == SegmentReader.FRAME) {
-      out.add(RecordCodec.decode(f.bytes, Segment.Frame.bodyStart(), f.bodyLength, f.timestampMillis)
-          .payloadAsString());
+      out.add(
+          RecordCodec.decode(f.bytes, Segment.Frame.bodyStart(), f.bodyLength, f.timestampMillis)
+              .payloadAsString());
     }
     return out;
   }
@@ -65,9 +69,11 @@ class RecoveryTest {
     int abandonedAt;
     try (Partition p = Partition.open(partitionDir(), 1 << 20)) {
       append(p, 0, 10);
-      abandonedAt = p.first().claimAndAbandonForTest(50); // claimed, length published, never committed
+      abandonedAt =
+          p.first().claimAndAbandonForTest(50); // claimed, length published, never committed
       append(p, 10, 12);
-      p.first().claimAndAbandonForTest(50); // and one at the very end, whose length is then lost as well
+      p.first()
+          .claimAndAbandonForTest(50); // and one at the very end, whose length is then lost as well
     }
     try (FileChannel ch = FileChannel.open(onlySegment(), StandardOpenOption.WRITE)) {
       long last = lastClaim(onlySegment());
@@ -81,7 +87,8 @@ class RecoveryTest {
     assertThat(report.corruptFrames()).isZero();
 
     try (Partition p = Partition.open(partitionDir(), 1 << 20)) {
-      assertThat(readAll(p)).isEqualTo(payloads(0, 12)); // without the recovery this read would stop at m9
+      assertThat(readAll(p))
+          .isEqualTo(payloads(0, 12)); // without the recovery this read would stop at m9
       append(p, 12, 13);
       assertThat(readAll(p)).isEqualTo(payloads(0, 13));
     }
@@ -123,7 +130,8 @@ class RecoveryTest {
       ch.write(ByteBuffer.wrap(new byte[] {'X', 'X'}), 0);
     }
     assertThatThrownBy(() -> Recovery.run(log))
-        .isInstanceOf(CorruptLogException.class).hasMessageContaining(segment.toString())
+        .isInstanceOf(CorruptLogException.class)
+        .hasMessageContaining(segment.toString())
         .hasMessageContaining("bad magic");
   }
 

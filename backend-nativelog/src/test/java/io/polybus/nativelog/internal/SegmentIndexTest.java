@@ -6,7 +6,6 @@ import io.polybus.Message;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -15,7 +14,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The sparse offset and time index of sealed segments: seeks land where a full scan would, whatever the file says. */
+/**
+ * The sparse offset and time index of sealed segments: seeks land where a full scan would, whatever
+ * the file says.
+ */
 @Timeout(60)
 class SegmentIndexTest {
   private static final long STALL = TimeUnit.SECONDS.toNanos(1);
@@ -44,7 +46,8 @@ class SegmentIndexTest {
     Segment.Frame f = new Segment.Frame();
     assertThat(r.next(f)).isEqualTo(SegmentReader.FRAME);
     assertThat(f.offset).isEqualTo(offset);
-    return RecordCodec.decode(f.bytes, Segment.Frame.bodyStart(), f.bodyLength, f.timestampMillis).payloadAsString();
+    return RecordCodec.decode(f.bytes, Segment.Frame.bodyStart(), f.bodyLength, f.timestampMillis)
+        .payloadAsString();
   }
 
   private static long firstAtOrAfter(long[] stamps, long t) {
@@ -69,14 +72,17 @@ class SegmentIndexTest {
     }
     for (int i = 0; i < 300; i++) {
       long t = stamps[random.nextInt(RECORDS)] + random.nextInt(5) - 2;
-      assertThat(p.offsetAt(t, STALL)).as("first record at or after %d", t).isEqualTo(firstAtOrAfter(stamps, t));
+      assertThat(p.offsetAt(t, STALL))
+          .as("first record at or after %d", t)
+          .isEqualTo(firstAtOrAfter(stamps, t));
     }
     assertThat(p.offsetAt(Long.MAX_VALUE, STALL)).isEqualTo(RECORDS);
     assertThat(p.offsetAt(Long.MIN_VALUE, STALL)).isZero();
   }
 
   @Test
-  void seeksByOffsetAndByTimestampLandWhereAScanWouldAndWriteAnIndexPerSealedSegment() throws Exception {
+  void seeksByOffsetAndByTimestampLandWhereAScanWouldAndWriteAnIndexPerSealedSegment()
+      throws Exception {
     Random random = new Random(1);
     try (Partition p = Partition.open(dir, CAPACITY)) {
       long[] stamps = fill(p, random, true);

@@ -30,7 +30,10 @@ class SegmentSpareTest {
 
   private List<Path> segments() throws Exception {
     try (Stream<Path> files = Files.list(dir)) {
-      return files.filter(f -> f.getFileName().toString().matches("\\d{20}\\.log")).sorted().toList();
+      return files
+          .filter(f -> f.getFileName().toString().matches("\\d{20}\\.log"))
+          .sorted()
+          .toList();
     }
   }
 
@@ -46,8 +49,10 @@ class SegmentSpareTest {
         assertThat(p.append(c, 1L)).isEqualTo(offset++);
       }
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      // The spare appears under its name at once and is zero-filled to its capacity in the background.
-      while ((spares().isEmpty() || Files.size(spares().get(0)) < CAPACITY) && System.nanoTime() < deadline) {
+      // The spare appears under its name at once and is zero-filled to its capacity in the
+      // background.
+      while ((spares().isEmpty() || Files.size(spares().get(0)) < CAPACITY)
+          && System.nanoTime() < deadline) {
         Thread.sleep(5);
       }
       List<Path> spare = spares();
@@ -122,19 +127,21 @@ class SegmentSpareTest {
       List<Throwable> errors = new ArrayList<>();
       for (int t = 0; t < threads; t++) {
         int id = t;
-        Thread w = new Thread(() -> {
-          RecordCodec c = new RecordCodec();
-          try {
-            for (int i = 0; i < perThread; i++) {
-              c.encode(Message.of(id + ":" + i));
-              p.append(c, 1L);
-            }
-          } catch (Throwable e) {
-            synchronized (errors) {
-              errors.add(e);
-            }
-          }
-        });
+        Thread w =
+            new Thread(
+                () -> {
+                  RecordCodec c = new RecordCodec();
+                  try {
+                    for (int i = 0; i < perThread; i++) {
+                      c.encode(Message.of(id + ":" + i));
+                      p.append(c, 1L);
+                    }
+                  } catch (Throwable e) {
+                    synchronized (errors) {
+                      errors.add(e);
+                    }
+                  }
+                });
         writers.add(w);
         w.start();
       }
@@ -149,8 +156,10 @@ class SegmentSpareTest {
       long expected = 0;
       while (r.next(f) == SegmentReader.FRAME) {
         assertThat(f.offset).isEqualTo(expected++);
-        String[] s = RecordCodec.decode(f.bytes, Segment.Frame.bodyStart(), f.bodyLength, f.timestampMillis)
-            .payloadAsString().split(":");
+        String[] s =
+            RecordCodec.decode(f.bytes, Segment.Frame.bodyStart(), f.bodyLength, f.timestampMillis)
+                .payloadAsString()
+                .split(":");
         int writer = Integer.parseInt(s[0]);
         assertThat(Integer.parseInt(s[1])).isEqualTo(next.getOrDefault(writer, 0));
         next.put(writer, Integer.parseInt(s[1]) + 1);

@@ -27,7 +27,8 @@ class SegmentTest {
     List<Message> out = new ArrayList<>();
     int rc;
     while ((rc = r.next(f)) == SegmentReader.FRAME) {
-      out.add(RecordCodec.decode(f.bytes, Segment.Frame.bodyStart(), f.bodyLength, f.timestampMillis));
+      out.add(
+          RecordCodec.decode(f.bytes, Segment.Frame.bodyStart(), f.bodyLength, f.timestampMillis));
     }
     return out;
   }
@@ -43,8 +44,13 @@ class SegmentTest {
     try (Segment s = Segment.createOrOpen(dir, 1000, 1 << 20)) {
       List<Message> sent = new ArrayList<>();
       for (int i = 0; i < 100; i++) {
-        Message m = Message.builder().key(i % 2 == 0 ? "k" + i : null).payload(new byte[] {(byte) i, 0, -1})
-            .header("n", Integer.toString(i)).header("ü", "日本").build();
+        Message m =
+            Message.builder()
+                .key(i % 2 == 0 ? "k" + i : null)
+                .payload(new byte[] {(byte) i, 0, -1})
+                .header("n", Integer.toString(i))
+                .header("ü", "日本")
+                .build();
         assertThat(append(s, m)).isEqualTo(1000 + i);
         sent.add(m);
       }
@@ -81,11 +87,13 @@ class SegmentTest {
       List<Thread> ts = new ArrayList<>();
       for (int t = 0; t < threads; t++) {
         int id = t;
-        ts.add(new Thread(() -> {
-          for (int i = 0; i < perThread; i++) {
-            append(s, Message.builder().key("w" + id).payload(id + ":" + i).build());
-          }
-        }));
+        ts.add(
+            new Thread(
+                () -> {
+                  for (int i = 0; i < perThread; i++) {
+                    append(s, Message.builder().key("w" + id).payload(id + ":" + i).build());
+                  }
+                }));
       }
       ts.forEach(Thread::start);
       for (Thread t : ts) {
@@ -111,14 +119,20 @@ class SegmentTest {
       SegmentReader r = new SegmentReader(s, TimeUnit.MILLISECONDS.toNanos(50));
       Segment.Frame f = new Segment.Frame();
       assertThat(r.next(f)).isEqualTo(SegmentReader.FRAME);
-      assertThat(r.next(f)).isEqualTo(SegmentReader.NO_DATA); // the writer may still be at work: the clock starts
+      assertThat(r.next(f))
+          .isEqualTo(SegmentReader.NO_DATA); // the writer may still be at work: the clock starts
       assertThat(r.next(f)).isEqualTo(SegmentReader.NO_DATA);
       Thread.sleep(100);
       assertThat(r.next(f)).isEqualTo(SegmentReader.FRAME);
-      assertThat(RecordCodec.decode(f.bytes, Segment.Frame.bodyStart(), f.bodyLength, f.timestampMillis)
-          .payloadAsString()).isEqualTo("after");
+      assertThat(
+              RecordCodec.decode(
+                      f.bytes, Segment.Frame.bodyStart(), f.bodyLength, f.timestampMillis)
+                  .payloadAsString())
+          .isEqualTo("after");
       // Padded for everyone: a new reader skips it without waiting.
-      assertThat(readAll(s, Long.MAX_VALUE)).extracting(Message::payloadAsString).containsExactly("before", "after");
+      assertThat(readAll(s, Long.MAX_VALUE))
+          .extracting(Message::payloadAsString)
+          .containsExactly("before", "after");
     }
   }
 
@@ -131,7 +145,8 @@ class SegmentTest {
       }
       file = s.file;
     }
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+    try (FileChannel ch =
+        FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
       ByteBuffer b = ByteBuffer.allocate(1);
       long at = SegmentDescriptor.HEADER_SIZE + 3 * 96 + 50; // somewhere inside an early frame
       ch.read(b, at);
@@ -143,8 +158,9 @@ class SegmentTest {
       Segment.Frame f = new Segment.Frame();
       List<String> got = new ArrayList<>();
       while (r.next(f) == SegmentReader.FRAME) {
-        got.add(RecordCodec.decode(f.bytes, Segment.Frame.bodyStart(), f.bodyLength, f.timestampMillis)
-            .payloadAsString());
+        got.add(
+            RecordCodec.decode(f.bytes, Segment.Frame.bodyStart(), f.bodyLength, f.timestampMillis)
+                .payloadAsString());
       }
       assertThat(r.corruptFramesSkipped()).isEqualTo(1);
       assertThat(got).hasSize(9).allMatch(p -> p.startsWith("message-"));
@@ -156,18 +172,25 @@ class SegmentTest {
     Path junk = dir.resolve(Segment.fileName(0));
     Files.write(junk, new byte[10000]);
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> Segment.open(junk))
-        .isInstanceOf(CorruptLogException.class).hasMessageContaining("not a Polybus segment");
+        .isInstanceOf(CorruptLogException.class)
+        .hasMessageContaining("not a Polybus segment");
   }
 
   @Test
   void twoProcessesAppendingToOneSegmentBothSeeEveryRecordInOrder() throws Exception {
     int perWriter = 20_000;
     try (Segment s = Segment.createOrOpen(dir, 0, 32 << 20)) {
-      Process child = new ProcessBuilder(
-          ProcessHandle.current().info().command().orElse("java"),
-          "-cp", System.getProperty("java.class.path"),
-          SegmentAppendChild.class.getName(), dir.toString(), Integer.toString(perWriter))
-          .redirectErrorStream(true).redirectOutput(new File(dir.toFile(), "child.out")).start();
+      Process child =
+          new ProcessBuilder(
+                  ProcessHandle.current().info().command().orElse("java"),
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  SegmentAppendChild.class.getName(),
+                  dir.toString(),
+                  Integer.toString(perWriter))
+              .redirectErrorStream(true)
+              .redirectOutput(new File(dir.toFile(), "child.out"))
+              .start();
       for (int i = 0; i < perWriter; i++) {
         append(s, Message.builder().key("parent").payload("parent:" + i).build());
       }

@@ -29,9 +29,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Serves {@code broken:<flaw>}: the real in-memory backend, wrapped at the SPI level with one deliberate defect
- * (see {@link Flaw}). The TCK must fail against every flaw but {@code none}. Takes no host, user or parameter, and
- * rejects unknown ones like a real backend, so the bad-input cases of the TCK apply to it too.
+ * Serves {@code broken:<flaw>}: the real in-memory backend, wrapped at the SPI level with one
+ * deliberate defect (see {@link Flaw}). The TCK must fail against every flaw but {@code none}.
+ * Takes no host, user or parameter, and rejects unknown ones like a real backend, so the bad-input
+ * cases of the TCK apply to it too.
  *
  * <p>Each bus gets its own counters, so a flaw strikes at the same deliveries in every run.
  */
@@ -49,11 +50,13 @@ public final class BrokenBackendProvider implements BackendProvider {
   @Override
   public Backend open(PolybusOptions options) {
     if (!options.hosts().isEmpty() || options.user() != null) {
-      throw new ConfigurationException("the broken backend takes no host or user: '" + options.redacted() + "'");
+      throw new ConfigurationException(
+          "the broken backend takes no host or user: '" + options.redacted() + "'");
     }
     Parameters.of(options).requireAllRead();
     Flaw flaw = Flaw.of(options.path());
-    return new BrokenBackend(new InMemoryBackendProvider().open(PolybusOptions.parse("mem:")), flaw);
+    return new BrokenBackend(
+        new InMemoryBackendProvider().open(PolybusOptions.parse("mem:")), flaw);
   }
 
   /** The wrapper of one mem backend. Thread-safe as the backend it wraps. */
@@ -61,11 +64,13 @@ public final class BrokenBackendProvider implements BackendProvider {
     private final Backend mem;
     private final Flaw flaw;
     private final AtomicLong deliveries = new AtomicLong();
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "broken-backend-timer");
-      t.setDaemon(true);
-      return t;
-    });
+    private final ScheduledExecutorService timer =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "broken-backend-timer");
+              t.setDaemon(true);
+              return t;
+            });
 
     BrokenBackend(Backend mem, Flaw flaw) {
       this.mem = mem;
@@ -75,7 +80,8 @@ public final class BrokenBackendProvider implements BackendProvider {
     @Override
     public Capabilities capabilities() {
       Capabilities c = mem.capabilities();
-      // Declared so that, under Ordering.NONE, the runtime hands retries to release() and trusts deliveryCount().
+      // Declared so that, under Ordering.NONE, the runtime hands retries to release() and trusts
+      // deliveryCount().
       return flaw == Flaw.IGNORE_MAX_ATTEMPTS ? c.newBuilder().nativeDelayedRetry(true).build() : c;
     }
 
@@ -84,8 +90,11 @@ public final class BrokenBackendProvider implements BackendProvider {
       if (flaw == Flaw.NARROW_LIMITS) {
         for (Message m : messages) {
           if (utf8(m.id()) > 100 || m.headers().keySet().stream().anyMatch(n -> utf8(n) > 100)) {
-            return CompletableFuture.failedFuture(new PayloadTooLargeException("the broken backend takes ids and"
-                + " header names of at most 100 bytes: " + m));
+            return CompletableFuture.failedFuture(
+                new PayloadTooLargeException(
+                    "the broken backend takes ids and"
+                        + " header names of at most 100 bytes: "
+                        + m));
           }
         }
       }
@@ -98,27 +107,40 @@ public final class BrokenBackendProvider implements BackendProvider {
 
     @Override
     public void ensureGroup(String topic, String group, StartFrom startFrom) {
-      mem.ensureGroup(topic, group, flaw == Flaw.REPLAY_FROM_EARLIEST ? earliestFor(startFrom) : startFrom);
+      mem.ensureGroup(
+          topic, group, flaw == Flaw.REPLAY_FROM_EARLIEST ? earliestFor(startFrom) : startFrom);
     }
 
     private static StartFrom earliestFor(StartFrom startFrom) {
-      return startFrom.kind() == StartFrom.Kind.TIMESTAMP || startFrom.kind() == StartFrom.Kind.OFFSET
-          ? StartFrom.EARLIEST : startFrom;
+      return startFrom.kind() == StartFrom.Kind.TIMESTAMP
+              || startFrom.kind() == StartFrom.Kind.OFFSET
+          ? StartFrom.EARLIEST
+          : startFrom;
     }
 
     @Override
     public BackendConsumer subscribe(ConsumerSpec spec) {
-      ConsumerSpec s = flaw != Flaw.REPLAY_FROM_EARLIEST ? spec : new ConsumerSpec(spec.topic(), spec.group(),
-          spec.ordering(), earliestFor(spec.startFrom()), spec.ackTimeout(), spec.maxInFlight());
+      ConsumerSpec s =
+          flaw != Flaw.REPLAY_FROM_EARLIEST
+              ? spec
+              : new ConsumerSpec(
+                  spec.topic(),
+                  spec.group(),
+                  spec.ordering(),
+                  earliestFor(spec.startFrom()),
+                  spec.ackTimeout(),
+                  spec.maxInFlight());
       return new BrokenConsumer(mem.subscribe(s));
     }
 
     @Override
-    public CompletableFuture<Void> deadLetter(InboundRecord record, String deadLetterTopic, Message deadLetter) {
+    public CompletableFuture<Void> deadLetter(
+        InboundRecord record, String deadLetterTopic, Message deadLetter) {
       InboundRecord inner = record instanceof BrokenRecord ? ((BrokenRecord) record).inner : record;
-      Message sent = flaw == Flaw.DLQ_LOSES_HEADERS
-          ? Messages.withoutHeaders(deadLetter, deadLetter.headers().keySet())
-          : deadLetter;
+      Message sent =
+          flaw == Flaw.DLQ_LOSES_HEADERS
+              ? Messages.withoutHeaders(deadLetter, deadLetter.headers().keySet())
+              : deadLetter;
       return mem.deadLetter(inner, deadLetterTopic, sent);
     }
 
@@ -136,6 +158,7 @@ public final class BrokenBackendProvider implements BackendProvider {
     /** One member; {@link #poll} is called by one thread at a time, as the SPI promises. */
     final class BrokenConsumer implements BackendConsumer {
       private final BackendConsumer inner;
+
       /** Copies of earlier deliveries, handed out again by {@link Flaw#DUPLICATE}. */
       private final ArrayDeque<InboundRecord> copies = new ArrayDeque<>();
 

@@ -7,28 +7,33 @@ import io.polybus.tck.TckTimeouts;
 import java.time.Duration;
 
 /**
- * The whole TCK bound to one backend each, for {@link TckSelfTest} to run through the JUnit test kit. Named
- * {@code *Candidate} and nested, so that Surefire never runs them directly: most of them are meant to fail.
+ * The whole TCK bound to one backend each, for {@link TckSelfTest} to run through the JUnit test
+ * kit. Named {@code *Candidate} and nested, so that Surefire never runs them directly: most of them
+ * are meant to fail.
  */
 final class Candidates {
   private Candidates() {}
 
-  /** Short timeouts keep the self-test fast: mem: answers in milliseconds, and a broken run waits out every await. */
+  /**
+   * Short timeouts keep the self-test fast: mem: answers in milliseconds, and a broken run waits
+   * out every await.
+   */
   static final TckTimeouts SHORT = TckTimeouts.of(Duration.ofSeconds(5), Duration.ofMillis(500));
 
   /** What the in-memory backend, and so every broken wrapper of it, declares. */
-  static final Capabilities MEM = Capabilities.builder()
-      .orderedByKey(true)
-      .replay(true)
-      .replayFromTimestamp(true)
-      .replayFromOffset(true)
-      .durable(false)
-      .uncountedGiveBack(true)
-      .nativeDelayedRetry(true)
-      .mayDuplicate(false)
-      .maxPayloadBytes(1 << 20)
-      .maxHeaders(64)
-      .build();
+  static final Capabilities MEM =
+      Capabilities.builder()
+          .orderedByKey(true)
+          .replay(true)
+          .replayFromTimestamp(true)
+          .replayFromOffset(true)
+          .durable(false)
+          .uncountedGiveBack(true)
+          .nativeDelayedRetry(true)
+          .mayDuplicate(false)
+          .maxPayloadBytes(1 << 20)
+          .maxHeaders(64)
+          .build();
 
   abstract static class Candidate implements PolybusTck {
     abstract String uri();

@@ -4,13 +4,19 @@ import io.polybus.ConfigurationException;
 import java.util.Arrays;
 import java.util.Locale;
 
-/** One deliberate defect of {@link BrokenBackendProvider}, chosen by the path of a {@code broken:} URI. */
+/**
+ * One deliberate defect of {@link BrokenBackendProvider}, chosen by the path of a {@code broken:}
+ * URI.
+ */
 enum Flaw {
   /** No defect: the wrapper passes everything through, proving that it alone breaks nothing. */
   NONE,
   /** Every 100th delivery is acked behind the runtime's back and never handed to it. */
   DROP,
-  /** Every 10th delivery is handed to the runtime a second time (in the next poll); the copy settles nothing. */
+  /**
+   * Every 10th delivery is handed to the runtime a second time (in the next poll); the copy settles
+   * nothing.
+   */
   DUPLICATE,
   /** Adjacent records of the same key in one poll batch are swapped. */
   REORDER,
@@ -22,16 +28,18 @@ enum Flaw {
   REDELIVER_ACKED,
   /** {@code poll(max)} asks the real consumer for 512 records whatever {@code max} is. */
   EXCEED_IN_FLIGHT,
-  /** A group asked to start from a timestamp or an offset starts from the earliest message instead. */
+  /**
+   * A group asked to start from a timestamp or an offset starts from the earliest message instead.
+   */
   REPLAY_FROM_EARLIEST,
   /**
-   * A publish fails for a message whose id or a header name is over 100 UTF-8 bytes, as on a broker with narrower
-   * limits than the portable ones that the backend does not map.
+   * A publish fails for a message whose id or a header name is over 100 UTF-8 bytes, as on a broker
+   * with narrower limits than the portable ones that the backend does not map.
    */
   NARROW_LIMITS,
   /**
-   * {@code markNotHandled()} is ignored, so a delivery a closing member gave back without a handler having started it
-   * counts as an attempt.
+   * {@code markNotHandled()} is ignored, so a delivery a closing member gave back without a handler
+   * having started it counts as an attempt.
    */
   COUNT_UNHANDLED;
 
@@ -46,7 +54,10 @@ enum Flaw {
         return f;
       }
     }
-    throw new ConfigurationException("unknown flaw '" + path + "' for the broken backend; known: "
-        + Arrays.stream(values()).map(Flaw::path).toList());
+    throw new ConfigurationException(
+        "unknown flaw '"
+            + path
+            + "' for the broken backend; known: "
+            + Arrays.stream(values()).map(Flaw::path).toList());
   }
 }

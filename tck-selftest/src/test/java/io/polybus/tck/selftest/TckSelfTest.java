@@ -18,10 +18,10 @@ import org.junit.jupiter.api.parallel.Execution;
 import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
- * The TCK proving itself: each broken wrapper of the in-memory backend must fail the TCK, and in particular the
- * case written to catch its flaw (other cases may fail too; every failure is printed). The broken runs are
- * independent (their own buses and names), so they run concurrently to keep the self-test short; the positive
- * controls in {@link TckPositiveControlTest} run alone.
+ * The TCK proving itself: each broken wrapper of the in-memory backend must fail the TCK, and in
+ * particular the case written to catch its flaw (other cases may fail too; every failure is
+ * printed). The broken runs are independent (their own buses and names), so they run concurrently
+ * to keep the self-test short; the positive controls in {@link TckPositiveControlTest} run alone.
  */
 @Execution(ExecutionMode.CONCURRENT)
 @Timeout(300)
@@ -29,65 +29,87 @@ class TckSelfTest {
 
   @Test
   void tckCatchesABackendThatDropsMessages() {
-    assertCaught(DropCandidate.class, "shouldDeliverEveryMessagePublishedAfterTheGroupExistsExactlyOnce");
+    assertCaught(
+        DropCandidate.class, "shouldDeliverEveryMessagePublishedAfterTheGroupExistsExactlyOnce");
   }
 
   @Test
   void tckCatchesABackendThatDuplicatesDeliveries() {
-    assertCaught(DuplicateCandidate.class, "shouldDeliverEveryMessagePublishedAfterTheGroupExistsExactlyOnce");
+    assertCaught(
+        DuplicateCandidate.class,
+        "shouldDeliverEveryMessagePublishedAfterTheGroupExistsExactlyOnce");
   }
 
   @Test
   void tckCatchesABackendThatReordersMessagesOfAKey() {
-    assertCaught(ReorderCandidate.class, "shouldHandleEachKeyInPublishOrderAcrossMembersAndThreads",
+    assertCaught(
+        ReorderCandidate.class,
+        "shouldHandleEachKeyInPublishOrderAcrossMembersAndThreads",
         "shouldKeepKeyOrderAcrossRetries");
   }
 
   @Test
   void tckCatchesABackendThatIgnoresMaxAttempts() {
-    assertCaught(IgnoreMaxAttemptsCandidate.class,
+    assertCaught(
+        IgnoreMaxAttemptsCandidate.class,
         "shouldAttemptExactlyMaxAttemptsTimesThenDeadLetterOnceWithoutOrdering");
   }
 
   @Test
   void tckCatchesABackendWhoseDeadLettersLoseTheirHeaders() {
-    assertCaught(DlqLosesHeadersCandidate.class, "shouldKeepTheOriginalMessageAndAddTheDeadLetterHeaders");
+    assertCaught(
+        DlqLosesHeadersCandidate.class, "shouldKeepTheOriginalMessageAndAddTheDeadLetterHeaders");
   }
 
   @Test
   void tckCatchesABackendThatRedeliversAckedMessages() {
-    assertCaught(RedeliverAckedCandidate.class, "shouldNeverRedeliverAnAckedMessageNotEvenToANewMember");
+    assertCaught(
+        RedeliverAckedCandidate.class, "shouldNeverRedeliverAnAckedMessageNotEvenToANewMember");
   }
 
   @Test
   void tckCatchesABackendThatExceedsMaxInFlight() {
-    assertCaught(ExceedInFlightCandidate.class, "shouldNeverHoldMoreUnsettledDeliveriesThanMaxInFlight");
+    assertCaught(
+        ExceedInFlightCandidate.class, "shouldNeverHoldMoreUnsettledDeliveriesThanMaxInFlight");
   }
 
   @Test
   void tckCatchesABackendThatStartsTimestampAndOffsetGroupsAtTheEarliestMessage() {
     TckRuns.Outcome o = TckRuns.run(ReplayFromEarliestCandidate.class);
-    assertThat(o.failed().keySet()).as("cases failed by the replay-from-earliest backend\n%s", o.describe())
-        .contains("shouldStartATimestampGroupAtTheFirstMessageAtOrAfterTheInstantOrRefuseIt",
+    assertThat(o.failed().keySet())
+        .as("cases failed by the replay-from-earliest backend\n%s", o.describe())
+        .contains(
+            "shouldStartATimestampGroupAtTheFirstMessageAtOrAfterTheInstantOrRefuseIt",
             "shouldStartAnOffsetGroupAtThatOffsetOrRefuseIt");
   }
 
   @Test
   void tckCatchesABackendWithNarrowerLimitsThanThePortableOnes() {
-    assertCaught(NarrowLimitsCandidate.class,
+    assertCaught(
+        NarrowLimitsCandidate.class,
         "shouldDeliverAMessageAtThePortableIdHeaderNameAndMetadataLimitsIntact");
   }
 
   @Test
   void tckCatchesABackendThatCountsDeliveriesAClosingMemberNeverHandled() {
-    assertCaught(CountUnhandledCandidate.class, "shouldNotCountDeliveriesThatAClosingMemberGaveBackUnhandled");
+    assertCaught(
+        CountUnhandledCandidate.class,
+        "shouldNotCountDeliveriesThatAClosingMemberGaveBackUnhandled");
   }
 
-  /** At least one case fails, and one of {@code designated} (the cases written for this flaw) is among them. */
+  /**
+   * At least one case fails, and one of {@code designated} (the cases written for this flaw) is
+   * among them.
+   */
   private static void assertCaught(Class<?> candidate, String... designated) {
     TckRuns.Outcome o = TckRuns.run(candidate);
-    assertThat(o.failed()).as("TCK cases failed by %s\n%s", candidate.getSimpleName(), o.describe()).isNotEmpty();
-    assertThat(o.failed().keySet()).as("the cases written for this flaw, among those failed by %s\n%s",
-        candidate.getSimpleName(), o.describe()).containsAnyOf(designated);
+    assertThat(o.failed())
+        .as("TCK cases failed by %s\n%s", candidate.getSimpleName(), o.describe())
+        .isNotEmpty();
+    assertThat(o.failed().keySet())
+        .as(
+            "the cases written for this flaw, among those failed by %s\n%s",
+            candidate.getSimpleName(), o.describe())
+        .containsAnyOf(designated);
   }
 }
