@@ -1,0 +1,461 @@
+package io.polybus.internal;
+
+import io.polybus.Handler;
+import io.polybus.Ordering;
+import io.polybus.spi.InboundRecord;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+
+/**
+ * Not API. Key-ordered dispatch: the {@code concurrency} worker threads of one subscription, how
+ * records reach them, and their key tables.
+ *
+ * <h2>Routing</h2>
+ *
+ * The poll thread hands each record to one worker: by key hash under {@link Ordering#KEY} (so a key
+ * always lands on the same worker), round-robin otherwise. A worker owns its queue and its key
+ * table; the only state it shares is the {@link InFlightWindow} and each delivery's settle state.
+ *
+ * <h2>Key protocol</h2>
+ *
+ * A worker's key table maps a key to the deliveries of that key waiting behind an unsettled one. A
+ * delivery still unsettled when its handler returns "holds" its key (an entry in the table); one
+ * that settled during its handler (the common case) never touches the table. A delivery whose key
+ * is in the table waits; any other runs at once. When a holder settles, the next waiting delivery
+ * of its key runs. A retry attempt inherits the hold of the attempt before it, so a key waiting for
+ * its retry holds back its own later messages only.
+ *
+ * <h2>Stopping</h2>
+ *
+ * Once {@link RunState#stopping} is set no handler starts: records a worker still finds in its
+ * queue or key table are marked {@link InboundRecord#markNotHandled() not handled}, and so are
+ * those of a worker that outlives the drain deadline inside a handler ({@link #abandonStuck}).
+ */
+final class KeyedDispatch {
+  private static final Object STOP = new Object();
+  private static final ArrayDeque<RuntimeDelivery> BUSY = new ArrayDeque<>(0);
+  private static final long IDLE_EXIT_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+  private final Worker[] workers;
+  private final boolean keyed;
+  private final boolean manual;
+  private final Handler handler;
+  private final SettleRules rules;
+  private final BiConsumer<String, Throwable> failForGood;
+  private int roundRobin;
+
+  /**
+   * @param failForGood called on the worker's thread when a handler throws a fatal error; the
+   *     worker then takes nothing more
+   */
+  KeyedDispatch(
+      String name,
+      int concurrency,
+      Handler handler,
+      boolean manual,
+      SettleRules rules,
+      BiConsumer<String, Throwable> failForGood) {
+    this.keyed = rules.keyed;
+    this.manual = manual;
+    this.handler = handler;
+    this.rules = rules;
+    this.failForGood = failForGood;
+    this.workers = new Worker[concurrency];
+    for (int i = 0; i < workers.length; i++) {
+      workers[i] = new Worker(name + "-worker-" + i, i);
+    }
+  }
+
+  /** Worker {@code index}, never started before {@link #start()}: tests build deliveries on it. */
+  Worker worker(int index) {
+    return workers[index];
+  }
+
+  void start() {
+    for (Worker w : workers) {
+      w.thread.start();
+    }
+  }
+
+  /**
+   * Hands each record to its worker, as arrays of records: the worker wraps them in deliveries
+   * itself, so that the poll thread, which also does the backend's fetching and decoding and so
+   * bounds the subscription's throughput, does as little per record as it can. Poll thread only.
+   */
+  void route(List<InboundRecord> records) {
+    int n = workers.length;
+    if (n == 1) {
+      workers[0].queue.add(records.toArray(new InboundRecord[0]));
+      return;
+    }
+    @SuppressWarnings("unchecked")
+    List<InboundRecord>[] batches = new List[n];
+    for (InboundRecord r : records) {
+      Object key = keyed ? r.orderingKey() : null;
+      int w =
+          key != null ? Math.floorMod(spread(key.hashCode()), n) : (roundRobin++ & 0x7fffffff) % n;
+      if (batches[w] == null) {
+        batches[w] = new ArrayList<>();
+      }
+      batches[w].add(r);
+    }
+    for (int i = 0; i < n; i++) {
+      if (batches[i] != null) {
+        workers[i].queue.add(batches[i].toArray(new InboundRecord[0]));
+      }
+    }
+  }
+
+  private static int spread(int h) {
+    return h ^ (h >>> 16);
+  }
+
+  /**
+   * Tells every worker to stop once its current handler returns. {@link RunState#stopping} first.
+   */
+  void signalStop() {
+    for (Worker w : workers) {
+      w.queue.add(STOP);
+    }
+  }
+
+  /** Waits until every worker but the calling thread has exited, at most until the deadline. */
+  boolean awaitExit(long deadlineNanos) {
+    boolean all = true;
+    Thread self = Thread.currentThread();
+    for (Worker w : workers) {
+      if (w.thread != self) {
+        all &= join(w.thread, deadlineNanos);
+      }
+    }
+    return all;
+  }
+
+  /**
+   * After the drain deadline: marks what the workers will never start as not handled, and
+   * interrupts the workers still inside a handler. Records routed after a worker took its STOP (the
+   * poll thread raced with close), or queued behind a handler that outlived the deadline, were
+   * never started either. A stuck worker's key table is its own: deliveries waiting there count, a
+   * documented edge.
+   */
+  void abandonStuck() {
+    Thread self = Thread.currentThread();
+    for (Worker w : workers) {
+      if (w.thread.isAlive() && w.thread != self) {
+        SubscriptionRuntime.markNotHandled(w.unstartedOfStuckBatch());
+        w.thread.interrupt();
+      }
+    }
+    for (Worker w : workers) {
+      List<Object> left = new ArrayList<>();
+      w.queue.drainTo(left);
+      for (Object item : left) {
+        if (item instanceof InboundRecord[]) {
+          SubscriptionRuntime.markNotHandled(Arrays.asList((InboundRecord[]) item));
+        } else if (item == STOP) {
+          w.queue.add(STOP); // a stuck worker still exits when its handler returns
+        }
+      }
+    }
+  }
+
+  private static boolean join(Thread t, long deadlineNanos) {
+    // An idle worker needs a moment to take its STOP even when the deadline has passed already.
+    long left = Math.max(deadlineNanos - System.nanoTime(), IDLE_EXIT_NANOS);
+    try {
+      TimeUnit.NANOSECONDS.timedJoin(t, left);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return !t.isAlive();
+  }
+
+  /**
+   * A handler thread with its own queue and key table. Only its own thread touches {@link
+   * #blocked}, {@link #settledHere} and {@link RuntimeDelivery#holdsKey}.
+   */
+  final class Worker implements Runnable {
+    final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+    final Thread thread;
+
+    /** This worker's counter in the {@link InFlightWindow}. */
+    final int index;
+
+    /** Key -> deliveries waiting behind the one holding it; {@link #BUSY} when nobody waits. */
+    private final HashMap<Object, ArrayDeque<RuntimeDelivery>> blocked = new HashMap<>();
+
+    /** Deliveries released on this worker's own thread, looked at after the current handler. */
+    private final ArrayDeque<RuntimeDelivery> settledHere = new ArrayDeque<>();
+
+    /** The delivery whose handler is running on this thread, or null. */
+    private RuntimeDelivery current;
+
+    /**
+     * The batch of records this worker is dispatching, or null, and the index of the one it
+     * dispatches now: written by this thread with release stores (plain stores on x86), read by
+     * close when this thread outlives the drain deadline inside a handler, to mark the records
+     * after it as never handled.
+     */
+    private InboundRecord[] batch;
+
+    private int cursor;
+
+    Worker(String name, int index) {
+      this.index = index;
+      this.thread = new Thread(this, name);
+      thread.setDaemon(true);
+    }
+
+    boolean isOwnThread() {
+      return Thread.currentThread() == thread;
+    }
+
+    /** Queues a due in-place retry (its key is held for it already). Any thread. */
+    void enqueue(RuntimeDelivery next) {
+      queue.add(next);
+    }
+
+    @Override
+    public void run() {
+      RunState state = rules.state;
+      InFlightWindow window = rules.window;
+      try {
+        while (true) {
+          Object item = queue.poll();
+          if (item == null) {
+            // Going idle: a parked poller waiting for a batch of room should not wait its timeout.
+            window.flush(index);
+            try {
+              item = queue.take();
+            } catch (InterruptedException e) {
+              if (state.stopping) {
+                return; // close() gave up waiting for this worker
+              }
+              continue; // not ours to obey: only close() stops a worker
+            }
+          }
+          if (item == STOP) {
+            markWaitingNotHandled();
+            return;
+          }
+          if (state.stopping) {
+            // Not started: consumer.close() gives it back to the group, and it does not count.
+            if (item instanceof InboundRecord[]) {
+              SubscriptionRuntime.markNotHandled(Arrays.asList((InboundRecord[]) item));
+            }
+            continue;
+          }
+          if (item instanceof InboundRecord[]) {
+            InboundRecord[] records = (InboundRecord[]) item;
+            BATCH.setRelease(this, records);
+            for (int i = 0; i < records.length; i++) {
+              CURSOR.setRelease(this, i); // before the check: see unstartedOfStuckBatch()
+              if (state.stopping) {
+                SubscriptionRuntime.markNotHandled(
+                    Arrays.asList(records).subList(i, records.length));
+                break;
+              }
+              dispatch(new RuntimeDelivery(records[i], records[i].deliveryCount(), this, rules));
+            }
+            BATCH.setRelease(this, null);
+          } else {
+            RuntimeDelivery d = (RuntimeDelivery) item;
+            if (d.released) {
+              releasedElsewhere(d);
+            } else {
+              // A due in-place retry. Note the attempt before the handler sees it, so a member
+              // dying
+              // inside this attempt does not make the next member repeat its number.
+              d.record.recordAttempts(d.attempt);
+              attempt(d, true);
+            }
+          }
+        }
+      } catch (FatalHandlerError e) {
+        // failForGood has run: this worker takes nothing more
+      }
+    }
+
+    private void dispatch(RuntimeDelivery d) {
+      if (keyed) {
+        Object key = d.key();
+        if (key != null) {
+          ArrayDeque<RuntimeDelivery> waiting = blocked.get(key);
+          if (waiting != null) {
+            if (waiting == BUSY) {
+              waiting = new ArrayDeque<>(4);
+              blocked.put(key, waiting);
+            }
+            waiting.add(d);
+            return;
+          }
+        }
+      }
+      attempt(d, false);
+    }
+
+    /** Runs one attempt, then takes, keeps or gives up the key hold according to how it settled. */
+    private void attempt(RuntimeDelivery d, boolean keyHeld) {
+      while (d != null) {
+        current = d;
+        try {
+          invoke(d);
+        } finally {
+          current = null;
+        }
+        RuntimeDelivery next = null;
+        Object key = keyed ? d.key() : null;
+        if (key != null) {
+          if (!d.released) {
+            if (!keyHeld) {
+              blocked.put(key, BUSY);
+            }
+            d.holdsKey = true;
+          } else if (keyHeld) {
+            next = nextOf(key);
+          }
+        }
+        drainSettledHere();
+        d = next;
+        keyHeld = true;
+      }
+    }
+
+    /**
+     * The holder of {@code key} settled: removes the hold and returns the next waiting delivery, if
+     * any. While stopping, nothing more starts and the table stays as it is, for {@link
+     * #markWaitingNotHandled()}.
+     */
+    private RuntimeDelivery nextOf(Object key) {
+      if (rules.state.stopping) {
+        return null;
+      }
+      ArrayDeque<RuntimeDelivery> waiting = blocked.get(key);
+      RuntimeDelivery next = waiting == null || waiting == BUSY ? null : waiting.poll();
+      if (next == null) {
+        blocked.remove(key);
+      } else if (waiting.isEmpty()) {
+        blocked.put(key, BUSY);
+      }
+      return next;
+    }
+
+    /** On the way out: the deliveries still waiting behind a key were never started. */
+    private void markWaitingNotHandled() {
+      for (ArrayDeque<RuntimeDelivery> waiting : blocked.values()) {
+        for (RuntimeDelivery d : waiting) {
+          d.record.markNotHandled();
+        }
+      }
+      blocked.clear();
+    }
+
+    /** A delivery was released on another thread (or later on this one). */
+    private void releasedElsewhere(RuntimeDelivery d) {
+      if (d.holdsKey) {
+        d.holdsKey = false;
+        RuntimeDelivery next = nextOf(d.key());
+        if (next != null) {
+          attempt(next, true);
+        }
+      }
+    }
+
+    private void drainSettledHere() {
+      RuntimeDelivery d;
+      while ((d = settledHere.poll()) != null && !rules.state.stopping) {
+        releasedElsewhere(d);
+      }
+    }
+
+    /**
+     * Called by close for a worker still inside a handler after the drain deadline: the records of
+     * its batch after the one it is dispatching, which it will never start (it checks {@code
+     * stopping}, set long before, after each cursor store and before each start). Empty when the
+     * batch changed while being read: those records then count, the safe side.
+     */
+    List<InboundRecord> unstartedOfStuckBatch() {
+      InboundRecord[] b = (InboundRecord[]) BATCH.getAcquire(this);
+      int c = (int) CURSOR.getAcquire(this);
+      if (b == null || BATCH.getAcquire(this) != b) {
+        return List.of();
+      }
+      return Arrays.asList(b).subList(Math.min(c + 1, b.length), b.length);
+    }
+
+    /** Called on whatever thread released {@code d}. */
+    void onReleased(RuntimeDelivery d) {
+      if (Thread.currentThread() == thread) {
+        if (current != d) {
+          settledHere.add(d); // e.g. a handler acking an earlier delivery it kept
+        }
+        // else: attempt() looks at d.released when the handler returns
+      } else {
+        queue.add(d);
+      }
+    }
+
+    private void invoke(RuntimeDelivery d) {
+      if (d.deadLetterIfOverDelivered()) {
+        return;
+      }
+      try {
+        handler.handle(d);
+        if (!manual) {
+          d.ack();
+        }
+      } catch (Throwable t) {
+        if (isFatal(t)) {
+          failForGood.accept("a handler threw " + SubscriptionRuntime.describe(t) + " on " + d, t);
+          throw new FatalHandlerError();
+        }
+        if (!d.isSettled()) {
+          d.fail(t);
+        }
+      } finally {
+        // A handler that set this thread's interrupt flag (or left it set by an interrupted call)
+        // must not stop the worker at its next take(): the flag belongs to the handler's work.
+        if (!rules.state.stopping) {
+          Thread.interrupted();
+        }
+      }
+    }
+  }
+
+  /**
+   * Whether a handler's throwable leaves the JVM in a state in which handling more messages cannot
+   * be trusted. A {@link StackOverflowError} is not: the stack has unwound, and it is the handler's
+   * own failure, so it counts as a failed attempt like any exception.
+   */
+  private static boolean isFatal(Throwable t) {
+    return t instanceof VirtualMachineError && !(t instanceof StackOverflowError);
+  }
+
+  /** Unwinds a worker whose handler threw a fatal error, after the failure hook has run. */
+  private static final class FatalHandlerError extends Error {
+    FatalHandlerError() {
+      super(null, null, false, false);
+    }
+  }
+
+  private static final VarHandle BATCH;
+  private static final VarHandle CURSOR;
+
+  static {
+    try {
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      BATCH = lookup.findVarHandle(Worker.class, "batch", InboundRecord[].class);
+      CURSOR = lookup.findVarHandle(Worker.class, "cursor", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+}
