@@ -6,9 +6,9 @@ import io.polybus.Message;
 import io.polybus.NonTransientPolybusException;
 import io.polybus.PayloadTooLargeException;
 import io.polybus.Polybus;
-import io.polybus.PolybusTimeoutException;
 import io.polybus.PublishReceipt;
 import io.polybus.StartFrom;
+import io.polybus.TransientPolybusException;
 import io.polybus.spi.Backend;
 import io.polybus.spi.BackendConsumer;
 import io.polybus.spi.ConsumerSpec;
@@ -17,13 +17,13 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -46,13 +46,17 @@ import software.amazon.awssdk.services.sqs.model.SendMessageBatchResultEntry;
  * message to every group queue of its topic ({@link QueueDirectory}), so each group receives every
  * message without SNS. A message published while a topic has no group is not kept anywhere.
  *
- * <p>Threads: {@code publishers} threads send {@code SendMessageBatch} calls (10 entries at most,
- * one per chunk of a publish and queue, chunks of one publish in parallel); one {@link Settler}
- * thread sends acks ({@code DeleteMessageBatch}), releases and visibility extensions. Consumers
- * receive on the runtime's poll thread. Every call is bounded by {@code timeout} (plus the
- * long-poll {@code wait}, one client setting for all calls), and a call not started within {@code
- * timeout} of its publish is not sent ({@link PolybusTimeoutException}), so a publish completes or
- * fails within {@code 2 × timeout + wait} (21 s by default).
+ * <p>Publishing: {@link Outbox} holds what waits (at most {@link #MAX_WAITING_MESSAGES} messages,
+ * {@link #MAX_WAITING_BYTES} bytes: beyond, a publish fails at once with {@link
+ * io.polybus.BackPressureException}) and coalesces the messages of concurrent publishes of a topic
+ * into {@code SendMessageBatch} calls of up to 10, at most {@code publishers} calls in flight (in
+ * FIFO mode one per message group at a time, so a key keeps its publish order). Each call is
+ * bounded by {@code timeout} plus the long-poll {@code wait} (one client setting for all calls),
+ * counted from when it is sent, never from when its publish was queued.
+ *
+ * <p>Threads: {@code publishers} threads send the outbox's calls; one {@link Settler} thread sends
+ * acks ({@code DeleteMessageBatch}), releases and visibility extensions, its calls of one round in
+ * parallel on the same threads. Consumers receive on the runtime's poll thread.
  */
 final class SqsBackend implements Backend {
   private static final System.Logger LOG = System.getLogger("io.polybus.sqs");
@@ -61,6 +65,12 @@ final class SqsBackend implements Backend {
   static final int RETENTION_SECONDS = 14 * 24 * 3600;
 
   private static final int SEND_ROUNDS = 3;
+
+  /** The outbox's bound: messages waiting to be sent, not yet in a call. */
+  static final int MAX_WAITING_MESSAGES = 10_000;
+
+  /** The outbox's bound: bytes (encoded size) of the messages waiting to be sent. */
+  static final long MAX_WAITING_BYTES = 64L * 1024 * 1024;
 
   final SqsSettings settings;
   final SqsClient sqs;
@@ -76,8 +86,8 @@ final class SqsBackend implements Backend {
 
   private final SecureRandom random = new SecureRandom();
 
-  /** FIFO mode: per topic, the last publish queued, which the next one waits for. */
-  private final Map<String, CompletableFuture<?>> fifoTails = new HashMap<>();
+  /** Publishes waiting to be sent, and the batches they become. */
+  private final Outbox outbox;
 
   SqsBackend(SqsSettings settings, SqsClient sqs) {
     this.settings = settings;
@@ -114,6 +124,16 @@ final class SqsBackend implements Backend {
               return t;
             });
     senders.allowCoreThreadTimeOut(true);
+    this.outbox =
+        new Outbox(
+            settings.fifo(),
+            settings.publishers(),
+            settings.maxMessageSize(),
+            MAX_WAITING_MESSAGES,
+            MAX_WAITING_BYTES,
+            senders,
+            this::sendBatch,
+            settings.where());
     this.settler = new Settler(this);
   }
 
@@ -133,8 +153,14 @@ final class SqsBackend implements Backend {
     if (closed.get()) {
       return CompletableFuture.failedFuture(new IllegalStateException("the sqs backend is closed"));
     }
-    List<SqsLayout.Encoded> encoded = new ArrayList<>(messages.size());
-    for (Message m : messages) {
+    Outbox.Publish publish = new Outbox.Publish(topic, messages);
+    // One token per publish call: SQS's deduplication drops the SDK's own retries of a call, never
+    // a later deliberate publish of the same message (a redrive, a second dead letter of a
+    // redriven message).
+    String token = settings.fifo() ? HexFormat.of().formatHex(nextBytes()) : null;
+    List<Outbox.Entry> entries = new ArrayList<>(messages.size());
+    for (int i = 0; i < messages.size(); i++) {
+      Message m = messages.get(i);
       SqsLayout.Encoded e = SqsLayout.encode(m);
       if (e.size() > settings.maxMessageSize()) {
         // Checked before anything is sent, so nothing of the batch is published.
@@ -147,93 +173,17 @@ final class SqsBackend implements Backend {
                     + " bytes as an SQS message (body and attributes); SQS accepts "
                     + settings.maxMessageSize()));
       }
-      encoded.add(e);
+      entries.add(
+          settings.fifo()
+              ? new Outbox.Entry(
+                  publish,
+                  i,
+                  groupId(m),
+                  SqsNames.sha256Hex(m.id()).substring(0, 48) + "-" + token,
+                  e)
+              : new Outbox.Entry(publish, i, null, null, e));
     }
-    // One token per publish call: SQS's deduplication drops the SDK's own retries of a call, never
-    // a later
-    // deliberate publish of the same message (a redrive, a second dead letter of a redriven
-    // message).
-    String token = settings.fifo() ? HexFormat.of().formatHex(nextBytes()) : null;
-    CompletableFuture<List<PublishReceipt>> result = new CompletableFuture<>();
-    // A call not started within `timeout` of the publish is not sent at all, so that a publish
-    // queued behind others
-    // while the endpoint is down still fails within about two timeouts.
-    long deadline = System.nanoTime() + settings.timeout().toNanos();
-    try {
-      if (settings.fifo()) {
-        // A FIFO queue keeps the order in which it received messages: the publishes of a topic are
-        // sent one after
-        // the other, and the chunks of one publish in order.
-        synchronized (fifoTails) {
-          CompletableFuture<?> tail =
-              fifoTails.getOrDefault(topic, CompletableFuture.completedFuture(null));
-          CompletableFuture<Void> next =
-              tail.handleAsync(
-                  (x, e) -> {
-                    sendInOrder(topic, messages, encoded, token, deadline, result);
-                    return null;
-                  },
-                  senders);
-          fifoTails.put(topic, next);
-          next.whenComplete(
-              (x, e) -> {
-                synchronized (fifoTails) {
-                  fifoTails.remove(topic, next);
-                }
-              });
-        }
-      } else {
-        senders.execute(() -> fanOut(topic, messages, encoded, token, deadline, result));
-      }
-    } catch (RejectedExecutionException e) {
-      result.completeExceptionally(new IllegalStateException("the sqs backend is closed"));
-    }
-    return result;
-  }
-
-  /** FIFO mode: every chunk to every queue, in order, on this thread. */
-  private void sendInOrder(
-      String topic,
-      List<Message> messages,
-      List<SqsLayout.Encoded> encoded,
-      String token,
-      long deadline,
-      CompletableFuture<List<PublishReceipt>> result) {
-    try {
-      List<String> queues = directory.groupQueues(topic);
-      String[] positions = new String[messages.size()];
-      List<int[]> chunks = chunks(encoded);
-      boolean first = true;
-      for (String queue : queues) {
-        for (int[] c : chunks) {
-          sendChunk(
-              topic,
-              queue,
-              messages,
-              encoded,
-              c[0],
-              c[1],
-              token,
-              deadline,
-              first ? positions : null);
-        }
-        first = false;
-      }
-      result.complete(receipts(topic, messages, positions));
-    } catch (RuntimeException e) {
-      result.completeExceptionally(SqsErrors.map(e, "publish to '" + topic + "'", settings));
-    }
-  }
-
-  private static List<PublishReceipt> receipts(
-      String topic, List<Message> messages, String[] positions) {
-    List<PublishReceipt> receipts = new ArrayList<>(messages.size());
-    for (int i = 0; i < messages.size(); i++) {
-      receipts.add(
-          new PublishReceipt(
-              topic, messages.get(i).id(), positions[i] == null ? "" : positions[i]));
-    }
-    return receipts;
+    return outbox.offer(publish, entries);
   }
 
   private byte[] nextBytes() {
@@ -243,73 +193,90 @@ final class SqsBackend implements Backend {
   }
 
   /**
-   * Runs on a sender: finds the group queues, then sends every chunk to every queue, chunks in
-   * parallel.
+   * The outbox's sender: one batch of a topic to every group queue of it, one queue after the
+   * other; each call bounded by the client's {@code timeout} (plus {@code wait}), counted from when
+   * it is sent.
    */
-  private void fanOut(
-      String topic,
-      List<Message> messages,
-      List<SqsLayout.Encoded> encoded,
-      String token,
-      long deadline,
-      CompletableFuture<List<PublishReceipt>> result) {
+  private void sendBatch(String topic, List<Outbox.Entry> batch) {
     List<String> queues;
     try {
       queues = directory.groupQueues(topic);
     } catch (RuntimeException e) {
-      result.completeExceptionally(
-          SqsErrors.map(e, "list the group queues of '" + topic + "'", settings));
-      return;
+      throw SqsErrors.map(e, "list the group queues of '" + topic + "'", settings);
     }
-    String[] positions = new String[messages.size()];
-    List<int[]> chunks = chunks(encoded);
-    List<CompletableFuture<Void>> parts = new ArrayList<>(chunks.size() * queues.size());
     boolean first = true;
     for (String queue : queues) {
-      for (int[] c : chunks) {
-        boolean record = first;
-        Runnable send =
-            () ->
-                sendChunk(
-                    topic,
-                    queue,
-                    messages,
-                    encoded,
-                    c[0],
-                    c[1],
-                    token,
-                    deadline,
-                    record ? positions : null);
-        if (parts.isEmpty() && chunks.size() * queues.size() == 1) {
-          // A single call: send it from this thread rather than hopping to another.
-          try {
-            send.run();
-            parts.add(CompletableFuture.completedFuture(null));
-          } catch (RuntimeException e) {
-            parts.add(CompletableFuture.failedFuture(e));
-          }
-        } else {
-          try {
-            parts.add(CompletableFuture.runAsync(send, senders));
-          } catch (RejectedExecutionException e) {
-            parts.add(
-                CompletableFuture.failedFuture(
-                    new IllegalStateException("the sqs backend is closed")));
-          }
-        }
-      }
+      sendBatch(topic, queue, batch, first);
       first = false;
     }
-    CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0]))
-        .whenComplete(
-            (ok, err) -> {
-              if (err != null) {
-                result.completeExceptionally(
-                    SqsErrors.map(err, "publish to '" + topic + "'", settings));
-                return;
-              }
-              result.complete(receipts(topic, messages, positions));
-            });
+  }
+
+  private void sendBatch(String topic, String queue, List<Outbox.Entry> batch, boolean record) {
+    // In order: a FIFO queue takes the entries of one batch in the order they are listed.
+    Map<String, Outbox.Entry> pending = new LinkedHashMap<>();
+    for (int i = 0; i < batch.size(); i++) {
+      if (batch.get(i).failure == null) {
+        pending.put(Integer.toString(i), batch.get(i));
+      }
+    }
+    for (int round = 1; !pending.isEmpty(); round++) {
+      List<SendMessageBatchRequestEntry> request = new ArrayList<>(pending.size());
+      for (Map.Entry<String, Outbox.Entry> p : pending.entrySet()) {
+        Outbox.Entry e = p.getValue();
+        SendMessageBatchRequestEntry.Builder b =
+            SendMessageBatchRequestEntry.builder()
+                .id(p.getKey())
+                .messageBody(e.encoded.body())
+                .messageAttributes(e.encoded.attributes());
+        if (e.group != null) {
+          b.messageGroupId(e.group).messageDeduplicationId(e.deduplicationId);
+        }
+        request.add(b.build());
+      }
+      SendMessageBatchResponse r;
+      try {
+        r = sqs.sendMessageBatch(b -> b.queueUrl(queue).entries(request));
+      } catch (QueueDoesNotExistException e) {
+        // The group was deleted since the topic was listed: it no longer receives anything.
+        directory.forget(topic);
+        LOG.log(
+            System.Logger.Level.DEBUG,
+            () -> "queue " + queue + " of topic " + topic + " is gone; skipped");
+        return;
+      } catch (RuntimeException e) {
+        throw SqsErrors.map(e, "publish to '" + topic + "'", settings);
+      }
+      for (SendMessageBatchResultEntry ok : r.successful()) {
+        Outbox.Entry e = pending.remove(ok.id());
+        if (e != null && record) {
+          e.position = ok.messageId();
+        }
+      }
+      for (BatchResultErrorEntry failed : r.failed()) {
+        Outbox.Entry e = pending.get(failed.id());
+        if (e == null) {
+          continue;
+        }
+        // FIFO: sent again later, it would land behind later messages of its key that SQS took
+        // from this batch; so it fails (and the outbox fails what waits of its key).
+        if (failed.senderFault() || round >= SEND_ROUNDS || settings.fifo()) {
+          pending.remove(failed.id());
+          String what =
+              "SQS refused message "
+                  + e.message().id()
+                  + " on "
+                  + QueueDirectory.queueName(queue)
+                  + ": "
+                  + failed.code()
+                  + " "
+                  + failed.message();
+          e.failure =
+              failed.senderFault()
+                  ? new NonTransientPolybusException(what)
+                  : new TransientPolybusException(what);
+        }
+      }
+    }
   }
 
   /**
@@ -331,76 +298,6 @@ final class SqsBackend implements Backend {
     }
     chunks.add(new int[] {start, encoded.size()});
     return chunks;
-  }
-
-  private void sendChunk(
-      String topic,
-      String queue,
-      List<Message> messages,
-      List<SqsLayout.Encoded> encoded,
-      int from,
-      int to,
-      String token,
-      long deadline,
-      String[] positions) {
-    // In order: a FIFO queue takes the entries of one batch in the order they are listed.
-    Map<String, SendMessageBatchRequestEntry> pending = new java.util.LinkedHashMap<>();
-    for (int i = from; i < to; i++) {
-      Message m = messages.get(i);
-      SqsLayout.Encoded e = encoded.get(i);
-      SendMessageBatchRequestEntry.Builder b =
-          SendMessageBatchRequestEntry.builder()
-              .id(Integer.toString(i))
-              .messageBody(e.body())
-              .messageAttributes(e.attributes());
-      if (settings.fifo()) {
-        b.messageGroupId(groupId(m))
-            .messageDeduplicationId(SqsNames.sha256Hex(m.id()).substring(0, 48) + "-" + token);
-      }
-      pending.put(Integer.toString(i), b.build());
-    }
-    for (int round = 1; !pending.isEmpty(); round++) {
-      if (System.nanoTime() - deadline > 0) {
-        throw new PolybusTimeoutException(
-            "publish to '"
-                + topic
-                + "' not sent within "
-                + settings.timeout()
-                + " ("
-                + settings.where()
-                + ")");
-      }
-      SendMessageBatchResponse r;
-      try {
-        r = sqs.sendMessageBatch(b -> b.queueUrl(queue).entries(pending.values()));
-      } catch (QueueDoesNotExistException e) {
-        // The group was deleted since the topic was listed: it no longer receives anything.
-        directory.forget(topic);
-        LOG.log(
-            System.Logger.Level.DEBUG,
-            () -> "queue " + queue + " of topic " + topic + " is gone; skipped");
-        return;
-      }
-      for (SendMessageBatchResultEntry ok : r.successful()) {
-        pending.remove(ok.id());
-        if (positions != null) {
-          positions[Integer.parseInt(ok.id())] = ok.messageId();
-        }
-      }
-      for (BatchResultErrorEntry failed : r.failed()) {
-        if (failed.senderFault() || round >= SEND_ROUNDS) {
-          throw new NonTransientPolybusException(
-              "SQS refused message "
-                  + messages.get(Integer.parseInt(failed.id())).id()
-                  + " on "
-                  + QueueDirectory.queueName(queue)
-                  + ": "
-                  + failed.code()
-                  + " "
-                  + failed.message());
-        }
-      }
-    }
   }
 
   /**
@@ -521,6 +418,8 @@ final class SqsBackend implements Backend {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
+    // What was published before close is sent (or fails) first; then the settler's last acks.
+    outbox.close(System.nanoTime() + settings.timeout().toNanos());
     settler.close();
     senders.shutdown();
     try {
