@@ -9,11 +9,15 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * The whole TCK against {@code log:} in a temporary directory (small segments, so rolling is
  * exercised too).
  */
+// The TCK's cases make their own names and mostly wait: they run side by side.
+@Execution(ExecutionMode.CONCURRENT)
 class NativeLogTckTest implements PolybusTck {
   private static final Path DIR;
 

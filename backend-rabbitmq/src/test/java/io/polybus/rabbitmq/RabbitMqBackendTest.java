@@ -41,7 +41,7 @@ class RabbitMqBackendTest {
 
   @AfterAll
   static void deleteWhatTheTestsDeclared() throws Exception {
-    TestBroker.deleteDeclared();
+    TestBroker.deleteDeclared(name -> name.contains("rmq-"));
   }
 
   private static String unique(String what) {
@@ -241,7 +241,7 @@ class RabbitMqBackendTest {
       assertThat(TestBroker.declared()).containsAll(names);
       assertThat(TestBroker.exchangeExists(raw, topic)).isTrue();
       assertThat(TestBroker.queueExists(raw, names.get(2))).isTrue();
-      TestBroker.deleteDeclared();
+      TestBroker.deleteDeclared(names::contains);
       for (String n : names) {
         assertThat(TestBroker.queueExists(raw, n) || TestBroker.exchangeExists(raw, n))
             .as("%s deleted", n)
@@ -368,11 +368,22 @@ class RabbitMqBackendTest {
             : "rabbitmqctl");
     cmd.add("-q");
     cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor(60, TimeUnit.SECONDS))
-        .as("rabbitmqctl %s finished", List.of(args))
-        .isTrue();
-    assertThat(p.exitValue()).as("rabbitmqctl %s: %s", List.of(args), out).isZero();
+    java.nio.file.Path log = java.nio.file.Files.createTempFile("rabbitmqctl", ".log");
+    try {
+      // Output to a file, not a pipe: reading a pipe would block past the bound if it hangs.
+      Process p =
+          new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      boolean finished = p.waitFor(60, TimeUnit.SECONDS);
+      if (!finished) {
+        p.destroyForcibly();
+      }
+      String out = java.nio.file.Files.readString(log, StandardCharsets.UTF_8);
+      assertThat(finished)
+          .as("rabbitmqctl %s finished within 60 s: %s", List.of(args), out)
+          .isTrue();
+      assertThat(p.exitValue()).as("rabbitmqctl %s: %s", List.of(args), out).isZero();
+    } finally {
+      java.nio.file.Files.deleteIfExists(log);
+    }
   }
 }

@@ -4,12 +4,16 @@ import io.polybus.Capabilities;
 import io.polybus.Polybus;
 import io.polybus.tck.PolybusTck;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * The whole TCK against a real Redis in partitioned mode ({@code partitions=8}): each partition
  * stream is read by one member of a group at a time, so ordering by key is declared and proven
  * here.
  */
+// The TCK's cases make their own names and mostly wait: they run side by side.
+@Execution(ExecutionMode.CONCURRENT)
 class RedisPartitionedTckTest implements PolybusTck {
   static final String PREFIX = RedisTestSupport.uniquePrefix("tckp");
 

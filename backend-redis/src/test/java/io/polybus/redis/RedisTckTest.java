@@ -4,12 +4,16 @@ import io.polybus.Capabilities;
 import io.polybus.Polybus;
 import io.polybus.tck.PolybusTck;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * The whole TCK against a real Redis, one stream per topic: no ordering by key (members of a group
  * read one stream in any order), not durable (a Redis reply does not mean the entry reached a
  * disk).
  */
+// The TCK's cases make their own names and mostly wait: they run side by side.
+@Execution(ExecutionMode.CONCURRENT)
 class RedisTckTest implements PolybusTck {
   static final String PREFIX = RedisTestSupport.uniquePrefix("tck");
 

@@ -4,12 +4,16 @@ import io.polybus.Capabilities;
 import io.polybus.Polybus;
 import io.polybus.tck.PolybusTck;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * The whole TCK against ElasticMQ with FIFO queues, the message group being the key: ordered by
  * key, exactly once (a FIFO queue hands each message out once while its lease holds), no replay,
  * durable, the same payload limit as standard queues, and every give-back counted.
  */
+// The TCK's cases make their own names and mostly wait: they run side by side.
+@Execution(ExecutionMode.CONCURRENT)
 class SqsFifoTckTest implements PolybusTck {
   static final String PREFIX = SqsTestSupport.uniquePrefix();
 

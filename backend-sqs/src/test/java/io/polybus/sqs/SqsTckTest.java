@@ -4,6 +4,8 @@ import io.polybus.Capabilities;
 import io.polybus.Polybus;
 import io.polybus.tck.PolybusTck;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * The whole TCK against ElasticMQ with standard queues: no ordering by key, no replay (a new
@@ -12,6 +14,8 @@ import org.junit.jupiter.api.AfterAll;
  * handler started uncounted (sent again as copies), and 184,320-byte payloads (a 256 KiB message,
  * binary payloads in base64, 16 KiB kept for attributes).
  */
+// The TCK's cases make their own names and mostly wait: they run side by side.
+@Execution(ExecutionMode.CONCURRENT)
 class SqsTckTest implements PolybusTck {
   static final String PREFIX = SqsTestSupport.uniquePrefix();
 
