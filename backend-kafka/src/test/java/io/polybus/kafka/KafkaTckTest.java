@@ -3,8 +3,6 @@ package io.polybus.kafka;
 import io.polybus.Capabilities;
 import io.polybus.Polybus;
 import io.polybus.tck.PolybusTck;
-import org.junit.jupiter.api.parallel.Execution;
-import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * The whole TCK against the Kafka broker that {@code scripts/services/kafka.sh} starts (or the one
@@ -12,8 +10,6 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
  * an instant or an offset) and durability claimed; no native delayed retry (Kafka cannot hold one
  * record back), and no duplicates without failures.
  */
-// The TCK's cases make their own names and mostly wait: they run side by side.
-@Execution(ExecutionMode.CONCURRENT)
 class KafkaTckTest implements PolybusTck {
   static String uri() {
     return System.getProperty("polybus.kafka.test.uri", "kafka://127.0.0.1:9092");
