@@ -41,7 +41,7 @@ class RabbitMqBackendTest {
 
   @AfterAll
   static void deleteWhatTheTestsDeclared() throws Exception {
-    TestBroker.deleteDeclared(name -> name.contains("rmq-"));
+    TestBroker.deleteDeclared();
   }
 
   private static String unique(String what) {
@@ -241,7 +241,7 @@ class RabbitMqBackendTest {
       assertThat(TestBroker.declared()).containsAll(names);
       assertThat(TestBroker.exchangeExists(raw, topic)).isTrue();
       assertThat(TestBroker.queueExists(raw, names.get(2))).isTrue();
-      TestBroker.deleteDeclared(names::contains);
+      TestBroker.deleteDeclared();
       for (String n : names) {
         assertThat(TestBroker.queueExists(raw, n) || TestBroker.exchangeExists(raw, n))
             .as("%s deleted", n)
