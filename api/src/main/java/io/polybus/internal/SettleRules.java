@@ -3,6 +3,7 @@ package io.polybus.internal;
 import io.polybus.Ordering;
 import io.polybus.RetryPolicy;
 import io.polybus.spi.ConsumerSpec;
+import java.time.Duration;
 
 /**
  * Not API. What one subscription's {@link RuntimeDelivery deliveries} settle with: the retry
@@ -44,7 +45,7 @@ final class SettleRules {
   }
 
   /** Whether a retry after {@code delay} gives the record back to the broker (else: in place). */
-  boolean releases(java.time.Duration delay) {
+  boolean releases(Duration delay) {
     return releaseNatively || (!keyed && delay.isZero());
   }
 }

@@ -350,13 +350,18 @@ final class Outbox {
       if (batch.isEmpty()) {
         continue;
       }
-      for (Entry e : batch) {
-        waitingMessages--;
-        waitingBytes -= e.size();
-      }
+      noLongerWaiting(batch);
       inFlight++;
       lane.inFlight++;
       tasks.add(new Job(lane, batch));
+    }
+  }
+
+  /** Under the monitor: {@code entries} left the queue (taken into a batch, or failed unsent). */
+  private void noLongerWaiting(List<Entry> entries) {
+    for (Entry e : entries) {
+      waitingMessages--;
+      waitingBytes -= e.size();
     }
   }
 
@@ -471,10 +476,7 @@ final class Outbox {
           }
         }
       }
-      for (Entry e : cascaded) {
-        waitingMessages--;
-        waitingBytes -= e.size();
-      }
+      noLongerWaiting(cascaded);
       if (lane.hasReady()) {
         readyLanes.add(lane);
       }
