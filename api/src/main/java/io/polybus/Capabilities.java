@@ -16,6 +16,7 @@ public final class Capabilities {
   private final boolean mayDuplicate;
   private final boolean competingConsumers;
   private final boolean uncountedGiveBack;
+  private final ConsumerLag.Accuracy lagAccuracy;
   private final int maxPayloadBytes;
   private final int maxHeaders;
 
@@ -29,6 +30,7 @@ public final class Capabilities {
     this.mayDuplicate = b.mayDuplicate;
     this.competingConsumers = b.competingConsumers;
     this.uncountedGiveBack = b.uncountedGiveBack;
+    this.lagAccuracy = b.lagAccuracy;
     this.maxPayloadBytes = b.maxPayloadBytes;
     this.maxHeaders = b.maxHeaders;
   }
@@ -48,6 +50,7 @@ public final class Capabilities {
         .mayDuplicate(mayDuplicate)
         .competingConsumers(competingConsumers)
         .uncountedGiveBack(uncountedGiveBack)
+        .lagAccuracy(lagAccuracy)
         .maxPayloadBytes(maxPayloadBytes)
         .maxHeaders(maxHeaders);
   }
@@ -122,6 +125,14 @@ public final class Capabilities {
     return uncountedGiveBack;
   }
 
+  /**
+   * How exact {@link Polybus#lag(String, String)} is on this backend; {@code NONE} (the default)
+   * when the backend reports no lag.
+   */
+  public ConsumerLag.Accuracy lagAccuracy() {
+    return lagAccuracy;
+  }
+
   /** The largest payload accepted, in bytes. */
   public int maxPayloadBytes() {
     return maxPayloadBytes;
@@ -147,6 +158,7 @@ public final class Capabilities {
         && mayDuplicate == c.mayDuplicate
         && competingConsumers == c.competingConsumers
         && uncountedGiveBack == c.uncountedGiveBack
+        && lagAccuracy == c.lagAccuracy
         && maxPayloadBytes == c.maxPayloadBytes
         && maxHeaders == c.maxHeaders;
   }
@@ -163,6 +175,7 @@ public final class Capabilities {
         mayDuplicate,
         competingConsumers,
         uncountedGiveBack,
+        lagAccuracy,
         maxPayloadBytes,
         maxHeaders);
   }
@@ -187,6 +200,8 @@ public final class Capabilities {
         + competingConsumers
         + ", uncountedGiveBack="
         + uncountedGiveBack
+        + ", lagAccuracy="
+        + lagAccuracy
         + ", maxPayloadBytes="
         + maxPayloadBytes
         + ", maxHeaders="
@@ -208,6 +223,7 @@ public final class Capabilities {
     private boolean mayDuplicate;
     private boolean competingConsumers = true;
     private boolean uncountedGiveBack;
+    private ConsumerLag.Accuracy lagAccuracy = ConsumerLag.Accuracy.NONE;
     private int maxPayloadBytes = 1 << 20;
     private int maxHeaders = 64;
 
@@ -255,6 +271,11 @@ public final class Capabilities {
 
     public Builder uncountedGiveBack(boolean v) {
       this.uncountedGiveBack = v;
+      return this;
+    }
+
+    public Builder lagAccuracy(ConsumerLag.Accuracy v) {
+      this.lagAccuracy = java.util.Objects.requireNonNull(v, "lagAccuracy");
       return this;
     }
 

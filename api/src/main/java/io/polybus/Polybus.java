@@ -51,6 +51,22 @@ public interface Polybus extends Publisher, Subscriber, AutoCloseable {
     return Connector.connect(options);
   }
 
+  /**
+   * Opens a bus for a URI with instrumentation (tracing, metrics) installed; see {@link
+   * Instrumentation}.
+   */
+  static Polybus connect(String uri, Instrumentation instrumentation) {
+    return Connector.connect(
+        PolybusOptions.parse(uri),
+        java.util.Objects.requireNonNull(instrumentation, "instrumentation"));
+  }
+
+  /** Opens a bus for parsed options with instrumentation installed. */
+  static Polybus connect(PolybusOptions options, Instrumentation instrumentation) {
+    return Connector.connect(
+        options, java.util.Objects.requireNonNull(instrumentation, "instrumentation"));
+  }
+
   /** Opens a bus from configuration keys; see {@link PolybusOptions#fromMap(Map)}. */
   static Polybus connect(Map<String, ?> config) {
     return Connector.connect(PolybusOptions.fromMap(config));
@@ -81,6 +97,18 @@ public interface Polybus extends Publisher, Subscriber, AutoCloseable {
    * no record arrived for {@code idle}.
    */
   RedriveResult redrive(String deadLetterTopic, Duration idle);
+
+  /**
+   * How far {@code group} is behind on {@code topic}: asks the broker now (a round trip; it does
+   * not wait for messages). The figure is {@link Capabilities#lagAccuracy() exact or approximate}
+   * as the backend declares. A group the broker has never seen has a lag of every retained message
+   * where the backend keeps messages for groups yet to come, and 0 otherwise.
+   *
+   * @throws UnsupportedOperationException if the backend's {@link Capabilities#lagAccuracy()} is
+   *     {@link ConsumerLag.Accuracy#NONE}
+   * @throws PolybusException if the broker could not be asked
+   */
+  ConsumerLag lag(String topic, String group);
 
   /** Closes every subscription of this bus, then the backend. Idempotent. */
   @Override

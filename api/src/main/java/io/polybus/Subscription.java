@@ -20,6 +20,13 @@ public interface Subscription extends AutoCloseable {
   String group();
 
   /** True until {@link #close} starts, or the subscription fails for good. */
+  /**
+   * The deliveries of this subscription handed to the runtime and not yet settled with the broker:
+   * those in a handler, waiting for a worker or for a retry, and dead letters not yet confirmed. At
+   * most {@link SubscribeOptions#maxInFlight()}; 0 when idle. A snapshot, cheap to read.
+   */
+  int inFlight();
+
   boolean isActive();
 
   /** Closes with the default drain deadline of 30 seconds. */

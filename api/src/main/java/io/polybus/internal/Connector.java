@@ -1,6 +1,7 @@
 package io.polybus.internal;
 
 import io.polybus.ConfigurationException;
+import io.polybus.Instrumentation;
 import io.polybus.Polybus;
 import io.polybus.PolybusOptions;
 import io.polybus.spi.Backend;
@@ -16,6 +17,11 @@ public final class Connector {
   private Connector() {}
 
   public static Polybus connect(PolybusOptions options) {
+    return connect(options, null);
+  }
+
+  /** With {@code instrumentation} installed, or none when it is null. */
+  public static Polybus connect(PolybusOptions options, Instrumentation instrumentation) {
     Objects.requireNonNull(options, "options");
     Map<String, String> available = new TreeMap<>();
     BackendProvider chosen = null;
@@ -54,6 +60,15 @@ public final class Connector {
     if (backend == null) {
       throw new IllegalStateException(chosen.getClass().getName() + ".open returned null");
     }
-    return new DefaultPolybus(options, backend);
+    DefaultPolybus bus = new DefaultPolybus(options, backend);
+    if (instrumentation != null) {
+      try {
+        bus.instrument(instrumentation);
+      } catch (RuntimeException e) {
+        bus.close();
+        throw e;
+      }
+    }
+    return bus;
   }
 }

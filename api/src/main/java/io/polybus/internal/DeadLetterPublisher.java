@@ -1,6 +1,8 @@
 package io.polybus.internal;
 
 import io.polybus.DeadLetterHeaders;
+import io.polybus.Delivery;
+import io.polybus.Instrumentation;
 import io.polybus.Message;
 import io.polybus.StartFrom;
 import io.polybus.spi.Backend;
@@ -10,6 +12,7 @@ import io.polybus.spi.Messages;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
@@ -44,6 +47,7 @@ final class DeadLetterPublisher {
   private final String deadLetterTopic;
   private final RuntimeTime time;
   private final BooleanSupplier stopping;
+  private final Instrumentation.Observer observer;
   private final AtomicInteger pending = new AtomicInteger();
   private volatile boolean groupEnsured;
 
@@ -52,8 +56,10 @@ final class DeadLetterPublisher {
       ConsumerSpec spec,
       String deadLetterTopic,
       RuntimeTime time,
-      BooleanSupplier stopping) {
+      BooleanSupplier stopping,
+      Instrumentation.Observer observer) {
     this.backend = backend;
+    this.observer = observer;
     this.spec = spec;
     this.deadLetterTopic = deadLetterTopic;
     this.time = time;
@@ -71,15 +77,21 @@ final class DeadLetterPublisher {
    *
    * @param failure the handler's last exception, or null
    * @param attemptsMade deliveries made before giving up
+   * @param delivery the delivery giving up, for the observer
+   * @param last the observed attempt that gave up, or null
    */
   void send(
       InboundRecord record,
       String reason,
       Throwable failure,
       int attemptsMade,
-      Runnable onSettled) {
-    Message deadLetter =
-        deadLetterOf(record.message(), spec, reason, failure, attemptsMade, time.now());
+      Runnable onSettled,
+      Delivery delivery,
+      Instrumentation.Attempt last) {
+    Message made = deadLetterOf(record.message(), spec, reason, failure, attemptsMade, time.now());
+    Instrumentation.Sending sending =
+        observer == null ? null : observer.deadLettering(last, delivery, deadLetterTopic, made);
+    Message deadLetter = sending == null ? made : sending.messages().get(0);
     pending.incrementAndGet();
     if (!groupEnsured) {
       try {
@@ -100,11 +112,15 @@ final class DeadLetterPublisher {
                     + e);
       }
     }
-    publish(record, deadLetter, FIRST_BACKOFF, onSettled);
+    publish(record, deadLetter, FIRST_BACKOFF, onSettled, sending);
   }
 
   private void publish(
-      InboundRecord record, Message deadLetter, Duration nextBackoff, Runnable onSettled) {
+      InboundRecord record,
+      Message deadLetter,
+      Duration nextBackoff,
+      Runnable onSettled,
+      Instrumentation.Sending sending) {
     CompletableFuture<Void> f;
     try {
       f = backend.deadLetter(record, deadLetterTopic, deadLetter);
@@ -114,11 +130,17 @@ final class DeadLetterPublisher {
     f.whenComplete(
         (ok, err) -> {
           if (err == null) {
+            if (sending != null) {
+              sending.completed(List.of(), null);
+            }
             pending.decrementAndGet();
             onSettled.run();
             return;
           }
           if (stopping.getAsBoolean()) {
+            if (sending != null) {
+              sending.completed(null, err);
+            }
             pending.decrementAndGet(); // consumer.close() gives the record back; it will be
             // dead-lettered again
             return;
@@ -140,8 +162,12 @@ final class DeadLetterPublisher {
                   : nextBackoff.multipliedBy(2);
           try {
             time.schedule(
-                () -> publish(record, deadLetter, after, onSettled), nextBackoff.toNanos());
+                () -> publish(record, deadLetter, after, onSettled, sending),
+                nextBackoff.toNanos());
           } catch (RejectedExecutionException e) {
+            if (sending != null) {
+              sending.completed(null, err);
+            }
             pending.decrementAndGet(); // the bus is closing: consumer.close() gives the record back
           }
         });

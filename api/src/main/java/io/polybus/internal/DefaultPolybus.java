@@ -3,9 +3,11 @@ package io.polybus.internal;
 import io.polybus.Capabilities;
 import io.polybus.Codec;
 import io.polybus.CodecException;
+import io.polybus.ConsumerLag;
 import io.polybus.DeadLetterHeaders;
 import io.polybus.Handler;
 import io.polybus.Health;
+import io.polybus.Instrumentation;
 import io.polybus.Message;
 import io.polybus.Ordering;
 import io.polybus.PayloadTooLargeException;
@@ -47,6 +49,10 @@ public final class DefaultPolybus implements Polybus {
   private final Capabilities capabilities;
   private final Set<SubscriptionRuntime> subscriptions = ConcurrentHashMap.newKeySet();
   private final RuntimeTime time;
+
+  /** The installed instrumentation, or null: then no call and no allocation is made for it. */
+  private Instrumentation.Observer observer;
+
   private volatile boolean closed;
 
   DefaultPolybus(PolybusOptions options, Backend backend) {
@@ -59,6 +65,21 @@ public final class DefaultPolybus implements Polybus {
     this.backend = backend;
     this.capabilities = Objects.requireNonNull(backend.capabilities(), "backend capabilities");
     this.time = Objects.requireNonNull(time, "time");
+  }
+
+  /**
+   * Installs {@code instrumentation}: once, by the connector, before the bus is handed out (the
+   * handout publishes the field to other threads).
+   */
+  void instrument(Instrumentation instrumentation) {
+    Instrumentation.Observer o = instrumentation.attach(this);
+    observer =
+        new GuardedObserver(
+            Objects.requireNonNull(o, () -> instrumentation + ".attach returned null"));
+  }
+
+  Instrumentation.Observer observer() {
+    return observer;
   }
 
   Backend backend() {
@@ -147,11 +168,33 @@ public final class DefaultPolybus implements Polybus {
   }
 
   private CompletableFuture<List<PublishReceipt>> send(String topic, List<Message> messages) {
-    try {
-      return backend.publish(topic, messages);
-    } catch (PolybusException e) {
-      return CompletableFuture.failedFuture(e);
+    Instrumentation.Observer o = observer;
+    Instrumentation.Sending sending = o == null ? null : o.publishing(topic, messages);
+    if (sending == null) {
+      try {
+        return backend.publish(topic, messages);
+      } catch (PolybusException e) {
+        return CompletableFuture.failedFuture(e);
+      }
     }
+    return observed(sending, topic);
+  }
+
+  /** Publishes what {@code sending} returns, checked again, and reports the end to it. */
+  private CompletableFuture<List<PublishReceipt>> observed(
+      Instrumentation.Sending sending, String topic) {
+    CompletableFuture<List<PublishReceipt>> f;
+    try {
+      List<Message> out = sending.messages();
+      for (Message m : out) {
+        checkMessage(m);
+      }
+      f = backend.publish(topic, out);
+    } catch (RuntimeException e) {
+      f = CompletableFuture.failedFuture(e);
+    }
+    // The observer hears of the end before the caller does.
+    return f.whenComplete((r, e) -> sending.completed(r, e == null ? null : unwrap(e)));
   }
 
   @Override
@@ -343,13 +386,40 @@ public final class DefaultPolybus implements Polybus {
             continue;
           }
           Message original = Messages.withoutHeaders(r.message(), DeadLetterHeaders.ALL);
-          pending.add(backend.publish(source, List.of(original)).thenRun(r::ack));
+          Instrumentation.Observer o = observer;
+          Instrumentation.Sending sending =
+              o == null ? null : o.redriving(deadLetterTopic, r.message(), source, original);
+          CompletableFuture<List<PublishReceipt>> sent =
+              sending == null
+                  ? backend.publish(source, List.of(original))
+                  : observed(sending, source);
+          pending.add(sent.thenRun(r::ack));
           republished++;
         }
         await(CompletableFuture.allOf(pending.toArray(new CompletableFuture<?>[0])));
       }
     }
     return new RedriveResult(republished, skipped);
+  }
+
+  @Override
+  public ConsumerLag lag(String topic, String group) {
+    checkOpen();
+    Names.checkTopic(topic);
+    Names.checkGroup(group);
+    if (capabilities.lagAccuracy() == ConsumerLag.Accuracy.NONE) {
+      throw new UnsupportedOperationException(
+          "the "
+              + options.scheme()
+              + " backend ("
+              + options.redacted()
+              + ") reports no consumer lag (its lagAccuracy capability is NONE)");
+    }
+    ConsumerLag lag = backend.lag(topic, group);
+    if (lag == null) {
+      throw new IllegalStateException("the " + options.scheme() + " backend returned no lag");
+    }
+    return lag;
   }
 
   @Override
@@ -379,6 +449,9 @@ public final class DefaultPolybus implements Polybus {
       backend.close();
     } catch (RuntimeException e) {
       LOG.log(System.Logger.Level.WARNING, "closing backend " + options.redacted() + " failed", e);
+    }
+    if (observer != null) {
+      observer.closed();
     }
   }
 

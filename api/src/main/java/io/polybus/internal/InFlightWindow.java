@@ -61,6 +61,14 @@ final class InFlightWindow {
     return free;
   }
 
+  /**
+   * The slots held now, for monitoring from any thread: a snapshot that may count a slot being
+   * given back as still held for an instant, never one less.
+   */
+  int held() {
+    return Math.max(0, Math.min(max, max - room()));
+  }
+
   /** The poll thread took {@code n} records. */
   void take(int n) {
     taken.addAndGet(n);

@@ -1,6 +1,7 @@
 package io.polybus.internal;
 
 import io.polybus.Handler;
+import io.polybus.Instrumentation;
 import io.polybus.Ordering;
 import io.polybus.spi.InboundRecord;
 import java.lang.invoke.MethodHandles;
@@ -407,10 +408,20 @@ final class KeyedDispatch {
       if (d.deadLetterIfOverDelivered()) {
         return;
       }
+      Instrumentation.Observer o = rules.observer;
+      if (o != null) {
+        d.observed = o.attempting(d, d.record.partition());
+      }
       try {
-        handler.handle(d);
-        if (!manual) {
-          d.ack();
+        if (d.observed == null) {
+          handler.handle(d);
+        } else {
+          try (Instrumentation.Scope scope = d.observed.enter()) {
+            handler.handle(d);
+          }
+        }
+        if (!manual && !d.ack() && !d.isSettled()) {
+          d.observeGivenBack();
         }
       } catch (Throwable t) {
         if (isFatal(t)) {
@@ -419,6 +430,9 @@ final class KeyedDispatch {
         }
         if (!d.isSettled()) {
           d.fail(t);
+          if (!d.isSettled()) {
+            d.observeGivenBack();
+          }
         }
       } finally {
         // A handler that set this thread's interrupt flag (or left it set by an interrupted call)

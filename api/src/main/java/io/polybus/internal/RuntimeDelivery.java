@@ -1,6 +1,7 @@
 package io.polybus.internal;
 
 import io.polybus.Delivery;
+import io.polybus.Instrumentation;
 import io.polybus.Message;
 import io.polybus.RetryPolicy;
 import io.polybus.spi.InboundRecord;
@@ -53,6 +54,14 @@ final class RuntimeDelivery implements Delivery {
 
   private Object orderingKey;
   private boolean keyless;
+
+  /**
+   * This attempt as the installed observer sees it, or null. Set by the worker before the handler
+   * runs; read by whichever thread claims the attempt, after the claim's compare-and-set (a settle
+   * from another thread happens after the handler was handed the delivery, which follows the
+   * write).
+   */
+  Instrumentation.Attempt observed;
 
   RuntimeDelivery(
       InboundRecord record, int attempt, KeyedDispatch.Worker worker, SettleRules rules) {
@@ -113,8 +122,27 @@ final class RuntimeDelivery implements Delivery {
       return false;
     }
     record.ack();
+    observe(Instrumentation.Outcome.ACK, null);
     done();
     return true;
+  }
+
+  /** Tells the observer how this claimed attempt ended. */
+  private void observe(Instrumentation.Outcome outcome, Throwable failure) {
+    Instrumentation.Attempt o = observed;
+    if (o != null) {
+      o.settled(outcome, failure);
+    }
+  }
+
+  /**
+   * The handler returned in auto-ack mode but the attempt could not be claimed (its records were
+   * given back at close): the observer hears it ended unsettled. Worker thread.
+   */
+  void observeGivenBack() {
+    if (observed != null && !released) {
+      observe(Instrumentation.Outcome.GIVEN_BACK, null);
+    }
   }
 
   @Override
@@ -136,6 +164,7 @@ final class RuntimeDelivery implements Delivery {
       deadLetterClaimed(
           "retry requested after the last attempt (" + attempt + " of " + max + ")", null, attempt);
     } else {
+      observe(Instrumentation.Outcome.RETRY, null);
       retryClaimed(delay);
     }
     return true;
@@ -170,6 +199,7 @@ final class RuntimeDelivery implements Delivery {
           t,
           attempt);
     } else {
+      observe(Instrumentation.Outcome.RETRY, t);
       retryClaimed(policy.backoff(attempt));
     }
   }
@@ -225,7 +255,8 @@ final class RuntimeDelivery implements Delivery {
   }
 
   private void deadLetterClaimed(String reason, Throwable t, int attemptsMade) {
-    rules.deadLetters.send(record, reason, t, attemptsMade, this::done);
+    observe(Instrumentation.Outcome.DEAD_LETTER, t);
+    rules.deadLetters.send(record, reason, t, attemptsMade, this::done, this, observed);
   }
 
   /** The record is settled with the broker: free its slot and its key. */

@@ -1,5 +1,6 @@
 package io.polybus.internal;
 
+import io.polybus.Instrumentation;
 import io.polybus.Ordering;
 import io.polybus.RetryPolicy;
 import io.polybus.spi.ConsumerSpec;
@@ -26,6 +27,9 @@ final class SettleRules {
   final InFlightWindow window;
   final RunState state;
 
+  /** The bus's observer, or null when none is installed. */
+  final Instrumentation.Observer observer;
+
   SettleRules(
       ConsumerSpec spec,
       RetryPolicy policy,
@@ -33,7 +37,8 @@ final class SettleRules {
       DeadLetterPublisher deadLetters,
       RuntimeTime time,
       InFlightWindow window,
-      RunState state) {
+      RunState state,
+      Instrumentation.Observer observer) {
     this.spec = spec;
     this.policy = policy;
     this.keyed = spec.ordering() == Ordering.KEY;
@@ -42,6 +47,7 @@ final class SettleRules {
     this.time = time;
     this.window = window;
     this.state = state;
+    this.observer = observer;
   }
 
   /** Whether a retry after {@code delay} gives the record back to the broker (else: in place). */

@@ -2,6 +2,7 @@ package io.polybus.internal;
 
 import io.polybus.AckMode;
 import io.polybus.Handler;
+import io.polybus.Instrumentation;
 import io.polybus.SubscribeOptions;
 import io.polybus.Subscription;
 import io.polybus.spi.BackendConsumer;
@@ -75,7 +76,8 @@ final class SubscriptionRuntime implements Subscription {
     RuntimeTime time = bus.time();
     this.window = new InFlightWindow(options.maxInFlight(), options.concurrency());
     this.deadLetters =
-        new DeadLetterPublisher(bus.backend(), spec, deadLetterTopic, time, () -> state.stopping);
+        new DeadLetterPublisher(
+            bus.backend(), spec, deadLetterTopic, time, () -> state.stopping, bus.observer());
     SettleRules rules =
         new SettleRules(
             spec,
@@ -84,7 +86,8 @@ final class SubscriptionRuntime implements Subscription {
             deadLetters,
             time,
             window,
-            state);
+            state,
+            bus.observer());
     String name = "polybus-" + spec.topic() + "-" + spec.group();
     this.dispatch =
         new KeyedDispatch(
@@ -104,6 +107,15 @@ final class SubscriptionRuntime implements Subscription {
   void start() {
     dispatch.start();
     pollThread.start();
+    Instrumentation.Observer o = bus.observer();
+    if (o != null) {
+      o.subscribed(this);
+    }
+  }
+
+  @Override
+  public int inFlight() {
+    return window.held();
   }
 
   @Override
@@ -169,6 +181,10 @@ final class SubscriptionRuntime implements Subscription {
     dispatch.abandonStuck();
     state.givenBack = true;
     consumer.close();
+    Instrumentation.Observer o = bus.observer();
+    if (o != null) {
+      o.unsubscribed(this);
+    }
     return drained;
   }
 

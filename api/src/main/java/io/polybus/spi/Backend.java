@@ -68,6 +68,15 @@ public interface Backend extends AutoCloseable {
     return publish(deadLetterTopic, List.of(deadLetter)).thenAccept(receipts -> record.ack());
   }
 
+  /**
+   * How far {@code group} is behind on {@code topic}, read from the broker's own bookkeeping (never
+   * by consuming). Implement it when {@link Capabilities#lagAccuracy()} is not {@code NONE}; the
+   * runtime has checked the names. Called on the caller's thread; may block for one round trip.
+   */
+  default io.polybus.ConsumerLag lag(String topic, String group) {
+    throw new UnsupportedOperationException("this backend reports no consumer lag");
+  }
+
   /** A round trip to the broker; never throws. */
   Health health();
 

@@ -30,6 +30,15 @@ public interface InboundRecord {
   }
 
   /**
+   * The partition this record was read from, as in {@link io.polybus.PublishReceipt#position()}
+   * ({@code "<partition>"} of {@code "<partition>@<offset>"}), or null where the backend has no
+   * partitions. Tracing reports it.
+   */
+  default String partition() {
+    return null;
+  }
+
+  /**
    * How many times this message has been delivered to the group, this delivery included (so at
    * least 1). Counts deliveries to members that died or closed without settling, and attempts noted
    * with {@link #recordAttempts(int)}. The runtime uses it as {@link
