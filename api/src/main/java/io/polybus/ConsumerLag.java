@@ -24,11 +24,15 @@ public final class ConsumerLag {
     /** The backend reports no lag: {@link Polybus#lag} throws. */
     NONE,
     /**
-     * The broker's own figure is eventually consistent (SQS's approximate counts): it may trail the
-     * true count for up to a minute, after which, with the group at rest, it is exact.
+     * The broker's own figure is an estimate (SQS's approximate counts): it may trail the true
+     * count for up to a minute, after which, with the group at rest, it is exact.
      */
     APPROXIMATE,
-    /** At any instant the figure counts exactly the messages published and not yet settled. */
+    /**
+     * The figure counts exactly the messages published and not yet settled, as of the broker's
+     * record of the group's settles. A backend that records settles in batches (Kafka's offset
+     * commits) shows a settle within its commit interval, a few seconds at most.
+     */
     EXACT
   }
 
