@@ -194,6 +194,75 @@ final class Scripts {
               + "end\n"
               + "return redis.call('ZCARD', KEYS[1])\n");
 
+  /**
+   * The lag of one group on a topic's streams, read atomically. KEYS: the streams. ARGV: group.
+   * Returns the server's time in ms, then for each stream {state, pending, undelivered, oldest id
+   * or '', last delivered id}: state 0 no stream, 1 no such group, 2 the group's figures, 3 the
+   * group's pending figure but not its undelivered one ({@code lag} unknown after a deletion: the
+   * caller counts with {@link #COUNT_AFTER} from the last delivered id). Undelivered is the group's
+   * {@code lag} unless the stream's first entry is newer than the last delivered id (trimmed past
+   * it: the entries left are all undelivered, while Redis's {@code lag} still counts the trimmed
+   * ones) or nothing follows the last delivered id. Parked retries are pending at the parking
+   * consumer, so {@code pending} includes them.
+   */
+  static final Script LAG =
+      new Script(
+          NOW
+              + "local function older(a, b)\n"
+              + "  local am, as = string.match(a, '^(%d+)-(%d+)$')\n"
+              + "  local bm, bs = string.match(b, '^(%d+)-(%d+)$')\n"
+              + "  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)\n"
+              + "  return am < bm or (am == bm and as < bs)\n"
+              + "end\n"
+              + "local out = {now}\n"
+              + "for _, key in ipairs(KEYS) do\n"
+              + "  local state, pending, undelivered, oldest, last = 0, 0, 0, '', ''\n"
+              + "  if redis.call('TYPE', key)['ok'] == 'stream' then\n"
+              + "    local len = redis.call('XLEN', key)\n"
+              + "    local first = ''\n"
+              + "    if len > 0 then first = redis.call('XRANGE', key, '-', '+', 'COUNT', 1)[1][1] end\n"
+              + "    local info = nil\n"
+              + "    for _, g in ipairs(redis.call('XINFO', 'GROUPS', key)) do\n"
+              + "      local m = {}\n"
+              + "      for j = 1, #g, 2 do m[g[j]] = g[j + 1] end\n"
+              + "      if m['name'] == ARGV[1] then info = m end\n"
+              + "    end\n"
+              + "    if info == nil then\n"
+              + "      state, undelivered, oldest = 1, len, first\n"
+              + "    else\n"
+              + "      state, pending, last = 2, info['pending'], info['last-delivered-id']\n"
+              + "      if pending > 0 then oldest = redis.call('XPENDING', key, ARGV[1])[2] end\n"
+              + "      local next = ''\n"
+              + "      if len == 0 then\n"
+              + "        undelivered = 0\n"
+              + "      elseif older(last, first) then\n"
+              + "        undelivered, next = len, first\n"
+              + "      else\n"
+              + "        local r = redis.call('XRANGE', key, '(' .. last, '+', 'COUNT', 1)\n"
+              + "        if #r == 0 then\n"
+              + "          undelivered = 0\n"
+              + "        else\n"
+              + "          next = r[1][1]\n"
+              + "          if info['lag'] then undelivered = math.min(info['lag'], len) else state = 3 end\n"
+              + "        end\n"
+              + "      end\n"
+              + "      if next ~= '' and (oldest == '' or older(next, oldest)) then oldest = next end\n"
+              + "    end\n"
+              + "  end\n"
+              + "  table.insert(out, {state, pending, undelivered, oldest, last})\n"
+              + "end\n"
+              + "return out\n");
+
+  /**
+   * Counts the entries after an id, a page at a time (the rare path of {@link #LAG}). KEYS: stream.
+   * ARGV: exclusive start id, page size. Returns {count, last id counted or the start id}.
+   */
+  static final Script COUNT_AFTER =
+      new Script(
+          "local r = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', tonumber(ARGV[2]))\n"
+              + "if #r == 0 then return {0, ARGV[1]} end\n"
+              + "return {#r, r[#r][1]}\n");
+
   private Scripts() {}
 
   /**

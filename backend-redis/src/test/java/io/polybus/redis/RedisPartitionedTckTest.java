@@ -1,6 +1,7 @@
 package io.polybus.redis;
 
 import io.polybus.Capabilities;
+import io.polybus.ConsumerLag;
 import io.polybus.Polybus;
 import io.polybus.tck.PolybusTck;
 import org.junit.jupiter.api.AfterAll;
@@ -31,6 +32,7 @@ class RedisPartitionedTckTest implements PolybusTck {
         .nativeDelayedRetry(true)
         .mayDuplicate(false)
         .uncountedGiveBack(true)
+        .lagAccuracy(ConsumerLag.Accuracy.EXACT)
         .maxPayloadBytes(1 << 20)
         .maxHeaders(64)
         .build();
