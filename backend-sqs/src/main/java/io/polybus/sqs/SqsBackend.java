@@ -1,6 +1,7 @@
 package io.polybus.sqs;
 
 import io.polybus.Capabilities;
+import io.polybus.ConsumerLag;
 import io.polybus.Health;
 import io.polybus.Message;
 import io.polybus.NonTransientPolybusException;
@@ -14,6 +15,7 @@ import io.polybus.spi.BackendConsumer;
 import io.polybus.spi.ConsumerSpec;
 import io.polybus.spi.PortableNames;
 import java.security.SecureRandom;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -107,6 +109,8 @@ final class SqsBackend implements Backend {
             // (SqsConsumer.close); in FIFO
             // mode the copy would queue behind later messages of its key, so there it counts.
             .uncountedGiveBack(!settings.fifo())
+            // SQS's counts are approximate (they may trail the queue for about a minute).
+            .lagAccuracy(ConsumerLag.Accuracy.APPROXIMATE)
             .maxPayloadBytes(settings.maxPayloadBytes())
             .maxHeaders(64)
             .build();
@@ -393,6 +397,54 @@ final class SqsBackend implements Backend {
   public BackendConsumer subscribe(ConsumerSpec spec) {
     String url = queueUrl(spec.topic(), spec.group(), true);
     return new SqsConsumer(this, spec, url);
+  }
+
+  /**
+   * The group queue's {@code ApproximateNumberOfMessages} (waiting) + {@code
+   * ApproximateNumberOfMessagesNotVisible} (received and not deleted: in flight, or waiting for a
+   * delayed retry, which is a visibility timeout) + {@code ApproximateNumberOfMessagesDelayed}: one
+   * {@code GetQueueAttributes} call (plus a {@code GetQueueUrl} for a queue this bus has not used).
+   * A group without a queue lags by 0: nothing is kept for it. Never creates the queue.
+   */
+  @Override
+  public ConsumerLag lag(String topic, String group) {
+    String name = names.queue(topic, group);
+    String what = "read the lag of group '" + group + "' on '" + topic + "' (queue " + name + ")";
+    Map<QueueAttributeName, String> attributes;
+    try {
+      String known = queueUrls.get(name);
+      String url =
+          known != null
+              ? known
+              : sqs.getQueueUrl(GetQueueUrlRequest.builder().queueName(name).build()).queueUrl();
+      attributes =
+          sqs.getQueueAttributes(
+                  b ->
+                      b.queueUrl(url)
+                          .attributeNames(
+                              QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES,
+                              QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE,
+                              QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED))
+              .attributes();
+    } catch (RuntimeException e) {
+      if (SqsErrors.isQueueMissing(e)) {
+        return ConsumerLag.of(
+            topic, group, 0, null, ConsumerLag.Accuracy.APPROXIMATE, Instant.now());
+      }
+      throw SqsErrors.map(e, what, settings);
+    }
+    long total =
+        count(attributes, QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES)
+            + count(attributes, QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_NOT_VISIBLE)
+            + count(attributes, QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES_DELAYED);
+    return ConsumerLag.of(
+        topic, group, total, null, ConsumerLag.Accuracy.APPROXIMATE, Instant.now());
+  }
+
+  private static long count(Map<QueueAttributeName, String> attributes, QueueAttributeName name) {
+    // An endpoint that does not keep a count (ElasticMQ before delayed messages) leaves it out.
+    String v = attributes.get(name);
+    return v == null ? 0 : Math.max(0, Long.parseLong(v.trim()));
   }
 
   @Override

@@ -1,6 +1,7 @@
 package io.polybus.sqs;
 
 import io.polybus.Capabilities;
+import io.polybus.ConsumerLag;
 import io.polybus.Polybus;
 import io.polybus.tck.PolybusTck;
 import org.junit.jupiter.api.AfterAll;
@@ -31,6 +32,7 @@ class SqsFifoTckTest implements PolybusTck {
         .nativeDelayedRetry(true)
         .mayDuplicate(false)
         .uncountedGiveBack(false) // a copy would go behind later messages of its key
+        .lagAccuracy(ConsumerLag.Accuracy.APPROXIMATE)
         .maxPayloadBytes(184_320)
         .maxHeaders(64)
         .build();

@@ -1,6 +1,7 @@
 package io.polybus.sqs;
 
 import io.polybus.Capabilities;
+import io.polybus.ConsumerLag;
 import io.polybus.Polybus;
 import io.polybus.tck.PolybusTck;
 import org.junit.jupiter.api.AfterAll;
@@ -33,6 +34,7 @@ class SqsTckTest implements PolybusTck {
         .nativeDelayedRetry(true)
         .mayDuplicate(true)
         .uncountedGiveBack(true)
+        .lagAccuracy(ConsumerLag.Accuracy.APPROXIMATE)
         .maxPayloadBytes(184_320)
         .maxHeaders(64)
         .build();
