@@ -62,6 +62,26 @@ public interface Instrumentation {
     };
   }
 
+  /**
+   * The OpenTelemetry {@code messaging.system} of a backend's URI scheme, for every instrumentation
+   * to name the backend alike: the semantic conventions' well-known values for Kafka ({@code
+   * kafka}), RabbitMQ ({@code rabbitmq}) and SQS ({@code aws_sqs}), and Polybus's own for Redis
+   * Streams ({@code redis_streams}), the embedded log ({@code polybus_log}) and the in-memory
+   * backend ({@code polybus_mem}); any other scheme as it is, in lower case.
+   */
+  static String messagingSystem(String scheme) {
+    String s = scheme.toLowerCase(java.util.Locale.ROOT);
+    return switch (s) {
+      case "kafka" -> "kafka";
+      case "rabbitmq", "amqp", "amqps" -> "rabbitmq";
+      case "sqs" -> "aws_sqs";
+      case "redis", "rediss" -> "redis_streams";
+      case "log" -> "polybus_log";
+      case "mem" -> "polybus_mem";
+      default -> s;
+    };
+  }
+
   /** What happened to a delivery attempt. */
   enum Outcome {
     /** Acked: the message is done. */

@@ -1,6 +1,7 @@
 package io.polybus.inmemory;
 
 import io.polybus.Capabilities;
+import io.polybus.ConsumerLag;
 import io.polybus.Health;
 import io.polybus.Message;
 import io.polybus.PublishReceipt;
@@ -10,6 +11,7 @@ import io.polybus.spi.BackendConsumer;
 import io.polybus.spi.ConsumerSpec;
 import io.polybus.spi.InboundRecord;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.AbstractList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -37,6 +39,7 @@ final class InMemoryBackend implements Backend {
             .uncountedGiveBack(true)
             .nativeDelayedRetry(true)
             .mayDuplicate(false)
+            .lagAccuracy(ConsumerLag.Accuracy.EXACT)
             .maxPayloadBytes(maxPayloadBytes)
             .maxHeaders(64)
             .build();
@@ -90,6 +93,11 @@ final class InMemoryBackend implements Backend {
         member.close();
       }
     };
+  }
+
+  @Override
+  public ConsumerLag lag(String topic, String group) {
+    return broker.topic(topic).lag(group, Instant.now());
   }
 
   @Override

@@ -1,11 +1,13 @@
 package io.polybus.inmemory;
 
+import io.polybus.ConsumerLag;
 import io.polybus.Message;
 import io.polybus.Ordering;
 import io.polybus.StartFrom;
 import io.polybus.spi.ConsumerSpec;
 import io.polybus.spi.InboundRecord;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -205,6 +207,40 @@ final class MemTopic {
       groups.put(group, g);
     }
     return g;
+  }
+
+  /**
+   * The messages {@code group} has not settled: those past its cursor, given back (ready or
+   * delayed), leased by a member or queued for a key's owner; and the age of the oldest of them.
+   * Exact: read under the lock after the pending acks are applied. A group this topic has never
+   * seen has none (a new group starts at the tail unless it asks otherwise).
+   */
+  ConsumerLag lag(String group, Instant now) {
+    lock.lock();
+    try {
+      applyAcks();
+      Group g = groups.get(group);
+      if (g == null) {
+        return ConsumerLag.of(name, group, 0, null, ConsumerLag.Accuracy.EXACT, now);
+      }
+      long n = (next - g.cursor) + g.ready.size() + g.delayed.size();
+      for (Member m : g.members) {
+        for (Lease l = m.head.next; l != m.head; l = l.next) {
+          n++;
+        }
+        n += m.privateQueue.size();
+      }
+      Duration age = null;
+      if (n > 0) {
+        Message oldest = at(g.lowWater());
+        if (oldest != null) {
+          age = Duration.ofMillis(now.toEpochMilli() - oldest.timestampMillis());
+        }
+      }
+      return ConsumerLag.of(name, group, n, age, ConsumerLag.Accuracy.EXACT, now);
+    } finally {
+      unlock();
+    }
   }
 
   Member join(ConsumerSpec spec) {

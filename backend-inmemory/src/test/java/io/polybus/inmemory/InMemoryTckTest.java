@@ -1,6 +1,7 @@
 package io.polybus.inmemory;
 
 import io.polybus.Capabilities;
+import io.polybus.ConsumerLag;
 import io.polybus.Polybus;
 import io.polybus.tck.PolybusTck;
 import org.junit.jupiter.api.parallel.Execution;
@@ -29,6 +30,7 @@ class InMemoryTckTest implements PolybusTck {
         .uncountedGiveBack(true)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)
+        .lagAccuracy(ConsumerLag.Accuracy.EXACT)
         .maxPayloadBytes(1 << 20)
         .maxHeaders(64)
         .build();

@@ -42,4 +42,5 @@ public interface PolybusTck
         OrderingTck,
         LifecycleTck,
         ReplayTck,
-        BadInputTck {}
+        BadInputTck,
+        ObservabilityTck {}

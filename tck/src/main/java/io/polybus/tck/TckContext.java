@@ -3,9 +3,11 @@ package io.polybus.tck;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.polybus.Capabilities;
+import io.polybus.Instrumentation;
 import io.polybus.Message;
 import io.polybus.Ordering;
 import io.polybus.Polybus;
+import io.polybus.PolybusOptions;
 import io.polybus.StartFrom;
 import io.polybus.SubscribeOptions;
 import io.polybus.Subscription;
@@ -39,6 +41,19 @@ public interface TckContext {
    * buses seeing each other, but a backend may).
    */
   Polybus connect();
+
+  /**
+   * A new bus like {@link #connect()}'s, with {@code instrumentation} installed. By default opens
+   * one bus to learn its options, closes it, and connects again with them; override when a bus
+   * needs more than its options.
+   */
+  default Polybus connect(Instrumentation instrumentation) {
+    PolybusOptions options;
+    try (Polybus probe = connect()) {
+      options = probe.options();
+    }
+    return Polybus.connect(options, instrumentation);
+  }
 
   /**
    * The capabilities the backend's author declares. The TCK checks that the backend reports exactly

@@ -1,6 +1,7 @@
 package io.polybus.tck.selftest;
 
 import io.polybus.Capabilities;
+import io.polybus.ConsumerLag;
 import io.polybus.Polybus;
 import io.polybus.tck.PolybusTck;
 import io.polybus.tck.TckTimeouts;
@@ -31,6 +32,7 @@ final class Candidates {
           .uncountedGiveBack(true)
           .nativeDelayedRetry(true)
           .mayDuplicate(false)
+          .lagAccuracy(ConsumerLag.Accuracy.EXACT)
           .maxPayloadBytes(1 << 20)
           .maxHeaders(64)
           .build();
