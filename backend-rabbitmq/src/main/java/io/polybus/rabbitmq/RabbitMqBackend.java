@@ -4,14 +4,17 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.AlreadyClosedException;
 import com.rabbitmq.client.BuiltinExchangeType;
 import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.ChannelContinuationTimeoutException;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ShutdownSignalException;
 import io.polybus.BrokerUnavailableException;
 import io.polybus.Capabilities;
+import io.polybus.ConsumerLag;
 import io.polybus.Health;
 import io.polybus.Message;
 import io.polybus.PayloadTooLargeException;
 import io.polybus.PolybusException;
+import io.polybus.PolybusTimeoutException;
 import io.polybus.PublishReceipt;
 import io.polybus.StartFrom;
 import io.polybus.spi.Backend;
@@ -20,8 +23,10 @@ import io.polybus.spi.ConsumerSpec;
 import io.polybus.spi.Messages;
 import java.io.IOException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -68,6 +73,17 @@ final class RabbitMqBackend implements Backend {
   private Channel admin; // guarded by adminLock
   private final Set<String> knownExchanges = ConcurrentHashMap.newKeySet();
   private final Set<String> knownWaitQueues = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Wait queues whose messages {@link #lag} counts: those this bus declared and those a delivery
+   * came back from ({@code x-first-death-queue}); kept apart from {@link #knownWaitQueues}, which
+   * decides what need not be declared again.
+   */
+  private final Set<String> lagWaitQueues = ConcurrentHashMap.newKeySet();
+
+  /** The live members of this bus, whose unacknowledged deliveries {@link #lag} counts. */
+  private final Set<RabbitMqConsumer> consumers = ConcurrentHashMap.newKeySet();
+
   private final AtomicBoolean closed = new AtomicBoolean();
 
   RabbitMqBackend(
@@ -89,6 +105,9 @@ final class RabbitMqBackend implements Backend {
             // register active on all of them; later members are standbys that take over, they do
             // not share the work.
             .competingConsumers(settings.partitions() <= 1)
+            // The broker tells ready messages only; unacknowledged ones are counted where this bus
+            // holds them (docs/semantics.md).
+            .lagAccuracy(ConsumerLag.Accuracy.APPROXIMATE)
             .maxPayloadBytes(settings.maxPayloadBytes())
             .maxHeaders(RabbitMqBackendProvider.MAX_HEADERS)
             .build();
@@ -179,6 +198,7 @@ final class RabbitMqBackend implements Backend {
                 }
                 notifyDeclared(waitQueue);
               }
+              lagWaitQueues.add(waitQueue);
               return waitQueue;
             },
             retrier)
@@ -277,18 +297,121 @@ final class RabbitMqBackend implements Backend {
       if (ch == null) {
         throw new BrokerUnavailableException("no channel available on " + settings.description());
       }
-      return new RabbitMqConsumer(
-          this,
-          ch,
-          queues,
-          prefetch,
-          settings.description()
-              + " queue "
-              + queues.get(0)
-              + (queues.size() > 1 ? " (+" + (queues.size() - 1) + " partitions)" : ""));
+      RabbitMqConsumer consumer =
+          new RabbitMqConsumer(
+              this,
+              ch,
+              queues,
+              prefetch,
+              settings.description()
+                  + " queue "
+                  + queues.get(0)
+                  + (queues.size() > 1 ? " (+" + (queues.size() - 1) + " partitions)" : ""));
+      consumers.add(consumer);
+      return consumer;
     } catch (IOException | AlreadyClosedException e) {
       closeQuietly(ch);
       throw failure("subscribe to " + spec.topic() + "/" + spec.group(), e);
+    }
+  }
+
+  /** A member closed: its deliveries went back to their queues. */
+  void closed(RabbitMqConsumer consumer) {
+    consumers.remove(consumer);
+  }
+
+  /** Notes the wait queue a delivery came back from, so {@link #lag} counts that queue too. */
+  void sawDelivery(AMQP.BasicProperties props) {
+    Map<String, Object> headers = props.getHeaders();
+    Object first = headers == null ? null : headers.get("x-first-death-queue");
+    if (first != null && RabbitNames.isWaitQueue(first.toString())) {
+      lagWaitQueues.add(first.toString());
+    }
+  }
+
+  /**
+   * Per queue of the group (one, or one per partition): its ready messages (a passive {@code
+   * queue.declare}, which tells ready messages only), plus the deliveries of it that members of
+   * this bus hold unacknowledged, plus the ready messages of its wait queues this bus knows. A
+   * group whose queue does not exist lags by 0: the broker keeps nothing for a group before it
+   * exists.
+   */
+  @Override
+  public ConsumerLag lag(String topic, String group) {
+    checkOpen();
+    int n = settings.partitions();
+    List<String> queues = new ArrayList<>();
+    if (n <= 1) {
+      queues.add(RabbitNames.groupQueue(topic, group));
+    } else {
+      for (int i = 0; i < n; i++) {
+        queues.add(RabbitNames.partitionQueue(topic, group, i));
+      }
+    }
+    String what = "read the lag of group '" + group + "' on '" + topic + "'";
+    Map<String, Long> shares = new LinkedHashMap<>();
+    Channel[] probe = new Channel[1];
+    try {
+      for (int i = 0; i < queues.size(); i++) {
+        String q = queues.get(i);
+        Long ready = ready(probe, q);
+        long share = 0;
+        if (ready != null) {
+          share += ready;
+          // Read after the ready count: a message delivered in between counts twice, never not
+          // at all.
+          for (RabbitMqConsumer c : consumers) {
+            share += c.held(q);
+          }
+          for (String w : lagWaitQueues) {
+            if (RabbitNames.isWaitQueueOf(w, q)) {
+              Long waiting = ready(probe, w);
+              if (waiting == null) {
+                lagWaitQueues.remove(w); // deleted behind our back
+              } else {
+                share += waiting;
+              }
+            }
+          }
+        }
+        shares.put(Integer.toString(i), share);
+      }
+    } catch (ChannelContinuationTimeoutException e) {
+      throw new PolybusTimeoutException(
+          "could not " + what + " on " + settings.description() + ": " + e.getMessage(), e);
+    } catch (IOException | AlreadyClosedException e) {
+      throw failure(what, e);
+    } finally {
+      closeQuietly(probe[0]);
+    }
+    Instant at = Instant.now();
+    return n <= 1
+        ? ConsumerLag.of(topic, group, shares.get("0"), null, ConsumerLag.Accuracy.APPROXIMATE, at)
+        : ConsumerLag.ofPartitions(
+            topic, group, shares, null, ConsumerLag.Accuracy.APPROXIMATE, at);
+  }
+
+  /**
+   * The ready messages of {@code queue}, or null when it does not exist: the broker answers that by
+   * closing the channel, so the next call opens {@code probe[0]} again.
+   */
+  private Long ready(Channel[] probe, String queue) throws IOException {
+    if (probe[0] == null || !probe[0].isOpen()) {
+      probe[0] = publishConnection.createChannel();
+      if (probe[0] == null) {
+        throw new IOException("no channel available");
+      }
+    }
+    try {
+      return (long) probe[0].queueDeclarePassive(queue).getMessageCount();
+    } catch (IOException e) {
+      if (e.getCause() instanceof ShutdownSignalException s
+          && !s.isHardError()
+          && s.getReason() instanceof AMQP.Channel.Close close
+          && close.getReplyCode() == AMQP.NOT_FOUND) {
+        return null;
+      }
+      throw e;
     }
   }
 

@@ -13,6 +13,8 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -48,6 +50,13 @@ final class RabbitMqConsumer implements BackendConsumer {
    */
   private final AtomicInteger pendingReleases = new AtomicInteger();
 
+  /**
+   * The delivery tags of the current channel incarnation that were neither acked nor nacked yet,
+   * with their queue: what the broker counts as unacknowledged on this channel, read by {@link
+   * RabbitMqBackend#lag}. Cleared when the channel goes (the broker requeues all of it).
+   */
+  private final Map<Long, String> held = new ConcurrentHashMap<>();
+
   private volatile int epoch;
   private final AckBatcher acks;
   private final java.util.concurrent.ScheduledFuture<?> flusher;
@@ -69,6 +78,7 @@ final class RabbitMqConsumer implements BackendConsumer {
           // The broker requeues everything this channel held; records handed out before are stale
           // from now on.
           acks.reset(++epoch);
+          held.clear();
           buffer.clear();
           buffer.add(WAKE);
         });
@@ -81,6 +91,7 @@ final class RabbitMqConsumer implements BackendConsumer {
             @Override
             public void handleRecoveryStarted(Recoverable recoverable) {
               acks.reset(++epoch);
+              held.clear();
               buffer.clear();
             }
           });
@@ -99,6 +110,8 @@ final class RabbitMqConsumer implements BackendConsumer {
               }
               AmqpMapping.Read read =
                   AmqpMapping.read(env.getExchange(), env.getRoutingKey(), props, body);
+              held.put(env.getDeliveryTag(), q);
+              backend.sawDelivery(props);
               buffer.add(new Record(read, env.getDeliveryTag(), epoch, q));
             }
 
@@ -189,7 +202,20 @@ final class RabbitMqConsumer implements BackendConsumer {
     // Closing the channel gives every unacked delivery back to its queue; quorum queues count it as
     // a delivery.
     backend.closeQuietly(channel);
+    held.clear();
+    backend.closed(this);
     buffer.clear();
+  }
+
+  /** The deliveries of {@code queue} this member holds unacknowledged. */
+  long held(String queue) {
+    long n = 0;
+    for (String q : held.values()) {
+      if (q.equals(queue)) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /** One leased delivery. */
@@ -229,6 +255,7 @@ final class RabbitMqConsumer implements BackendConsumer {
       if (!live()) {
         return;
       }
+      held.remove(tag);
       try {
         acks.ack(tag, recordEpoch);
       } catch (IOException | RuntimeException e) {
@@ -245,6 +272,7 @@ final class RabbitMqConsumer implements BackendConsumer {
         return;
       }
       if (delay.isZero() || delay.isNegative()) {
+        held.remove(tag);
         try {
           acks.nack(tag, recordEpoch);
         } catch (IOException | RuntimeException e) {
@@ -269,6 +297,7 @@ final class RabbitMqConsumer implements BackendConsumer {
                             + " could not reach its wait queue, retrying now instead: "
                             + err.getMessage());
                     if (live()) {
+                      held.remove(tag);
                       acks.nack(tag, recordEpoch);
                     }
                   }

@@ -46,6 +46,17 @@ final class RabbitNames {
     return sourceQueue + ":wait-" + delayMillis;
   }
 
+  /** Whether {@code name} is a wait queue ({@code Q:wait-<ms>}) of any group or partition queue. */
+  static boolean isWaitQueue(String name) {
+    return name.matches(".*:wait-[0-9]+");
+  }
+
+  /** Whether {@code name} is a wait queue of {@code sourceQueue}. */
+  static boolean isWaitQueueOf(String name, String sourceQueue) {
+    return name.startsWith(sourceQueue + ":wait-")
+        && name.substring(sourceQueue.length() + 6).matches("[0-9]+");
+  }
+
   /**
    * The wait-queue delay used for a requested delay: the smallest step of the series 1, 2, 3, 4, 5,
    * 6, 7, 9, 10, 12 ... ms (ceil of 2^(k/4)) that is at least {@code delay}, so the backoff stays a

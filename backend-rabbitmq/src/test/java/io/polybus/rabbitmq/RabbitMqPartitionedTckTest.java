@@ -1,6 +1,7 @@
 package io.polybus.rabbitmq;
 
 import io.polybus.Capabilities;
+import io.polybus.ConsumerLag;
 import io.polybus.Polybus;
 import io.polybus.tck.PolybusTck;
 import org.junit.jupiter.api.AfterAll;
@@ -36,6 +37,7 @@ class RabbitMqPartitionedTckTest implements PolybusTck {
         .mayDuplicate(false)
         .competingConsumers(
             false) // single active consumer per partition: later members are standbys
+        .lagAccuracy(ConsumerLag.Accuracy.APPROXIMATE)
         .maxPayloadBytes(16 << 20)
         .maxHeaders(64)
         .build();

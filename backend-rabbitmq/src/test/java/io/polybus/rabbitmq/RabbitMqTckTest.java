@@ -1,6 +1,7 @@
 package io.polybus.rabbitmq;
 
 import io.polybus.Capabilities;
+import io.polybus.ConsumerLag;
 import io.polybus.Polybus;
 import io.polybus.tck.PolybusTck;
 import org.junit.jupiter.api.AfterAll;
@@ -28,6 +29,7 @@ class RabbitMqTckTest implements PolybusTck {
         .durable(true)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)
+        .lagAccuracy(ConsumerLag.Accuracy.APPROXIMATE)
         .maxPayloadBytes(16 << 20)
         .maxHeaders(64)
         .build();
