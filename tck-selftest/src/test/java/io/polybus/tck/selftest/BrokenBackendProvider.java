@@ -2,12 +2,14 @@ package io.polybus.tck.selftest;
 
 import io.polybus.Capabilities;
 import io.polybus.ConfigurationException;
+import io.polybus.ConsumerLag;
 import io.polybus.Health;
 import io.polybus.Message;
 import io.polybus.PayloadTooLargeException;
 import io.polybus.PolybusOptions;
 import io.polybus.PublishReceipt;
 import io.polybus.StartFrom;
+import io.polybus.TraceHeaders;
 import io.polybus.inmemory.InMemoryBackendProvider;
 import io.polybus.spi.Backend;
 import io.polybus.spi.BackendConsumer;
@@ -98,7 +100,25 @@ public final class BrokenBackendProvider implements BackendProvider {
           }
         }
       }
+      if (flaw == Flaw.DROP_TRACE_HEADERS) {
+        List<Message> stripped = new java.util.ArrayList<>(messages.size());
+        for (Message m : messages) {
+          stripped.add(Messages.withoutHeaders(m, TraceHeaders.ALL));
+        }
+        return mem.publish(topic, stripped);
+      }
       return mem.publish(topic, messages);
+    }
+
+    @Override
+    public ConsumerLag lag(String topic, String group) {
+      ConsumerLag l = mem.lag(topic, group);
+      if (flaw != Flaw.MISCOUNT_LAG || l.total() == 0) {
+        return l;
+      }
+      // Counts the end offset itself, one too many: the classic "tail minus committed" slip.
+      return ConsumerLag.of(
+          topic, group, l.total() + 1, l.oldestAge().orElse(null), l.accuracy(), l.measuredAt());
     }
 
     private static int utf8(String s) {

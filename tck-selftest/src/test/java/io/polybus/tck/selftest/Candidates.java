@@ -141,4 +141,18 @@ final class Candidates {
       return "broken:count-unhandled";
     }
   }
+
+  static final class DropTraceHeadersCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "broken:drop-trace-headers";
+    }
+  }
+
+  static final class MiscountLagCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "broken:miscount-lag";
+    }
+  }
 }

@@ -41,7 +41,13 @@ enum Flaw {
    * {@code markNotHandled()} is ignored, so a delivery a closing member gave back without a handler
    * having started it counts as an attempt.
    */
-  COUNT_UNHANDLED;
+  COUNT_UNHANDLED,
+  /**
+   * Publishes drop the trace headers ({@code traceparent}, {@code tracestate}, {@code baggage}).
+   */
+  DROP_TRACE_HEADERS,
+  /** A group's lag counts one message too many whenever it is not 0. */
+  MISCOUNT_LAG;
 
   /** The URI path naming this flaw, for example {@code ignore-max-attempts}. */
   String path() {

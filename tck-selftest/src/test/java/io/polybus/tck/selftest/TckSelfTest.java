@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.polybus.tck.selftest.Candidates.CountUnhandledCandidate;
 import io.polybus.tck.selftest.Candidates.DlqLosesHeadersCandidate;
 import io.polybus.tck.selftest.Candidates.DropCandidate;
+import io.polybus.tck.selftest.Candidates.DropTraceHeadersCandidate;
 import io.polybus.tck.selftest.Candidates.DuplicateCandidate;
 import io.polybus.tck.selftest.Candidates.ExceedInFlightCandidate;
 import io.polybus.tck.selftest.Candidates.IgnoreMaxAttemptsCandidate;
+import io.polybus.tck.selftest.Candidates.MiscountLagCandidate;
 import io.polybus.tck.selftest.Candidates.NarrowLimitsCandidate;
 import io.polybus.tck.selftest.Candidates.RedeliverAckedCandidate;
 import io.polybus.tck.selftest.Candidates.ReorderCandidate;
@@ -95,6 +97,21 @@ class TckSelfTest {
     assertCaught(
         CountUnhandledCandidate.class,
         "shouldNotCountDeliveriesThatAClosingMemberGaveBackUnhandled");
+  }
+
+  @Test
+  void tckCatchesABackendThatDropsTheTraceHeaders() {
+    assertCaught(
+        DropTraceHeadersCandidate.class,
+        "shouldTraceEveryAttemptAsAChildOfThePublishAndCountIt",
+        "shouldCarryTheTraceIntoTheDeadLetterAndThroughARedrive");
+  }
+
+  @Test
+  void tckCatchesABackendWhoseLagCountsWrong() {
+    assertCaught(
+        MiscountLagCandidate.class,
+        "shouldReportTheLagOfAGroupWithoutARunningMemberAndZeroOnceConsumed");
   }
 
   /**
