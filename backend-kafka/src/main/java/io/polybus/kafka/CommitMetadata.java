@@ -66,6 +66,37 @@ final class CommitMetadata {
     return out;
   }
 
+  /**
+   * How many offsets in {@code [from, to)} the metadata of a commit at {@code base} marks acked,
+   * without expanding it: what the consumer lag subtracts from {@code end - committed}. Metadata
+   * {@link #parse} would not trust counts none.
+   */
+  static long countAcked(long base, String metadata, long from, long to) {
+    if (metadata == null || !metadata.startsWith(PREFIX) || metadata.length() == PREFIX.length()) {
+      return 0;
+    }
+    long offset = base;
+    long acked = 0;
+    try {
+      for (String run : metadata.substring(PREFIX.length()).split(",")) {
+        int star = run.indexOf('*');
+        String v = star < 0 ? run : run.substring(0, star);
+        long count = star < 0 ? 1 : Long.parseLong(run.substring(star + 1));
+        int value = v.equals("a") ? ACKED : Integer.parseInt(v);
+        if (count < 1 || count > 1_000_000 || value < ACKED) {
+          return 0; // not ours after all, as in parse
+        }
+        if (value == ACKED) {
+          acked += Math.max(0, Math.min(to, offset + count) - Math.max(from, offset));
+        }
+        offset += count;
+      }
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+    return acked;
+  }
+
   /** Builds metadata from the values of consecutive offsets. Not thread-safe. */
   static final class Encoder {
     private final StringBuilder sb = new StringBuilder(64).append(PREFIX);

@@ -1,6 +1,7 @@
 package io.polybus.kafka;
 
 import io.polybus.Capabilities;
+import io.polybus.ConsumerLag;
 import io.polybus.Health;
 import io.polybus.Message;
 import io.polybus.PolybusException;
@@ -21,6 +22,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.DescribeTopicsOptions;
+import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -93,6 +98,7 @@ final class KafkaBackend implements Backend {
             .uncountedGiveBack(true)
             .nativeDelayedRetry(false)
             .mayDuplicate(false)
+            .lagAccuracy(ConsumerLag.Accuracy.EXACT)
             .maxPayloadBytes(settings.maxPayload)
             .maxHeaders(MAX_HEADERS)
             .build();
@@ -633,6 +639,120 @@ final class KafkaBackend implements Backend {
           : KafkaErrors.map("placing group " + spec.group() + " on " + spec.topic(), c);
     }
     return member;
+  }
+
+  // ---------------------------------------------------------------- lag
+
+  /**
+   * Per partition, the end offset minus where the group's stored state says it is: its committed
+   * offset (or the oldest retained offset, when retention has passed it), less the offsets after it
+   * that the commit's metadata marks acked ({@link CommitMetadata#countAcked}). Exact as of the
+   * group's last commit: members commit every {@code commitInterval}, an ack behind an unsettled
+   * record included (in the metadata), so a settle shows within about {@code commitInterval} plus
+   * one poll.
+   *
+   * <p>A partition the group has no offset for counts from its beginning, or not at all while the
+   * group has no offset on any partition of the topic (Polybus placed no group there, so a new
+   * group would start at the end, as {@code LATEST} does). Polybus places a group on every
+   * partition before {@code subscribe} returns, so the first case is only a partition added to the
+   * topic later, until a member is assigned it and places it by its {@code startFrom}. A topic that
+   * does not exist has lag 0 and no partitions (it is not created). Two round trips of the admin
+   * client, each bounded so that the whole call takes at most {@code min(publishTimeout, 10 s)}.
+   */
+  @Override
+  public ConsumerLag lag(String topic, String group) {
+    long deadline = System.nanoTime() + lagTimeout().toNanos();
+    var described =
+        admin
+            .describeTopics(
+                List.of(topic), new DescribeTopicsOptions().timeoutMs(timeoutMs(deadline)))
+            .allTopicNames();
+    var groupOffsets =
+        admin
+            .listConsumerGroupOffsets(
+                group, new ListConsumerGroupOffsetsOptions().timeoutMs(timeoutMs(deadline)))
+            .partitionsToOffsetAndMetadata();
+    Map<String, TopicDescription> d;
+    try {
+      d =
+          awaitBy(
+              described.toCompletionStage().toCompletableFuture(), deadline, "describing " + topic);
+    } catch (PolybusException e) {
+      if (KafkaErrors.unwrap(e.getCause()) instanceof UnknownTopicOrPartitionException) {
+        return ConsumerLag.ofPartitions(
+            topic, group, Map.of(), null, ConsumerLag.Accuracy.EXACT, java.time.Instant.now());
+      }
+      throw e;
+    }
+    Map<TopicPartition, OffsetAndMetadata> committed =
+        awaitBy(
+            groupOffsets.toCompletionStage().toCompletableFuture(),
+            deadline,
+            "reading the offsets of group " + group);
+    Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+    Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
+    List<TopicPartition> partitions = new java.util.ArrayList<>();
+    for (var p : d.get(topic).partitions()) {
+      TopicPartition tp = new TopicPartition(topic, p.partition());
+      partitions.add(tp);
+      latest.put(tp, OffsetSpec.latest());
+      earliest.put(tp, OffsetSpec.earliest());
+    }
+    partitions.sort(java.util.Comparator.comparingInt(TopicPartition::partition));
+    var ends = admin.listOffsets(latest, new ListOffsetsOptions().timeoutMs(timeoutMs(deadline)));
+    var starts =
+        admin.listOffsets(earliest, new ListOffsetsOptions().timeoutMs(timeoutMs(deadline)));
+    Map<TopicPartition, ListOffsetsResultInfo> end =
+        awaitBy(
+            ends.all().toCompletionStage().toCompletableFuture(),
+            deadline,
+            "listing the end offsets of " + topic);
+    Map<TopicPartition, ListOffsetsResultInfo> start =
+        awaitBy(
+            starts.all().toCompletionStage().toCompletableFuture(),
+            deadline,
+            "listing the start offsets of " + topic);
+    java.time.Instant at = java.time.Instant.now();
+    boolean placed = partitions.stream().anyMatch(tp -> committed.get(tp) != null);
+    Map<String, Long> shares = new java.util.LinkedHashMap<>();
+    for (TopicPartition tp : partitions) {
+      long e = end.get(tp).offset();
+      long retained = start.get(tp).offset();
+      OffsetAndMetadata om = committed.get(tp);
+      long n;
+      if (om == null) {
+        n = placed ? e - retained : 0;
+      } else {
+        long from = Math.max(om.offset(), retained);
+        n = e - from - CommitMetadata.countAcked(om.offset(), om.metadata(), from, e);
+      }
+      shares.put(Integer.toString(tp.partition()), Math.max(0, n));
+    }
+    return ConsumerLag.ofPartitions(topic, group, shares, null, ConsumerLag.Accuracy.EXACT, at);
+  }
+
+  /** The bound of one {@link #lag} call, as {@link #health()}'s. */
+  private Duration lagTimeout() {
+    return Duration.ofMillis(Math.min(settings.publishTimeout.toMillis(), 10_000));
+  }
+
+  private static int timeoutMs(long deadline) {
+    return (int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+  }
+
+  /**
+   * Waits for an admin call made with {@code timeoutMs(deadline)}: it fails on its own by then; the
+   * extra second only covers its failing.
+   */
+  private <T> T awaitBy(CompletableFuture<T> f, long deadline, String what) {
+    try {
+      return f.get(timeoutMs(deadline) + 1000L, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw KafkaErrors.map(what + " was interrupted", e);
+    } catch (Exception e) {
+      throw KafkaErrors.map(what + " at " + settings.bootstrap, e);
+    }
   }
 
   // ---------------------------------------------------------------- health and close

@@ -237,8 +237,10 @@ final class PartitionLeases {
   /**
    * The commits that would change what the group has stored, for the given partitions, each
    * recorded as the partition's last commit. Unless {@code all}, a partition whose offset did not
-   * move is left out while no delivery state changed ({@link #metadataDirty}); acks alone do not
-   * mark it, they move the offset or wait for the next change.
+   * move is left out while no delivery state changed ({@link #metadataDirty}) and none of its
+   * records was acked since its last commit ({@link PartitionState#ackedSinceCommit}): an ack
+   * behind an unsettled record is committed, in the metadata, at the next interval, so the group's
+   * stored state (and the consumer lag read from it) follows the acks within a commit interval.
    */
   Map<TopicPartition, OffsetAndMetadata> pendingCommits(
       Collection<PartitionState> states, boolean all) {
@@ -250,9 +252,15 @@ final class PartitionLeases {
       if (ps.nextOffset < 0) {
         continue; // position unknown: nothing fetched, nothing to say
       }
+      // Cleared before the states are read: an ack racing with this commit sets it again.
+      boolean acked = ps.ackedSinceCommit;
+      if (acked) {
+        ps.ackedSinceCommit = false;
+      }
       long offset = ps.records.isEmpty() ? ps.nextOffset : ps.records.peekFirst().offset;
       if (!all
           && !withMetadata
+          && !acked
           && ps.lastCommitted != null
           && ps.lastCommitted.offset() == offset) {
         continue;
@@ -289,6 +297,16 @@ final class PartitionLeases {
   static final class PartitionState {
     final TopicPartition tp;
 
+    /** The partition id of receipts and {@link InboundRecord#partition()}. */
+    final String id;
+
+    /**
+     * A record of this partition was acked since the last commit was computed. Set by settling
+     * threads (read first, so that a burst of acks writes the line once), cleared by the poll
+     * thread in {@link #pendingCommits}.
+     */
+    volatile boolean ackedSinceCommit;
+
     /**
      * Records handed out and not yet committed past, in offset order (gaps: records acked or never
      * there).
@@ -306,6 +324,7 @@ final class PartitionLeases {
 
     PartitionState(TopicPartition tp) {
       this.tp = tp;
+      this.id = Integer.toString(tp.partition());
     }
 
     void advance() {
@@ -411,6 +430,11 @@ final class PartitionLeases {
     }
 
     @Override
+    public String partition() {
+      return partition.id;
+    }
+
+    @Override
     public int deliveryCount() {
       return deliveries;
     }
@@ -419,6 +443,9 @@ final class PartitionLeases {
     public void ack() {
       if (!leases.closed && !partition.revoked) {
         state = ACKED; // volatile: the poll thread sees it in advance(), then commits past it
+        if (!partition.ackedSinceCommit) {
+          partition.ackedSinceCommit = true;
+        }
       }
     }
 

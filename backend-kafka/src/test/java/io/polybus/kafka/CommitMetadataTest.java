@@ -53,4 +53,15 @@ class CommitMetadataTest {
     assertThat(parsed.get(0L)).isEqualTo(CommitMetadata.ACKED);
     assertThat(parsed.get(1L)).isEqualTo(2);
   }
+
+  @Test
+  void shouldCountTheAckedOffsetsOfARangeWithoutExpandingTheRuns() {
+    // 100 delivered, 101..102 acked, 103 never delivered, 104 three times, 105..999_104 acked.
+    String m = "pb1:1,a*2,0,3,a*999000";
+    assertThat(CommitMetadata.countAcked(100, m, 100, 106)).isEqualTo(3);
+    assertThat(CommitMetadata.countAcked(100, m, 102, 2_000_000)).isEqualTo(1 + 999_000);
+    assertThat(CommitMetadata.countAcked(100, m, 0, 101)).as("before the range").isZero();
+    assertThat(CommitMetadata.countAcked(100, "other app", 0, 1000)).isZero();
+    assertThat(CommitMetadata.countAcked(100, "pb1:a*2,x", 0, 1000)).as("not ours").isZero();
+  }
 }

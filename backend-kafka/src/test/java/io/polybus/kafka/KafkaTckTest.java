@@ -1,6 +1,7 @@
 package io.polybus.kafka;
 
 import io.polybus.Capabilities;
+import io.polybus.ConsumerLag;
 import io.polybus.Polybus;
 import io.polybus.tck.PolybusTck;
 
@@ -31,6 +32,7 @@ class KafkaTckTest implements PolybusTck {
         .uncountedGiveBack(true)
         .nativeDelayedRetry(false)
         .mayDuplicate(false)
+        .lagAccuracy(ConsumerLag.Accuracy.EXACT)
         .maxPayloadBytes(1 << 20)
         .maxHeaders(64)
         .build();
