@@ -1,6 +1,7 @@
 package io.polybus.nativelog;
 
 import io.polybus.Capabilities;
+import io.polybus.ConsumerLag;
 import io.polybus.Polybus;
 import io.polybus.tck.PolybusTck;
 import java.io.IOException;
@@ -52,6 +53,7 @@ class NativeLogTckTest implements PolybusTck {
         .durable(true)
         .nativeDelayedRetry(true)
         .mayDuplicate(false)
+        .lagAccuracy(ConsumerLag.Accuracy.EXACT)
         .maxPayloadBytes(1 << 20)
         .maxHeaders(64)
         .build();

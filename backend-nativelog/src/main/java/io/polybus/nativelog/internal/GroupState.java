@@ -97,6 +97,65 @@ final class GroupState implements AutoCloseable {
     }
   }
 
+  /**
+   * The unsettled offsets in {@code [max(committed, firstRetained), end)} as the state file says,
+   * read without mapping or changing it (its owner may be another member, another process): the
+   * committed offset, then the acked bitmap, then the committed offset again, retried while it
+   * moves (a slot is reused for the offset a window later only once the committed offset passed
+   * it). Should it keep moving, the acked bits are left out: an overcount by the records acked out
+   * of order, for one reading. -1 when the file does not exist.
+   */
+  static long unsettled(Path file, long firstRetained, long end) throws IOException {
+    FileChannel ch;
+    try {
+      ch = FileChannel.open(file, StandardOpenOption.READ);
+    } catch (java.nio.file.NoSuchFileException e) {
+      return -1;
+    }
+    try (ch) {
+      if (ch.size() != SIZE) {
+        throw new CorruptLogException(
+            file + ": not a Polybus group state (size " + ch.size() + ")");
+      }
+      ByteBuffer head = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer acked = ByteBuffer.allocate(WINDOW / 8);
+      readFully(ch, head, 0);
+      if (head.getLong(0) != MAGIC) {
+        throw new CorruptLogException(file + ": not a Polybus group state (bad magic)");
+      }
+      for (int attempt = 0; ; attempt++) {
+        long c = head.getLong(COMMITTED);
+        readFully(ch, acked, ACKED);
+        readFully(ch, head, 0);
+        boolean steady = head.getLong(COMMITTED) == c;
+        if (!steady && attempt < 10) {
+          continue;
+        }
+        c = head.getLong(COMMITTED);
+        long from = Math.max(c, firstRetained);
+        long n = Math.max(0, end - from);
+        if (steady) {
+          for (long o = from; o < Math.min(end, c + WINDOW); o++) {
+            int i = (int) (o & (WINDOW - 1));
+            if ((acked.get(i >>> 3) & (1 << (i & 7))) != 0) {
+              n--;
+            }
+          }
+        }
+        return n;
+      }
+    }
+  }
+
+  private static void readFully(FileChannel ch, ByteBuffer b, long position) throws IOException {
+    b.clear();
+    while (b.hasRemaining()) {
+      if (ch.read(b, position + b.position()) < 0) {
+        throw new java.io.EOFException("group state cut short");
+      }
+    }
+  }
+
   static GroupState open(Path file) throws IOException {
     FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
     try {

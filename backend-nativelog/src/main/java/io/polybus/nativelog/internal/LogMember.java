@@ -72,6 +72,10 @@ final class LogMember implements BackendConsumer {
   /** One owned partition: its lock, durable state, reader and leases. Guarded by {@link #lock}. */
   private final class Owned {
     final int partition;
+
+    /** The partition id of receipts and {@link InboundRecord#partition()}. */
+    final String id;
+
     final FileLocks.Held lock;
     final GroupState state;
     final ReentrantLock guard = new ReentrantLock();
@@ -104,6 +108,7 @@ final class LogMember implements BackendConsumer {
 
     Owned(int partition, FileLocks.Held lock, GroupState state) throws IOException {
       this.partition = partition;
+      this.id = Integer.toString(partition);
       this.lock = lock;
       this.state = state;
       this.reader = topic.partitions[partition].readerFrom(state.committed(), stallNanos);
@@ -137,6 +142,11 @@ final class LogMember implements BackendConsumer {
     @Override
     public Message message() {
       return message;
+    }
+
+    @Override
+    public String partition() {
+      return owner.id;
     }
 
     @Override

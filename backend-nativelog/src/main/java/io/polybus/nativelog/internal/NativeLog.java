@@ -509,6 +509,35 @@ final class NativeLog {
     return dir.resolve("topics").resolve(topic).resolve("groups").resolve(group);
   }
 
+  /**
+   * Each partition's records that {@code group} has not settled, by partition id: the partition's
+   * end minus the group's committed offset (or the oldest record retained, when retention passed
+   * it), less the records acked above it; read from the group's state files, which every member
+   * writes in place as it settles, so the figure is exact at once. A partition without a state (the
+   * group was never created) counts 0. Null when the topic does not exist: it is not created. A
+   * claimed frame whose writer died, and a corrupt one, count until the group reads past them.
+   */
+  java.util.Map<String, Long> lag(String topicName, String group) throws IOException {
+    LogTopic t = topics.get(topicName);
+    if (t == null) {
+      if (!Files.exists(dir.resolve("topics").resolve(topicName).resolve("topic.meta"))) {
+        return null;
+      }
+      t = topic(topicName);
+    }
+    Path g = groupDir(topicName, group);
+    java.util.Map<String, Long> out = new java.util.LinkedHashMap<>();
+    for (int p = 0; p < t.partitions.length; p++) {
+      Partition part = t.partitions[p];
+      // The end first: a record appended and settled after it is read leaves the figure at 0.
+      long end = part.endOffset();
+      Path state = g.resolve("p" + p + ".state");
+      long n = GroupState.unsettled(state, part.first().baseOffset(), end);
+      out.put(Integer.toString(p), Math.max(0, n));
+    }
+    return out;
+  }
+
   /** Creates the group's state for every partition, at the start or the end of each. Idempotent. */
   void ensureGroup(String topicName, String group, StartFrom startFrom) throws IOException {
     LogTopic topic = topic(topicName);

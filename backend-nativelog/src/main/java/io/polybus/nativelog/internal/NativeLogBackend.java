@@ -2,6 +2,7 @@ package io.polybus.nativelog.internal;
 
 import io.polybus.BrokerUnavailableException;
 import io.polybus.Capabilities;
+import io.polybus.ConsumerLag;
 import io.polybus.Health;
 import io.polybus.Message;
 import io.polybus.PayloadTooLargeException;
@@ -112,6 +113,7 @@ public final class NativeLogBackend implements Backend {
             .durable(true)
             .nativeDelayedRetry(true)
             .mayDuplicate(false)
+            .lagAccuracy(ConsumerLag.Accuracy.EXACT)
             .maxPayloadBytes(maxPayloadBytes)
             .maxHeaders(64)
             .build();
@@ -204,6 +206,29 @@ public final class NativeLogBackend implements Backend {
           "joining group " + spec.group() + " of " + spec.topic() + " in " + log.dir + " failed");
     } catch (InternalError e) {
       throw log.mappedAccessFailed(spec.topic(), e);
+    }
+  }
+
+  /**
+   * Read from the group's state files ({@link NativeLog#lag}); no age (that would mean reading the
+   * oldest unsettled record). A topic that does not exist has lag 0 and no partitions.
+   */
+  @Override
+  public ConsumerLag lag(String topic, String group) {
+    try {
+      java.util.Map<String, Long> shares = log.lag(topic, group);
+      return ConsumerLag.ofPartitions(
+          topic,
+          group,
+          shares == null ? java.util.Map.of() : shares,
+          null,
+          ConsumerLag.Accuracy.EXACT,
+          java.time.Instant.now());
+    } catch (IOException e) {
+      throw log.ioFailure(
+          e, "reading the lag of group " + group + " of " + topic + " in " + log.dir + " failed");
+    } catch (InternalError e) {
+      throw log.mappedAccessFailed(topic, e);
     }
   }
 
