@@ -101,8 +101,8 @@ public interface Polybus extends Publisher, Subscriber, AutoCloseable {
   /**
    * How far {@code group} is behind on {@code topic}: asks the broker now (a round trip; it does
    * not wait for messages). The figure is {@link Capabilities#lagAccuracy() exact or approximate}
-   * as the backend declares. A group the broker has never seen has a lag of every retained message
-   * where the backend keeps messages for groups yet to come, and 0 otherwise.
+   * as the backend declares. A group the broker has never seen lags by 0 on every backend: a new
+   * group starts at the tail unless it asks for an earlier start when it subscribes.
    *
    * @throws UnsupportedOperationException if the backend's {@link Capabilities#lagAccuracy()} is
    *     {@link ConsumerLag.Accuracy#NONE}

@@ -7,6 +7,7 @@ import io.polybus.JsonCodec;
 import io.polybus.Message;
 import io.polybus.Ordering;
 import io.polybus.Polybus;
+import io.polybus.PolybusOptions;
 import io.polybus.RetryPolicy;
 import io.polybus.StartFrom;
 import io.polybus.SubscribeOptions;
@@ -95,8 +96,12 @@ public final class OrderPipeline {
   private final int orders;
   private final Duration timeout;
   private final Consumer<String> log;
+  private final boolean traces;
+  private volatile String poisonId;
 
-  private OrderPipeline(String uri, int orders, Duration timeout, Consumer<String> log) {
+  private OrderPipeline(
+      String uri, int orders, Duration timeout, Consumer<String> log, boolean traces) {
+    this.traces = traces;
     this.uri = Objects.requireNonNull(uri, "uri");
     if (orders < 1) {
       throw new IllegalArgumentException("orders must be at least 1, was " + orders);
@@ -126,7 +131,16 @@ public final class OrderPipeline {
    * @throws io.polybus.PolybusException if the backend cannot be reached or a publish fails
    */
   public static Summary run(String uri, int orders, Duration timeout, Consumer<String> log) {
-    return new OrderPipeline(uri, orders, timeout, log).run();
+    return run(uri, orders, timeout, log, false);
+  }
+
+  /**
+   * Runs the pipeline, with OpenTelemetry tracing when {@code traces} is set (then {@link
+   * Summary#poisonTrace()} holds the poison order's trace).
+   */
+  public static Summary run(
+      String uri, int orders, Duration timeout, Consumer<String> log, boolean traces) {
+    return new OrderPipeline(uri, orders, timeout, log, traces).run();
   }
 
   private Summary run() {
@@ -143,73 +157,84 @@ public final class OrderPipeline {
     Ordering ordering;
     List<String> missing;
     long elapsed;
-    try (Polybus bus = Polybus.connect(uri)) {
-      capabilities = bus.capabilities();
-      ordering = capabilities.orderedByKey() ? Ordering.KEY : Ordering.NONE;
-      log.accept(
-          "connected to "
-              + bus.options().redacted()
-              + " (ordering "
-              + ordering
-              + ", retry "
-              + RETRY_POLICY.maxAttempts()
-              + " attempts from "
-              + RETRY_POLICY.initialBackoff().toMillis()
-              + " ms, jitter "
-              + RETRY_POLICY.jitter()
-              + ")");
+    List<Figures> figures = new ArrayList<>();
+    List<String> poisonTrace;
+    try (PipelineTelemetry telemetry = new PipelineTelemetry(traces)) {
+      try (Polybus bus = Polybus.connect(PolybusOptions.parse(uri), telemetry.instrumentation())) {
+        capabilities = bus.capabilities();
+        ordering = capabilities.orderedByKey() ? Ordering.KEY : Ordering.NONE;
+        log.accept(
+            "connected to "
+                + bus.options().redacted()
+                + " (ordering "
+                + ordering
+                + ", retry "
+                + RETRY_POLICY.maxAttempts()
+                + " attempts from "
+                + RETRY_POLICY.initialBackoff().toMillis()
+                + " ms, jitter "
+                + RETRY_POLICY.jitter()
+                + ")");
 
-      SubscribeOptions options =
-          SubscribeOptions.builder()
-              .concurrency(CONCURRENCY)
-              .ordering(ordering)
-              .retryPolicy(RETRY_POLICY)
-              .build();
-      List<Subscription> subscriptions = new ArrayList<>();
-      for (OrderConsumer service : services) {
-        subscriptions.add(bus.subscribe(TOPIC, service.group(), CODEC, service, options));
-      }
-      // The inventory subscription above created the dead-letter topic's standing group; read it
-      // like any topic.
-      subscriptions.add(
-          bus.subscribe(
-              DEAD_LETTER_TOPIC,
-              Polybus.DEAD_LETTER_GROUP,
-              CODEC,
-              deadLetters,
-              SubscribeOptions.builder()
-                  .ordering(ordering)
-                  .startFrom(StartFrom.EARLIEST)
-                  .retryPolicy(RetryPolicy.none())
-                  .build()));
+        SubscribeOptions options =
+            SubscribeOptions.builder()
+                .concurrency(CONCURRENCY)
+                .ordering(ordering)
+                .retryPolicy(RETRY_POLICY)
+                .build();
+        List<Subscription> subscriptions = new ArrayList<>();
+        for (OrderConsumer service : services) {
+          subscriptions.add(bus.subscribe(TOPIC, service.group(), CODEC, service, options));
+        }
+        // The inventory subscription above created the dead-letter topic's standing group; read it
+        // like any topic.
+        subscriptions.add(
+            bus.subscribe(
+                DEAD_LETTER_TOPIC,
+                Polybus.DEAD_LETTER_GROUP,
+                CODEC,
+                deadLetters,
+                SubscribeOptions.builder()
+                    .ordering(ordering)
+                    .startFrom(StartFrom.EARLIEST)
+                    .retryPolicy(RetryPolicy.none())
+                    .build()));
 
-      long start = System.nanoTime();
-      publish(bus, runId, poisonIndex);
-      long publishedMillis = elapsedMillis(start);
-      log.accept(
-          "published "
-              + orders
-              + " orders to '"
-              + TOPIC
-              + "' in "
-              + publishedMillis
-              + " ms; waiting for the services (at most "
-              + timeout.toMillis()
-              + " ms)");
+        long start = System.nanoTime();
+        publish(bus, runId, poisonIndex);
+        long publishedMillis = elapsedMillis(start);
+        log.accept(
+            "published "
+                + orders
+                + " orders to '"
+                + TOPIC
+                + "' in "
+                + publishedMillis
+                + " ms; waiting for the services (at most "
+                + timeout.toMillis()
+                + " ms)");
 
-      missing = await(services, deadLetters, System.nanoTime() + timeout.toNanos());
-      elapsed = elapsedMillis(start);
-      if (missing.isEmpty()) {
-        sleep(QUIET_PERIOD);
+        missing = await(services, deadLetters, System.nanoTime() + timeout.toNanos());
+        elapsed = elapsedMillis(start);
+        if (missing.isEmpty()) {
+          sleep(QUIET_PERIOD); // also lets the lag gauges refresh once more
+        }
+        for (OrderConsumer service : services) {
+          figures.add(telemetry.figures(TOPIC, service.group()));
+        }
+        figures.add(telemetry.figures(DEAD_LETTER_TOPIC, Polybus.DEAD_LETTER_GROUP));
+        // A bounded drain per subscription, so a stuck handler cannot hold the demo for the default
+        // 30 s each.
+        for (Subscription s : subscriptions) {
+          s.close(SUBSCRIPTION_DRAIN);
+        }
       }
-      // A bounded drain per subscription, so a stuck handler cannot hold the demo for the default
-      // 30 s each.
-      for (Subscription s : subscriptions) {
-        s.close(SUBSCRIPTION_DRAIN);
-      }
+      String poison = poisonId;
+      poisonTrace = poison == null ? List.of() : telemetry.traceOf(poison);
     }
     // Counted after the bus closed: every handler call that happened is in the summary.
-    return summarize(capabilities, ordering, services, deadLetters, missing, elapsed);
+    return summarize(
+        capabilities, ordering, services, deadLetters, missing, elapsed, figures, poisonTrace);
   }
 
   private void publish(Polybus bus, String runId, int poisonIndex) {
@@ -227,13 +252,17 @@ public final class OrderPipeline {
               sku,
               quantity,
               quantity * (500L + random.nextInt(9500)));
-      batch.add(
+      Message m =
           Message.builder()
               .key(customer)
               .value(CODEC, order)
               .header(RUN_HEADER, runId)
               .header(SEQUENCE_HEADER, Integer.toString(i))
-              .build());
+              .build();
+      if (i == poisonIndex) {
+        poisonId = m.id();
+      }
+      batch.add(m);
       if (batch.size() == PUBLISH_BATCH || i == orders - 1) {
         // Waiting for each batch keeps the publish order across batches on every backend.
         bus.publishAllAndWait(TOPIC, batch);
@@ -277,7 +306,9 @@ public final class OrderPipeline {
       List<OrderConsumer> services,
       DeadLetterReader deadLetters,
       List<String> missing,
-      long elapsed) {
+      long elapsed,
+      List<Figures> figures,
+      List<String> poisonTrace) {
     List<ServiceStats> stats = services.stream().map(OrderConsumer::stats).toList();
     List<String> problems = new ArrayList<>();
     if (!missing.isEmpty()) {
@@ -313,7 +344,16 @@ public final class OrderPipeline {
     }
     long stale = services.stream().mapToLong(OrderConsumer::stale).sum() + deadLetters.stale.sum();
     return new Summary(
-        uri, ordering, orders, stats, letters, stale, elapsed, List.copyOf(problems));
+        uri,
+        ordering,
+        orders,
+        stats,
+        letters,
+        stale,
+        elapsed,
+        List.copyOf(problems),
+        List.copyOf(figures),
+        List.copyOf(poisonTrace));
   }
 
   private static long elapsedMillis(long startNanos) {
@@ -396,6 +436,26 @@ public final class OrderPipeline {
   }
 
   /**
+   * One consumer group's figures, read from the Micrometer meters of {@code polybus-micrometer}.
+   *
+   * @param group the consumer group
+   * @param consumed delivery attempts handed to its handler
+   * @param retried retries scheduled
+   * @param deadLettered dead letters confirmed
+   * @param p50Millis median processing time of acked attempts, NaN when none
+   * @param p99Millis 99th percentile of the same
+   * @param lag the lag gauge at the end, NaN when the backend reports no lag or the figure is stale
+   */
+  public record Figures(
+      String group,
+      long consumed,
+      long retried,
+      long deadLettered,
+      double p50Millis,
+      double p99Millis,
+      double lag) {}
+
+  /**
    * A dead letter read back from {@value #DEAD_LETTER_TOPIC}, with the headers the runtime added.
    *
    * @param messageId the message id, the same as the original order message's
@@ -428,6 +488,9 @@ public final class OrderPipeline {
    * @param staleIgnored messages of earlier runs that were acked and ignored
    * @param elapsedMillis from the first publish until everything arrived (or the timeout)
    * @param problems what went wrong, in words; empty when the pipeline completed as it should
+   * @param figures per consumer group (the three services, then the dead-letter reader), as the
+   *     metrics counted them
+   * @param poisonTrace the poison order's trace, one line per span; empty unless traced
    */
   public record Summary(
       String uri,
@@ -437,7 +500,9 @@ public final class OrderPipeline {
       List<DeadLetter> deadLetters,
       long staleIgnored,
       long elapsedMillis,
-      List<String> problems) {
+      List<String> problems,
+      List<Figures> figures,
+      List<String> poisonTrace) {
     /**
      * True when every service handled every order it should, once, and exactly the poison order was
      * dead-lettered.

@@ -35,7 +35,7 @@ public final class OrderPipelineDemo {
   private static final String USAGE_TEXT =
       String.join(
           System.lineSeparator(),
-          "usage: demo [--uri <uri>] [--orders <n>] [--timeout <seconds>]",
+          "usage: demo [--uri <uri>] [--orders <n>] [--timeout <seconds>] [--traces]",
           "",
           "Publishes <n> OrderCreated events to 'orders'; the email, inventory and analytics services consume them,",
           "and one poison order ends up in '" + OrderPipeline.DEAD_LETTER_TOPIC + "'.",
@@ -49,6 +49,7 @@ public final class OrderPipelineDemo {
           "  --timeout <seconds>  how long to wait for the services once published (default "
               + OrderPipeline.DEFAULT_TIMEOUT.toSeconds()
               + ")",
+          "  --traces             trace with OpenTelemetry and print the poison order's trace",
           "  -h, --help           show this help");
 
   private OrderPipelineDemo() {}
@@ -63,6 +64,7 @@ public final class OrderPipelineDemo {
     String uri = DEFAULT_URI;
     int orders = DEFAULT_ORDERS;
     Duration timeout = OrderPipeline.DEFAULT_TIMEOUT;
+    boolean traces = false;
     try {
       for (int i = 0; i < args.length; i++) {
         String arg = args[i];
@@ -86,6 +88,12 @@ public final class OrderPipelineDemo {
           case "--orders" ->
               orders =
                   intValue(value != null ? value : valueOf(args, ++i, arg), arg, 1, MAX_ORDERS);
+          case "--traces" -> {
+            if (value != null) {
+              throw new IllegalArgumentException("--traces takes no value");
+            }
+            traces = true;
+          }
           case "--timeout" ->
               timeout =
                   Duration.ofSeconds(
@@ -101,7 +109,7 @@ public final class OrderPipelineDemo {
 
     OrderPipeline.Summary summary;
     try {
-      summary = OrderPipeline.run(uri, orders, timeout, out::println);
+      summary = OrderPipeline.run(uri, orders, timeout, out::println, traces);
     } catch (ConfigurationException e) {
       err.println("error: " + e.getMessage());
       return USAGE;
@@ -152,9 +160,34 @@ public final class OrderPipelineDemo {
           "  ignored         " + s.staleIgnored() + " messages left over from earlier runs");
     }
     out.println("  elapsed         " + s.elapsedMillis() + " ms");
+    out.println("metrics (polybus-micrometer), per consumer group");
+    out.println(
+        String.format(
+            "  %-10s %9s %8s %14s %9s %9s %6s",
+            "group", "consumed", "retried", "dead-lettered", "p50 ms", "p99 ms", "lag"));
+    for (OrderPipeline.Figures f : s.figures()) {
+      out.println(
+          String.format(
+              "  %-10s %9d %8d %14d %9s %9s %6s",
+              f.group(),
+              f.consumed(),
+              f.retried(),
+              f.deadLettered(),
+              millis(f.p50Millis()),
+              millis(f.p99Millis()),
+              Double.isNaN(f.lag()) ? "n/a" : Long.toString((long) f.lag())));
+    }
+    if (!s.poisonTrace().isEmpty()) {
+      out.println("the poison order's trace (polybus-opentelemetry)");
+      s.poisonTrace().forEach(line -> out.println("  " + line));
+    }
     if (s.ok()) {
       out.println("OK");
     }
+  }
+
+  private static String millis(double v) {
+    return Double.isNaN(v) ? "-" : String.format("%.2f", v);
   }
 
   private static String valueOf(String[] args, int i, String option) {

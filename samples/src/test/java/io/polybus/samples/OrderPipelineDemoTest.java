@@ -45,8 +45,33 @@ class OrderPipelineDemoTest {
         .contains("retried         2 (3 failed attempts)")
         .contains("dead-lettered   1")
         .endsWith("OK" + System.lineSeparator());
-    assertThat(out().lines().count()).as("no per-message output").isLessThan(20);
+    assertThat(out().lines().count()).as("no per-message output").isLessThan(30);
+    assertThat(out().lines())
+        .as("the metrics table: consumed counts every attempt, lag 0 at the end")
+        .anyMatch(l -> l.matches("\\s+email\\s+200\\s+0\\s+0\\s+\\S+\\s+\\S+\\s+0"))
+        .anyMatch(l -> l.matches("\\s+inventory\\s+202\\s+2\\s+1\\s+\\S+\\s+\\S+\\s+0"))
+        .anyMatch(l -> l.matches("\\s+dlq\\s+1\\s+0\\s+0\\s+\\S+\\s+\\S+\\s+0"));
+    assertThat(out()).doesNotContain("poison order's trace");
     assertThat(err()).isEmpty();
+  }
+
+  @Test
+  void shouldPrintThePoisonOrdersTraceFromPublishThroughItsAttemptsToTheDeadLetter() {
+    assertThat(run("--uri", "mem:", "--orders", "50", "--traces"))
+        .as(err())
+        .isEqualTo(OrderPipelineDemo.OK);
+    String out = out();
+    assertThat(out).contains("the poison order's trace (polybus-opentelemetry)");
+    String trace = out.substring(out.indexOf("the poison order's trace"));
+    assertThat(trace)
+        .contains("send orders")
+        .contains("process orders  group=inventory attempt=1 outcome=retry")
+        .contains("process orders  group=inventory attempt=2 outcome=retry")
+        .contains("process orders  group=inventory attempt=3 outcome=dead_letter")
+        .contains("dead_letter orders.inventory.dlq  group=inventory")
+        .contains("process orders.inventory.dlq  group=dlq attempt=1 outcome=ack")
+        .contains("process orders  group=email attempt=1 outcome=ack")
+        .contains("(8 spans)");
   }
 
   @Test
