@@ -177,17 +177,20 @@ public final class DefaultPolybus implements Polybus {
         return CompletableFuture.failedFuture(e);
       }
     }
-    return observed(sending, topic);
+    return observed(sending, topic, messages);
   }
 
   /** Publishes what {@code sending} returns, checked again, and reports the end to it. */
   private CompletableFuture<List<PublishReceipt>> observed(
-      Instrumentation.Sending sending, String topic) {
+      Instrumentation.Sending sending, String topic, List<Message> given) {
     CompletableFuture<List<PublishReceipt>> f;
     try {
       List<Message> out = sending.messages();
-      for (Message m : out) {
-        checkMessage(m);
+      for (int i = 0; i < out.size(); i++) {
+        Message m = out.get(i);
+        if (m != given.get(i)) {
+          checkMessage(m); // the observer added headers: the limits again
+        }
       }
       f = backend.publish(topic, out);
     } catch (RuntimeException e) {
@@ -392,7 +395,7 @@ public final class DefaultPolybus implements Polybus {
           CompletableFuture<List<PublishReceipt>> sent =
               sending == null
                   ? backend.publish(source, List.of(original))
-                  : observed(sending, source);
+                  : observed(sending, source, List.of(original));
           pending.add(sent.thenRun(r::ack));
           republished++;
         }

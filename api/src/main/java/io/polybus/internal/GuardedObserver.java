@@ -119,7 +119,9 @@ final class GuardedObserver implements Observer {
                 + " for "
                 + given.size());
       }
-      out = List.copyOf(out);
+      if (out != given) {
+        out = List.copyOf(out); // the observer's list might change under us
+      }
     } catch (RuntimeException e) {
       failed("messages", e);
       out = given;
@@ -151,8 +153,10 @@ final class GuardedObserver implements Observer {
     }
   }
 
-  private final class GuardedAttempt implements Attempt {
+  /** Also the scope of its own {@link #enter()}, so guarding allocates nothing more per attempt. */
+  private final class GuardedAttempt implements Attempt, Scope {
     final Attempt inner;
+    private Scope scope;
 
     GuardedAttempt(Attempt inner) {
       this.inner = inner;
@@ -161,22 +165,23 @@ final class GuardedObserver implements Observer {
     @Override
     public Scope enter() {
       try {
-        Scope s = inner.enter();
-        return s == null ? NO_SCOPE : guardScope(s);
+        scope = inner.enter();
+        return scope == null ? NO_SCOPE : this;
       } catch (RuntimeException e) {
         failed("enter", e);
         return NO_SCOPE;
       }
     }
 
-    private Scope guardScope(Scope s) {
-      return () -> {
-        try {
-          s.close();
-        } catch (RuntimeException e) {
-          failed("scope close", e);
-        }
-      };
+    @Override
+    public void close() {
+      Scope s = scope;
+      scope = null;
+      try {
+        s.close();
+      } catch (RuntimeException e) {
+        failed("scope close", e);
+      }
     }
 
     @Override

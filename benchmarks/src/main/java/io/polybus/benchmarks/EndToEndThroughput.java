@@ -1,12 +1,26 @@
 package io.polybus.benchmarks;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
+import io.opentelemetry.context.propagation.ContextPropagators;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.common.CompletableResultCode;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
+import io.opentelemetry.sdk.trace.export.SpanExporter;
+import io.opentelemetry.sdk.trace.samplers.Sampler;
+import io.polybus.Instrumentation;
 import io.polybus.Message;
 import io.polybus.Ordering;
 import io.polybus.Polybus;
 import io.polybus.SubscribeOptions;
 import io.polybus.Subscription;
+import io.polybus.micrometer.PolybusMetrics;
+import io.polybus.opentelemetry.PolybusTracing;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
@@ -24,13 +38,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * measured runs is reported with min and max. {@code --uri} may be given several times: each run
  * then measures every backend once, in alternating order, and the ratio of the first to each other
  * one is printed as the median of the per-run ratios (what load coming and going on a shared
- * machine moves least). Usage: {@code EndToEndThroughput [--uri mem:bench?retention=0]...
- * [--messages 2000000] [--runs 7] [--warmup 3] [--concurrency 1] [--max-in-flight 4096] [--lead
- * 100000]}.
+ * machine moves least). {@code --instrumented-uri} adds a backend measured with {@code
+ * polybus-opentelemetry} and {@code polybus-micrometer} both installed: an OpenTelemetry SDK that
+ * samples every span into a batch processor whose exporter drops them, and a simple meter registry.
+ * Usage: {@code EndToEndThroughput [--uri mem:bench?retention=0]... [--instrumented-uri
+ * mem:bench?retention=0]... [--messages 2000000] [--runs 7] [--warmup 3] [--concurrency 1]
+ * [--max-in-flight 4096] [--lead 100000]}.
  */
 public final class EndToEndThroughput {
   public static void main(String[] args) throws Exception {
     List<String> uris = new ArrayList<>();
+    List<Boolean> instrumented = new ArrayList<>();
     int messages = 2_000_000;
     int runs = 7;
     int warmup = 3;
@@ -45,6 +63,11 @@ public final class EndToEndThroughput {
       switch (args[i]) {
         case "--uri":
           uris.add(v);
+          instrumented.add(false);
+          break;
+        case "--instrumented-uri":
+          uris.add(v);
+          instrumented.add(true);
           break;
         case "--messages":
           messages = Integer.parseInt(v);
@@ -70,13 +93,51 @@ public final class EndToEndThroughput {
     }
     if (uris.isEmpty()) {
       uris.add("mem:bench?retention=0");
+      instrumented.add(false);
     }
+    List<String> labels = new ArrayList<>();
+    for (int u = 0; u < uris.size(); u++) {
+      labels.add(uris.get(u) + (instrumented.get(u) ? " +otel+micrometer" : ""));
+    }
+    List<AutoCloseable> telemetry = new ArrayList<>();
     int k = uris.size();
     double[][] rates = new double[k][runs];
     List<Polybus> buses = new ArrayList<>();
     try {
-      for (String uri : uris) {
-        buses.add(Polybus.connect(uri));
+      for (int u = 0; u < uris.size(); u++) {
+        if (instrumented.get(u)) {
+          double ratio = Double.parseDouble(System.getProperty("bench.sampled", "1"));
+          OpenTelemetrySdk otel =
+              OpenTelemetrySdk.builder()
+                  .setTracerProvider(
+                      SdkTracerProvider.builder()
+                          .setSampler(Sampler.parentBased(Sampler.traceIdRatioBased(ratio)))
+                          .addSpanProcessor(
+                              BatchSpanProcessor.builder(new DroppingExporter()).build())
+                          .build())
+                  .setPropagators(
+                      ContextPropagators.create(W3CTraceContextPropagator.getInstance()))
+                  .build();
+          SimpleMeterRegistry registry = new SimpleMeterRegistry();
+          telemetry.add(otel);
+          telemetry.add(registry::close);
+          String which = System.getProperty("bench.instrumentation", "both");
+          Instrumentation i =
+              switch (which) {
+                case "both" ->
+                    Instrumentation.compose(
+                        PolybusTracing.create(otel), PolybusMetrics.create(registry));
+                case "tracing" -> PolybusTracing.create(otel);
+                case "metrics" -> PolybusMetrics.create(registry);
+                case "noop-otel" ->
+                    PolybusTracing.create(io.opentelemetry.api.OpenTelemetry.noop());
+                case "empty" -> bus -> new Instrumentation.Observer() {};
+                default -> throw new IllegalArgumentException("bench.instrumentation " + which);
+              };
+          buses.add(Polybus.connect(uris.get(u), i));
+        } else {
+          buses.add(Polybus.connect(uris.get(u)));
+        }
       }
       for (int r = -warmup; r < runs; r++) {
         for (int j = 0; j < k; j++) {
@@ -90,13 +151,16 @@ public final class EndToEndThroughput {
               "%s run %d %s: %,.0f msg/s%n",
               r < 0 ? "warmup" : "measured",
               Math.abs(r),
-              uris.get(u),
+              labels.get(u),
               rate);
         }
       }
     } finally {
       for (Polybus bus : buses) {
         bus.close();
+      }
+      for (AutoCloseable t : telemetry) {
+        t.close();
       }
     }
     System.out.println();
@@ -107,7 +171,7 @@ public final class EndToEndThroughput {
           Locale.ROOT,
           "end-to-end %s ordering=KEY keys=1000 payload=100B concurrency=%d: median %,.0f msg/s (min %,.0f, max %,.0f,"
               + " %d runs of %,d)%n",
-          uris.get(u),
+          labels.get(u),
           concurrency,
           sorted[runs / 2],
           sorted[0],
@@ -118,17 +182,35 @@ public final class EndToEndThroughput {
     for (int u = 1; u < k; u++) {
       double[] ratios = new double[runs];
       for (int r = 0; r < runs; r++) {
-        ratios[r] = rates[0][r] / rates[u][r];
+        ratios[r] = rates[u][r] / rates[0][r];
       }
       Arrays.sort(ratios);
       System.out.printf(
           Locale.ROOT,
-          "ratio %s / %s: %.1fx (median of per-run ratios; min %.1f, max %.1f)%n",
-          uris.get(0),
-          uris.get(u),
+          "ratio %s / %s: %.3fx (median of per-run ratios; min %.3f, max %.3f)%n",
+          labels.get(u),
+          labels.get(0),
           ratios[runs / 2],
           ratios[0],
           ratios[runs - 1]);
+    }
+  }
+
+  /** Exports nowhere: the cost measured is making, ending and batching the spans. */
+  private static final class DroppingExporter implements SpanExporter {
+    @Override
+    public CompletableResultCode export(Collection<SpanData> spans) {
+      return CompletableResultCode.ofSuccess();
+    }
+
+    @Override
+    public CompletableResultCode flush() {
+      return CompletableResultCode.ofSuccess();
+    }
+
+    @Override
+    public CompletableResultCode shutdown() {
+      return CompletableResultCode.ofSuccess();
     }
   }
 

@@ -188,7 +188,23 @@ final class MetricsObserver implements Instrumentation.Observer {
     }
   }
 
+  /**
+   * The meters last looked up: a subscription's deliveries share its topic and group strings, so an
+   * identity match skips the maps on the common path.
+   */
+  private volatile GroupMeters lastGroup;
+
   private GroupMeters group(String topic, String group) {
+    GroupMeters last = lastGroup;
+    if (last != null && last.topic == topic && last.group == group) {
+      return last;
+    }
+    GroupMeters g = lookUp(topic, group);
+    lastGroup = g;
+    return g;
+  }
+
+  private GroupMeters lookUp(String topic, String group) {
     Map<String, GroupMeters> byGroup = groups.get(topic);
     if (byGroup == null) {
       byGroup = groups.computeIfAbsent(topic, k -> new ConcurrentHashMap<>());
