@@ -263,8 +263,8 @@ final class RedisBackend implements Backend {
   /**
    * The group's pending entries (delivered and not acked, parked retries included) plus the entries
    * it has not been delivered yet, per stream, from one {@link Scripts#LAG} script: an atomic
-   * snapshot. A stream that does not exist lags by 0; a group that does not exist yet lags by every
-   * entry its stream holds (a group can start from the earliest of them).
+   * snapshot. A stream that does not exist lags by 0, and so does a group that does not exist yet
+   * (a new group starts at the tail unless it asks otherwise, as {@code Polybus.lag} says).
    */
   @Override
   public ConsumerLag lag(String topic, String group) {

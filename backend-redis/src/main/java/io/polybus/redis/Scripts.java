@@ -228,7 +228,7 @@ final class Scripts {
               + "      if m['name'] == ARGV[1] then info = m end\n"
               + "    end\n"
               + "    if info == nil then\n"
-              + "      state, undelivered, oldest = 1, len, first\n"
+              + "      state = 1\n"
               + "    else\n"
               + "      state, pending, last = 2, info['pending'], info['last-delivered-id']\n"
               + "      if pending > 0 then oldest = redis.call('XPENDING', key, ARGV[1])[2] end\n"
