@@ -2,6 +2,7 @@ package io.polybus.tck;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
@@ -269,8 +270,17 @@ public interface ObservabilityTck extends TckContext {
         });
   }
 
+  /**
+   * Redrives within the await timeout plus its idle period, failing (and interrupting it) after
+   * that: a backend whose acks do not stick would otherwise redrive the same record forever.
+   */
   private RedriveResult redrive(Polybus bus, String dlqTopic) {
-    return bus.redrive(dlqTopic, timeouts().quiet().plus(Duration.ofSeconds(1)));
+    Duration idle = timeouts().quiet().plus(Duration.ofSeconds(1));
+    Duration bound = timeouts().await().plus(idle);
+    return assertTimeoutPreemptively(
+        bound,
+        () -> bus.redrive(dlqTopic, idle),
+        () -> "redrive of " + dlqTopic + " did not finish within " + bound);
   }
 
   private static String parentId(Span parent) {
