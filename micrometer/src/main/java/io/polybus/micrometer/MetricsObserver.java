@@ -62,6 +62,15 @@ final class MetricsObserver implements Instrumentation.Observer {
     this.lagReported = bus.capabilities().lagAccuracy() != ConsumerLag.Accuracy.NONE;
   }
 
+  /** The counter of messages {@code name} with {@code tags}, registered once and then found. */
+  private Counter counter(String name, String description, Tags tags) {
+    return Counter.builder(name)
+        .description(description)
+        .baseUnit("{message}")
+        .tags(tags)
+        .register(registry);
+  }
+
   private static String errorType(Throwable t) {
     return t.getClass().getName();
   }
@@ -77,12 +86,7 @@ final class MetricsObserver implements Instrumentation.Observer {
     TopicMeters(String topic) {
       this.topic = topic;
       Tags tags = Tags.of(SYSTEM, system, DESTINATION, topic, OPERATION, "send");
-      this.sent =
-          Counter.builder(PolybusMetrics.SENT)
-              .description("Messages published")
-              .baseUnit("{message}")
-              .tags(tags)
-              .register(registry);
+      this.sent = counter(PolybusMetrics.SENT, "Messages published", tags);
       this.duration =
           Timer.builder(PolybusMetrics.OPERATION_DURATION)
               .description("Publish calls, until the broker confirmed")
@@ -144,24 +148,11 @@ final class MetricsObserver implements Instrumentation.Observer {
       this.topic = topic;
       this.group = group;
       Tags tags = Tags.of(SYSTEM, system, DESTINATION, topic, GROUP, group);
-      consumed =
-          Counter.builder(PolybusMetrics.CONSUMED)
-              .description("Delivery attempts handed to a handler")
-              .baseUnit("{message}")
-              .tags(tags)
-              .register(registry);
-      retries =
-          Counter.builder(PolybusMetrics.RETRIES)
-              .description("Retries scheduled")
-              .baseUnit("{message}")
-              .tags(tags)
-              .register(registry);
+      consumed = counter(PolybusMetrics.CONSUMED, "Delivery attempts handed to a handler", tags);
+      retries = counter(PolybusMetrics.RETRIES, "Retries scheduled", tags);
       deadLetters =
-          Counter.builder(PolybusMetrics.DEAD_LETTERS)
-              .description("Dead letters confirmed by the dead-letter topic")
-              .baseUnit("{message}")
-              .tags(tags)
-              .register(registry);
+          counter(
+              PolybusMetrics.DEAD_LETTERS, "Dead letters confirmed by the dead-letter topic", tags);
       for (Instrumentation.Outcome o : OUTCOMES) {
         process[o.ordinal()] = processTimer(o, null);
       }
@@ -269,11 +260,11 @@ final class MetricsObserver implements Instrumentation.Observer {
       @Override
       public void completed(List<PublishReceipt> receipts, Throwable failure) {
         if (failure == null) {
-          Counter.builder(PolybusMetrics.REDRIVEN)
-              .description("Messages moved back from a dead-letter topic by a redrive")
-              .baseUnit("{message}")
-              .tags(SYSTEM, system, DESTINATION, sourceTopic, DEAD_LETTER_TOPIC, deadLetterTopic)
-              .register(registry)
+          counter(
+                  PolybusMetrics.REDRIVEN,
+                  "Messages moved back from a dead-letter topic by a redrive",
+                  Tags.of(
+                      SYSTEM, system, DESTINATION, sourceTopic, DEAD_LETTER_TOPIC, deadLetterTopic))
               .increment();
         }
       }

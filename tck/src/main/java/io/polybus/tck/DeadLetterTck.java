@@ -56,7 +56,7 @@ public interface DeadLetterTck extends TckContext {
           inbox,
           SubscribeOptions.builder()
               .ordering(Ordering.NONE)
-              .retryPolicy(fastPolicy(2))
+              .retryPolicy(fastRetries(2))
               .concurrency(4)
               .build());
       Inbox dead = new Inbox();
@@ -85,7 +85,7 @@ public interface DeadLetterTck extends TckContext {
           d -> {
             throw new IllegalStateException("tck: boom ü " + d.attempt());
           },
-          SubscribeOptions.builder().retryPolicy(fastPolicy(3)).build());
+          SubscribeOptions.builder().retryPolicy(fastRetries(3)).build());
       Inbox dead = new Inbox();
       subscribeDeadLetters(bus, dlqTopic, dead);
       Map<String, String> headers = new LinkedHashMap<>();
@@ -334,7 +334,7 @@ public interface DeadLetterTck extends TckContext {
       String topic = uniqueName("dlq-crash");
       String group = uniqueName("g");
       SubscribeOptions manual =
-          SubscribeOptions.builder().ackMode(AckMode.MANUAL).retryPolicy(fastPolicy(2)).build();
+          SubscribeOptions.builder().ackMode(AckMode.MANUAL).retryPolicy(fastRetries(2)).build();
       Message m = Message.of("crashes its consumers");
       Inbox dead = new Inbox();
       List<Inbox> members = new ArrayList<>();
@@ -409,7 +409,7 @@ public interface DeadLetterTck extends TckContext {
           group,
           codec,
           (value, delivery) -> values.add(value),
-          SubscribeOptions.builder().retryPolicy(fastPolicy(5)).build());
+          SubscribeOptions.builder().retryPolicy(fastRetries(5)).build());
       Inbox dead = new Inbox();
       subscribeDeadLetters(bus, defaultDeadLetterTopic(topic, group), dead);
       Message bad = Message.of("forty-two");
@@ -457,15 +457,6 @@ public interface DeadLetterTck extends TckContext {
                 + ") did not finish within "
                 + bound
                 + ": do its acks remove the records from the dead-letter topic?");
-  }
-
-  private static RetryPolicy fastPolicy(int maxAttempts) {
-    return RetryPolicy.builder()
-        .maxAttempts(maxAttempts)
-        .initialBackoff(Duration.ofMillis(10))
-        .multiplier(1)
-        .jitter(0)
-        .build();
   }
 
   /** The ids of first attempts only, so each message appears once however often it was retried. */

@@ -13,7 +13,6 @@ import io.polybus.Instrumentation;
 import io.polybus.Message;
 import io.polybus.Polybus;
 import io.polybus.RedriveResult;
-import io.polybus.RetryPolicy;
 import io.polybus.SubscribeOptions;
 import io.polybus.Subscription;
 import io.polybus.TraceHeaders;
@@ -57,7 +56,7 @@ public interface ObservabilityTck extends TckContext {
               });
       Subscription s =
           bus.subscribe(
-              topic, group, inbox, SubscribeOptions.builder().retryPolicy(fast(3)).build());
+              topic, group, inbox, SubscribeOptions.builder().retryPolicy(fastRetries(3)).build());
       Message m = Message.of("k", "traced");
       Span parent = t.otel.getTracer("tck").spanBuilder("tck-parent").startSpan();
       try (Scope ignored = parent.makeCurrent()) {
@@ -146,7 +145,8 @@ public interface ObservabilityTck extends TckContext {
                   throw new IllegalStateException("tck: poison");
                 }
               });
-      bus.subscribe(topic, group, inbox, SubscribeOptions.builder().retryPolicy(fast(2)).build());
+      bus.subscribe(
+          topic, group, inbox, SubscribeOptions.builder().retryPolicy(fastRetries(2)).build());
       Message m = Message.of("k", "poison");
       bus.publishAndWait(topic, m);
       String deadLetter = "dead_letter " + dlqTopic;
@@ -285,14 +285,5 @@ public interface ObservabilityTck extends TckContext {
 
   private static String parentId(Span parent) {
     return parent.getSpanContext().getSpanId();
-  }
-
-  private static RetryPolicy fast(int maxAttempts) {
-    return RetryPolicy.builder()
-        .maxAttempts(maxAttempts)
-        .initialBackoff(Duration.ofMillis(10))
-        .multiplier(1)
-        .jitter(0)
-        .build();
   }
 }

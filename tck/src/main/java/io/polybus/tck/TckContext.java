@@ -8,10 +8,12 @@ import io.polybus.Message;
 import io.polybus.Ordering;
 import io.polybus.Polybus;
 import io.polybus.PolybusOptions;
+import io.polybus.RetryPolicy;
 import io.polybus.StartFrom;
 import io.polybus.SubscribeOptions;
 import io.polybus.Subscription;
 import io.polybus.spi.PortableNames;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -110,6 +112,19 @@ public interface TckContext {
    */
   default String defaultDeadLetterTopic(String topic, String group) {
     return PortableNames.deadLetterTopic(topic, group);
+  }
+
+  /**
+   * Retries that come fast and exactly: {@code maxAttempts} attempts, 10 ms apart, no jitter. For
+   * cases that count attempts rather than time them.
+   */
+  default RetryPolicy fastRetries(int maxAttempts) {
+    return RetryPolicy.builder()
+        .maxAttempts(maxAttempts)
+        .initialBackoff(Duration.ofMillis(10))
+        .multiplier(1)
+        .jitter(0)
+        .build();
   }
 
   /** {@code n} messages with payloads {@code prefix-0 .. prefix-(n-1)}, no key, fresh ids. */
