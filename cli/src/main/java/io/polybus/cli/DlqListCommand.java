@@ -62,14 +62,14 @@ final class DlqListCommand implements Callable<Integer> {
       if (format == OutputFormat.PRETTY) {
         Io.out()
             .printf(
-                "%-28s %-20s %-8s %-24s %s%n", "ID", "SOURCE", "ATTEMPTS", "FAILED-AT", "REASON");
+                "%-26s  %-20s %-8s %-30s  %s%n", "ID", "SOURCE", "ATTEMPTS", "FAILED-AT", "REASON");
       }
       for (Delivery d : all) {
         Message m = d.message();
         if (format == OutputFormat.PRETTY) {
           Io.out()
               .printf(
-                  "%-28s %-20s %-8s %-24s %s%n",
+                  "%-26s  %-20s %-8s %-30s  %s%n",
                   m.id(),
                   DeadLetters.header(m, DeadLetterHeaders.SOURCE_TOPIC),
                   DeadLetters.header(m, DeadLetterHeaders.ATTEMPTS),
