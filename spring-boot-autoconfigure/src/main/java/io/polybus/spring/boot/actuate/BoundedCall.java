@@ -34,31 +34,35 @@ final class BoundedCall<T> {
    * @throws RuntimeException what the call threw
    */
   java.util.Optional<T> get(Duration timeout) throws InterruptedException {
-    CompletableFuture<T> f = running.get();
-    if (f == null) {
-      CompletableFuture<T> mine = new CompletableFuture<>();
-      if (running.compareAndSet(null, mine)) {
-        Thread t =
-            new Thread(
-                () -> {
-                  try {
-                    mine.complete(call.get());
-                  } catch (Throwable e) {
-                    mine.completeExceptionally(e);
-                  } finally {
-                    running.compareAndSet(mine, null);
-                  }
-                },
-                name);
-        t.setDaemon(true);
-        t.start();
-        f = mine;
-      } else {
-        f = running.get();
-        if (f == null) {
-          return get(timeout);
-        }
+    CompletableFuture<T> f;
+    while (true) {
+      f = running.get();
+      if (f != null && f.isDone()) {
+        // A finished call's answer is old news: the caller asked for a fresh round trip.
+        running.compareAndSet(f, null);
+        continue;
       }
+      if (f != null) {
+        break; // still running: wait on it rather than start a second one
+      }
+      CompletableFuture<T> mine = new CompletableFuture<>();
+      if (!running.compareAndSet(null, mine)) {
+        continue;
+      }
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  mine.complete(call.get());
+                } catch (Throwable e) {
+                  mine.completeExceptionally(e);
+                }
+              },
+              name);
+      t.setDaemon(true);
+      t.start();
+      f = mine;
+      break;
     }
     try {
       return java.util.Optional.ofNullable(f.get(timeout.toNanos(), TimeUnit.NANOSECONDS));
