@@ -53,6 +53,13 @@ public final class OrderPipeline {
   /** Where the inventory service's failed orders go: the default {@code <topic>.<group>.dlq}. */
   public static final String DEAD_LETTER_TOPIC = "orders.inventory.dlq";
 
+  /**
+   * The group the demo reads its dead letter with: a group of its own, so that the standing {@value
+   * Polybus#DEAD_LETTER_GROUP} group keeps every dead letter for an operator to list and redrive
+   * ({@code scripts/polybus dlq list orders.inventory.dlq}).
+   */
+  public static final String REPORT_GROUP = "dlq-report";
+
   /** The SKU of the poison order. */
   public static final String POISON_SKU = "SKU-DOES-NOT-EXIST";
 
@@ -186,12 +193,12 @@ public final class OrderPipeline {
         for (OrderConsumer service : services) {
           subscriptions.add(bus.subscribe(TOPIC, service.group(), CODEC, service, options));
         }
-        // The inventory subscription above created the dead-letter topic's standing group; read it
-        // like any topic.
+        // A dead-letter topic is read like any topic; from the earliest record, so that the letter
+        // is read even when it is published before this group's members are placed.
         subscriptions.add(
             bus.subscribe(
                 DEAD_LETTER_TOPIC,
-                Polybus.DEAD_LETTER_GROUP,
+                REPORT_GROUP,
                 CODEC,
                 deadLetters,
                 SubscribeOptions.builder()
@@ -222,7 +229,7 @@ public final class OrderPipeline {
         for (OrderConsumer service : services) {
           figures.add(telemetry.figures(TOPIC, service.group()));
         }
-        figures.add(telemetry.figures(DEAD_LETTER_TOPIC, Polybus.DEAD_LETTER_GROUP));
+        figures.add(telemetry.figures(DEAD_LETTER_TOPIC, REPORT_GROUP));
         // A bounded drain per subscription, so a stuck handler cannot hold the demo for the default
         // 30 s each.
         for (Subscription s : subscriptions) {
@@ -369,8 +376,7 @@ public final class OrderPipeline {
   }
 
   /**
-   * Reads the dead-letter topic in the {@value Polybus#DEAD_LETTER_GROUP} group and keeps this
-   * run's letters.
+   * Reads the dead-letter topic in the {@value #REPORT_GROUP} group and keeps this run's letters.
    */
   private static final class DeadLetterReader implements TypedHandler<OrderCreated> {
     final String runId;

@@ -50,7 +50,7 @@ class OrderPipelineDemoTest {
         .as("the metrics table: consumed counts every attempt, lag 0 at the end")
         .anyMatch(l -> l.matches("\\s+email\\s+200\\s+0\\s+0\\s+\\S+\\s+\\S+\\s+0"))
         .anyMatch(l -> l.matches("\\s+inventory\\s+202\\s+2\\s+1\\s+\\S+\\s+\\S+\\s+0"))
-        .anyMatch(l -> l.matches("\\s+dlq\\s+1\\s+0\\s+0\\s+\\S+\\s+\\S+\\s+0"));
+        .anyMatch(l -> l.matches("\\s+dlq-report\\s+1\\s+0\\s+0\\s+\\S+\\s+\\S+\\s+0"));
     assertThat(out()).doesNotContain("poison order's trace");
     assertThat(err()).isEmpty();
   }
@@ -69,7 +69,7 @@ class OrderPipelineDemoTest {
         .contains("process orders  group=inventory attempt=2 outcome=retry")
         .contains("process orders  group=inventory attempt=3 outcome=dead_letter")
         .contains("dead_letter orders.inventory.dlq  group=inventory")
-        .contains("process orders.inventory.dlq  group=dlq attempt=1 outcome=ack")
+        .contains("process orders.inventory.dlq  group=dlq-report attempt=1 outcome=ack")
         .contains("process orders  group=email attempt=1 outcome=ack")
         .contains("(8 spans)");
   }
