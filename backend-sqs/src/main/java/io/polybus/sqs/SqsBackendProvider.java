@@ -41,7 +41,8 @@ import software.amazon.awssdk.services.sqs.SqsClientBuilder;
  *   <li>{@code refresh}: how long the list of a topic's group queues is trusted before it is listed
  *       again (default 1s).
  *   <li>{@code wait}: the long-poll wait of a receive, whole seconds (default 1s, at most 20s).
- *   <li>{@code publishers}: threads that send publishes (default 4).
+ *   <li>{@code publishers}: threads that send publishes, the most calls in flight (default 16; idle
+ *       ones exit after 30 s).
  *   <li>{@code maxReceiveCount}: 0 (default) for none; N sets a RedrivePolicy on every group queue
  *       this bus makes: SQS itself moves a message received N times to the {@code dlq} group queue
  *       of the default dead-letter topic {@code <topic>.<group>.dlq}. A safety net for messages
@@ -102,7 +103,7 @@ public final class SqsBackendProvider implements BackendProvider {
   static final Parameter<Duration> WAIT =
       Parameter.duration("wait", Duration.ofSeconds(1), "long poll, whole seconds, at most 20s");
   static final Parameter<Integer> PUBLISHERS =
-      Parameter.intValue("publishers", 4, 1, 64, "sender threads");
+      Parameter.intValue("publishers", 16, 1, 64, "sender threads");
   static final Parameter<Integer> MAX_RECEIVE_COUNT =
       Parameter.intValue(
           "maxReceiveCount",

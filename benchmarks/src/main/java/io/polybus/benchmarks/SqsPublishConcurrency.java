@@ -42,19 +42,25 @@ import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
  *       (10 × N messages outstanding);
  *   <li><b>raw single</b>: the same with one message per call (N messages outstanding, as N callers
  *       that each wait for their message's confirmation would have without coalescing);
- *   <li><b>Polybus</b>: N threads each looping {@code publishAndWait} of one message (message
- *       construction and id generation included) to a topic with one group.
+ *   <li><b>Polybus single</b>: N threads each looping {@code publishAndWait} of one message
+ *       (message construction and id generation included) to a topic with one group: the same work
+ *       as raw single, N messages outstanding;
+ *   <li><b>Polybus batch</b>: N threads each looping {@code publishAllAndWait} of 10 messages: the
+ *       same work as raw batch, 10 × N messages outstanding.
  * </ul>
  *
- * <p>{@code --warmup} rounds are discarded, then {@code --runs} rounds; each configuration prints
- * its medians and the median of the per-run ratios Polybus / raw batch and Polybus / raw single.
+ * <p>The fair pairs are those with as many messages outstanding: Polybus single against raw single,
+ * Polybus batch against raw batch. {@code --warmup} rounds are discarded, then {@code --runs}
+ * rounds; each configuration prints its medians and the median of the per-run ratios of each pair.
  * Usage: {@code SqsPublishConcurrency [--endpoint 127.0.0.1:9324] [--concurrency 1,8,50] [--seconds
  * 3] [--runs 3] [--warmup 1] [--modes standard,fifo] [--publishers 4]}.
  */
 public final class SqsPublishConcurrency {
   private static final int KEYS = 1000;
   private static final String PAYLOAD = "x".repeat(100);
-  private static final String[] SIDES = {"raw batch", "raw single", "polybus"};
+  private static final String[] SIDES = {
+    "raw batch", "raw single", "polybus single", "polybus batch"
+  };
 
   public static void main(String[] args) throws Exception {
     String endpoint = "127.0.0.1:9324";
@@ -102,25 +108,29 @@ public final class SqsPublishConcurrency {
                 + (publishers != null ? "&publishers=" + publishers : "");
         try (Polybus bus = Polybus.connect(uri)) {
           for (int n : concurrency) {
-            double[][] results = new double[3][runs];
+            double[][] results = new double[4][runs];
             for (int r = -warmup; r < runs; r++) {
               String run = mode.charAt(0) + "c" + n + "r" + (r + warmup);
-              double[] rates = new double[3];
+              double[] rates = new double[4];
               rates[0] = rawPublish(raw, pool, n, 10, fifo, prefix + "raw10-" + run, durationNanos);
               rates[1] = rawPublish(raw, pool, n, 1, fifo, prefix + "raw1-" + run, durationNanos);
-              rates[2] = busPublish(bus, raw, pool, n, fifo, prefix, "bus" + run, durationNanos);
+              rates[2] =
+                  busPublish(bus, raw, pool, n, 1, fifo, prefix, "bus1" + run, durationNanos);
+              rates[3] =
+                  busPublish(bus, raw, pool, n, 10, fifo, prefix, "bus10" + run, durationNanos);
               System.out.printf(
                   Locale.ROOT,
-                  "%s %s, %d publishers: raw batch %,.0f | raw single %,.0f | polybus %,.0f"
-                      + " msg/s%n",
+                  "%s %s, %d publishers: raw batch %,.0f | raw single %,.0f | polybus single"
+                      + " %,.0f | polybus batch %,.0f msg/s%n",
                   r < 0 ? "warm-up" : "run " + (r + 1),
                   mode,
                   n,
                   rates[0],
                   rates[1],
-                  rates[2]);
+                  rates[2],
+                  rates[3]);
               if (r >= 0) {
-                for (int s = 0; s < 3; s++) {
+                for (int s = 0; s < 4; s++) {
                   results[s][r] = rates[s];
                 }
               }
@@ -128,14 +138,15 @@ public final class SqsPublishConcurrency {
             String row =
                 String.format(
                     Locale.ROOT,
-                    "| %s | %d | %,.0f | %,.0f | %,.0f | %.2f | %.2f |",
+                    "| %s | %d | %,.0f | %,.0f | %.2f | %,.0f | %,.0f | %.2f |",
                     mode,
                     n,
-                    median(results[0]),
                     median(results[1]),
                     median(results[2]),
-                    medianRatio(results[2], results[0]),
-                    medianRatio(results[2], results[1]));
+                    medianRatio(results[2], results[1]),
+                    median(results[0]),
+                    median(results[3]),
+                    medianRatio(results[3], results[0]));
             System.out.println(row);
             table.add(row);
           }
@@ -146,12 +157,13 @@ public final class SqsPublishConcurrency {
     }
     System.out.printf(
         Locale.ROOT,
-        "%n| mode | publishers | %s (msg/s, median of %d) | %s | %s | polybus / raw batch (median"
-            + " of per-run ratios) | polybus / raw single |%n|---|---|---|---|---|---|---|%n",
-        SIDES[0],
-        runs,
+        "%n| mode | publishers | %s (msg/s, median of %d) | %s | ratio (median of per-run ratios)"
+            + " | %s | %s | ratio |%n|---|---|---|---|---|---|---|---|%n",
         SIDES[1],
-        SIDES[2]);
+        runs,
+        SIDES[2],
+        SIDES[0],
+        SIDES[3]);
     table.forEach(System.out::println);
   }
 
@@ -241,6 +253,7 @@ public final class SqsPublishConcurrency {
       SqsClient raw,
       ExecutorService pool,
       int threads,
+      int perCall,
       boolean fifo,
       String prefix,
       String topic,
@@ -264,10 +277,19 @@ public final class SqsPublishConcurrency {
             threads,
             durationNanos,
             () -> {
-              int n = next.getAndIncrement();
-              bus.publishAndWait(
-                  topic, Message.builder().key("k" + (n % KEYS)).payload(PAYLOAD).build());
-              return 1;
+              int from = next.getAndAdd(perCall);
+              if (perCall == 1) {
+                bus.publishAndWait(
+                    topic, Message.builder().key("k" + (from % KEYS)).payload(PAYLOAD).build());
+                return 1;
+              }
+              List<Message> batch = new ArrayList<>(perCall);
+              for (int i = 0; i < perCall; i++) {
+                batch.add(
+                    Message.builder().key("k" + ((from + i) % KEYS)).payload(PAYLOAD).build());
+              }
+              bus.publishAllAndWait(topic, batch);
+              return perCall;
             });
     raw.deleteQueue(b -> b.queueUrl(urls.get(0)));
     return rate;
