@@ -54,6 +54,12 @@ final class AmqpMapping {
    */
   static final String ORDER = "polybus-header-order";
 
+  /**
+   * On a mandatory publish only: the publisher's number for it, so that a {@code basic.return}
+   * names the publish it returns (see {@link ConfirmPublisher}).
+   */
+  static final String RETURN_TAG = "polybus-return-tag";
+
   static final String DELIVERY_COUNT = "x-delivery-count";
   private static final Set<String> TRANSPORT =
       Set.of(
@@ -63,6 +69,7 @@ final class AmqpMapping {
           ATTEMPTS,
           PARTITION,
           ORDER,
+          RETURN_TAG,
           DELIVERY_COUNT,
           "x-death",
           "x-first-death-exchange",

@@ -10,6 +10,7 @@ import io.polybus.BrokerUnavailableException;
 import io.polybus.NonTransientPolybusException;
 import io.polybus.PolybusException;
 import io.polybus.PolybusTimeoutException;
+import io.polybus.TransientPolybusException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -48,8 +49,20 @@ final class ConfirmPublisher {
     }
   }
 
-  /** One message to send. */
-  record Out(String exchange, String routingKey, AMQP.BasicProperties props, byte[] body) {}
+  /**
+   * One message to send. A {@code mandatory} one that no queue takes (its queue was deleted) is
+   * returned by the broker and fails its batch, instead of being confirmed and dropped.
+   */
+  record Out(
+      String exchange,
+      String routingKey,
+      AMQP.BasicProperties props,
+      byte[] body,
+      boolean mandatory) {
+    Out(String exchange, String routingKey, AMQP.BasicProperties props, byte[] body) {
+      this(exchange, routingKey, props, body, false);
+    }
+  }
 
   private final Object lock = new Object();
   private final Connection connection;
@@ -78,6 +91,15 @@ final class ConfirmPublisher {
   private volatile String blockedReason;
 
   private Channel channel; // guarded by lock; replaced when closed by a channel error
+
+  /**
+   * Keys in {@link #pending} of the current channel's mandatory publishes that the broker returned
+   * as unroutable. The broker sends a publish's {@code basic.return} before its {@code basic.ack},
+   * and both arrive on the connection's thread in that order, so {@link #acked} finds the mark.
+   * Replaced with each new channel.
+   */
+  private volatile java.util.Set<Long> returned =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /**
    * Sequence numbers the current channel took for publishes it never sent (see {@link #publish});
@@ -140,8 +162,14 @@ final class ConfirmPublisher {
             // confirm.select. Nothing sent.
             throw new IOException("the channel is being recovered (not yet in confirm mode)");
           }
-          pending.put(seq - skipped, batch);
-          ch.basicPublish(o.exchange(), o.routingKey(), false, o.props(), o.body());
+          long key = seq - skipped;
+          pending.put(key, batch);
+          ch.basicPublish(
+              o.exchange(),
+              o.routingKey(),
+              o.mandatory(),
+              o.mandatory() ? tagged(o.props(), key) : o.props(),
+              o.body());
         }
       } catch (IOException | AlreadyClosedException e) {
         fail(batch, unavailable("publishing failed", e));
@@ -242,6 +270,16 @@ final class ConfirmPublisher {
     }
     ch.confirmSelect();
     skipped = 0;
+    java.util.Set<Long> returnedHere = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    returned = returnedHere;
+    ch.addReturnListener(
+        r -> {
+          Map<String, Object> h = r.getProperties().getHeaders();
+          Object tag = h == null ? null : h.get(AmqpMapping.RETURN_TAG);
+          if (tag instanceof Number n) {
+            returnedHere.add(n.longValue());
+          }
+        });
     ch.addConfirmListener(this::acked, this::nacked);
     ch.addShutdownListener(cause -> channelShutDown(ch, cause));
     if (ch instanceof com.rabbitmq.client.Recoverable r) {
@@ -290,17 +328,18 @@ final class ConfirmPublisher {
 
   private void acked(long seq, boolean multiple) {
     List<Batch> done = null;
+    java.util.Set<Long> returnedNow = returned;
     if (multiple) {
       Map.Entry<Long, Batch> e;
       while ((e = pending.firstEntry()) != null && e.getKey() <= seq) {
-        if (pending.remove(e.getKey()) != null && e.getValue().remaining.decrementAndGet() == 0) {
-          done = add(done, e.getValue());
+        if (pending.remove(e.getKey()) != null) {
+          done = confirmed(e.getKey(), e.getValue(), returnedNow, done);
         }
       }
     } else {
       Batch b = pending.remove(seq);
-      if (b != null && b.remaining.decrementAndGet() == 0) {
-        done = add(done, b);
+      if (b != null) {
+        done = confirmed(seq, b, returnedNow, done);
       }
     }
     if (done != null) {
@@ -312,6 +351,36 @@ final class ConfirmPublisher {
             }
           });
     }
+  }
+
+  /**
+   * The broker confirmed the publish {@code key} of {@code b}: counts it, or fails {@code b} when
+   * the broker returned it first (a mandatory publish no queue took: confirmed, yet stored
+   * nowhere). Returns {@code done} with {@code b} added when this was its last message.
+   */
+  private List<Batch> confirmed(
+      long key, Batch b, java.util.Set<Long> returnedNow, List<Batch> done) {
+    if (returnedNow.remove(key)) {
+      pending.values().removeIf(x -> x == b);
+      fail(
+          b,
+          new TransientPolybusException(
+              "the broker "
+                  + description
+                  + " returned a publish as unroutable: its queue does not exist (deleted?)"));
+      return done;
+    }
+    return b.remaining.decrementAndGet() == 0 ? add(done, b) : done;
+  }
+
+  /** {@code props} with the {@link AmqpMapping#RETURN_TAG} of publish {@code key}. */
+  private static AMQP.BasicProperties tagged(AMQP.BasicProperties props, long key) {
+    Map<String, Object> h =
+        props.getHeaders() == null
+            ? new java.util.HashMap<>()
+            : new java.util.HashMap<>(props.getHeaders());
+    h.put(AmqpMapping.RETURN_TAG, key);
+    return props.builder().headers(h).build();
   }
 
   private static List<Batch> add(List<Batch> list, Batch b) {

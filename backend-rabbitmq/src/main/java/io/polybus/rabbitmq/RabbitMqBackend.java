@@ -215,7 +215,16 @@ final class RabbitMqBackend implements Backend {
                 // at once instead.
                 return CompletableFuture.failedFuture(new PayloadTooLargeException(refusal));
               }
-              return publisher.publish(List.of(new ConfirmPublisher.Out("", q, props, body)));
+              // Mandatory: if the wait queue was deleted behind our back, the broker returns the
+              // copy instead of confirming it into nowhere (and the original being acked).
+              return publisher
+                  .publish(List.of(new ConfirmPublisher.Out("", q, props, body, true)))
+                  .whenComplete(
+                      (ok, err) -> {
+                        if (err != null) {
+                          knownWaitQueues.remove(q); // declared again by the next delayed retry
+                        }
+                      });
             });
   }
 

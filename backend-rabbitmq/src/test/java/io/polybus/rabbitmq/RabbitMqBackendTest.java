@@ -121,6 +121,61 @@ class RabbitMqBackendTest {
 
   @Test
   @Timeout(60)
+  void shouldNotLoseADelayedRetryWhenItsWaitQueueWasDeletedBehindTheBusesBack() throws Exception {
+    String topic = unique("wait-gone");
+    Duration backoff = Duration.ofMillis(200);
+    RetryPolicy policy =
+        RetryPolicy.builder()
+            .maxAttempts(3)
+            .initialBackoff(backoff)
+            .multiplier(1.0)
+            .jitter(0)
+            .build();
+    try (Polybus bus = Polybus.connect(TestBroker.URI);
+        Connection raw = TestBroker.rawConnection()) {
+      // Each message fails its first attempt (a delayed retry through the wait queue) and is
+      // handled by its second.
+      Inbox inbox =
+          new Inbox(
+              d -> {
+                if (d.attempt() == 1) {
+                  throw new IllegalStateException("first attempt fails");
+                }
+              });
+      bus.subscribe(
+          topic,
+          "g",
+          inbox,
+          SubscribeOptions.builder().ordering(Ordering.NONE).retryPolicy(policy).build());
+      Message first = Message.of("k", "first");
+      bus.publishAndWait(topic, first);
+      inbox.awaitSize(2, AWAIT, "the first message's retry, through the wait queue");
+      String waitQueue =
+          RabbitNames.waitQueue(
+              RabbitNames.groupQueue(topic, "g"), RabbitNames.waitStepMillis(backoff));
+      assertThat(TestBroker.queueExists(raw, waitQueue)).as("wait queue %s", waitQueue).isTrue();
+
+      try (Channel ch = raw.createChannel()) {
+        ch.queueDelete(waitQueue); // an operator cleaning up, say
+      }
+      Message second = Message.of("k", "second");
+      bus.publishAndWait(topic, second);
+      // Its copy to the deleted wait queue is returned unroutable, so the original is not acked:
+      // it is retried at once instead, and the wait queue is declared again for the next one.
+      inbox.awaitSize(4, AWAIT, "the second message's retry although its wait queue was gone");
+      assertThat(inbox.of(second.id())).extracting(Inbox.Received::attempt).containsExactly(1, 2);
+
+      Message third = Message.of("k", "third");
+      bus.publishAndWait(topic, third);
+      inbox.awaitSize(6, AWAIT, "the third message's retry, through the declared-again wait queue");
+      assertThat(TestBroker.queueExists(raw, waitQueue))
+          .as("wait queue %s again", waitQueue)
+          .isTrue();
+    }
+  }
+
+  @Test
+  @Timeout(60)
   void shouldWaitForEachRetryInAWaitQueueAtLeastTheBackoff() throws Exception {
     String topic = unique("wait");
     Duration backoff = Duration.ofMillis(400);
