@@ -19,6 +19,19 @@ public final class PortableNames {
   }
 
   /**
+   * Returns {@code topic}, or throws the {@link IllegalArgumentException} the bus throws for a
+   * topic name that is not portable, for code that reaches a backend below the runtime.
+   */
+  public static String checkTopic(String topic) {
+    return Names.checkTopic(topic);
+  }
+
+  /** As {@link #checkTopic}, for a group name. */
+  public static String checkGroup(String group) {
+    return Names.checkGroup(group);
+  }
+
+  /**
    * The default dead-letter topic of a subscription ({@code SubscribeOptions.deadLetterTopic}
    * unset): {@code <topic>.<group>.dlq}; when that exceeds {@link #MAX_LENGTH}, a prefix of it,
    * {@code -}, an FNV-1a hash of the full name in hex and {@code .dlq}, so distinct pairs still get

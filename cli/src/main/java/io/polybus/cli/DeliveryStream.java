@@ -42,10 +42,8 @@ final class DeliveryStream implements AutoCloseable {
   private final List<Held> held = new ArrayList<>();
 
   DeliveryStream(Polybus bus, String topic, String group, StartFrom from, int maxInFlight) {
-    checkName(topic, "topic");
-    checkName(group, "group");
-    this.topic = topic;
-    this.group = group;
+    this.topic = PortableNames.checkTopic(topic); // the bus's own check: the same message and exit
+    this.group = PortableNames.checkGroup(group);
     this.maxInFlight = Math.max(1, Math.min(maxInFlight, 1_000_000));
     this.backend = open(bus.options());
     try {
@@ -56,20 +54,6 @@ final class DeliveryStream implements AutoCloseable {
     } catch (RuntimeException e) {
       backend.close();
       throw e;
-    }
-  }
-
-  /** The same message as the runtime's check, so the exit code is the same too. */
-  private static void checkName(String name, String what) {
-    if (!PortableNames.isPortable(name)) {
-      throw new IllegalArgumentException(
-          "invalid "
-              + what
-              + " name '"
-              + name
-              + "': a portable name is 1 to "
-              + PortableNames.MAX_LENGTH
-              + " characters of [A-Za-z0-9._-] and does not start with '.' or '-'");
     }
   }
 
