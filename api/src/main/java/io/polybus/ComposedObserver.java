@@ -49,27 +49,32 @@ final class ComposedObserver implements Observer {
   public Sending deadLettering(
       Attempt last, Delivery delivery, String deadLetterTopic, Message deadLetter) {
     Attempt[] lasts = last instanceof ComposedAttempt c ? c.parts : new Attempt[parts.length];
-    Sending[] s = new Sending[parts.length];
-    Message current = deadLetter;
-    boolean any = false;
-    for (int i = 0; i < parts.length; i++) {
-      s[i] = parts[i].deadLettering(lasts[i], delivery, deadLetterTopic, current);
-      if (s[i] != null) {
-        current = s[i].messages().get(0);
-        any = true;
-      }
-    }
-    return any ? new ComposedSending(s, List.of(current)) : null;
+    return chainOne(
+        deadLetter, (i, m) -> parts[i].deadLettering(lasts[i], delivery, deadLetterTopic, m));
   }
 
   @Override
   public Sending redriving(
       String deadLetterTopic, Message record, String sourceTopic, Message republished) {
+    return chainOne(
+        republished, (i, m) -> parts[i].redriving(deadLetterTopic, record, sourceTopic, m));
+  }
+
+  /** Part {@code i}'s sending of message {@code m}, for {@link #chainOne}. */
+  private interface PartSending {
+    Sending of(int part, Message m);
+  }
+
+  /**
+   * A one-message sending through every part in order, each given the message the one before it
+   * returned; null when no part observes it.
+   */
+  private Sending chainOne(Message first, PartSending part) {
     Sending[] s = new Sending[parts.length];
-    Message current = republished;
+    Message current = first;
     boolean any = false;
     for (int i = 0; i < parts.length; i++) {
-      s[i] = parts[i].redriving(deadLetterTopic, record, sourceTopic, current);
+      s[i] = part.of(i, current);
       if (s[i] != null) {
         current = s[i].messages().get(0);
         any = true;

@@ -4,6 +4,7 @@ import io.polybus.DeadLetterHeaders;
 import io.polybus.Delivery;
 import io.polybus.Instrumentation;
 import io.polybus.Message;
+import io.polybus.PublishReceipt;
 import io.polybus.StartFrom;
 import io.polybus.spi.Backend;
 import io.polybus.spi.ConsumerSpec;
@@ -130,17 +131,13 @@ final class DeadLetterPublisher {
     f.whenComplete(
         (ok, err) -> {
           if (err == null) {
-            if (sending != null) {
-              sending.completed(List.of(), null);
-            }
+            ended(sending, List.of(), null);
             pending.decrementAndGet();
             onSettled.run();
             return;
           }
           if (stopping.getAsBoolean()) {
-            if (sending != null) {
-              sending.completed(null, err);
-            }
+            ended(sending, null, err);
             pending.decrementAndGet(); // consumer.close() gives the record back; it will be
             // dead-lettered again
             return;
@@ -165,12 +162,18 @@ final class DeadLetterPublisher {
                 () -> publish(record, deadLetter, after, onSettled, sending),
                 nextBackoff.toNanos());
           } catch (RejectedExecutionException e) {
-            if (sending != null) {
-              sending.completed(null, err);
-            }
+            ended(sending, null, err);
             pending.decrementAndGet(); // the bus is closing: consumer.close() gives the record back
           }
         });
+  }
+
+  /** Tells the observer, if any, how the dead letter's publish ended. */
+  private static void ended(
+      Instrumentation.Sending sending, List<PublishReceipt> receipts, Throwable failure) {
+    if (sending != null) {
+      sending.completed(receipts, failure);
+    }
   }
 
   /**
