@@ -98,6 +98,14 @@ final class ComposedObserver implements Observer {
   }
 
   @Override
+  public void circuitChanged(
+      Subscription subscription, CircuitBreaker.State from, CircuitBreaker.State to, String why) {
+    for (Observer o : parts) {
+      o.circuitChanged(subscription, from, to, why);
+    }
+  }
+
+  @Override
   public void closed() {
     for (Observer o : parts) {
       o.closed();

@@ -140,6 +140,16 @@ public interface Instrumentation {
     /** A subscription of the bus closed. */
     default void unsubscribed(Subscription subscription) {}
 
+    /**
+     * The {@link CircuitBreaker} of {@code subscription} went from {@code from} to {@code to}, for
+     * the reason {@code why}.
+     */
+    default void circuitChanged(
+        Subscription subscription,
+        CircuitBreaker.State from,
+        CircuitBreaker.State to,
+        String why) {}
+
     /** The bus closed; no call follows. */
     default void closed() {}
   }

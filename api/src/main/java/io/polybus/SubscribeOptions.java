@@ -24,6 +24,12 @@ import java.util.Objects;
  *   <tr><td>{@code startFrom}</td><td>{@link StartFrom#LATEST}</td><td>where a new group starts</td></tr>
  *   <tr><td>{@code ackTimeout}</td><td>30 s</td><td>after this long without a sign of life from the member
  *       holding a delivery, the backend gives the delivery to another member</td></tr>
+ *   <tr><td>{@code circuitBreaker}</td><td>none</td><td>pauses the subscription while its handler keeps
+ *       failing; see {@link CircuitBreaker}</td></tr>
+ *   <tr><td>{@code maxBatchSize}</td><td>100</td><td>batch subscriptions only: the most deliveries
+ *       handed to one {@link BatchHandler} call</td></tr>
+ *   <tr><td>{@code maxBatchWait}</td><td>50 ms</td><td>batch subscriptions only: how long a batch that is
+ *       not full waits for more deliveries before its handler is called</td></tr>
  * </table>
  */
 public final class SubscribeOptions {
@@ -37,6 +43,9 @@ public final class SubscribeOptions {
   private final String deadLetterTopic;
   private final StartFrom startFrom;
   private final Duration ackTimeout;
+  private final CircuitBreaker circuitBreaker;
+  private final int maxBatchSize;
+  private final Duration maxBatchWait;
 
   private SubscribeOptions(Builder b) {
     this.concurrency = b.concurrency;
@@ -47,6 +56,9 @@ public final class SubscribeOptions {
     this.deadLetterTopic = b.deadLetterTopic;
     this.startFrom = b.startFrom;
     this.ackTimeout = b.ackTimeout;
+    this.circuitBreaker = b.circuitBreaker;
+    this.maxBatchSize = b.maxBatchSize;
+    this.maxBatchWait = b.maxBatchWait;
   }
 
   public static SubscribeOptions defaults() {
@@ -67,6 +79,9 @@ public final class SubscribeOptions {
     b.deadLetterTopic = deadLetterTopic;
     b.startFrom = startFrom;
     b.ackTimeout = ackTimeout;
+    b.circuitBreaker = circuitBreaker;
+    b.maxBatchSize = maxBatchSize;
+    b.maxBatchWait = maxBatchWait;
     return b;
   }
 
@@ -106,6 +121,19 @@ public final class SubscribeOptions {
     return ackTimeout;
   }
 
+  /** The circuit breaker, or {@code null} for none. */
+  public CircuitBreaker circuitBreaker() {
+    return circuitBreaker;
+  }
+
+  public int maxBatchSize() {
+    return maxBatchSize;
+  }
+
+  public Duration maxBatchWait() {
+    return maxBatchWait;
+  }
+
   @Override
   public String toString() {
     return "SubscribeOptions{concurrency="
@@ -124,6 +152,11 @@ public final class SubscribeOptions {
         + startFrom
         + ", ackTimeout="
         + ackTimeout
+        + (circuitBreaker == null ? "" : ", circuitBreaker=" + circuitBreaker)
+        + ", maxBatchSize="
+        + maxBatchSize
+        + ", maxBatchWait="
+        + maxBatchWait
         + "}";
   }
 
@@ -137,6 +170,9 @@ public final class SubscribeOptions {
     private String deadLetterTopic;
     private StartFrom startFrom = StartFrom.LATEST;
     private Duration ackTimeout = Duration.ofSeconds(30);
+    private CircuitBreaker circuitBreaker;
+    private int maxBatchSize = 100;
+    private Duration maxBatchWait = Duration.ofMillis(50);
 
     private Builder() {}
 
@@ -196,6 +232,36 @@ public final class SubscribeOptions {
             "ackTimeout must be between 100 ms and 12 hours, was " + ackTimeout);
       }
       this.ackTimeout = ackTimeout;
+      return this;
+    }
+
+    /** A circuit breaker for this subscription; none by default. */
+    public Builder circuitBreaker(CircuitBreaker circuitBreaker) {
+      this.circuitBreaker = Objects.requireNonNull(circuitBreaker, "circuitBreaker");
+      return this;
+    }
+
+    /**
+     * Batch subscriptions only: 1 to 10,000 deliveries per handler call. A batch never holds more
+     * than {@code maxInFlight}: a larger size is capped there.
+     */
+    public Builder maxBatchSize(int maxBatchSize) {
+      if (maxBatchSize < 1 || maxBatchSize > 10_000) {
+        throw new IllegalArgumentException(
+            "maxBatchSize must be between 1 and 10000, was " + maxBatchSize);
+      }
+      this.maxBatchSize = maxBatchSize;
+      return this;
+    }
+
+    /** Batch subscriptions only: zero (never wait) to 1 minute. */
+    public Builder maxBatchWait(Duration maxBatchWait) {
+      Objects.requireNonNull(maxBatchWait, "maxBatchWait");
+      if (maxBatchWait.isNegative() || maxBatchWait.compareTo(Duration.ofMinutes(1)) > 0) {
+        throw new IllegalArgumentException(
+            "maxBatchWait must be between 0 and 1 minute, was " + maxBatchWait);
+      }
+      this.maxBatchWait = maxBatchWait;
       return this;
     }
 

@@ -34,4 +34,13 @@ public interface Subscriber {
       Codec<T> codec,
       TypedHandler<T> handler,
       SubscribeOptions options);
+
+  /**
+   * Like {@link #subscribe(String, String, Handler, SubscribeOptions)}, handing deliveries to
+   * {@code handler} in batches of up to {@link SubscribeOptions#maxBatchSize()}, waiting at most
+   * {@link SubscribeOptions#maxBatchWait()} for a batch to fill. See {@link BatchHandler} for the
+   * rules.
+   */
+  Subscription subscribeBatch(
+      String topic, String group, BatchHandler handler, SubscribeOptions options);
 }

@@ -19,7 +19,6 @@ public interface Subscription extends AutoCloseable {
 
   String group();
 
-  /** True until {@link #close} starts, or the subscription fails for good. */
   /**
    * The deliveries of this subscription handed to the runtime and not yet settled with the broker:
    * those in a handler, waiting for a worker or for a retry, and dead letters not yet confirmed. At
@@ -27,7 +26,29 @@ public interface Subscription extends AutoCloseable {
    */
   int inFlight();
 
+  /** True until {@link #close} starts, or the subscription fails for good. */
   boolean isActive();
+
+  /**
+   * Stops handing deliveries to this member's handler until {@link #resume()}: handlers already
+   * running finish and settle, nothing new starts (deliveries already fetched wait, and count in
+   * {@link #inFlight()}), no more is fetched, and the member stays alive in its group (its leases
+   * are kept, so a pause longer than {@link SubscribeOptions#ackTimeout()} causes no redelivery and
+   * no rebalance). Retries that come due wait too. Idempotent; any thread, also a handler's.
+   * Closing a paused subscription gives what waits back to the group.
+   */
+  void pause();
+
+  /**
+   * Undoes {@link #pause()}: waiting deliveries go to the handler, fetching goes on. Idempotent.
+   */
+  void resume();
+
+  /**
+   * True between {@link #pause()} and {@link #resume()}. An open {@link CircuitBreaker} also stops
+   * the handler, but does not make this true.
+   */
+  boolean isPaused();
 
   /** Closes with the default drain deadline of 30 seconds. */
   @Override

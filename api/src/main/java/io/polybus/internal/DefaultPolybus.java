@@ -1,5 +1,6 @@
 package io.polybus.internal;
 
+import io.polybus.BatchHandler;
 import io.polybus.Capabilities;
 import io.polybus.Codec;
 import io.polybus.CodecException;
@@ -268,10 +269,26 @@ public final class DefaultPolybus implements Polybus {
   @Override
   public Subscription subscribe(
       String topic, String group, Handler handler, SubscribeOptions opts) {
+    Objects.requireNonNull(handler, "handler");
+    return start(topic, group, handler, null, opts);
+  }
+
+  @Override
+  public Subscription subscribeBatch(
+      String topic, String group, BatchHandler handler, SubscribeOptions opts) {
+    Objects.requireNonNull(handler, "handler");
+    return start(topic, group, null, handler, opts);
+  }
+
+  private Subscription start(
+      String topic,
+      String group,
+      Handler handler,
+      BatchHandler batchHandler,
+      SubscribeOptions opts) {
     checkOpen();
     Names.checkTopic(topic);
     Names.checkGroup(group);
-    Objects.requireNonNull(handler, "handler");
     Objects.requireNonNull(opts, "options");
     Ordering ordering = opts.ordering();
     if (ordering == null) {
@@ -312,7 +329,8 @@ public final class DefaultPolybus implements Polybus {
         new ConsumerSpec(
             topic, group, ordering, opts.startFrom(), opts.ackTimeout(), opts.maxInFlight());
     BackendConsumer consumer = backend.subscribe(spec);
-    SubscriptionRuntime s = new SubscriptionRuntime(this, consumer, spec, handler, opts, dlq);
+    SubscriptionRuntime s =
+        new SubscriptionRuntime(this, consumer, spec, handler, batchHandler, opts, dlq);
     subscriptions.add(s);
     if (closed) {
       // Lost a race with close(): do not leave a subscription running on a closed bus.

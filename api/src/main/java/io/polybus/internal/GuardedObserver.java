@@ -1,5 +1,6 @@
 package io.polybus.internal;
 
+import io.polybus.CircuitBreaker;
 import io.polybus.Delivery;
 import io.polybus.Instrumentation.Attempt;
 import io.polybus.Instrumentation.Observer;
@@ -92,6 +93,16 @@ final class GuardedObserver implements Observer {
       inner.unsubscribed(subscription);
     } catch (RuntimeException e) {
       failed("unsubscribed", e);
+    }
+  }
+
+  @Override
+  public void circuitChanged(
+      Subscription subscription, CircuitBreaker.State from, CircuitBreaker.State to, String why) {
+    try {
+      inner.circuitChanged(subscription, from, to, why);
+    } catch (RuntimeException e) {
+      failed("circuitChanged", e);
     }
   }
 

@@ -1,5 +1,7 @@
 package io.polybus.internal;
 
+import io.polybus.BatchHandler;
+import io.polybus.Delivery;
 import io.polybus.Handler;
 import io.polybus.Instrumentation;
 import io.polybus.Ordering;
@@ -9,6 +11,7 @@ import java.lang.invoke.VarHandle;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -34,6 +37,20 @@ import java.util.function.BiConsumer;
  * of its key runs. A retry attempt inherits the hold of the attempt before it, so a key waiting for
  * its retry holds back its own later messages only.
  *
+ * <h2>Batches</h2>
+ *
+ * With a {@link BatchHandler}, a worker collects the deliveries that are ready to start (by the
+ * same key protocol: a delivery in a collected batch holds its key, so a batch never has two of one
+ * key) and calls the handler once the batch is full, or once its queue is empty and the oldest
+ * waiting delivery has waited {@code maxBatchWait}. After the call every element is looked at as a
+ * single delivery is after its handler.
+ *
+ * <h2>Gate</h2>
+ *
+ * Every handler start passes the {@link HandlerGate} (pause, circuit breaker), for fresh records,
+ * the next delivery of a key and due retries alike; a worker waiting there has flushed its window
+ * counter.
+ *
  * <h2>Stopping</h2>
  *
  * Once {@link RunState#stopping} is set no handler starts: records a worker still finds in its
@@ -49,6 +66,10 @@ final class KeyedDispatch {
   private final boolean keyed;
   private final boolean manual;
   private final Handler handler;
+  private final BatchHandler batchHandler;
+  private final int maxBatch;
+  private final long batchWaitNanos;
+  private final HandlerGate gate;
   private final SettleRules rules;
   private final BiConsumer<String, Throwable> failForGood;
   private int roundRobin;
@@ -64,9 +85,41 @@ final class KeyedDispatch {
       boolean manual,
       SettleRules rules,
       BiConsumer<String, Throwable> failForGood) {
+    this(
+        name,
+        concurrency,
+        handler,
+        null,
+        1,
+        0,
+        manual,
+        rules,
+        new HandlerGate(rules.state, null, () -> {}),
+        failForGood);
+  }
+
+  /**
+   * @param handler the single-delivery handler, or null with a {@code batchHandler}
+   * @param batchHandler the batch handler, or null with a {@code handler}
+   */
+  KeyedDispatch(
+      String name,
+      int concurrency,
+      Handler handler,
+      BatchHandler batchHandler,
+      int maxBatch,
+      long batchWaitNanos,
+      boolean manual,
+      SettleRules rules,
+      HandlerGate gate,
+      BiConsumer<String, Throwable> failForGood) {
     this.keyed = rules.keyed;
     this.manual = manual;
     this.handler = handler;
+    this.batchHandler = batchHandler;
+    this.maxBatch = maxBatch;
+    this.batchWaitNanos = batchWaitNanos;
+    this.gate = gate;
     this.rules = rules;
     this.failForGood = failForGood;
     this.workers = new Worker[concurrency];
@@ -199,6 +252,12 @@ final class KeyedDispatch {
     /** The delivery whose handler is running on this thread, or null. */
     private RuntimeDelivery current;
 
+    /** Batch mode: deliveries ready to start, for the next batch, in the order they got ready. */
+    private final ArrayList<RuntimeDelivery> pending = new ArrayList<>();
+
+    /** Batch mode: when the oldest pending delivery has waited {@code maxBatchWait}. */
+    private long batchDeadline;
+
     /**
      * The batch of records this worker is dispatching, or null, and the index of the one it
      * dispatches now: written by this thread with release stores (plain stores on x86), read by
@@ -231,6 +290,24 @@ final class KeyedDispatch {
       try {
         while (true) {
           Object item = queue.poll();
+          if (item == null && !pending.isEmpty()) {
+            long left = batchDeadline - System.nanoTime();
+            if (left > 0) {
+              window.flush(index);
+              try {
+                item = queue.poll(left, TimeUnit.NANOSECONDS);
+              } catch (InterruptedException e) {
+                if (state.stopping) {
+                  return;
+                }
+                continue;
+              }
+            }
+            if (item == null) {
+              runBatch();
+              continue;
+            }
+          }
           if (item == null) {
             // Going idle: a parked poller waiting for a batch of room should not wait its timeout.
             window.flush(index);
@@ -265,6 +342,9 @@ final class KeyedDispatch {
                 break;
               }
               dispatch(new RuntimeDelivery(records[i], records[i].deliveryCount(), this, rules));
+              if (pending.size() >= maxBatch) {
+                runBatch();
+              }
             }
             BATCH.setRelease(this, null);
           } else {
@@ -272,12 +352,13 @@ final class KeyedDispatch {
             if (d.released) {
               releasedElsewhere(d);
             } else {
-              // A due in-place retry. Note the attempt before the handler sees it, so a member
-              // dying
-              // inside this attempt does not make the next member repeat its number.
-              d.record.recordAttempts(d.attempt);
-              attempt(d, true);
+              // A due in-place retry; its key is held for it already.
+              d.dueRetry = true;
+              ready(d, true);
             }
+          }
+          if (pending.size() >= maxBatch) {
+            runBatch();
           }
         }
       } catch (FatalHandlerError e) {
@@ -300,12 +381,162 @@ final class KeyedDispatch {
           }
         }
       }
-      attempt(d, false);
+      ready(d, false);
+    }
+
+    /**
+     * {@code d} may start (its key, if any, is free or held for it): at once, or in batch mode in
+     * the next batch, holding its key meanwhile.
+     */
+    private void ready(RuntimeDelivery d, boolean keyHeld) {
+      if (batchHandler == null) {
+        attempt(d, keyHeld);
+        return;
+      }
+      Object key = keyed ? d.key() : null;
+      if (key != null && !keyHeld) {
+        blocked.put(key, BUSY);
+      }
+      if (pending.isEmpty()) {
+        batchDeadline = System.nanoTime() + batchWaitNanos;
+      }
+      pending.add(d);
+    }
+
+    /**
+     * Waits at the gate for {@code d} to start; false when close started first, {@code d} then
+     * never started (not counted, unless it is a retry whose attempt counted already). A due
+     * in-place retry notes its attempt only now, before its handler sees it, so a member dying
+     * inside this attempt does not make the next member repeat its number.
+     */
+    private boolean admit(RuntimeDelivery d) {
+      int a = gate.isOpen() ? 1 : admitSlow(1);
+      if (a == HandlerGate.STOPPED) {
+        if (!d.dueRetry) {
+          d.record.markNotHandled();
+        }
+        return false;
+      }
+      d.trial = a < 0;
+      if (d.dueRetry) {
+        d.dueRetry = false;
+        d.record.recordAttempts(d.attempt);
+      }
+      return true;
+    }
+
+    private int admitSlow(int wanted) {
+      rules.window.flush(index); // waiting may be long: the poller should see the room freed here
+      return gate.admit(wanted);
+    }
+
+    /**
+     * Batch mode: calls the batch handler with the pending deliveries (up to {@code maxBatch}, or
+     * as many as the half-open breaker allows), then looks at every element as {@link #attempt}
+     * looks at a single delivery.
+     */
+    private void runBatch() {
+      if (pending.isEmpty() || rules.state.stopping) {
+        return;
+      }
+      int wanted = Math.min(pending.size(), maxBatch);
+      int a = gate.isOpen() ? wanted : admitSlow(wanted);
+      if (a == HandlerGate.STOPPED) {
+        return; // markWaitingNotHandled() sees the pending ones
+      }
+      boolean trial = a < 0;
+      int n = Math.abs(a);
+      List<RuntimeDelivery> taken = new ArrayList<>(pending.subList(0, n));
+      pending.subList(0, n).clear();
+      if (!pending.isEmpty()) {
+        batchDeadline = System.nanoTime(); // already waited: next in line
+      }
+      List<RuntimeDelivery> handed = new ArrayList<>(n);
+      Instrumentation.Observer o = rules.observer;
+      for (RuntimeDelivery d : taken) {
+        d.trial = trial;
+        if (d.dueRetry) {
+          d.dueRetry = false;
+          d.record.recordAttempts(d.attempt);
+        }
+        if (d.deadLetterIfOverDelivered()) {
+          returnTrial(d);
+          continue;
+        }
+        d.inRunningBatch = true;
+        if (o != null) {
+          d.observed = o.attempting(d, d.record.partition());
+        }
+        handed.add(d);
+      }
+      if (!handed.isEmpty()) {
+        invokeBatch(handed);
+      }
+      for (RuntimeDelivery d : taken) {
+        Object key = keyed ? d.key() : null;
+        if (key != null) {
+          if (!d.released) {
+            d.holdsKey = true;
+          } else {
+            RuntimeDelivery next = nextOf(key);
+            if (next != null) {
+              ready(next, true);
+            }
+          }
+        }
+      }
+      drainSettledHere();
+    }
+
+    private void invokeBatch(List<RuntimeDelivery> handed) {
+      @SuppressWarnings("unchecked")
+      List<Delivery> view = (List<Delivery>) (List<?>) Collections.unmodifiableList(handed);
+      try {
+        batchHandler.handle(view);
+        if (!manual) {
+          for (RuntimeDelivery d : handed) {
+            if (!d.isSettled() && !d.ack() && !d.isSettled()) {
+              d.observeGivenBack();
+            }
+          }
+        }
+      } catch (Throwable t) {
+        if (isFatal(t)) {
+          failForGood.accept(
+              "a batch handler threw " + SubscriptionRuntime.describe(t) + " on " + handed, t);
+          throw new FatalHandlerError();
+        }
+        for (RuntimeDelivery d : handed) {
+          if (!d.isSettled()) {
+            d.fail(t);
+            if (!d.isSettled()) {
+              d.observeGivenBack();
+            }
+          }
+        }
+      } finally {
+        for (RuntimeDelivery d : handed) {
+          d.inRunningBatch = false;
+        }
+        if (!rules.state.stopping) {
+          Thread.interrupted();
+        }
+      }
+    }
+
+    /** A trial that ran no handler (dead-lettered as over-delivered) gives its permit back. */
+    private void returnTrial(RuntimeDelivery d) {
+      if (d.trial && rules.breaker != null) {
+        rules.breaker.record(Breaker.NEUTRAL, true);
+      }
     }
 
     /** Runs one attempt, then takes, keeps or gives up the key hold according to how it settled. */
     private void attempt(RuntimeDelivery d, boolean keyHeld) {
       while (d != null) {
+        if (!admit(d)) {
+          return; // close started: the key table stays as it is, for markWaitingNotHandled()
+        }
         current = d;
         try {
           invoke(d);
@@ -351,6 +582,12 @@ final class KeyedDispatch {
 
     /** On the way out: the deliveries still waiting behind a key were never started. */
     private void markWaitingNotHandled() {
+      for (RuntimeDelivery d : pending) {
+        if (!d.dueRetry) {
+          d.record.markNotHandled();
+        }
+      }
+      pending.clear();
       for (ArrayDeque<RuntimeDelivery> waiting : blocked.values()) {
         for (RuntimeDelivery d : waiting) {
           d.record.markNotHandled();
@@ -365,7 +602,7 @@ final class KeyedDispatch {
         d.holdsKey = false;
         RuntimeDelivery next = nextOf(d.key());
         if (next != null) {
-          attempt(next, true);
+          ready(next, true);
         }
       }
     }
@@ -395,10 +632,10 @@ final class KeyedDispatch {
     /** Called on whatever thread released {@code d}. */
     void onReleased(RuntimeDelivery d) {
       if (Thread.currentThread() == thread) {
-        if (current != d) {
+        if (current != d && !d.inRunningBatch) {
           settledHere.add(d); // e.g. a handler acking an earlier delivery it kept
         }
-        // else: attempt() looks at d.released when the handler returns
+        // else: attempt() or runBatch() looks at d.released when the handler returns
       } else {
         queue.add(d);
       }
@@ -406,6 +643,7 @@ final class KeyedDispatch {
 
     private void invoke(RuntimeDelivery d) {
       if (d.deadLetterIfOverDelivered()) {
+        returnTrial(d);
         return;
       }
       Instrumentation.Observer o = rules.observer;

@@ -37,6 +37,7 @@ final class PollLoop implements Runnable {
   private final BackendConsumer consumer;
   private final InFlightWindow window;
   private final KeyedDispatch dispatch;
+  private final HandlerGate gate;
   private final RunState state;
   private final RuntimeTime time;
   private final long heartbeatNanos;
@@ -55,6 +56,7 @@ final class PollLoop implements Runnable {
       BackendConsumer consumer,
       InFlightWindow window,
       KeyedDispatch dispatch,
+      HandlerGate gate,
       RunState state,
       RuntimeTime time,
       Duration ackTimeout,
@@ -63,6 +65,7 @@ final class PollLoop implements Runnable {
     this.consumer = consumer;
     this.window = window;
     this.dispatch = dispatch;
+    this.gate = gate;
     this.state = state;
     this.time = time;
     this.heartbeatNanos = ackTimeout.toNanos() / 3;
@@ -83,13 +86,19 @@ final class PollLoop implements Runnable {
     long lastPoll = time.nanoTime();
     while (state.running) {
       try {
-        int free = window.room();
+        boolean fetching = gate.fetching();
+        int free = fetching ? window.room() : 0;
         if (free <= 0) {
-          window.awaitRoom(
-              Math.min(MAX_PARK_NANOS, heartbeatNanos - (time.nanoTime() - lastPoll)),
-              () -> state.running);
-          if (window.room() <= 0 && time.nanoTime() - lastPoll >= heartbeatNanos) {
-            consumer.poll(0, Duration.ZERO); // heartbeat: the member is alive, just full
+          long park = Math.min(MAX_PARK_NANOS, heartbeatNanos - (time.nanoTime() - lastPoll));
+          if (fetching) {
+            window.awaitRoom(park, () -> state.running);
+          } else {
+            LockSupport.parkNanos(this, Math.max(1, park)); // resume() unparks
+          }
+          if ((gate.fetching() ? window.room() : 0) <= 0
+              && time.nanoTime() - lastPoll >= heartbeatNanos) {
+            // heartbeat: the member is alive, just full or paused
+            consumer.poll(0, Duration.ZERO);
             lastPoll = time.nanoTime();
           }
           continue;

@@ -52,6 +52,21 @@ final class RuntimeDelivery implements Delivery {
   /** Owned by the worker thread: this delivery holds its key in the worker's table. */
   boolean holdsKey;
 
+  /**
+   * Owned by the worker thread: an in-place retry that came due, whose attempt is noted with the
+   * backend just before its handler starts.
+   */
+  boolean dueRetry;
+
+  /** Owned by the worker thread: this delivery is in the batch whose handler runs now. */
+  boolean inRunningBatch;
+
+  /**
+   * Set by the worker before the handler runs, read by the claim (as {@link #observed}): this
+   * attempt started as a half-open trial of the subscription's circuit breaker.
+   */
+  boolean trial;
+
   private Object orderingKey;
   private boolean keyless;
 
@@ -122,9 +137,18 @@ final class RuntimeDelivery implements Delivery {
       return false;
     }
     record.ack();
+    judge(Breaker.SUCCESS);
     observe(Instrumentation.Outcome.ACK, null);
     done();
     return true;
+  }
+
+  /** Tells the circuit breaker, if any, how the handler's attempt ended. */
+  private void judge(int outcome) {
+    Breaker b = rules.breaker;
+    if (b != null) {
+      b.record(outcome, trial);
+    }
   }
 
   /** Tells the observer how this claimed attempt ended. */
@@ -159,6 +183,7 @@ final class RuntimeDelivery implements Delivery {
     if (!claim()) {
       return false;
     }
+    judge(Breaker.FAILURE);
     int max = rules.policy.maxAttempts();
     if (attempt >= max) {
       deadLetterClaimed(
@@ -176,6 +201,7 @@ final class RuntimeDelivery implements Delivery {
     if (!claim()) {
       return false;
     }
+    judge(Breaker.NEUTRAL);
     deadLetterClaimed(reason, null, attempt);
     return true;
   }
@@ -186,7 +212,9 @@ final class RuntimeDelivery implements Delivery {
       return;
     }
     RetryPolicy policy = rules.policy;
-    if (!policy.isRetryable(t)) {
+    boolean retryable = policy.isRetryable(t);
+    judge(retryable ? Breaker.FAILURE : Breaker.NEUTRAL);
+    if (!retryable) {
       deadLetterClaimed("non-retryable failure: " + SubscriptionRuntime.describe(t), t, attempt);
     } else if (attempt >= policy.maxAttempts()) {
       deadLetterClaimed(

@@ -30,6 +30,9 @@ final class SettleRules {
   /** The bus's observer, or null when none is installed. */
   final Instrumentation.Observer observer;
 
+  /** The subscription's circuit breaker, or null. */
+  final Breaker breaker;
+
   SettleRules(
       ConsumerSpec spec,
       RetryPolicy policy,
@@ -38,7 +41,8 @@ final class SettleRules {
       RuntimeTime time,
       InFlightWindow window,
       RunState state,
-      Instrumentation.Observer observer) {
+      Instrumentation.Observer observer,
+      Breaker breaker) {
     this.spec = spec;
     this.policy = policy;
     this.keyed = spec.ordering() == Ordering.KEY;
@@ -48,6 +52,7 @@ final class SettleRules {
     this.window = window;
     this.state = state;
     this.observer = observer;
+    this.breaker = breaker;
   }
 
   /** Whether a retry after {@code delay} gives the record back to the broker (else: in place). */

@@ -1,6 +1,7 @@
 package io.polybus.internal;
 
 import io.polybus.AckMode;
+import io.polybus.BatchHandler;
 import io.polybus.Handler;
 import io.polybus.Instrumentation;
 import io.polybus.SubscribeOptions;
@@ -23,7 +24,9 @@ import java.util.concurrent.locks.LockSupport;
  *       for, heartbeats when full, backs off when polling fails;
  *   <li>{@link InFlightWindow} — the hard {@code maxInFlight} bound;
  *   <li>{@link KeyedDispatch} — the worker threads and their key tables: per-key order across
- *       retries;
+ *       retries; batches for a {@link BatchHandler};
+ *   <li>{@link HandlerGate} with its {@link Breaker} — whether a handler may start: pause and the
+ *       circuit breaker;
  *   <li>{@link RuntimeDelivery} with its {@link SettleRules} — the settle state machine: exactly
  *       one settle per attempt, exact attempt counts, in-place or native retries;
  *   <li>{@link DeadLetterPublisher} — builds and sends dead letters, acking only after the send;
@@ -57,6 +60,7 @@ final class SubscriptionRuntime implements Subscription {
   private final InFlightWindow window;
   private final DeadLetterPublisher deadLetters;
   private final KeyedDispatch dispatch;
+  private final HandlerGate gate;
   private final PollLoop poll;
   private final Thread pollThread;
 
@@ -68,6 +72,7 @@ final class SubscriptionRuntime implements Subscription {
       BackendConsumer consumer,
       ConsumerSpec spec,
       Handler handler,
+      BatchHandler batchHandler,
       SubscribeOptions options,
       String deadLetterTopic) {
     this.bus = bus;
@@ -78,6 +83,13 @@ final class SubscriptionRuntime implements Subscription {
     this.deadLetters =
         new DeadLetterPublisher(
             bus.backend(), spec, deadLetterTopic, time, () -> state.stopping, bus.observer());
+    Breaker breaker =
+        options.circuitBreaker() == null
+            ? null
+            : new Breaker(options.circuitBreaker(), time, bus.observer());
+    if (breaker != null) {
+      breaker.owner(this);
+    }
     SettleRules rules =
         new SettleRules(
             spec,
@@ -87,21 +99,43 @@ final class SubscriptionRuntime implements Subscription {
             time,
             window,
             state,
-            bus.observer());
+            bus.observer(),
+            breaker);
     String name = "polybus-" + spec.topic() + "-" + spec.group();
+    this.gate = new HandlerGate(state, breaker, this::wakePoller);
     this.dispatch =
         new KeyedDispatch(
             name,
             options.concurrency(),
             handler,
+            batchHandler,
+            batchHandler == null ? 1 : Math.min(options.maxBatchSize(), options.maxInFlight()),
+            options.maxBatchWait().toNanos(),
             options.ackMode() == AckMode.MANUAL,
             rules,
+            gate,
             this::failForGood);
     this.poll =
         new PollLoop(
-            consumer, window, dispatch, state, time, options.ackTimeout(), this::failForGood, this);
+            consumer,
+            window,
+            dispatch,
+            gate,
+            state,
+            time,
+            options.ackTimeout(),
+            this::failForGood,
+            this);
     this.pollThread = new Thread(poll, name + "-poll");
     pollThread.setDaemon(true);
+  }
+
+  /** The gate opened again after a pause or an open breaker: the poller should fetch now. */
+  private void wakePoller() {
+    Thread t = pollThread;
+    if (t != null) {
+      LockSupport.unpark(t);
+    }
   }
 
   void start() {
@@ -131,6 +165,21 @@ final class SubscriptionRuntime implements Subscription {
   @Override
   public boolean isActive() {
     return state.running;
+  }
+
+  @Override
+  public void pause() {
+    gate.pause();
+  }
+
+  @Override
+  public void resume() {
+    gate.resume();
+  }
+
+  @Override
+  public boolean isPaused() {
+    return gate.isPaused();
   }
 
   // ---------------------------------------------------------------- closing
@@ -164,6 +213,7 @@ final class SubscriptionRuntime implements Subscription {
     state.stopping = true;
     consumer.wakeup();
     LockSupport.unpark(pollThread);
+    gate.changed(); // workers waiting at a closed gate see stopping and start nothing
     dispatch.signalStop();
     boolean drained = dispatch.awaitExit(deadline);
     // Dead-letter publishes already under way finish (or fail) within the same deadline.
@@ -256,6 +306,7 @@ final class SubscriptionRuntime implements Subscription {
         + spec.group()
         + ", ordering="
         + spec.ordering()
+        + (gate.isPaused() ? ", paused" : "")
         + (failure != null ? ", failed" : state.running ? "" : ", closed")
         + "}";
   }

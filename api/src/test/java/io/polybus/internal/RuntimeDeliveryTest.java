@@ -39,7 +39,8 @@ class RuntimeDeliveryTest {
         new ConsumerSpec("t", "g", ordering, StartFrom.EARLIEST, Duration.ofSeconds(30), 10);
     DeadLetterPublisher dlq =
         new DeadLetterPublisher(backend, spec, "t.g.dlq", time, () -> state.stopping, null);
-    rules = new SettleRules(spec, THREE_ATTEMPTS, nativeRetry, dlq, time, window, state, null);
+    rules =
+        new SettleRules(spec, THREE_ATTEMPTS, nativeRetry, dlq, time, window, state, null, null);
     worker = new KeyedDispatch("test", 1, d -> {}, false, rules, (why, t) -> {}).worker(0);
     window.take(1);
     backend.outstanding.incrementAndGet();

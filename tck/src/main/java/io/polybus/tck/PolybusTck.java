@@ -43,4 +43,6 @@ public interface PolybusTck
         LifecycleTck,
         ReplayTck,
         BadInputTck,
-        ObservabilityTck {}
+        ObservabilityTck,
+        ConsumerControlTck,
+        BatchTck {}
