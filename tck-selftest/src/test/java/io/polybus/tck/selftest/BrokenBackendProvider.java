@@ -28,6 +28,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -193,6 +194,7 @@ public final class BrokenBackendProvider implements BackendProvider {
           out.add(copies.poll());
         }
         int ask = flaw == Flaw.EXCEED_IN_FLIGHT && max > 0 ? 512 : max - out.size();
+        AtomicBoolean batchFailed = new AtomicBoolean();
         if (ask > 0) {
           for (InboundRecord r : inner.poll(ask, out.isEmpty() ? timeout : Duration.ZERO)) {
             long n = deliveries.incrementAndGet();
@@ -201,9 +203,9 @@ public final class BrokenBackendProvider implements BackendProvider {
               continue;
             }
             if (flaw == Flaw.DUPLICATE && n % 10 == 0) {
-              copies.add(new BrokenRecord(r, true));
+              copies.add(new BrokenRecord(r, true, batchFailed));
             }
-            out.add(new BrokenRecord(r, false));
+            out.add(new BrokenRecord(r, false, batchFailed));
           }
         }
         if (flaw == Flaw.REORDER) {
@@ -237,9 +239,13 @@ public final class BrokenBackendProvider implements BackendProvider {
       final InboundRecord inner;
       private final boolean copy;
 
-      BrokenRecord(InboundRecord inner, boolean copy) {
+      /** Shared by the records of one poll: set once one of them was given back for a retry. */
+      private final AtomicBoolean batchFailed;
+
+      BrokenRecord(InboundRecord inner, boolean copy, AtomicBoolean batchFailed) {
         this.inner = Objects.requireNonNull(inner);
         this.copy = copy;
+        this.batchFailed = batchFailed;
       }
 
       @Override
@@ -265,11 +271,16 @@ public final class BrokenBackendProvider implements BackendProvider {
           }
           return;
         }
+        if (flaw == Flaw.REDELIVER_NEIGHBOURS && batchFailed.get()) {
+          inner.release(Duration.ZERO);
+          return;
+        }
         inner.ack();
       }
 
       @Override
       public void release(Duration delay) {
+        batchFailed.set(true);
         if (!copy) {
           inner.release(delay);
         }
@@ -277,6 +288,7 @@ public final class BrokenBackendProvider implements BackendProvider {
 
       @Override
       public void recordAttempts(int attempts) {
+        batchFailed.set(true);
         if (!copy) {
           inner.recordAttempts(attempts);
         }

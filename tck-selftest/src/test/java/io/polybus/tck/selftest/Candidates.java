@@ -155,4 +155,37 @@ final class Candidates {
       return "broken:miscount-lag";
     }
   }
+
+  static final class RedeliverNeighboursCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "broken:redeliver-neighbours";
+    }
+  }
+
+  /** A runtime whose {@code pause()} is only a flag: the member keeps handling deliveries. */
+  static final class PauseIgnoredCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "mem:";
+    }
+
+    @Override
+    public Polybus connect() {
+      return new FlawedRuntime(Polybus.connect(uri()), FlawedRuntime.Flaw.PAUSE_IGNORED);
+    }
+  }
+
+  /** A runtime that swaps the subscription's circuit breaker for one that never opens. */
+  static final class BreakerIgnoredCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "mem:";
+    }
+
+    @Override
+    public Polybus connect() {
+      return new FlawedRuntime(Polybus.connect(uri()), FlawedRuntime.Flaw.BREAKER_IGNORED);
+    }
+  }
 }

@@ -47,7 +47,13 @@ enum Flaw {
    */
   DROP_TRACE_HEADERS,
   /** A group's lag counts one message too many whenever it is not 0. */
-  MISCOUNT_LAG;
+  MISCOUNT_LAG,
+  /**
+   * Once a record of a poll batch is given back for a retry (released, or its attempt noted for an
+   * in-place retry), acks of the other records of that batch become {@code release(0)}: the
+   * neighbours of a failed batch element come back.
+   */
+  REDELIVER_NEIGHBOURS;
 
   /** The URI path naming this flaw, for example {@code ignore-max-attempts}. */
   String path() {

@@ -2,6 +2,7 @@ package io.polybus.tck.selftest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.polybus.tck.selftest.Candidates.BreakerIgnoredCandidate;
 import io.polybus.tck.selftest.Candidates.CountUnhandledCandidate;
 import io.polybus.tck.selftest.Candidates.DlqLosesHeadersCandidate;
 import io.polybus.tck.selftest.Candidates.DropCandidate;
@@ -11,7 +12,9 @@ import io.polybus.tck.selftest.Candidates.ExceedInFlightCandidate;
 import io.polybus.tck.selftest.Candidates.IgnoreMaxAttemptsCandidate;
 import io.polybus.tck.selftest.Candidates.MiscountLagCandidate;
 import io.polybus.tck.selftest.Candidates.NarrowLimitsCandidate;
+import io.polybus.tck.selftest.Candidates.PauseIgnoredCandidate;
 import io.polybus.tck.selftest.Candidates.RedeliverAckedCandidate;
+import io.polybus.tck.selftest.Candidates.RedeliverNeighboursCandidate;
 import io.polybus.tck.selftest.Candidates.ReorderCandidate;
 import io.polybus.tck.selftest.Candidates.ReplayFromEarliestCandidate;
 import org.junit.jupiter.api.Test;
@@ -112,6 +115,29 @@ class TckSelfTest {
     assertCaught(
         MiscountLagCandidate.class,
         "shouldReportTheLagOfAGroupWithoutARunningMemberAndZeroOnceConsumed");
+  }
+
+  @Test
+  void tckCatchesABackendThatRedeliversTheAckedNeighboursOfAFailedBatchElement() {
+    assertCaught(
+        RedeliverNeighboursCandidate.class,
+        "shouldSettleEachElementOfABatchOnItsOwn",
+        "shouldFailOnlyTheUnsettledElementsOfABatchWhoseHandlerThrows");
+  }
+
+  @Test
+  void tckCatchesARuntimeWhosePauseKeepsDelivering() {
+    assertCaught(
+        PauseIgnoredCandidate.class,
+        "shouldDeliverNothingWhilePausedAndEveryMessageOnceAfterResume",
+        "shouldKeepWhatAPausedMemberHoldsThroughAPauseLongerThanTheAckTimeout");
+  }
+
+  @Test
+  void tckCatchesARuntimeWhoseCircuitBreakerNeverOpens() {
+    assertCaught(
+        BreakerIgnoredCandidate.class,
+        "shouldOpenTheCircuitAtItsThresholdAndCloseItAfterASuccessfulHalfOpenTrial");
   }
 
   /**
