@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import io.polybus.CircuitBreaker;
 import io.polybus.ConsumerLag;
 import io.polybus.Delivery;
 import io.polybus.Instrumentation;
@@ -318,6 +319,38 @@ final class MetricsObserver implements Instrumentation.Observer {
       }
     }
 
+    /** The breaker state of each subscription that had a transition. */
+    final Map<Subscription, CircuitBreaker.State> circuits = new ConcurrentHashMap<>();
+
+    private volatile boolean circuitGauge;
+
+    /** Any thread: a breaker of one of these subscriptions changed. */
+    void circuit(Subscription s, CircuitBreaker.State to) {
+      circuits.put(s, to);
+      if (!circuitGauge) {
+        synchronized (this) {
+          if (!circuitGauge) {
+            meters.add(
+                Gauge.builder(PolybusMetrics.CIRCUIT_OPEN, this, Watched::circuitsNotClosed)
+                    .description("Subscriptions whose circuit breaker is open or half open")
+                    .tags(Tags.of(SYSTEM, system, DESTINATION, topic, GROUP, group))
+                    .register(registry));
+            circuitGauge = true;
+          }
+        }
+      }
+    }
+
+    double circuitsNotClosed() {
+      int n = 0;
+      for (Map.Entry<Subscription, CircuitBreaker.State> e : circuits.entrySet()) {
+        if (e.getValue() != CircuitBreaker.State.CLOSED && subscriptions.contains(e.getKey())) {
+          n++;
+        }
+      }
+      return n;
+    }
+
     double inFlight() {
       int n = 0;
       for (Subscription s : subscriptions) {
@@ -363,12 +396,35 @@ final class MetricsObserver implements Instrumentation.Observer {
   }
 
   @Override
+  public void circuitChanged(
+      Subscription subscription, CircuitBreaker.State from, CircuitBreaker.State to, String why) {
+    counter(
+            PolybusMetrics.CIRCUIT_TRANSITIONS,
+            "Circuit breaker transitions, by the state entered",
+            Tags.of(
+                SYSTEM,
+                system,
+                DESTINATION,
+                subscription.topic(),
+                GROUP,
+                subscription.group(),
+                "polybus.circuit.state",
+                to.name().toLowerCase(Locale.ROOT)))
+        .increment();
+    Watched w = watched.get(List.of(subscription.topic(), subscription.group()));
+    if (w != null) {
+      w.circuit(subscription, to);
+    }
+  }
+
+  @Override
   public void unsubscribed(Subscription subscription) {
     List<String> key = List.of(subscription.topic(), subscription.group());
     watched.computeIfPresent(
         key,
         (k, w) -> {
           w.subscriptions.remove(subscription);
+          w.circuits.remove(subscription);
           if (!w.subscriptions.isEmpty()) {
             return w;
           }

@@ -70,6 +70,8 @@ public final class PolybusMetrics implements Instrumentation {
   public static final String LAG = "polybus.consumer.lag";
   public static final String LAG_AGE = "polybus.consumer.lag.age";
   public static final String LAG_STALE = "polybus.consumer.lag.stale";
+  public static final String CIRCUIT_OPEN = "polybus.circuit.open";
+  public static final String CIRCUIT_TRANSITIONS = "polybus.circuit.transitions";
 
   private final MeterRegistry registry;
   private final Duration lagRefresh;

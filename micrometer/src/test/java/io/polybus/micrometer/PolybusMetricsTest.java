@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.polybus.BrokerUnavailableException;
 import io.polybus.Capabilities;
+import io.polybus.CircuitBreaker;
 import io.polybus.ConsumerLag;
 import io.polybus.Instrumentation;
 import io.polybus.Polybus;
@@ -156,6 +157,29 @@ class PolybusMetricsTest {
     o.unsubscribed(b);
     assertThat(registry.find(PolybusMetrics.IN_FLIGHT).gauge()).isNull();
     o.closed();
+  }
+
+  @Test
+  void circuitGaugeCountsSubscriptionsNotClosedAndTransitionsAreCountedByState() {
+    Instrumentation.Observer o = PolybusMetrics.create(registry).attach(bus());
+    Subscription a = subscription("orders", "email", 0);
+    o.subscribed(a);
+    o.circuitChanged(a, CircuitBreaker.State.CLOSED, CircuitBreaker.State.OPEN, "4 of 4 failed");
+    assertThat(registry.get(PolybusMetrics.CIRCUIT_OPEN).gauge().value()).isEqualTo(1.0);
+    o.circuitChanged(a, CircuitBreaker.State.OPEN, CircuitBreaker.State.HALF_OPEN, "open 1s");
+    assertThat(registry.get(PolybusMetrics.CIRCUIT_OPEN).gauge().value()).isEqualTo(1.0);
+    o.circuitChanged(a, CircuitBreaker.State.HALF_OPEN, CircuitBreaker.State.CLOSED, "trial ok");
+    assertThat(registry.get(PolybusMetrics.CIRCUIT_OPEN).gauge().value()).isZero();
+    assertThat(
+            registry
+                .get(PolybusMetrics.CIRCUIT_TRANSITIONS)
+                .tag("polybus.circuit.state", "open")
+                .tag("messaging.consumer.group.name", "email")
+                .counter()
+                .count())
+        .isEqualTo(1.0);
+    o.unsubscribed(a);
+    assertThat(registry.find(PolybusMetrics.CIRCUIT_OPEN).gauge()).isNull();
   }
 
   @Test

@@ -10,11 +10,13 @@ import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.TextMapGetter;
 import io.opentelemetry.context.propagation.TextMapPropagator;
 import io.opentelemetry.context.propagation.TextMapSetter;
+import io.polybus.CircuitBreaker;
 import io.polybus.DeadLetterHeaders;
 import io.polybus.Delivery;
 import io.polybus.Instrumentation;
 import io.polybus.Message;
 import io.polybus.PublishReceipt;
+import io.polybus.Subscription;
 import io.polybus.spi.Messages;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -36,6 +38,10 @@ final class TracingObserver implements Instrumentation.Observer {
   static final AttributeKey<String> DESTINATION =
       AttributeKey.stringKey("messaging.destination.name");
   static final AttributeKey<String> GROUP = AttributeKey.stringKey("messaging.consumer.group.name");
+  static final String CIRCUIT_EVENT = "polybus.circuit_breaker";
+  static final AttributeKey<String> CIRCUIT_FROM = AttributeKey.stringKey("polybus.circuit.from");
+  static final AttributeKey<String> CIRCUIT_TO = AttributeKey.stringKey("polybus.circuit.to");
+  static final AttributeKey<String> CIRCUIT_WHY = AttributeKey.stringKey("polybus.circuit.reason");
   static final AttributeKey<String> MESSAGE_ID = AttributeKey.stringKey("messaging.message.id");
   static final AttributeKey<String> PARTITION =
       AttributeKey.stringKey("messaging.destination.partition.id");
@@ -98,6 +104,35 @@ final class TracingObserver implements Instrumentation.Observer {
 
   private Context extract(Message m) {
     return propagator.extract(Context.root(), m.headers(), GETTER);
+  }
+
+  /**
+   * A span event {@code polybus.circuit_breaker} on the span current where the transition happened
+   * (the attempt whose failure opened the breaker, when that runs in its scope), otherwise on a
+   * short span {@code circuit_breaker <topic>} of its own, so a transition is always in a trace.
+   */
+  @Override
+  public void circuitChanged(
+      Subscription subscription, CircuitBreaker.State from, CircuitBreaker.State to, String why) {
+    io.opentelemetry.api.common.Attributes event =
+        io.opentelemetry.api.common.Attributes.of(
+            CIRCUIT_FROM,
+            from.name().toLowerCase(Locale.ROOT),
+            CIRCUIT_TO,
+            to.name().toLowerCase(Locale.ROOT),
+            CIRCUIT_WHY,
+            why);
+    Span current = Span.current();
+    if (current.isRecording()) {
+      current.addEvent(CIRCUIT_EVENT, event);
+      return;
+    }
+    Span own =
+        span("circuit_breaker", subscription.topic(), SpanKind.INTERNAL, Context.root())
+            .setAttribute(GROUP, subscription.group())
+            .startSpan();
+    own.addEvent(CIRCUIT_EVENT, event);
+    own.end();
   }
 
   private SpanBuilder span(String operation, String destination, SpanKind kind, Context parent) {

@@ -15,10 +15,12 @@ import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
+import io.polybus.CircuitBreaker;
 import io.polybus.Delivery;
 import io.polybus.Instrumentation;
 import io.polybus.Message;
 import io.polybus.PublishReceipt;
+import io.polybus.Subscription;
 import io.polybus.TraceHeaders;
 import java.time.Duration;
 import java.util.List;
@@ -97,6 +99,47 @@ class TracingObserverTest {
     Message out = s.messages().get(0);
     s.completed(List.of(new PublishReceipt("orders", m.id(), "2@17")), null);
     return out;
+  }
+
+  @Test
+  void aCircuitTransitionIsAnEventOnTheCurrentSpanOrOnASpanOfItsOwn() {
+    Subscription sub =
+        (Subscription)
+            java.lang.reflect.Proxy.newProxyInstance(
+                Subscription.class.getClassLoader(),
+                new Class<?>[] {Subscription.class},
+                (p, m, args) ->
+                    switch (m.getName()) {
+                      case "topic" -> "orders";
+                      case "group" -> "email";
+                      default -> throw new UnsupportedOperationException(m.getName());
+                    });
+    Instrumentation.Attempt a = observer.attempting(delivery(publish(Message.of("x")), 1), null);
+    try (Instrumentation.Scope ignored = a.enter()) {
+      observer.circuitChanged(
+          sub, CircuitBreaker.State.CLOSED, CircuitBreaker.State.OPEN, "4 of 4 failed");
+    }
+    a.settled(Instrumentation.Outcome.RETRY, new IllegalStateException("down"));
+    observer.circuitChanged(
+        sub, CircuitBreaker.State.OPEN, CircuitBreaker.State.HALF_OPEN, "open for PT1S");
+    List<SpanData> done = spans.getFinishedSpanItems();
+    SpanData process =
+        done.stream().filter(d -> d.getName().equals("process orders")).findFirst().orElseThrow();
+    assertThat(process.getEvents())
+        .anySatisfy(
+            e -> {
+              assertThat(e.getName()).isEqualTo("polybus.circuit_breaker");
+              assertThat(e.getAttributes().get(TracingObserver.CIRCUIT_TO)).isEqualTo("open");
+              assertThat(e.getAttributes().get(TracingObserver.CIRCUIT_WHY))
+                  .isEqualTo("4 of 4 failed");
+            });
+    SpanData own =
+        done.stream()
+            .filter(d -> d.getName().equals("circuit_breaker orders"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(own.getEvents().get(0).getAttributes().get(TracingObserver.CIRCUIT_TO))
+        .isEqualTo("half_open");
   }
 
   @Test
