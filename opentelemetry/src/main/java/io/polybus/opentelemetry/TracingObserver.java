@@ -108,8 +108,8 @@ final class TracingObserver implements Instrumentation.Observer {
 
   /**
    * A span event {@code polybus.circuit_breaker} on the span current where the transition happened
-   * (the attempt whose failure opened the breaker, when that runs in its scope), otherwise on a
-   * short span {@code circuit_breaker <topic>} of its own, so a transition is always in a trace.
+   * (the process span, when the handler's own retry opened the breaker), otherwise on a short span
+   * {@code circuit_breaker <topic>} of its own, so a transition is always in a trace.
    */
   @Override
   public void circuitChanged(
