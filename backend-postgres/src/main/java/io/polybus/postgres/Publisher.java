@@ -1,0 +1,240 @@
+package io.polybus.postgres;
+
+import io.polybus.Message;
+import io.polybus.PolybusException;
+import io.polybus.PolybusTimeoutException;
+import io.polybus.PublishReceipt;
+import io.polybus.spi.Messages;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Group commit: one thread takes every publish queued since its last round (up to {@code maxBatch}
+ * messages or 8 MiB, a single larger call whole) and inserts them with one statement in one
+ * transaction; each call's future completes after that commit. So {@code publishAll} is always one
+ * transaction, concurrent publishers share round trips, and one bus's messages are numbered in the
+ * order its publish calls were made (one key's order, from one bus, is publish order).
+ *
+ * <p>Bound: a call not started within {@code publishTimeout} fails with {@link
+ * PolybusTimeoutException}; the statement itself has {@code publishTimeout} as its query timeout.
+ *
+ * <p>Thread-safe; owned by the backend. The thread starts with the first publish.
+ */
+final class Publisher implements Runnable {
+  private static final long ROUND_BYTES = 8L << 20;
+
+  private record Job(
+      String topic,
+      List<Message> messages,
+      CompletableFuture<List<PublishReceipt>> done,
+      long at) {}
+
+  private final Connections pool;
+  private final PgSettings settings;
+  private final String sql;
+  private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
+  private volatile boolean closed;
+  private Thread thread;
+
+  Publisher(Connections pool, PgSettings settings) {
+    this.pool = pool;
+    this.settings = settings;
+    this.sql = Sql.bind(Sql.PUBLISH, settings);
+  }
+
+  CompletableFuture<List<PublishReceipt>> publish(String topic, List<Message> messages) {
+    CompletableFuture<List<PublishReceipt>> f = new CompletableFuture<>();
+    if (messages.isEmpty()) {
+      f.complete(List.of());
+      return f;
+    }
+    synchronized (this) {
+      if (closed) {
+        f.completeExceptionally(new IllegalStateException("the bus is closed"));
+        return f;
+      }
+      if (thread == null) {
+        thread = new Thread(this, "polybus-postgres-publish-" + settings.schema());
+        thread.setDaemon(true);
+        thread.start();
+      }
+    }
+    queue.add(new Job(topic, messages, f, System.nanoTime()));
+    return f;
+  }
+
+  @Override
+  public void run() {
+    List<Job> round = new ArrayList<>();
+    while (true) {
+      try {
+        Job first = queue.poll(200, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          if (closed) {
+            return;
+          }
+          continue;
+        }
+        round.add(first);
+        int rows = first.messages.size();
+        long bytes = size(first);
+        Job next;
+        while (rows < settings.maxBatch()
+            && bytes < ROUND_BYTES
+            && (next = queue.peek()) != null
+            && rows + next.messages.size() <= Math.max(settings.maxBatch(), 1)
+            && bytes + size(next) <= ROUND_BYTES) {
+          round.add(queue.poll());
+          rows += next.messages.size();
+          bytes += size(next);
+        }
+        send(round, rows);
+      } catch (InterruptedException e) {
+        if (closed) {
+          return;
+        }
+      } finally {
+        round.clear();
+      }
+    }
+  }
+
+  private static long size(Job j) {
+    long n = 0;
+    for (Message m : j.messages) {
+      n += Messages.payloadNoCopy(m).length + 64;
+    }
+    return n;
+  }
+
+  private void send(List<Job> round, int rows) {
+    long now = System.nanoTime();
+    long bound = settings.publishTimeout().toNanos();
+    List<Job> live = new ArrayList<>(round.size());
+    for (Job j : round) {
+      if (now - j.at > bound) {
+        j.done.completeExceptionally(
+            new PolybusTimeoutException(
+                "publish to "
+                    + j.topic
+                    + " at "
+                    + settings.where()
+                    + " not started within publishTimeout ("
+                    + settings.publishTimeout()
+                    + ")"));
+        rows -= j.messages.size();
+      } else {
+        live.add(j);
+      }
+    }
+    if (live.isEmpty()) {
+      return;
+    }
+    String[] topic = new String[rows];
+    String[] id = new String[rows];
+    String[] key = new String[rows];
+    byte[][] payload = new byte[rows][];
+    String[] headers = new String[rows];
+    Long[] ts = new Long[rows];
+    int i = 0;
+    for (Job j : live) {
+      for (Message m : j.messages) {
+        topic[i] = j.topic;
+        id[i] = m.id();
+        key[i] = m.key();
+        payload[i] = Messages.payloadNoCopy(m);
+        headers[i] = HeadersJson.write(m.headers());
+        ts[i] = m.timestampMillis();
+        i++;
+      }
+    }
+    long[] seqs = new long[rows];
+    try {
+      pool.transaction(
+          c -> {
+            insert(c, topic, id, key, payload, headers, ts, seqs);
+            return null;
+          });
+    } catch (SQLException | RuntimeException e) {
+      PolybusException p =
+          PgErrors.map(e, "publishing " + rows + " message" + (rows == 1 ? "" : "s"), settings);
+      live.forEach(j -> j.done.completeExceptionally(p));
+      return;
+    }
+    i = 0;
+    for (Job j : live) {
+      List<PublishReceipt> receipts = new ArrayList<>(j.messages.size());
+      for (Message m : j.messages) {
+        receipts.add(new PublishReceipt(j.topic, m.id(), Long.toString(seqs[i++])));
+      }
+      j.done.complete(receipts);
+    }
+  }
+
+  private void insert(
+      Connection c,
+      String[] topic,
+      String[] id,
+      String[] key,
+      byte[][] payload,
+      String[] headers,
+      Long[] ts,
+      long[] seqs)
+      throws SQLException {
+    Array a1 = c.createArrayOf("text", topic);
+    Array a2 = c.createArrayOf("text", id);
+    Array a3 = c.createArrayOf("text", key);
+    Array a4 = c.createArrayOf("bytea", payload);
+    Array a5 = c.createArrayOf("text", headers);
+    Array a6 = c.createArrayOf("int8", ts);
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setQueryTimeout((int) Math.max(1, settings.publishTimeout().toSeconds()));
+      ps.setArray(1, a1);
+      ps.setArray(2, a2);
+      ps.setArray(3, a3);
+      ps.setArray(4, a4);
+      ps.setArray(5, a5);
+      ps.setArray(6, a6);
+      int n = 0;
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          seqs[n++] = rs.getLong(1);
+        }
+      }
+      if (n != seqs.length) {
+        throw new SQLException("the insert returned " + n + " rows for " + seqs.length, "XX000");
+      }
+      // Identity values are drawn in the SELECT's order (ORDER BY n); RETURNING's order is not
+      // promised, so sort them back.
+      java.util.Arrays.sort(seqs);
+    }
+  }
+
+  /** Stops taking publishes; what is queued is still sent (bounded by publishTimeout). */
+  void close() {
+    Thread t;
+    synchronized (this) {
+      closed = true;
+      t = thread;
+    }
+    if (t != null) {
+      try {
+        t.join(settings.publishTimeout().toMillis() + 5000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    Job j;
+    while ((j = queue.poll()) != null) {
+      j.done.completeExceptionally(new IllegalStateException("the bus closed before the publish"));
+    }
+  }
+}
