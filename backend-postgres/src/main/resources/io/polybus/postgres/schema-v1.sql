@@ -1,9 +1,10 @@
 -- Polybus PostgreSQL backend, schema version 1 (docs/backend-postgres.md).
 --
--- ${schema} is the bus's schema (parameter `schema`, default polybus), written as a quoted identifier;
--- ${channel} is the LISTEN/NOTIFY channel, polybus.<schema>. The backend runs this script once per schema, inside one
--- transaction, under pg_advisory_xact_lock(hashtext('polybus.schema')), when schema_version has no row 1. To create
--- the schema by hand (a user without CREATE rights for the application), replace the two placeholders and run it.
+-- Shown here for the default schema; the backend writes the bus's schema (parameter `schema`) as a quoted identifier
+-- in its place, and the LISTEN/NOTIFY channel is "polybus.<schema>". The backend runs this script once per schema, in
+-- one transaction, under pg_advisory_xact_lock(hashtext('polybus.schema')), when schema_version has no row 1. To
+-- create the schema by hand (an application user without CREATE rights), run the script as docs/backend-postgres.md
+-- shows it for your schema name.
 
 CREATE SCHEMA IF NOT EXISTS ${schema};
 

@@ -1,0 +1,141 @@
+package io.polybus.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.polybus.BrokerUnavailableException;
+import io.polybus.ConfigurationException;
+import io.polybus.Message;
+import io.polybus.Polybus;
+import io.polybus.SubscribeOptions;
+import io.polybus.tck.Await;
+import io.polybus.tck.Inbox;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What the TCK does not cover: the DataSource route, retention, secrets, the wake-up, bad names.
+ */
+class PostgresBackendTest {
+  static final String SCHEMA = PgTestSupport.uniqueSchema("backend");
+
+  @AfterAll
+  static void dropSchema() {
+    PgTestSupport.dropSchema(SCHEMA);
+    PgTestSupport.dropSchema(SCHEMA + "_ds");
+  }
+
+  @Test
+  void shouldPublishAndConsumeThroughAnApplicationsDataSource() {
+    CountingDataSource ds = new CountingDataSource(PgTestSupport.JDBC);
+    try (Polybus bus = PostgresPolybus.connect(ds, "schema=" + SCHEMA + "_ds")) {
+      Inbox inbox = new Inbox();
+      bus.subscribe("ds-topic", "g", inbox, SubscribeOptions.defaults());
+      Message m = Message.of("through a DataSource");
+      bus.publishAndWait("ds-topic", m);
+      inbox.awaitIds(List.of(m.id()), Duration.ofSeconds(10), "the message");
+      assertThat(bus.health().up()).isTrue();
+    }
+    assertThat(ds.out.get()).as("connections still borrowed after close").isZero();
+  }
+
+  @Test
+  void shouldRefuseAHandleThatNoDataSourceWasHandedOverUnder() {
+    assertThatThrownBy(
+            () ->
+                Polybus.connect(
+                    io.polybus.PolybusOptions.parse("postgres:")
+                        .withNativeSetting(PostgresBackendProvider.HANDLE, "forged")))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("PostgresPolybus.connect");
+  }
+
+  @Test
+  void shouldNeverShowThePasswordWhenTheDatabaseCannotBeReached() {
+    assertThatThrownBy(
+            () ->
+                Polybus.connect("postgres://postgres:s3cr3t-pw@127.0.0.1:1/test?connectTimeout=1s"))
+        .isInstanceOf(BrokerUnavailableException.class)
+        .hasMessageContaining("127.0.0.1:1")
+        .satisfies(e -> assertThat(String.valueOf(e.getCause())).doesNotContain("s3cr3t-pw"))
+        .message()
+        .doesNotContain("s3cr3t-pw");
+  }
+
+  @Test
+  void shouldRefuseASchemaThatIsNotAPlainIdentifier() {
+    assertThatThrownBy(() -> Polybus.connect(PgTestSupport.uri("x\";drop", "")))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("schema");
+  }
+
+  @Test
+  void shouldWakeAnIdleMemberByNotificationFasterThanItsPollInterval() {
+    try (Polybus bus = Polybus.connect(PgTestSupport.uri(SCHEMA, "pollInterval=1m"))) {
+      Inbox inbox = new Inbox();
+      bus.subscribe("wake", "g", inbox, SubscribeOptions.defaults());
+      Message m = Message.of("wake up");
+      long start = System.nanoTime();
+      bus.publishAndWait("wake", m);
+      inbox.awaitIds(List.of(m.id()), Duration.ofSeconds(10), "the message");
+      assertThat(Duration.ofNanos(System.nanoTime() - start))
+          .as("delivered by the NOTIFY, not the 1 minute poll")
+          .isLessThan(Duration.ofSeconds(5));
+    }
+  }
+
+  @Test
+  void shouldDeleteMessagesAndTheirDeliveriesByAgeAndByCount() throws Exception {
+    String uri =
+        PgTestSupport.uri(SCHEMA, "retention=1s&maxMessages=5&retentionCheckInterval=100ms");
+    try (Polybus bus = Polybus.connect(uri)) {
+      bus.subscribe("kept", "g", d -> {}).close(); // a group, so deliveries rows exist
+      List<Message> batch = new ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        batch.add(Message.of("m" + i));
+      }
+      bus.publishAllAndWait("kept", batch);
+      Await.until(
+          Duration.ofSeconds(10), "count retention: 5 kept", () -> count("messages", "kept") <= 5);
+      Await.until(
+          Duration.ofSeconds(10), "age retention: none kept", () -> count("messages", "kept") == 0);
+      assertThat(countDeliveries()).as("delivery rows go with their messages").isZero();
+    }
+  }
+
+  private static long count(String table, String topic) {
+    try (Connection c = PgTestSupport.connect();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT count(*) FROM \"" + SCHEMA + "\"." + table + " WHERE topic = ?")) {
+      ps.setString(1, topic);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static long countDeliveries() throws java.sql.SQLException {
+    try (Connection c = PgTestSupport.connect();
+        PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT count(*) FROM \""
+                    + SCHEMA
+                    + "\".deliveries d JOIN \""
+                    + SCHEMA
+                    + "\".groups g USING (gid) WHERE g.topic = 'kept'");
+        ResultSet rs = ps.executeQuery()) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+}
