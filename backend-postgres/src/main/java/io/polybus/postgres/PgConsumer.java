@@ -65,6 +65,16 @@ final class PgConsumer implements BackendConsumer {
   private volatile boolean closed;
   private long lastHeartbeat = System.nanoTime();
 
+  /**
+   * The highest seq this member leased: most polls look only after it, so a scan does not walk the
+   * rows in flight and the index entries of rows acked but not yet vacuumed. Rows before it that
+   * become available again (retries coming due, give-backs, expired leases) are found by a full
+   * scan at least every pollInterval. Poll thread only.
+   */
+  private long cursor;
+
+  private long lastFullScan = System.nanoTime();
+
   PgConsumer(PgBackend backend, ConsumerSpec spec, int gid) {
     this.backend = backend;
     this.spec = spec;
@@ -114,7 +124,14 @@ final class PgConsumer implements BackendConsumer {
           return List.of();
         }
       }
-      List<InboundRecord> got = lease(max);
+      // A full scan at least every pollInterval, whatever else arrives, so rows before the cursor
+      // (due retries, give-backs, expired leases, a row another bus committed after a higher seq)
+      // never starve behind a steady stream of new ones.
+      boolean full = System.nanoTime() - lastFullScan >= pollNanos;
+      if (full) {
+        lastFullScan = System.nanoTime();
+      }
+      List<InboundRecord> got = lease(max, full ? 0 : cursor);
       if (!got.isEmpty() || closed) {
         return got;
       }
@@ -141,7 +158,7 @@ final class PgConsumer implements BackendConsumer {
     }
   }
 
-  private List<InboundRecord> lease(int max) {
+  private List<InboundRecord> lease(int max, long after) {
     List<PgRecord> out = new ArrayList<>();
     try {
       backend
@@ -151,6 +168,7 @@ final class PgConsumer implements BackendConsumer {
                 try (PreparedStatement ps = c.prepareStatement(leaseSql)) {
                   int i = 1;
                   ps.setInt(i++, gid);
+                  ps.setLong(i++, after);
                   if (byKey) {
                     ps.setString(i++, owner);
                     ps.setString(i++, owner);
@@ -188,6 +206,7 @@ final class PgConsumer implements BackendConsumer {
     for (PgRecord r : out) {
       held.put(r.seq, r);
     }
+    cursor = Math.max(cursor, out.get(out.size() - 1).seq);
     return new ArrayList<>(out);
   }
 

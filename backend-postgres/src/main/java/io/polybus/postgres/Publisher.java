@@ -138,6 +138,35 @@ final class Publisher implements Runnable {
     if (live.isEmpty()) {
       return;
     }
+    try {
+      insert(live, rows);
+    } catch (SQLException | RuntimeException e) {
+      if (live.size() > 1
+          && !PgErrors.isConnectionLost(e)
+          && !(PgErrors.map(e, "", settings).isTransient())) {
+        // Rejected data (a key holding U+0000, say) fails only the call it came with: one
+        // transaction per call instead, so other callers of this round are not failed with it.
+        for (Job j : live) {
+          try {
+            insert(List.of(j), j.messages.size());
+          } catch (SQLException | RuntimeException e2) {
+            fail(List.of(j), j.messages.size(), e2);
+          }
+        }
+        return;
+      }
+      fail(live, rows, e);
+    }
+  }
+
+  private void fail(List<Job> jobs, int rows, Exception e) {
+    PolybusException p =
+        PgErrors.map(e, "publishing " + rows + " message" + (rows == 1 ? "" : "s"), settings);
+    jobs.forEach(j -> j.done.completeExceptionally(p));
+  }
+
+  /** One transaction for {@code live}'s messages; completes their futures when it commits. */
+  private void insert(List<Job> live, int rows) throws SQLException {
     String[] topic = new String[rows];
     String[] id = new String[rows];
     String[] key = new String[rows];
@@ -157,18 +186,11 @@ final class Publisher implements Runnable {
       }
     }
     long[] seqs = new long[rows];
-    try {
-      pool.transaction(
-          c -> {
-            insert(c, topic, id, key, payload, headers, ts, seqs);
-            return null;
-          });
-    } catch (SQLException | RuntimeException e) {
-      PolybusException p =
-          PgErrors.map(e, "publishing " + rows + " message" + (rows == 1 ? "" : "s"), settings);
-      live.forEach(j -> j.done.completeExceptionally(p));
-      return;
-    }
+    pool.transaction(
+        c -> {
+          insert(c, topic, id, key, payload, headers, ts, seqs);
+          return null;
+        });
     i = 0;
     for (Job j : live) {
       List<PublishReceipt> receipts = new ArrayList<>(j.messages.size());

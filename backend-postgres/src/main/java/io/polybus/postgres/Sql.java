@@ -52,12 +52,13 @@ final class Sql {
 
   /**
    * Leases up to {@code max} available rows of a group to a member, oldest first, in one statement;
-   * rows other members are leasing at this moment are skipped, not waited for. Parameters: gid,
-   * max, owner, lease in ms, gid.
+   * rows other members are leasing at this moment are skipped, not waited for. Parameters: gid, the
+   * seq to start after (the member's cursor, or 0 for a full scan), max, owner, lease in ms, gid.
    */
   static final String LEASE =
       "WITH c AS (SELECT seq FROM ${schema}.deliveries"
-          + " WHERE gid = ? AND visible_at <= now() ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED)"
+          + " WHERE gid = ? AND seq > ? AND visible_at <= now()"
+          + " ORDER BY seq LIMIT ? FOR UPDATE SKIP LOCKED)"
           + " UPDATE ${schema}.deliveries d SET owner = ?,"
           + " visible_at = now() + ? * interval '1 millisecond', attempts = d.attempts + 1"
           + " FROM c JOIN ${schema}.messages m ON m.seq = c.seq"
@@ -68,11 +69,11 @@ final class Sql {
    * {@link #LEASE} under ordering by key: a keyed row only when it is the head of its key (no
    * earlier row of the key is unsettled, unless this member holds it) and no later row of its key
    * is leased to another member (a concurrent publisher's row may have a lower seq but a later
-   * commit). Parameters: gid, owner, owner, max, owner, lease in ms, gid.
+   * commit). Parameters: gid, cursor, owner, owner, max, owner, lease in ms, gid.
    */
   static final String LEASE_BY_KEY =
       "WITH c AS (SELECT seq FROM ${schema}.deliveries d"
-          + " WHERE gid = ? AND visible_at <= now() AND (msg_key IS NULL OR ("
+          + " WHERE gid = ? AND seq > ? AND visible_at <= now() AND (msg_key IS NULL OR ("
           + "NOT EXISTS (SELECT 1 FROM ${schema}.deliveries e WHERE e.gid = d.gid"
           + " AND e.msg_key = d.msg_key AND e.seq < d.seq AND e.owner IS DISTINCT FROM ?)"
           + " AND NOT EXISTS (SELECT 1 FROM ${schema}.deliveries e WHERE e.gid = d.gid"

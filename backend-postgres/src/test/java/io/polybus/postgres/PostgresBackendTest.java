@@ -69,6 +69,28 @@ class PostgresBackendTest {
   }
 
   @Test
+  void shouldPublishAllOrNothingAndFailOnlyTheCallWithTheRowPostgresRejects() throws Exception {
+    try (Polybus bus = Polybus.connect(PgTestSupport.uri(SCHEMA, ""))) {
+      Inbox inbox = new Inbox();
+      bus.subscribe("batches", "g", inbox, SubscribeOptions.defaults());
+      // A text column cannot hold U+0000: PostgreSQL rejects the row, and with it its whole batch.
+      List<Message> bad =
+          List.of(Message.of("fine"), Message.builder().key("nul\u0000key").payload("x").build());
+      List<Message> good = List.of(Message.of("other caller 1"), Message.of("other caller 2"));
+      var failing = bus.publishAll("batches", bad);
+      var passing = bus.publishAll("batches", good); // likely in the same publish round
+      assertThatThrownBy(failing::join)
+          .hasCauseInstanceOf(io.polybus.NonTransientPolybusException.class)
+          .hasMessageContaining("0x00");
+      passing.join();
+      inbox.awaitIds(
+          good.stream().map(Message::id).toList(), Duration.ofSeconds(10), "the good batch");
+      Thread.sleep(500);
+      assertThat(inbox.ids()).as("nothing of the rejected batch").doesNotContain(bad.get(0).id());
+    }
+  }
+
+  @Test
   void shouldRefuseASchemaThatIsNotAPlainIdentifier() {
     assertThatThrownBy(() -> Polybus.connect(PgTestSupport.uri("x\";drop", "")))
         .isInstanceOf(ConfigurationException.class)
