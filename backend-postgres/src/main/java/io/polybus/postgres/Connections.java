@@ -141,20 +141,32 @@ final class Connections implements AutoCloseable {
 
   void giveBack(Connection c, boolean usable) {
     boolean close;
+    ArrayDeque<Connection> stale = null;
     lock.lock();
     try {
       close = !usable || !keepIdle || closed;
+      if (!usable && !idle.isEmpty()) {
+        // A connection broke: the database restarted or the network failed, so the idle ones are
+        // most likely broken too. Dropping them now spares the next few units of work a failure
+        // each once the database is back.
+        stale = new ArrayDeque<>(idle);
+        open -= idle.size();
+        idle.clear();
+      }
       if (close) {
         open--;
       } else {
         idle.addLast(c);
       }
-      returned.signal();
+      returned.signalAll();
     } finally {
       lock.unlock();
     }
     if (close) {
       closeQuietly(c);
+    }
+    if (stale != null) {
+      stale.forEach(Connections::closeQuietly);
     }
   }
 

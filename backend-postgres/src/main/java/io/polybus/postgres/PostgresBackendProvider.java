@@ -78,7 +78,7 @@ public final class PostgresBackendProvider implements BackendProvider {
   static final Parameter<Long> MAX_PAYLOAD =
       Parameter.bytes("maxPayload", 1 << 20, 1, 64L << 20, "the largest payload accepted");
   static final Parameter<Integer> MAX_BATCH =
-      Parameter.intValue("maxBatch", 1000, 1, 100_000, "most messages one publish round inserts");
+      Parameter.intValue("maxBatch", 5000, 1, 100_000, "most messages one publish round inserts");
   static final Parameter<String> SSLMODE =
       Parameter.choice(
           "sslmode",
