@@ -106,6 +106,13 @@ final class ComposedObserver implements Observer {
   }
 
   @Override
+  public void replyDropped(String replyTopic, Message reply) {
+    for (Observer o : parts) {
+      o.replyDropped(replyTopic, reply);
+    }
+  }
+
+  @Override
   public void closed() {
     for (Observer o : parts) {
       o.closed();

@@ -150,6 +150,12 @@ public interface Instrumentation {
         CircuitBreaker.State to,
         String why) {}
 
+    /**
+     * A reply reached this bus's reply topic for no request in flight (it came after its request's
+     * timeout, or was cancelled, or answers a request of an earlier run), and was dropped.
+     */
+    default void replyDropped(String replyTopic, Message reply) {}
+
     /** The bus closed; no call follows. */
     default void closed() {}
   }

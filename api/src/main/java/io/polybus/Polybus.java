@@ -4,6 +4,7 @@ import io.polybus.internal.Connector;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A connection to one messaging backend: publish, subscribe, inspect.
@@ -78,6 +79,31 @@ public interface Polybus extends Publisher, Subscriber, AutoCloseable {
   }
 
   /** The options this bus was opened with (secrets redacted in its {@code toString}). */
+  /**
+   * Sends {@code request} to {@code topic} and returns a future of its reply, from a responder
+   * subscribed with {@link Subscriber#respond}. The reply comes back on a reply topic of this bus
+   * alone ({@code polybus.replies.<id>}, created with its group before the first request leaves and
+   * deleted when the bus closes, where the backend can delete topics), so replies are never read by
+   * another requester. Any number of requests may be in flight from any threads.
+   *
+   * <p>The future fails with {@link PolybusTimeoutException} when no reply came within {@code
+   * timeout} (a reply arriving later is dropped and counted by {@link
+   * Instrumentation.Observer#replyDropped}), with {@link RemoteFailureException} when the responder
+   * failed for good, with the publish's exception when the request could not be sent, and with
+   * {@link IllegalStateException} when the bus closes first. Cancelling it forgets the request.
+   *
+   * @param timeout more than zero, at most 1 hour
+   */
+  CompletableFuture<Message> request(String topic, Message request, Duration timeout);
+
+  /**
+   * Like {@link #request(String, Message, Duration)}, encoding {@code request} with {@code
+   * requestCodec} and decoding the reply with {@code replyCodec} (a reply that does not decode
+   * fails the future with {@link CodecException}).
+   */
+  <Q, R> CompletableFuture<R> request(
+      String topic, Q request, Codec<Q> requestCodec, Codec<R> replyCodec, Duration timeout);
+
   PolybusOptions options();
 
   /** What the backend guarantees. */

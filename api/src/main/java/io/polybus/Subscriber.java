@@ -43,4 +43,15 @@ public interface Subscriber {
    */
   Subscription subscribeBatch(
       String topic, String group, BatchHandler handler, SubscribeOptions options);
+
+  /**
+   * Answers requests sent with {@link Polybus#request}: joins {@code group} on {@code topic} like
+   * {@link #subscribe(String, String, Handler, SubscribeOptions)}, so responders of one group
+   * compete and scale out, and sends each reply to the requester that asked. See {@link Responder}
+   * for how failures reach the requester. A message on the topic that is not a request (no reply
+   * topic or correlation id) is dead-lettered with a reason saying so.
+   *
+   * @throws IllegalArgumentException with {@link AckMode#MANUAL}: a reply settles its request
+   */
+  Subscription respond(String topic, String group, Responder responder, SubscribeOptions options);
 }

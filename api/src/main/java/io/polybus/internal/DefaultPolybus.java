@@ -1,5 +1,6 @@
 package io.polybus.internal;
 
+import io.polybus.AckMode;
 import io.polybus.BatchHandler;
 import io.polybus.Capabilities;
 import io.polybus.Codec;
@@ -17,6 +18,7 @@ import io.polybus.PolybusException;
 import io.polybus.PolybusOptions;
 import io.polybus.PublishReceipt;
 import io.polybus.RedriveResult;
+import io.polybus.Responder;
 import io.polybus.StartFrom;
 import io.polybus.SubscribeOptions;
 import io.polybus.Subscription;
@@ -55,6 +57,9 @@ public final class DefaultPolybus implements Polybus {
   private Instrumentation.Observer observer;
 
   private volatile boolean closed;
+
+  /** The requester side of request-reply, made on the first request. */
+  private volatile Requests requests;
 
   DefaultPolybus(PolybusOptions options, Backend backend) {
     this(options, backend, new SystemTime());
@@ -274,6 +279,55 @@ public final class DefaultPolybus implements Polybus {
   }
 
   @Override
+  public CompletableFuture<Message> request(String topic, Message request, Duration timeout) {
+    checkOpen();
+    Requests r = requests;
+    if (r == null) {
+      synchronized (this) {
+        if (requests == null) {
+          requests = new Requests(this, time, observer);
+        }
+        r = requests;
+      }
+    }
+    return r.request(topic, request, timeout);
+  }
+
+  @Override
+  public <Q, R> CompletableFuture<R> request(
+      String topic, Q request, Codec<Q> requestCodec, Codec<R> replyCodec, Duration timeout) {
+    Objects.requireNonNull(requestCodec, "requestCodec");
+    Objects.requireNonNull(replyCodec, "replyCodec");
+    Message m = Message.builder().value(requestCodec, request).build();
+    return request(topic, m, timeout)
+        .thenApply(
+            reply -> {
+              try {
+                return replyCodec.decode(reply);
+              } catch (CodecException e) {
+                throw e;
+              } catch (RuntimeException e) {
+                throw new CodecException(
+                    "cannot decode the reply to request " + m.id() + ": " + e, e);
+              }
+            });
+  }
+
+  @Override
+  public Subscription respond(
+      String topic, String group, Responder responder, SubscribeOptions opts) {
+    Objects.requireNonNull(responder, "responder");
+    Objects.requireNonNull(opts, "options");
+    if (opts.ackMode() == AckMode.MANUAL) {
+      throw new IllegalArgumentException(
+          "a responder's subscription cannot use AckMode.MANUAL: returning the reply settles the"
+              + " request");
+    }
+    return subscribe(
+        topic, group, new Responding(this, topic, responder, opts.retryPolicy()), opts);
+  }
+
+  @Override
   public Subscription subscribeBatch(
       String topic, String group, BatchHandler handler, SubscribeOptions opts) {
     Objects.requireNonNull(handler, "handler");
@@ -449,6 +503,10 @@ public final class DefaultPolybus implements Polybus {
       return;
     }
     closed = true;
+    Requests r = requests;
+    if (r != null) {
+      r.close(); // fails what is in flight, before the reply subscription closes with the others
+    }
     for (SubscriptionRuntime s : List.copyOf(subscriptions)) {
       try {
         s.close(Subscription.DEFAULT_DRAIN);

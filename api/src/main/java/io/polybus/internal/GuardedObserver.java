@@ -107,6 +107,15 @@ final class GuardedObserver implements Observer {
   }
 
   @Override
+  public void replyDropped(String replyTopic, Message reply) {
+    try {
+      inner.replyDropped(replyTopic, reply);
+    } catch (RuntimeException e) {
+      failed("replyDropped", e);
+    }
+  }
+
+  @Override
   public void closed() {
     try {
       inner.closed();

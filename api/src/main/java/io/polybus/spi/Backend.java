@@ -77,6 +77,17 @@ public interface Backend extends AutoCloseable {
     throw new UnsupportedOperationException("this backend reports no consumer lag");
   }
 
+  /**
+   * Deletes {@code topic}, its groups and what they hold, for a topic the runtime made for itself
+   * and no longer needs (a bus's reply topic, at close). Returns false when this backend leaves
+   * topics on the broker (the default); the backend's docs then say how such topics are cleaned up.
+   * Called after every consumer of the topic was closed; may block for one round trip; must not
+   * throw for a topic that is already gone.
+   */
+  default boolean deleteTopic(String topic) {
+    return false;
+  }
+
   /** A round trip to the broker; never throws. */
   Health health();
 

@@ -45,4 +45,5 @@ public interface PolybusTck
         BadInputTck,
         ObservabilityTck,
         ConsumerControlTck,
-        BatchTck {}
+        BatchTck,
+        RequestReplyTck {}

@@ -8,6 +8,7 @@ import io.polybus.Message;
 import io.polybus.PayloadTooLargeException;
 import io.polybus.PolybusOptions;
 import io.polybus.PublishReceipt;
+import io.polybus.RequestHeaders;
 import io.polybus.StartFrom;
 import io.polybus.TraceHeaders;
 import io.polybus.inmemory.InMemoryBackendProvider;
@@ -88,6 +89,10 @@ public final class BrokenBackendProvider implements BackendProvider {
       return flaw == Flaw.IGNORE_MAX_ATTEMPTS ? c.newBuilder().nativeDelayedRetry(true).build() : c;
     }
 
+    /** {@link Flaw#CROSSED_REPLIES}: the correlation id of the latest reply published. */
+    private final java.util.concurrent.atomic.AtomicReference<String> lastCorrelation =
+        new java.util.concurrent.atomic.AtomicReference<>();
+
     @Override
     public CompletableFuture<List<PublishReceipt>> publish(String topic, List<Message> messages) {
       if (flaw == Flaw.NARROW_LIMITS) {
@@ -100,6 +105,23 @@ public final class BrokenBackendProvider implements BackendProvider {
                         + m));
           }
         }
+      }
+      if (flaw == Flaw.CROSSED_REPLIES) {
+        List<Message> crossed = new java.util.ArrayList<>(messages.size());
+        for (Message m : messages) {
+          String own = m.header(RequestHeaders.CORRELATION_ID);
+          if (own == null || m.header(RequestHeaders.REPLY_TO) != null) {
+            crossed.add(m); // not a reply
+            continue;
+          }
+          String previous = lastCorrelation.getAndSet(own);
+          crossed.add(
+              Messages.withHeaders(
+                  m,
+                  java.util.Map.of(
+                      RequestHeaders.CORRELATION_ID, previous == null ? "crossed" : previous)));
+        }
+        return mem.publish(topic, crossed);
       }
       if (flaw == Flaw.DROP_TRACE_HEADERS) {
         List<Message> stripped = new java.util.ArrayList<>(messages.size());

@@ -188,4 +188,11 @@ final class Candidates {
       return new FlawedRuntime(Polybus.connect(uri()), FlawedRuntime.Flaw.BREAKER_IGNORED);
     }
   }
+
+  static final class CrossedRepliesCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "broken:crossed-replies";
+    }
+  }
 }

@@ -53,7 +53,12 @@ enum Flaw {
    * in-place retry), acks of the other records of that batch become {@code release(0)}: the
    * neighbours of a failed batch element come back.
    */
-  REDELIVER_NEIGHBOURS;
+  REDELIVER_NEIGHBOURS,
+  /**
+   * A published reply carries the correlation id of the reply published before it (the first one an
+   * id nobody asked for): replies reach the wrong requests.
+   */
+  CROSSED_REPLIES;
 
   /** The URI path naming this flaw, for example {@code ignore-max-attempts}. */
   String path() {

@@ -12,6 +12,7 @@ import io.polybus.Polybus;
 import io.polybus.PolybusOptions;
 import io.polybus.PublishReceipt;
 import io.polybus.RedriveResult;
+import io.polybus.Responder;
 import io.polybus.SubscribeOptions;
 import io.polybus.Subscription;
 import io.polybus.TypedHandler;
@@ -107,6 +108,23 @@ final class FlawedRuntime implements Polybus {
   @Override
   public List<PublishReceipt> publishAllAndWait(String topic, List<Message> messages) {
     return inner.publishAllAndWait(topic, messages);
+  }
+
+  @Override
+  public CompletableFuture<Message> request(String topic, Message request, Duration timeout) {
+    return inner.request(topic, request, timeout);
+  }
+
+  @Override
+  public <Q, R> CompletableFuture<R> request(
+      String topic, Q request, Codec<Q> requestCodec, Codec<R> replyCodec, Duration timeout) {
+    return inner.request(topic, request, requestCodec, replyCodec, timeout);
+  }
+
+  @Override
+  public Subscription respond(
+      String topic, String group, Responder responder, SubscribeOptions options) {
+    return broken(inner.respond(topic, group, responder, broken(options)));
   }
 
   @Override

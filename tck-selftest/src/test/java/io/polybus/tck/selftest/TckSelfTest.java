@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.polybus.tck.selftest.Candidates.BreakerIgnoredCandidate;
 import io.polybus.tck.selftest.Candidates.CountUnhandledCandidate;
+import io.polybus.tck.selftest.Candidates.CrossedRepliesCandidate;
 import io.polybus.tck.selftest.Candidates.DlqLosesHeadersCandidate;
 import io.polybus.tck.selftest.Candidates.DropCandidate;
 import io.polybus.tck.selftest.Candidates.DropTraceHeadersCandidate;
@@ -138,6 +139,14 @@ class TckSelfTest {
     assertCaught(
         BreakerIgnoredCandidate.class,
         "shouldOpenTheCircuitAtItsThresholdAndCloseItAfterASuccessfulHalfOpenTrial");
+  }
+
+  @Test
+  void tckCatchesABackendThatSendsRepliesWithTheWrongCorrelationId() {
+    assertCaught(
+        CrossedRepliesCandidate.class,
+        "shouldGiveEachOfManyConcurrentRequestsItsOwnReply",
+        "shouldReturnTheRespondersReplyToTheRequester");
   }
 
   /**
