@@ -46,4 +46,5 @@ public interface PolybusTck
         ObservabilityTck,
         ConsumerControlTck,
         BatchTck,
-        RequestReplyTck {}
+        RequestReplyTck,
+        IdempotencyTck {}
