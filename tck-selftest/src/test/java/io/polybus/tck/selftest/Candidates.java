@@ -3,6 +3,7 @@ package io.polybus.tck.selftest;
 import io.polybus.Capabilities;
 import io.polybus.ConsumerLag;
 import io.polybus.Polybus;
+import io.polybus.idempotency.ProcessedStore;
 import io.polybus.tck.PolybusTck;
 import io.polybus.tck.TckTimeouts;
 import java.time.Duration;
@@ -193,6 +194,19 @@ final class Candidates {
     @Override
     String uri() {
       return "broken:crossed-replies";
+    }
+  }
+
+  /** mem: with a dedupe store that marks before the handler succeeds (idempotency cases). */
+  static final class MarksBeforeSuccessCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "mem:";
+    }
+
+    @Override
+    public ProcessedStore tckProcessedStore() {
+      return new MarksBeforeSuccessStore();
     }
   }
 }

@@ -11,6 +11,7 @@ import io.polybus.tck.selftest.Candidates.DropTraceHeadersCandidate;
 import io.polybus.tck.selftest.Candidates.DuplicateCandidate;
 import io.polybus.tck.selftest.Candidates.ExceedInFlightCandidate;
 import io.polybus.tck.selftest.Candidates.IgnoreMaxAttemptsCandidate;
+import io.polybus.tck.selftest.Candidates.MarksBeforeSuccessCandidate;
 import io.polybus.tck.selftest.Candidates.MiscountLagCandidate;
 import io.polybus.tck.selftest.Candidates.NarrowLimitsCandidate;
 import io.polybus.tck.selftest.Candidates.PauseIgnoredCandidate;
@@ -147,6 +148,14 @@ class TckSelfTest {
         CrossedRepliesCandidate.class,
         "shouldGiveEachOfManyConcurrentRequestsItsOwnReply",
         "shouldReturnTheRespondersReplyToTheRequester");
+  }
+
+  @Test
+  void tckCatchesADedupeStoreThatMarksBeforeTheHandlerSucceeds() {
+    assertCaught(
+        MarksBeforeSuccessCandidate.class,
+        "shouldRetryAFailedFirstAttemptAndSkipOnlyALaterCopy",
+        "shouldMarkAManualDeliveryOnlyWhenTheHandlerAcks");
   }
 
   /**
