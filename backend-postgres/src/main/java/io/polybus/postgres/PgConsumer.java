@@ -368,6 +368,7 @@ final class PgConsumer implements BackendConsumer {
                 try (PreparedStatement ps = c.prepareStatement(Sql.bind(Sql.ACK, s))) {
                   ps.setInt(1, gid);
                   ps.setArray(2, array(c, "int8", acks));
+                  ps.setString(3, owner);
                   ps.executeUpdate();
                 }
               }

@@ -85,8 +85,14 @@ final class Sql {
           + " WHERE d.gid = ? AND d.seq = c.seq"
           + " RETURNING d.seq, d.attempts, m.id, m.msg_key, m.payload, m.headers, m.ts";
 
-  /** Acks: the rows go. Parameters: gid, seqs. */
-  static final String ACK = "DELETE FROM ${schema}.deliveries WHERE gid = ? AND seq = ANY(?)";
+  /**
+   * Acks: the rows go, if this member still holds them. A member whose lease lapsed and was taken
+   * over must not delete the row another member is handling (the head of its key: deleting it would
+   * let the key's next row go to a third member meanwhile); the new holder acks it. Parameters:
+   * gid, seqs, owner.
+   */
+  static final String ACK =
+      "DELETE FROM ${schema}.deliveries WHERE gid = ? AND seq = ANY(?) AND owner = ?";
 
   /**
    * Releases (retries and give-backs): available again after each row's delay, its attempt count

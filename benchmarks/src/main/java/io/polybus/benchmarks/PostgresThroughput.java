@@ -32,10 +32,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * included) with at most 8 outstanding, until the last is confirmed.
  *
  * <p>Consume: a topic pre-filled for a group that exists, read until every message was seen. Raw
- * JDBC: the backend's lease statement for 1000 rows, then one {@code DELETE ... seq = ANY(?)} of
- * those rows (the ack), in a loop on one connection. Polybus: a subscription ({@code
- * Ordering.NONE}, {@code concurrency} 1, {@code maxInFlight} 4096) whose handler acks by returning;
- * for Kafka the same subscription from {@code EARLIEST} on a new group.
+ * JDBC: the backend's lease statement for 1000 rows, then one {@code DELETE ... seq = ANY(?) AND
+ * owner = ?} of those rows (the backend's ack), in a loop on one connection. Polybus: a
+ * subscription ({@code Ordering.NONE}, {@code concurrency} 1, {@code maxInFlight} 4096) whose
+ * handler acks by returning; for Kafka the same subscription from {@code EARLIEST} on a new group.
  *
  * <p>{@code --warmup} discarded runs, then {@code --runs}; medians and the medians of the per-run
  * ratios are printed. A schema {@code bench_<random>} is created and dropped at the end. Usage:
@@ -251,7 +251,7 @@ public final class PostgresThroughput {
             + ".messages m ON m.seq = c.seq"
             + " WHERE d.gid = ? AND d.seq = c.seq"
             + " RETURNING d.seq, d.attempts, m.id, m.msg_key, m.payload, m.headers, m.ts";
-    String ack = "DELETE FROM " + s + ".deliveries WHERE gid = ? AND seq = ANY(?)";
+    String ack = "DELETE FROM " + s + ".deliveries WHERE gid = ? AND seq = ANY(?) AND owner = ?";
     long start = System.nanoTime();
     int seen = 0;
     try (PreparedStatement l = c.prepareStatement(lease);
@@ -275,6 +275,7 @@ public final class PostgresThroughput {
         }
         a.setInt(1, gid);
         a.setArray(2, c.createArrayOf("int8", seqs.toArray()));
+        a.setString(3, "raw");
         a.executeUpdate();
         seen += seqs.size();
       }
