@@ -26,12 +26,12 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Per backend and run, two topics are filled with the same messages (100-byte payloads, keys
  * over 1000 keys), not measured; then each is read from the start by a new group, one with a {@code
- * Handler}, one with a {@code BatchHandler} ({@code --batch} per call, {@code maxBatchWait} 5 ms),
- * both {@code Ordering.NONE}, {@code concurrency} 1, {@code maxInFlight} 4096, acking by returning.
- * Timed from subscribe to the last message handled. Two handler costs: none (the handler only
- * touches each payload), and a fixed cost per call ({@code --call-micros}, parked, standing for the
- * round trip of a database transaction), which is what batching is for. The side that goes first
- * alternates by run; medians and the median of per-run ratios are printed.
+ * Handler}, one with a {@code BatchHandler} ({@code --batch} per call, {@code maxBatchWait} {@code
+ * --wait-ms}, default 5), both {@code Ordering.NONE}, {@code concurrency} 1, {@code maxInFlight}
+ * 4096, acking by returning. Timed from subscribe to the last message handled. Two handler costs:
+ * none (the handler only touches each payload), and a fixed cost per call ({@code --call-micros},
+ * parked, standing for the round trip of a database transaction), which is what batching is for.
+ * The side that goes first alternates by run; medians and the median of per-run ratios are printed.
  *
  * <p>Usage: {@code BatchThroughput [--backends mem,log,kafka] [--messages 300000]
  * [--costly-messages 20000] [--call-micros 200] [--batch 100] [--runs 5] [--warmup 1] [--bootstrap
@@ -52,6 +52,7 @@ public final class BatchThroughput {
     int runs = 5;
     int warmup = 1;
     String bootstrap = "127.0.0.1:9092";
+    long waitMillis = 5;
     for (int i = 0; i < args.length; i += 2) {
       if (i + 1 >= args.length) {
         throw new IllegalArgumentException("missing value for " + args[i]);
@@ -66,6 +67,7 @@ public final class BatchThroughput {
         case "--runs" -> runs = Integer.parseInt(v);
         case "--warmup" -> warmup = Integer.parseInt(v);
         case "--bootstrap" -> bootstrap = v;
+        case "--wait-ms" -> waitMillis = Long.parseLong(v);
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
@@ -93,11 +95,11 @@ public final class BatchThroughput {
             double s;
             double bt;
             if ((r & 1) == 0) {
-              s = consume(bus, t1, n, cost, 0);
-              bt = consume(bus, t2, n, cost, batch);
+              s = consume(bus, t1, n, cost, 0, waitMillis);
+              bt = consume(bus, t2, n, cost, batch, waitMillis);
             } else {
-              bt = consume(bus, t2, n, cost, batch);
-              s = consume(bus, t1, n, cost, 0);
+              bt = consume(bus, t2, n, cost, batch, waitMillis);
+              s = consume(bus, t1, n, cost, 0, waitMillis);
             }
             if (r >= 0) {
               single[r] = s;
@@ -150,7 +152,8 @@ public final class BatchThroughput {
   }
 
   /** Reads {@code n} messages of {@code topic} with a new group: batches of {@code batch}, or 0. */
-  private static double consume(Polybus bus, String topic, int n, long callMicros, int batch)
+  private static double consume(
+      Polybus bus, String topic, int n, long callMicros, int batch, long waitMillis)
       throws InterruptedException {
     CountDownLatch done = new CountDownLatch(1);
     AtomicLong seen = new AtomicLong();
@@ -162,7 +165,7 @@ public final class BatchThroughput {
             .startFrom(StartFrom.EARLIEST)
             .maxInFlight(4096)
             .maxBatchSize(Math.max(1, batch))
-            .maxBatchWait(java.time.Duration.ofMillis(5))
+            .maxBatchWait(java.time.Duration.ofMillis(waitMillis))
             .build();
     String group = "g-" + UUID.randomUUID().toString().substring(0, 8);
     long t0 = System.nanoTime();
