@@ -239,6 +239,40 @@ final class PgBackend implements Backend {
     }
   }
 
+  /**
+   * Deletes the topic's rows (messages, groups, deliveries) in one transaction, under the topic's
+   * exclusive advisory lock so no publish of it is between insert and commit. A topic that is
+   * already gone deletes nothing.
+   */
+  @Override
+  public boolean deleteTopic(String topic) {
+    try {
+      pool.transaction(
+          c -> {
+            try (PreparedStatement ps = c.prepareStatement(Sql.LOCK_TOPIC)) {
+              ps.setString(1, settings.channel());
+              ps.setString(2, topic);
+              ps.execute();
+            }
+            for (String sql :
+                List.of(
+                    Sql.DELETE_TOPIC_DELIVERIES,
+                    Sql.DELETE_TOPIC_GROUPS,
+                    Sql.DELETE_TOPIC_MESSAGES)) {
+              try (PreparedStatement ps = c.prepareStatement(bind(sql))) {
+                ps.setString(1, topic);
+                ps.executeUpdate();
+              }
+            }
+            return null;
+          });
+    } catch (SQLException | RuntimeException e) {
+      throw PgErrors.map(e, "deleting topic " + topic, settings);
+    }
+    gids.keySet().removeIf(k -> k.startsWith(topic + '\n'));
+    return true;
+  }
+
   @Override
   public Health health() {
     try {

@@ -145,6 +145,19 @@ final class Sql {
           + " d AS (DELETE FROM ${schema}.deliveries WHERE seq IN (SELECT seq FROM gone))"
           + " SELECT count(*) FROM gone";
 
+  /**
+   * Deleting a topic the runtime no longer needs (a bus's reply topic): its groups' delivery rows,
+   * its groups, its messages. Run in one transaction under the topic's exclusive lock. Parameter:
+   * topic.
+   */
+  static final String DELETE_TOPIC_DELIVERIES =
+      "DELETE FROM ${schema}.deliveries"
+          + " WHERE gid IN (SELECT gid FROM ${schema}.groups WHERE topic = ?)";
+
+  static final String DELETE_TOPIC_GROUPS = "DELETE FROM ${schema}.groups WHERE topic = ?";
+
+  static final String DELETE_TOPIC_MESSAGES = "DELETE FROM ${schema}.messages WHERE topic = ?";
+
   /** One bus at a time enforces retention on a schema. */
   static final String TRY_RETENTION_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext(?), 0)";
 

@@ -8,6 +8,7 @@ import io.polybus.ConfigurationException;
 import io.polybus.Message;
 import io.polybus.Polybus;
 import io.polybus.SubscribeOptions;
+import io.polybus.spi.Backend;
 import io.polybus.tck.Await;
 import io.polybus.tck.Inbox;
 import java.sql.Connection;
@@ -87,6 +88,41 @@ class PostgresBackendTest {
           good.stream().map(Message::id).toList(), Duration.ofSeconds(10), "the good batch");
       Thread.sleep(500);
       assertThat(inbox.ids()).as("nothing of the rejected batch").doesNotContain(bad.get(0).id());
+    }
+  }
+
+  @Test
+  void shouldServeThePostgresqlSchemeAsWellAndNamePgjdbcsUnknownNativeSettings() {
+    try (Polybus bus =
+        Polybus.connect("postgresql://postgres@" + PgTestSupport.HOST + "/test?schema=" + SCHEMA)) {
+      assertThat(bus.health().up()).isTrue();
+    }
+    assertThatThrownBy(
+            () ->
+                Polybus.connect(
+                    io.polybus.PolybusOptions.parse(PgTestSupport.uri(SCHEMA, ""))
+                        .withNativeSetting("sslrootcertt", "/x")))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("polybus.postgres.sslrootcertt");
+  }
+
+  @Test
+  void shouldDeleteATopicsMessagesGroupsAndDeliveriesAndNothingElse() throws Exception {
+    try (Backend backend =
+        new PostgresBackendProvider()
+            .open(io.polybus.PolybusOptions.parse(PgTestSupport.uri(SCHEMA, "")))) {
+      backend.ensureGroup("doomed", "g", io.polybus.StartFrom.LATEST);
+      backend.ensureGroup("kept-too", "g", io.polybus.StartFrom.LATEST);
+      backend.publish("doomed", List.of(Message.of("a"), Message.of("b"))).join();
+      backend.publish("kept-too", List.of(Message.of("c"))).join();
+      assertThat(backend.deleteTopic("doomed")).isTrue();
+      assertThat(backend.deleteTopic("doomed")).as("already gone: no error").isTrue();
+      assertThat(count("messages", "doomed")).isZero();
+      assertThat(count("groups", "doomed")).isZero();
+      assertThat(count("messages", "kept-too")).isEqualTo(1);
+      assertThat(count("groups", "kept-too")).isEqualTo(1);
+      assertThat(backend.lag("kept-too", "g").total()).isEqualTo(1);
+      assertThat(backend.lag("doomed", "g").total()).isZero();
     }
   }
 
