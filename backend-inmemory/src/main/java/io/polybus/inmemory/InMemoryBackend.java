@@ -100,6 +100,16 @@ final class InMemoryBackend implements Backend {
     return broker.topic(topic).lag(group, Instant.now());
   }
 
+  /**
+   * Removes the topic (its log and every group) from this named broker. Exact name only: {@code a}
+   * never touches {@code a.b}. Always true: an absent topic is as deleted as it gets.
+   */
+  @Override
+  public boolean deleteTopic(String topic) {
+    broker.delete(topic);
+    return true;
+  }
+
   @Override
   public Health health() {
     return closed.get()

@@ -47,6 +47,25 @@ final class MemBroker {
     return t != null ? t : topics.computeIfAbsent(topic, n -> new MemTopic(n, retention));
   }
 
+  /**
+   * Forgets {@code topic} and discards what it holds; false when it did not exist. A later publish
+   * or subscribe makes a new, empty topic of that name. Members still joined (there should be none:
+   * the runtime closes them first) see no more messages.
+   */
+  boolean delete(String topic) {
+    MemTopic t = topics.remove(topic);
+    if (t == null) {
+      return false;
+    }
+    t.discard();
+    return true;
+  }
+
+  /** For tests: whether {@code topic} exists on this broker now. */
+  boolean hasTopic(String topic) {
+    return topics.containsKey(topic);
+  }
+
   int topicCount() {
     return topics.size();
   }
