@@ -169,9 +169,14 @@ final class RedisBackend implements Backend {
         List<Response<Object>> rs = responses.get(i);
         List<PublishReceipt> receipts = new ArrayList<>(rs.size());
         for (int j = 0; j < rs.size(); j++) {
+          byte[] entryId = (byte[]) rs.get(j).get();
+          // Null only for NOMKSTREAM on a reply topic already deleted: its requester closed and
+          // nobody can read the reply, which is dropped as on any backend (empty position).
           receipts.add(
               new PublishReceipt(
-                  r.topic, r.messages.get(j).id(), EntryLayout.string((byte[]) rs.get(j).get())));
+                  r.topic,
+                  r.messages.get(j).id(),
+                  entryId == null ? "" : EntryLayout.string(entryId)));
         }
         r.future.complete(receipts);
       } catch (RuntimeException e) {
@@ -185,6 +190,11 @@ final class RedisBackend implements Backend {
   byte[][] xaddArgs(String topic, Message m) {
     List<byte[]> args = new ArrayList<>(16 + 2 * m.headers().size());
     args.add(EntryLayout.bytes(settings.stream(topic, settings.partitionOf(m.key(), m.id()))));
+    if (RedisSettings.isReplyTopic(topic)) {
+      // A late reply must not bring back the stream of a requester that closed (or whose TTL ran
+      // out): without its group nobody would ever read or delete it.
+      args.add(NOMKSTREAM);
+    }
     appendTrim(args);
     args.add(ASTERISK);
     EntryLayout.appendFields(m, args);
@@ -195,6 +205,7 @@ final class RedisBackend implements Backend {
   private static final byte[] TILDE = EntryLayout.bytes("~");
   private static final byte[] MAXLEN = EntryLayout.bytes("MAXLEN");
   private static final byte[] MINID = EntryLayout.bytes("MINID");
+  private static final byte[] NOMKSTREAM = EntryLayout.bytes("NOMKSTREAM");
 
   private void appendTrim(List<byte[]> args) {
     if (settings.maxLen() > 0) {
@@ -328,6 +339,66 @@ final class RedisBackend implements Backend {
         return count;
       }
       cursor = (byte[]) r.get(1);
+    }
+  }
+
+  /**
+   * Deletes every key this backend keeps for {@code topic}: its stream (each partition stream with
+   * {@code partitions=N}, this bus's N) and, for each group the streams have, the delayed-retry set
+   * and partition lease of each stream and the group's members set. Names are computed, never
+   * matched, so no key of another topic can be hit ({@code a} vs {@code a.b}: portable names hold
+   * no {@code :}). Two round trips (read the groups, then one {@code DEL}); keys already gone are
+   * fine.
+   */
+  @Override
+  public boolean deleteTopic(String topic) {
+    String what = "delete topic '" + topic + "'";
+    try {
+      int n = settings.streamCount();
+      List<Response<Object>> infos = new ArrayList<>(n);
+      try (AbstractPipeline p = redis.pipelined()) {
+        for (int i = 0; i < n; i++) {
+          infos.add(
+              p.sendCommand(
+                  Command.XINFO,
+                  EntryLayout.bytes("GROUPS"),
+                  EntryLayout.bytes(settings.stream(topic, i))));
+        }
+        p.sync();
+      }
+      java.util.Set<String> groups = new java.util.LinkedHashSet<>();
+      for (Response<Object> r : infos) {
+        Object reply;
+        try {
+          reply = r.get();
+        } catch (JedisDataException e) {
+          continue; // "ERR no such key": this stream is gone already
+        }
+        for (Object g : (List<?>) reply) {
+          List<?> fields = (List<?>) g;
+          for (int f = 0; f + 1 < fields.size(); f += 2) {
+            if ("name".equals(EntryLayout.string((byte[]) fields.get(f)))) {
+              groups.add(EntryLayout.string((byte[]) fields.get(f + 1)));
+            }
+          }
+        }
+      }
+      List<Object> keys = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        String stream = settings.stream(topic, i);
+        keys.add(stream);
+        for (String g : groups) {
+          keys.add(RedisSettings.delayed(stream, g));
+          keys.add(RedisSettings.lease(stream, g));
+        }
+      }
+      for (String g : groups) {
+        keys.add(settings.members(topic, g));
+      }
+      Raw.call(redis, Command.DEL, keys.toArray());
+      return true;
+    } catch (RuntimeException e) {
+      throw RedisErrors.map(e, what, settings);
     }
   }
 

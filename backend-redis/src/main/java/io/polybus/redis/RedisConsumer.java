@@ -78,6 +78,10 @@ final class RedisConsumer implements BackendConsumer {
   private long nextTouch;
   private long nextMoveDue;
 
+  // A reply topic's keys expire unless this member keeps refreshing them (see isReplyTopic).
+  private final boolean replyTopic;
+  private long nextReplyTtl;
+
   RedisConsumer(RedisBackend backend, ConsumerSpec spec) {
     this.backend = backend;
     this.settings = backend.settings;
@@ -105,6 +109,25 @@ final class RedisConsumer implements BackendConsumer {
     this.nextReclaim = now;
     this.nextTouch = now + TimeUnit.MILLISECONDS.toNanos(ackTimeoutMs / 3);
     this.nextMoveDue = now;
+    this.replyTopic = RedisSettings.isReplyTopic(topic);
+    this.nextReplyTtl = now;
+  }
+
+  /**
+   * {@code PEXPIRE} on the reply topic's streams and this group's delayed sets: a requester that
+   * dies without closing leaves them for at most {@link RedisSettings#REPLY_TTL}. {@code XADD} and
+   * {@code XGROUP} keep a key's TTL, so one refresh per {@link RedisSettings#REPLY_TTL_REFRESH} is
+   * all it costs. A key that does not exist (yet) is skipped by Redis.
+   */
+  private void refreshReplyTtl() {
+    byte[] ttl = EntryLayout.bytes(Long.toString(RedisSettings.REPLY_TTL.toMillis()));
+    try (AbstractPipeline p = backend.redis.pipelined()) {
+      for (String s : streams) {
+        p.sendCommand(Command.PEXPIRE, EntryLayout.bytes(s), ttl);
+        p.sendCommand(Command.PEXPIRE, EntryLayout.bytes(RedisSettings.delayed(s, group)), ttl);
+      }
+      p.sync();
+    }
   }
 
   // ---------------------------------------------------------------- polling
@@ -401,6 +424,10 @@ final class RedisConsumer implements BackendConsumer {
    */
   private void liveness() {
     long now = System.nanoTime();
+    if (replyTopic && now - nextReplyTtl >= 0) {
+      refreshReplyTtl();
+      nextReplyTtl = now + RedisSettings.REPLY_TTL_REFRESH.toNanos();
+    }
     if (!partitioned) {
       if (now - nextTouch >= 0) {
         nextTouch = now + TimeUnit.MILLISECONDS.toNanos(Math.max(1, ackTimeoutMs / 3));

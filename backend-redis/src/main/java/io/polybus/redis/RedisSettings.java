@@ -65,6 +65,24 @@ record RedisSettings(
     return prefix + topic + ":members:" + group;
   }
 
+  /**
+   * Whether {@code topic} is a bus's own reply topic (request-reply names them {@code
+   * polybus.replies.<id>}). Such a topic is read by one bus only and deleted at its close, so its
+   * streams get a TTL refreshed while that bus reads them (a requester that dies leaves nothing for
+   * long) and a reply to it never recreates a deleted stream ({@code XADD NOMKSTREAM}).
+   */
+  static boolean isReplyTopic(String topic) {
+    return topic.startsWith(REPLY_TOPIC_PREFIX);
+  }
+
+  static final String REPLY_TOPIC_PREFIX = "polybus.replies.";
+
+  /** How long a reply topic's keys outlive the last refresh by the bus that reads them. */
+  static final Duration REPLY_TTL = Duration.ofMinutes(5);
+
+  /** How often a reading bus refreshes its reply topic's TTL: well within {@link #REPLY_TTL}. */
+  static final Duration REPLY_TTL_REFRESH = Duration.ofSeconds(30);
+
   /** Where the server is, for messages: never the password. */
   String where() {
     return (tls ? "rediss://" : "redis://") + host + ":" + port + "/" + database;
