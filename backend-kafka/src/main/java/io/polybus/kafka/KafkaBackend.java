@@ -755,6 +755,42 @@ final class KafkaBackend implements Backend {
     }
   }
 
+  /**
+   * Deletes the Kafka topic of that exact name ({@code Admin.deleteTopics} names topics, it matches
+   * no pattern), with its records; the broker then drops every group's committed offsets for its
+   * partitions, so the groups' state on it goes too (the consumer groups themselves are shared by
+   * name across topics and are left: a group with no offsets and no members expires on its own
+   * after the broker's {@code offsets.retention.minutes}). A topic already gone is fine. Forgets
+   * that this bus created the topic, so a later publish or subscribe creates it again. Bounded by
+   * {@code min(publishTimeout, 10 s)}.
+   */
+  @Override
+  public boolean deleteTopic(String topic) {
+    long deadline = System.nanoTime() + lagTimeout().toNanos();
+    try {
+      awaitBy(
+          admin
+              .deleteTopics(
+                  List.of(topic),
+                  new org.apache.kafka.clients.admin.DeleteTopicsOptions()
+                      .timeoutMs(timeoutMs(deadline)))
+              .all()
+              .toCompletionStage()
+              .toCompletableFuture(),
+          deadline,
+          "deleting topic " + topic);
+    } catch (PolybusException e) {
+      if (!(KafkaErrors.unwrap(e.getCause()) instanceof UnknownTopicOrPartitionException)) {
+        throw e;
+      }
+    } finally {
+      topics.remove(topic);
+      gates.remove(topic);
+      ensuredGroups.removeIf(k -> k.startsWith(topic + '\u0000'));
+    }
+    return true;
+  }
+
   // ---------------------------------------------------------------- health and close
 
   @Override
