@@ -74,6 +74,9 @@ final class RabbitMqBackend implements Backend {
   private final Set<String> knownExchanges = ConcurrentHashMap.newKeySet();
   private final Set<String> knownWaitQueues = ConcurrentHashMap.newKeySet();
 
+  /** The groups this bus declared queues for, per topic: what {@link #deleteTopic} deletes. */
+  private final ConcurrentHashMap<String, Set<String>> declaredGroups = new ConcurrentHashMap<>();
+
   /**
    * Wait queues whose messages {@link #lag} counts: those this bus declared and those a delivery
    * came back from ({@code x-first-death-queue}); kept apart from {@link #knownWaitQueues}, which
@@ -188,6 +191,9 @@ final class RabbitMqBackend implements Backend {
                 args.put("x-message-ttl", step);
                 args.put("x-dead-letter-exchange", "");
                 args.put("x-dead-letter-routing-key", sourceQueue);
+                if (RabbitNames.isReplyQueue(sourceQueue)) {
+                  args.put("x-expires", RabbitNames.REPLY_QUEUE_EXPIRES_MILLIS);
+                }
                 try {
                   admin(
                       ch -> ch.queueDeclare(waitQueue, true, false, false, args),
@@ -244,11 +250,20 @@ final class RabbitMqBackend implements Backend {
     String exchange = RabbitNames.exchange(topic);
     int n = settings.partitions();
     List<String> queues = new ArrayList<>(n);
+    declaredGroups.computeIfAbsent(topic, t -> ConcurrentHashMap.newKeySet()).add(group);
+    // A reply topic's queues expire once unused (no consumer) for a while: what a requester that
+    // died leaves goes away on its own. Ordinary topics' queues never expire.
+    Map<String, Object> extra =
+        RabbitNames.isReplyTopic(topic)
+            ? Map.of("x-expires", RabbitNames.REPLY_QUEUE_EXPIRES_MILLIS)
+            : Map.of();
     if (n <= 1) {
       String q = RabbitNames.groupQueue(topic, group);
+      Map<String, Object> args = new HashMap<>(extra);
+      args.put("x-queue-type", "quorum");
       admin(
           ch -> {
-            ch.queueDeclare(q, true, false, false, Map.of("x-queue-type", "quorum"));
+            ch.queueDeclare(q, true, false, false, args);
             ch.queueBind(q, exchange, "");
             return null;
           },
@@ -265,17 +280,15 @@ final class RabbitMqBackend implements Backend {
         },
         "declare exchange " + partitionExchange);
     notifyDeclared(partitionExchange);
+    Map<String, Object> partitionArgs = new HashMap<>(extra);
+    partitionArgs.put("x-queue-type", "quorum");
+    partitionArgs.put("x-single-active-consumer", true);
     for (int i = 0; i < n; i++) {
       String q = RabbitNames.partitionQueue(topic, group, i);
       int partition = i;
       admin(
           ch -> {
-            ch.queueDeclare(
-                q,
-                true,
-                false,
-                false,
-                Map.of("x-queue-type", "quorum", "x-single-active-consumer", true));
+            ch.queueDeclare(q, true, false, false, partitionArgs);
             ch.queueBind(
                 q,
                 partitionExchange,
@@ -422,6 +435,54 @@ final class RabbitMqBackend implements Backend {
       }
       throw e;
     }
+  }
+
+  /**
+   * Deletes the topic's exchange (and partition exchange) and, for every group this bus declared on
+   * it, its group queue, its partition queues (this bus's {@code partitions}) and the wait queues
+   * this bus declared or saw for them. AMQP cannot list queues, so a group only another bus
+   * declared is not known here; for a reply topic (its one group {@code requester}, declared by the
+   * bus that deletes it) that is everything. Names are exact ({@code a:g}, never a pattern), so
+   * topic {@code a.b} is never touched by deleting {@code a}. {@code queue.delete} and {@code
+   * exchange.delete} of what does not exist succeed, so this is idempotent.
+   */
+  @Override
+  public boolean deleteTopic(String topic) {
+    checkOpen();
+    Set<String> groups = declaredGroups.remove(topic);
+    List<String> queues = new ArrayList<>();
+    for (String g : groups == null ? Set.<String>of() : groups) {
+      String q = RabbitNames.groupQueue(topic, g);
+      queues.add(q);
+      for (int i = 0; i < settings.partitions(); i++) {
+        queues.add(RabbitNames.partitionQueue(topic, g, i));
+      }
+    }
+    List<String> doomed = new ArrayList<>();
+    for (String q : queues) {
+      for (String w : knownWaitQueues) {
+        if (RabbitNames.isWaitQueueOf(w, q)) {
+          doomed.add(w);
+        }
+      }
+      for (String w : lagWaitQueues) {
+        if (RabbitNames.isWaitQueueOf(w, q) && !doomed.contains(w)) {
+          doomed.add(w);
+        }
+      }
+    }
+    doomed.addAll(queues);
+    for (String q : doomed) {
+      admin(ch -> ch.queueDelete(q), "delete queue " + q);
+      knownWaitQueues.remove(q);
+      lagWaitQueues.remove(q);
+    }
+    String exchange = RabbitNames.exchange(topic);
+    String partitionExchange = RabbitNames.partitionExchange(topic);
+    admin(ch -> ch.exchangeDelete(partitionExchange), "delete exchange " + partitionExchange);
+    admin(ch -> ch.exchangeDelete(exchange), "delete exchange " + exchange);
+    knownExchanges.remove(exchange);
+    return true;
   }
 
   private void declareExchange(String topic) {

@@ -26,6 +26,25 @@ final class RabbitNames {
 
   private RabbitNames() {}
 
+  /** Request-reply names a bus's own reply topic {@code polybus.replies.<id>}. */
+  static final String REPLY_TOPIC_PREFIX = "polybus.replies.";
+
+  /**
+   * How long a reply topic's queue outlives its last consumer ({@code x-expires}): a requester that
+   * dies without closing leaves its queue for this long. Only reply topics get it: their queues
+   * have one reader, the bus that made them, and are deleted at its close anyway.
+   */
+  static final long REPLY_QUEUE_EXPIRES_MILLIS = Duration.ofMinutes(5).toMillis();
+
+  static boolean isReplyTopic(String topic) {
+    return topic.startsWith(REPLY_TOPIC_PREFIX);
+  }
+
+  /** Whether {@code queue} is a group, partition or wait queue of a reply topic. */
+  static boolean isReplyQueue(String queue) {
+    return queue.startsWith(REPLY_TOPIC_PREFIX);
+  }
+
   static String exchange(String topic) {
     return topic.startsWith("amq.") ? "polybus:" + topic : topic;
   }
