@@ -224,8 +224,13 @@ public final class JdbcProcessedStore implements ProcessedStore {
       throw failure("cannot get a connection to mark " + describe(group, id), e);
     }
     try (c) {
-      boolean auto = c.getAutoCommit();
-      c.setAutoCommit(false);
+      boolean auto;
+      try {
+        auto = c.getAutoCommit();
+        c.setAutoCommit(false);
+      } catch (SQLException e) {
+        throw failure("cannot begin the transaction to mark " + describe(group, id), e);
+      }
       try {
         int inserted;
         try {

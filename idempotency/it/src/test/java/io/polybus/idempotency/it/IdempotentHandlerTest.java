@@ -70,6 +70,48 @@ class IdempotentHandlerTest {
   }
 
   @Test
+  void shouldRunTheHandlerForAWaitingCopyWhenTheRunningOneFailed() {
+    Idempotent idempotent = Idempotent.using(InMemoryProcessedStore.create());
+    AtomicInteger running = new AtomicInteger();
+    AtomicInteger mostAtOnce = new AtomicInteger();
+    AtomicInteger runs = new AtomicInteger();
+    Inbox succeeded = new Inbox();
+    try (Polybus bus = Polybus.connect("mem:")) {
+      bus.subscribe(
+          "orders",
+          "billing",
+          idempotent.handler(
+              d -> {
+                mostAtOnce.accumulateAndGet(running.incrementAndGet(), Math::max);
+                try {
+                  Thread.sleep(300);
+                  if (runs.incrementAndGet() == 1) {
+                    throw new IllegalStateException("test: the first run fails");
+                  }
+                  succeeded.handle(d);
+                } finally {
+                  running.decrementAndGet();
+                }
+              }),
+          SubscribeOptions.builder()
+              .ordering(Ordering.NONE)
+              .concurrency(2)
+              .retryPolicy(RetryPolicy.builder().maxAttempts(3).jitter(0).build())
+              .build());
+      Message m = Message.of("two copies");
+      bus.publishAllAndWait("orders", List.of(m, m));
+      succeeded.awaitIds(List.of(m.id()), AWAIT, "a successful run");
+      Await.quietFor(Duration.ofSeconds(2)); // the failed copy's retry (1 s backoff) is skipped
+      assertThat(mostAtOnce.get()).as("runs at once").isEqualTo(1);
+      assertThat(succeeded.received())
+          .as("the copy that waited ran the handler, first attempt")
+          .singleElement()
+          .satisfies(r -> assertThat(r.attempt()).isEqualTo(1));
+      assertThat(runs.get()).as("runs: the failure, the waiting copy, no more").isEqualTo(2);
+    }
+  }
+
+  @Test
   void shouldFailTheAttemptAndMarkNothingWhenTheStoreIsUnreachable() {
     PGSimpleDataSource down = new PGSimpleDataSource();
     down.setUrl("jdbc:postgresql://127.0.0.1:1/test?user=postgres&connectTimeout=1");
