@@ -393,6 +393,79 @@ final class SqsBackend implements Backend {
     }
   }
 
+  /**
+   * Deletes every queue of {@code topic}: each group queue, standard and FIFO (both variants of the
+   * name, whichever mode made them), found with {@code ListQueues} by the topic's exact name prefix
+   * {@code <prefix><topic part>__} ({@code .} is escaped in a part, so topic {@code a.b} lists
+   * under {@code a_db__} and never under {@code a__}). For a reply topic ({@code
+   * polybus.replies.*}, whose group never dead-letters) the safety-net queue each of its groups got
+   * ({@code dlq} group of {@code <topic>.<group>.dlq}, see {@link #setRedrivePolicy}) goes too; for
+   * any other topic that dead-letter topic is left, since it may hold dead letters. A queue already
+   * gone is fine. SQS may list a queue for up to a minute after its deletion; a publish of this bus
+   * to the topic sees none from now on.
+   */
+  @Override
+  public boolean deleteTopic(String topic) {
+    boolean reply = topic.startsWith("polybus.replies.");
+    List<String> doomed = new ArrayList<>();
+    for (boolean fifo : new boolean[] {false, true}) {
+      SqsNames n = new SqsNames(settings.prefix(), fifo);
+      String prefix = n.topicPrefix(topic);
+      String token = null;
+      try {
+        do {
+          var r =
+              sqs.listQueues(
+                  ListQueuesRequest.builder()
+                      .queueNamePrefix(prefix)
+                      .maxResults(1000)
+                      .nextToken(token)
+                      .build());
+          for (String url : r.queueUrls()) {
+            String name = QueueDirectory.queueName(url);
+            if (n.isGroupQueue(prefix, name)) {
+              doomed.add(url);
+            }
+          }
+          token = r.nextToken();
+        } while (token != null && !token.isEmpty());
+      } catch (RuntimeException e) {
+        throw SqsErrors.map(e, "list the queues of '" + topic + "'", settings);
+      }
+    }
+    if (reply) {
+      // The groups' names are escaped in the queue names; the runtime's reply group is the one
+      // that matters, and its safety net is found by the same naming rule as setRedrivePolicy's.
+      for (String group : List.of("requester")) {
+        for (boolean fifo : new boolean[] {false, true}) {
+          String dlq =
+              new SqsNames(settings.prefix(), fifo)
+                  .queue(PortableNames.deadLetterTopic(topic, group), Polybus.DEAD_LETTER_GROUP);
+          try {
+            doomed.add(
+                sqs.getQueueUrl(GetQueueUrlRequest.builder().queueName(dlq).build()).queueUrl());
+          } catch (QueueDoesNotExistException e) {
+            // never made (maxReceiveCount=0) or deleted already
+          } catch (RuntimeException e) {
+            throw SqsErrors.map(e, "look up queue " + dlq, settings);
+          }
+        }
+      }
+    }
+    for (String url : doomed) {
+      try {
+        sqs.deleteQueue(b -> b.queueUrl(url));
+      } catch (QueueDoesNotExistException e) {
+        // gone already
+      } catch (RuntimeException e) {
+        throw SqsErrors.map(e, "delete queue " + url, settings);
+      }
+      queueUrls.values().removeIf(url::equals);
+    }
+    directory.forget(topic);
+    return true;
+  }
+
   @Override
   public BackendConsumer subscribe(ConsumerSpec spec) {
     String url = queueUrl(spec.topic(), spec.group(), true);
