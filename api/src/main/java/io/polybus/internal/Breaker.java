@@ -165,14 +165,28 @@ final class Breaker {
         return;
       }
       state = State.HALF_OPEN;
-      trialsLeft = config.halfOpenTrials();
+      trialsLeft = 0; // no trial before the transition is announced: listeners see it first
       trialsSucceeded = 0;
     }
-    transitioned(State.OPEN, State.HALF_OPEN, "open for " + config.openDuration());
+    announce(State.OPEN, State.HALF_OPEN, "open for " + config.openDuration());
+    synchronized (this) {
+      if (state == State.HALF_OPEN) {
+        trialsLeft = config.halfOpenTrials();
+      }
+    }
+    gate.changed();
   }
 
+  /**
+   * Tells the listener, the observer and the log, then the gate: in that order, so that what the
+   * gate lets happen next (a trial that closes the breaker) is never heard before this.
+   */
   private void transitioned(State from, State to, String why) {
+    announce(from, to, why);
     gate.changed();
+  }
+
+  private void announce(State from, State to, String why) {
     CircuitBreaker.Listener l = config.listener();
     if (l != null) {
       try {

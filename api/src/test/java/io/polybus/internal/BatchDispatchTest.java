@@ -58,7 +58,8 @@ class BatchDispatchTest {
         SubscribeOptions.builder()
             .ordering(Ordering.KEY)
             .maxBatchSize(10)
-            .maxBatchWait(Duration.ZERO)
+            .maxBatchWait(
+                Duration.ofMillis(100)) // every record arrives before the first batch runs
             .build());
     backend.offer(
         backend.record("a", "a1"),
