@@ -104,11 +104,38 @@ public final class OrderPipeline {
   private final Duration timeout;
   private final Consumer<String> log;
   private final boolean traces;
+  private final OrderEvents events;
   private volatile String poisonId;
 
+  /**
+   * How the order service gets its events onto the bus: {@link #DIRECT} publishes them (the
+   * default); {@code io.polybus.samples.outbox.OutboxOrderEvents} writes each order row and its
+   * event in one database transaction and lets a relay forward them ({@code --outbox}).
+   */
+  public interface OrderEvents extends AutoCloseable {
+    /** Publishes one batch of events to {@code topic}, in order, and returns once they are safe. */
+    void publish(Polybus bus, String topic, List<Message> batch);
+
+    /**
+     * Called once the services received everything (or the wait ran out), before the bus closes.
+     */
+    @Override
+    default void close() {}
+  }
+
+  /** Publishes each batch and waits for the broker: waiting keeps the order across batches. */
+  public static final OrderEvents DIRECT =
+      (bus, topic, batch) -> bus.publishAllAndWait(topic, batch);
+
   private OrderPipeline(
-      String uri, int orders, Duration timeout, Consumer<String> log, boolean traces) {
+      String uri,
+      int orders,
+      Duration timeout,
+      Consumer<String> log,
+      boolean traces,
+      OrderEvents events) {
     this.traces = traces;
+    this.events = Objects.requireNonNull(events, "events");
     this.uri = Objects.requireNonNull(uri, "uri");
     if (orders < 1) {
       throw new IllegalArgumentException("orders must be at least 1, was " + orders);
@@ -147,7 +174,18 @@ public final class OrderPipeline {
    */
   public static Summary run(
       String uri, int orders, Duration timeout, Consumer<String> log, boolean traces) {
-    return new OrderPipeline(uri, orders, timeout, log, traces).run();
+    return run(uri, orders, timeout, log, traces, DIRECT);
+  }
+
+  /** Runs the pipeline with the order service's events going through {@code events}. */
+  public static Summary run(
+      String uri,
+      int orders,
+      Duration timeout,
+      Consumer<String> log,
+      boolean traces,
+      OrderEvents events) {
+    return new OrderPipeline(uri, orders, timeout, log, traces, events).run();
   }
 
   private Summary run() {
@@ -167,7 +205,8 @@ public final class OrderPipeline {
     List<Figures> figures = new ArrayList<>();
     List<String> poisonTrace;
     try (PipelineTelemetry telemetry = new PipelineTelemetry(traces)) {
-      try (Polybus bus = Polybus.connect(PolybusOptions.parse(uri), telemetry.instrumentation())) {
+      try (Polybus bus = Polybus.connect(PolybusOptions.parse(uri), telemetry.instrumentation());
+          OrderEvents orderEvents = events) {
         capabilities = bus.capabilities();
         ordering = capabilities.orderedByKey() ? Ordering.KEY : Ordering.NONE;
         log.accept(
@@ -271,8 +310,7 @@ public final class OrderPipeline {
       }
       batch.add(m);
       if (batch.size() == PUBLISH_BATCH || i == orders - 1) {
-        // Waiting for each batch keeps the publish order across batches on every backend.
-        bus.publishAllAndWait(TOPIC, batch);
+        events.publish(bus, TOPIC, batch);
         batch.clear();
       }
     }

@@ -2,12 +2,13 @@ package io.polybus.samples;
 
 import io.polybus.ConfigurationException;
 import io.polybus.PolybusException;
+import io.polybus.samples.outbox.OutboxOrderEvents;
 import java.io.PrintStream;
 import java.time.Duration;
 
 /**
  * Command line of the order pipeline demo: {@code OrderPipelineDemo [--uri <uri>] [--orders <n>]
- * [--timeout <seconds>]}.
+ * [--timeout <seconds>] [--traces] [--outbox[=<jdbc url>]]}.
  *
  * <p>Runs {@link OrderPipeline} once, prints the dead letter and a summary, and exits with 0 when
  * the pipeline completed as it should, 1 when it did not (or the backend failed), and 2 for bad
@@ -35,7 +36,8 @@ public final class OrderPipelineDemo {
   private static final String USAGE_TEXT =
       String.join(
           System.lineSeparator(),
-          "usage: demo [--uri <uri>] [--orders <n>] [--timeout <seconds>] [--traces]",
+          "usage: demo [--uri <uri>] [--orders <n>] [--timeout <seconds>] [--traces] [--outbox[=<jdbc"
+              + " url>]]",
           "",
           "Publishes <n> OrderCreated events to 'orders'; the email, inventory and analytics services consume them,",
           "and one poison order ends up in '" + OrderPipeline.DEAD_LETTER_TOPIC + "'.",
@@ -50,6 +52,10 @@ public final class OrderPipelineDemo {
               + OrderPipeline.DEFAULT_TIMEOUT.toSeconds()
               + ")",
           "  --traces             trace with OpenTelemetry and print the poison order's trace",
+          "  --outbox[=<jdbc url>] write each order row and its event in one PostgreSQL transaction"
+              + " (polybus-outbox) and let a relay forward the events (default "
+              + OutboxOrderEvents.DEFAULT_JDBC_URL
+              + ")",
           "  -h, --help           show this help");
 
   private OrderPipelineDemo() {}
@@ -65,6 +71,7 @@ public final class OrderPipelineDemo {
     int orders = DEFAULT_ORDERS;
     Duration timeout = OrderPipeline.DEFAULT_TIMEOUT;
     boolean traces = false;
+    String outboxJdbc = null;
     try {
       for (int i = 0; i < args.length; i++) {
         String arg = args[i];
@@ -94,6 +101,8 @@ public final class OrderPipelineDemo {
             }
             traces = true;
           }
+          case "--outbox" ->
+              outboxJdbc = value != null ? value : OutboxOrderEvents.DEFAULT_JDBC_URL;
           case "--timeout" ->
               timeout =
                   Duration.ofSeconds(
@@ -109,12 +118,22 @@ public final class OrderPipelineDemo {
 
     OrderPipeline.Summary summary;
     try {
-      summary = OrderPipeline.run(uri, orders, timeout, out::println, traces);
+      OrderPipeline.OrderEvents events =
+          outboxJdbc == null
+              ? OrderPipeline.DIRECT
+              : new OutboxOrderEvents(outboxJdbc, out::println);
+      summary = OrderPipeline.run(uri, orders, timeout, out::println, traces, events);
     } catch (ConfigurationException e) {
       err.println("error: " + e.getMessage());
       return USAGE;
     } catch (PolybusException e) {
       err.println("error: the backend failed: " + e.getMessage());
+      return FAILED;
+    } catch (IllegalStateException e) {
+      if (outboxJdbc == null) {
+        throw e;
+      }
+      err.println("error: the outbox failed: " + e.getMessage());
       return FAILED;
     }
     print(summary, out);
