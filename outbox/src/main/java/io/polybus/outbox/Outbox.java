@@ -154,13 +154,19 @@ public final class Outbox {
         locks.add(OutboxTable.hash(topic, m.key()));
       }
     }
-    if (!locks.isEmpty()) {
+    if (locks.size() == 1) {
       try (PreparedStatement lock = connection.prepareStatement(table.lockKeySql)) {
-        for (int objid : locks) {
-          lock.setInt(1, table.writerClass);
-          lock.setInt(2, objid);
-          lock.execute();
-        }
+        lock.setInt(1, table.writerClass);
+        lock.setInt(2, locks.first());
+        lock.execute();
+      }
+    } else if (!locks.isEmpty()) {
+      // One round trip for all keys: unnest yields the array in order, so the locks are taken in
+      // that order.
+      try (PreparedStatement lock = connection.prepareStatement(table.lockKeysSql)) {
+        lock.setInt(1, table.writerClass);
+        lock.setArray(2, connection.createArrayOf("integer", locks.toArray(new Integer[0])));
+        lock.execute();
       }
     }
     try (PreparedStatement insert = connection.prepareStatement(table.insertSql)) {

@@ -46,6 +46,8 @@ final class OutboxTable {
 
   final String insertSql;
   final String lockKeySql = "SELECT pg_advisory_xact_lock(?, ?)";
+  final String lockKeysSql =
+      "SELECT count(pg_advisory_xact_lock(?, k)) FROM unnest(?::integer[]) AS u(k)";
   final String tryLockShardSql = "SELECT pg_try_advisory_xact_lock(?, ?)";
   final String shardsWithWorkSql;
   final String selectShardSql;
