@@ -22,9 +22,9 @@ import java.util.function.Consumer;
 /**
  * The order service of the demo with a transactional outbox ({@code scripts/demo --outbox}): each
  * order is one PostgreSQL transaction that inserts the order row into {@code polybus_demo.orders}
- * and writes its {@code OrderCreated} event with {@link Outbox#publish}; a {@link OutboxRelay} on
- * the demo's bus forwards the committed events. An order whose transaction rolled back would leave
- * neither a row nor an event.
+ * (or another schema's) and writes its {@code OrderCreated} event with {@link Outbox#publish}; a
+ * {@link OutboxRelay} on the demo's bus forwards the committed events. An order whose transaction
+ * rolled back would leave neither a row nor an event.
  *
  * <p>Owns its HikariCP pool and its relay, both closed by {@link #close()}. Used by one thread (the
  * demo's publisher); not thread-safe.
@@ -34,11 +34,14 @@ public final class OutboxOrderEvents implements OrderPipeline.OrderEvents {
   public static final String DEFAULT_JDBC_URL =
       "jdbc:postgresql://127.0.0.1:5432/test?user=postgres";
 
-  private static final String SCHEMA = "polybus_demo";
-  private static final String ORDERS = SCHEMA + ".orders";
-  private static final String OUTBOX = SCHEMA + ".outbox";
+  /** The schema of the demo's tables: {@code orders} and the outbox table {@code outbox}. */
+  public static final String DEFAULT_SCHEMA = "polybus_demo";
+
   private static final JsonCodec<OrderCreated> CODEC = JsonCodec.of(OrderCreated.class);
 
+  private final String schema;
+  private final String ordersTable;
+  private final String outboxTable;
   private final HikariDataSource pool;
   private final Outbox outbox;
   private final Consumer<String> log;
@@ -52,7 +55,21 @@ public final class OutboxOrderEvents implements OrderPipeline.OrderEvents {
    * @throws IllegalStateException if the database cannot be reached or refuses the schema
    */
   public OutboxOrderEvents(String jdbcUrl, Consumer<String> log) {
+    this(jdbcUrl, DEFAULT_SCHEMA, log);
+  }
+
+  /**
+   * Like {@link #OutboxOrderEvents(String, Consumer)}, with the tables in {@code schema} (a plain
+   * lower-case identifier).
+   */
+  public OutboxOrderEvents(String jdbcUrl, String schema, Consumer<String> log) {
     this.log = Objects.requireNonNull(log, "log");
+    if (!schema.matches("[a-z_][a-z0-9_]{0,62}")) {
+      throw new IllegalArgumentException("schema must be a plain lower-case identifier: " + schema);
+    }
+    this.schema = schema;
+    this.ordersTable = schema + ".orders";
+    this.outboxTable = schema + ".outbox";
     HikariConfig config = new HikariConfig();
     config.setJdbcUrl(Objects.requireNonNull(jdbcUrl, "jdbcUrl"));
     config.setMaximumPoolSize(4);
@@ -66,19 +83,19 @@ public final class OutboxOrderEvents implements OrderPipeline.OrderEvents {
     }
     try (Connection c = pool.getConnection();
         Statement s = c.createStatement()) {
-      s.execute("CREATE SCHEMA IF NOT EXISTS " + SCHEMA);
+      s.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
       // Keyed by (run, order): every demo run numbers its orders from ord-000000 again.
       s.execute(
           "CREATE TABLE IF NOT EXISTS "
-              + ORDERS
+              + ordersTable
               + " (run_id text NOT NULL, order_id text NOT NULL, customer_id text NOT NULL,"
               + " sku text NOT NULL, quantity int NOT NULL, price_cents bigint NOT NULL,"
               + " created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (run_id, order_id))");
     } catch (SQLException e) {
       pool.close();
-      throw new IllegalStateException("cannot create " + ORDERS + ": " + e.getMessage(), e);
+      throw new IllegalStateException("cannot create " + ordersTable + ": " + e.getMessage(), e);
     }
-    this.outbox = Outbox.builder().table(OUTBOX).createTable(pool).build();
+    this.outbox = Outbox.builder().table(outboxTable).createTable(pool).build();
   }
 
   @Override
@@ -88,21 +105,21 @@ public final class OutboxOrderEvents implements OrderPipeline.OrderEvents {
       // trace starts at the relay's send span (see docs/outbox.md, "Not guaranteed").
       relay =
           OutboxRelay.builder(pool, bus)
-              .table(OUTBOX)
+              .table(outboxTable)
               .batchSize(250)
               .concurrency(2)
               .pollInterval(Duration.ofMillis(20))
               .createTable(false)
               .build()
               .start();
-      log.accept("outbox: relay started on " + OUTBOX + "; one transaction per order");
+      log.accept("outbox: relay started on " + outboxTable + "; one transaction per order");
     }
     try (Connection c = pool.getConnection()) {
       c.setAutoCommit(false);
       try (PreparedStatement insert =
           c.prepareStatement(
               "INSERT INTO "
-                  + ORDERS
+                  + ordersTable
                   + " (run_id, order_id, customer_id, sku, quantity, price_cents)"
                   + " VALUES (?, ?, ?, ?, ?, ?)")) {
         for (Message m : batch) {
