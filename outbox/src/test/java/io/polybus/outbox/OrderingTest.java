@@ -68,7 +68,7 @@ class OrderingTest {
     int perWriter = 60;
     int keys = 40;
     try (HikariDataSource pool1 = pg.pool(2);
-        HikariDataSource pool2 = pg.pool(2);
+        HikariDataSource pool2 = pg.pool(3);
         Polybus consumerBus = Polybus.connect(uri);
         Polybus bus1 = Polybus.connect(uri);
         Polybus bus2 = Polybus.connect(uri);
@@ -81,6 +81,7 @@ class OrderingTest {
         OutboxRelay relay2 =
             OutboxRelay.builder(pool2, bus2)
                 .table(table)
+                .concurrency(2) // and two workers inside this one, sharing out shards alike
                 .batchSize(5)
                 .pollInterval(Duration.ofMillis(10))
                 .build()) {

@@ -209,6 +209,31 @@ class OutboxTest {
   }
 
   @Test
+  void shouldPutWhatBeforeWriteAddsOnTheMessageAndRelayItUnchanged() throws Exception {
+    String table = pg.table("before_write");
+    String traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    // What an application with OpenTelemetry would do: inject Context.current() into the headers.
+    Outbox outbox =
+        Outbox.builder()
+            .table(table)
+            .beforeWrite(m -> m.newBuilder().header(TraceHeaders.TRACEPARENT, traceparent).build())
+            .createTable(pg.dataSource)
+            .build();
+    try (Polybus bus = Polybus.connect(memUri());
+        OutboxRelay relay = OutboxRelay.builder(pg.dataSource, bus).table(table).build().start()) {
+      Inbox inbox = new Inbox();
+      bus.subscribe("orders", "g", inbox);
+      Message m = Message.builder().key("k").payload("p").header("a", "1").build();
+      pg.inTransaction(c -> outbox.publish(c, "orders", m));
+      inbox.awaitIds(List.of(m.id()), Duration.ofSeconds(10), "the message");
+      Message got = inbox.messages().get(0);
+      assertThat(got.header(TraceHeaders.TRACEPARENT)).isEqualTo(traceparent);
+      assertThat(got.header("a")).isEqualTo("1");
+      assertThat(got.id()).isEqualTo(m.id());
+    }
+  }
+
+  @Test
   void shouldReportPendingRowsAndTheAgeOfTheOldestWhileNoRelayRuns() throws Exception {
     String table = pg.table("lag");
     Outbox outbox = Outbox.builder().table(table).createTable(pg.dataSource).build();
