@@ -2,6 +2,7 @@ package io.polybus.outbox;
 
 import io.polybus.Codec;
 import io.polybus.Message;
+import io.polybus.spi.PortableNames;
 import java.nio.charset.StandardCharsets;
 import java.sql.Array;
 import java.sql.Connection;
@@ -13,7 +14,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeSet;
 import java.util.function.UnaryOperator;
-import java.util.regex.Pattern;
 import javax.sql.DataSource;
 
 /**
@@ -69,8 +69,6 @@ import javax.sql.DataSource;
  * caller's connection and leaves it open and in the caller's transaction.
  */
 public final class Outbox {
-  private static final Pattern PORTABLE_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,99}");
-
   private final OutboxTable table;
   private final int maxPayloadBytes;
   private final int maxHeaders;
@@ -271,15 +269,10 @@ public final class Outbox {
     return "message " + m.id() + " to '" + topic + "'";
   }
 
+  /** The bus's own rule and message, so that what the outbox takes the relay can publish. */
   static void checkTopic(String topic) {
     Objects.requireNonNull(topic, "topic");
-    if (!PORTABLE_NAME.matcher(topic).matches()) {
-      throw new IllegalArgumentException(
-          "topic must be 1 to 100 characters of [A-Za-z0-9._-], not starting with '.' or '-',"
-              + " was '"
-              + topic
-              + "'");
-    }
+    PortableNames.checkTopic(topic);
   }
 
   @Override
