@@ -86,9 +86,10 @@ import javax.sql.DataSource;
  * span on the relay's thread, where no trace is current, and replace the stored context with it.
  *
  * <p>Thread-safe. {@link #start()} starts the relay's worker threads ({@link
- * Builder#concurrency(int)}, named {@code polybus-outbox-relay-<table>-<n>}); {@link #close()}
- * stops them after their current batch. The data source and the publisher stay the caller's: the
- * relay borrows connections and gives them back, and never closes either.
+ * Builder#concurrency(int)}, named {@code polybus-outbox-relay-<table>-<n>}, not daemons: a started
+ * relay keeps the JVM alive until closed); {@link #close()} stops them after their current batch.
+ * The data source and the publisher stay the caller's: the relay borrows connections and gives them
+ * back, and never closes either.
  */
 public final class OutboxRelay implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger("io.polybus.outbox");
