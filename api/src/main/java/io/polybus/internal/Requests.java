@@ -11,6 +11,7 @@ import io.polybus.StartFrom;
 import io.polybus.SubscribeOptions;
 import io.polybus.Subscription;
 import io.polybus.spi.Messages;
+import io.polybus.spi.PortableNames;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -117,12 +118,14 @@ final class Requests {
         throw new IllegalStateException("this Polybus is closed");
       }
       if (replyTopic == null) {
-        String name =
-            "polybus.replies." + Ids.next(System.currentTimeMillis()).toLowerCase(Locale.ROOT);
+        String id = Ids.next(System.currentTimeMillis()).toLowerCase(Locale.ROOT);
+        String name = PortableNames.REPLY_TOPIC_PREFIX + id;
         replies =
             bus.subscribe(
                 name,
-                "requester",
+                // A group of its own too: on Kafka a group id is cluster-wide, and one shared
+                // "requester" group would make every requester rebalance all the others.
+                "requester." + id,
                 this::onReply,
                 SubscribeOptions.builder()
                     .ordering(Ordering.NONE)

@@ -12,6 +12,13 @@ import java.util.Objects;
 public final class PortableNames {
   public static final int MAX_LENGTH = Names.MAX_LENGTH;
 
+  /**
+   * How every reply topic of {@link io.polybus.Polybus#request} begins; the rest is the bus's id. A
+   * backend may treat such topics specially (an expiry, no re-creation by a late reply): the
+   * runtime makes them and deletes them at close ({@link Backend#deleteTopic}).
+   */
+  public static final String REPLY_TOPIC_PREFIX = "polybus.replies.";
+
   private PortableNames() {}
 
   public static boolean isPortable(String name) {

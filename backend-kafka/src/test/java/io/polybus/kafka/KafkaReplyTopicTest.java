@@ -50,6 +50,7 @@ class KafkaReplyTopicTest {
           },
           SubscribeOptions.builder().ordering(Ordering.NONE).build());
       String reply;
+      String group;
       String neighbour;
       try (Polybus requester = Polybus.connect(KafkaTckTest.uri())) {
         Message m =
@@ -58,8 +59,11 @@ class KafkaReplyTopicTest {
                 .get(30, TimeUnit.SECONDS);
         assertThat(m.payloadAsString()).isEqualTo("re");
         reply = replyTo.get();
+        group =
+            "requester."
+                + reply.substring(io.polybus.spi.PortableNames.REPLY_TOPIC_PREFIX.length());
         neighbour = reply + ".n";
-        responder.subscribe(neighbour, "requester", d -> {}).close(Duration.ZERO);
+        responder.subscribe(neighbour, group, d -> {}).close(Duration.ZERO);
         responder.publishAndWait(neighbour, Message.of("keep me"));
         assertThat(topics(admin)).as("topics while the requester lives").contains(reply, neighbour);
       }
@@ -74,7 +78,7 @@ class KafkaReplyTopicTest {
       do {
         offsetTopics =
             admin
-                .listConsumerGroupOffsets("requester")
+                .listConsumerGroupOffsets(group)
                 .partitionsToOffsetAndMetadata()
                 .get(10, TimeUnit.SECONDS)
                 .keySet()

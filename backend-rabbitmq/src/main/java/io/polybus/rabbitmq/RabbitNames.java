@@ -27,7 +27,7 @@ final class RabbitNames {
   private RabbitNames() {}
 
   /** Request-reply names a bus's own reply topic {@code polybus.replies.<id>}. */
-  static final String REPLY_TOPIC_PREFIX = "polybus.replies.";
+  static final String REPLY_TOPIC_PREFIX = io.polybus.spi.PortableNames.REPLY_TOPIC_PREFIX;
 
   /**
    * How long a reply topic's queue outlives its last consumer ({@code x-expires}): a requester that

@@ -54,6 +54,7 @@ class RabbitMqReplyTopicTest {
           },
           SubscribeOptions.builder().ordering(Ordering.NONE).build());
       String reply;
+      String group;
       String neighbour;
       List<String> replyQueues = new ArrayList<>();
       try (Polybus requester = Polybus.connect(uri)) {
@@ -63,18 +64,21 @@ class RabbitMqReplyTopicTest {
                 .get(20, TimeUnit.SECONDS);
         assertThat(m.payloadAsString()).isEqualTo("re");
         reply = replyTo.get();
+        group =
+            "requester."
+                + reply.substring(io.polybus.spi.PortableNames.REPLY_TOPIC_PREFIX.length());
         if (partitions == 1) {
-          replyQueues.add(reply + ":requester");
+          replyQueues.add(reply + ":" + group);
         } else {
           for (int i = 0; i < partitions; i++) {
-            replyQueues.add(reply + ":requester:" + i);
+            replyQueues.add(reply + ":" + group + ":" + i);
           }
         }
         for (String q : replyQueues) {
           assertThat(TestBroker.queueExists(raw, q)).as("queue %s while the bus lives", q).isTrue();
         }
         neighbour = reply + ".n";
-        responder.subscribe(neighbour, "requester", d -> {}).close(Duration.ZERO);
+        responder.subscribe(neighbour, group, d -> {}).close(Duration.ZERO);
         responder.publishAndWait(neighbour, Message.of("keep me"));
       }
 
@@ -92,8 +96,8 @@ class RabbitMqReplyTopicTest {
       long kept = 0;
       for (String q :
           partitions == 1
-              ? List.of(neighbour + ":requester")
-              : List.of(neighbour + ":requester:0", neighbour + ":requester:1")) {
+              ? List.of(neighbour + ":" + group)
+              : List.of(neighbour + ":" + group + ":0", neighbour + ":" + group + ":1")) {
         Channel ch = raw.createChannel();
         try {
           kept += ch.queueDeclarePassive(q).getMessageCount();

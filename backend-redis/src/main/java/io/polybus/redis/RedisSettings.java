@@ -75,7 +75,7 @@ record RedisSettings(
     return topic.startsWith(REPLY_TOPIC_PREFIX);
   }
 
-  static final String REPLY_TOPIC_PREFIX = "polybus.replies.";
+  static final String REPLY_TOPIC_PREFIX = io.polybus.spi.PortableNames.REPLY_TOPIC_PREFIX;
 
   /** How long a reply topic's keys outlive the last refresh by the bus that reads them. */
   static final Duration REPLY_TTL = Duration.ofMinutes(5);

@@ -80,7 +80,11 @@ class RedisReplyTopicTest {
             .as("the reply stream's TTL, refreshed while the bus lives")
             .isBetween(1L, RedisSettings.REPLY_TTL.toMillis());
         // A parked retry of the reply group, as a closing member would leave: must go too.
-        redis.zadd(firstStream + ":delayed:requester", 1, "0-1");
+        String group =
+            "requester."
+                + reply.substring(io.polybus.spi.PortableNames.REPLY_TOPIC_PREFIX.length());
+        // due far in the future, so the live reply consumer leaves it where it is
+        redis.zadd(firstStream + ":delayed:" + group, 9e15, "0-1");
 
         // The neighbour: the reply topic's name as a prefix, the same group name, one entry.
         neighbour = reply + ".n";

@@ -406,7 +406,7 @@ final class SqsBackend implements Backend {
    */
   @Override
   public boolean deleteTopic(String topic) {
-    boolean reply = topic.startsWith("polybus.replies.");
+    boolean reply = topic.startsWith(io.polybus.spi.PortableNames.REPLY_TOPIC_PREFIX);
     List<String> doomed = new ArrayList<>();
     for (boolean fifo : new boolean[] {false, true}) {
       SqsNames n = new SqsNames(settings.prefix(), fifo);

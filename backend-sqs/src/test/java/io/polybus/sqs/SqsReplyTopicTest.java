@@ -53,6 +53,7 @@ class SqsReplyTopicTest {
           },
           SubscribeOptions.builder().ordering(Ordering.NONE).build());
       String reply;
+      String group;
       String neighbour;
       try (Polybus requester = Polybus.connect(uri)) {
         Message m =
@@ -61,24 +62,26 @@ class SqsReplyTopicTest {
                 .get(20, TimeUnit.SECONDS);
         assertThat(m.payloadAsString()).isEqualTo("re");
         reply = replyTo.get();
+        group =
+            "requester."
+                + reply.substring(io.polybus.spi.PortableNames.REPLY_TOPIC_PREFIX.length());
         neighbour = reply + ".n";
-        responder.subscribe(neighbour, "requester", d -> {}).close(Duration.ZERO);
+        responder.subscribe(neighbour, group, d -> {}).close(Duration.ZERO);
         responder.publishAndWait(neighbour, Message.of("keep me"));
-        assertThat(sqs.getQueueUrl(b -> b.queueName(names.queue(reply, "requester"))).queueUrl())
+        assertThat(sqs.getQueueUrl(b -> b.queueName(names.queue(reply, group))).queueUrl())
             .as("the reply queue while the bus lives")
             .isNotEmpty();
       }
 
-      String replyQueue = names.queue(reply, "requester");
+      String replyQueue = names.queue(reply, group);
       String safetyNet =
-          names.queue(PortableNames.deadLetterTopic(reply, "requester"), Polybus.DEAD_LETTER_GROUP);
+          names.queue(PortableNames.deadLetterTopic(reply, group), Polybus.DEAD_LETTER_GROUP);
       for (String q : new String[] {replyQueue, safetyNet}) {
         assertThatThrownBy(() -> sqs.getQueueUrl(b -> b.queueName(q)))
             .as("GetQueueUrl of %s after close", q)
             .isInstanceOf(QueueDoesNotExistException.class);
       }
-      String kept =
-          sqs.getQueueUrl(b -> b.queueName(names.queue(neighbour, "requester"))).queueUrl();
+      String kept = sqs.getQueueUrl(b -> b.queueName(names.queue(neighbour, group))).queueUrl();
       String count =
           sqs.getQueueAttributes(
                   b ->
