@@ -3,8 +3,10 @@
 #
 #   scripts/services/rabbitmq.sh start|stop
 #
-# start: uses a broker that already answers; otherwise installs Debian's rabbitmq-server if missing, starts it
-# detached and waits (up to 120 s) until it answers. stop: stops it only if this machine's last start started it.
+# start: uses a broker that already answers; otherwise installs Debian's rabbitmq-server if missing, repairs a
+# broker process left stopped or hung, starts it detached and waits (up to 120 s) until it answers. stop: stops it
+# only if this machine's last start started it. Every call to rabbitmqctl is bounded: against a node that is
+# frozen (SIGSTOP) or half dead, rabbitmqctl waits forever, and a CI run once spent its whole budget there.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -19,7 +21,45 @@ answers() {
   timeout 5 bash -c "exec 3<>/dev/tcp/$HOST/$PORT && printf 'HELLO-01' >&3 && head -c 4 <&3" 2>/dev/null | grep -q AMQP
 }
 
+ctl() { timeout "$1" rabbitmqctl "${@:2}"; }
+
 log() { echo "rabbitmq: $*" >&2; }
+
+# The broker's Erlang VM, if one runs (Debian runs it as the rabbitmq user).
+broker_pids() { pgrep -u rabbitmq -f 'beam.*rabbit' 2>/dev/null || true; }
+
+show_logs() {
+  local f
+  for f in /var/log/rabbitmq/startup_err /var/log/rabbitmq/startup_log /var/log/rabbitmq/rabbit@*.log; do
+    [ -s "$f" ] || continue
+    log "last lines of $f:"
+    tail -n 15 "$f" >&2 || true
+  done
+}
+
+# A broker process that does not answer: first assume it was frozen (a broker-down test's SIGSTOP) and thaw it; if
+# it still does not answer, stop it, and kill it if it will not stop, so that a fresh start can take the node name.
+repair() {
+  local pids
+  pids="$(broker_pids)"
+  [ -n "$pids" ] || return 0
+  log "a broker process runs (pid $(echo $pids)) but does not answer; resuming it in case it was frozen"
+  kill -CONT $pids 2>/dev/null || true
+  for _ in $(seq 1 20); do
+    if answers; then return 0; fi
+    sleep 1
+  done
+  log "it still does not answer; stopping it"
+  ctl 30 -q stop >&2 2>&1 || true
+  kill -TERM $pids 2>/dev/null || true
+  for _ in $(seq 1 15); do
+    [ -n "$(broker_pids)" ] || return 0
+    sleep 1
+  done
+  log "it did not stop; killing it"
+  kill -KILL $(broker_pids) 2>/dev/null || true
+  sleep 1
+}
 
 start() {
   if answers; then
@@ -35,19 +75,26 @@ start() {
   fi
   # The Debian package may have started it through its init script while installing.
   if ! answers; then
-    log "starting rabbitmq-server -detached"
-    rabbitmq-server -detached >&2
+    repair
   fi
+  if answers; then
+    log "answering on $HOST:$PORT (after repair)"
+    rm -f "$MARKER"
+    return 0
+  fi
+  log "starting rabbitmq-server -detached"
+  rabbitmq-server -detached >&2 || log "rabbitmq-server -detached returned $?"
   mkdir -p "$(dirname "$MARKER")"
   touch "$MARKER"
   for _ in $(seq 1 120); do
-    if answers && rabbitmqctl -q status >/dev/null 2>&1; then
+    if answers && ctl 15 -q status >/dev/null 2>&1; then
       log "answering on $HOST:$PORT"
       return 0
     fi
     sleep 1
   done
   log "did not answer on $HOST:$PORT within 120 s"
+  show_logs
   exit 1
 }
 
@@ -57,7 +104,7 @@ stop() {
   fi
   rm -f "$MARKER"
   log "stopping the broker this machine's last start started"
-  rabbitmqctl -q stop >&2 || log "rabbitmqctl stop failed"
+  ctl 60 -q stop >&2 || log "rabbitmqctl stop failed or timed out"
 }
 
 case "${1:-}" in
