@@ -61,9 +61,31 @@ repair() {
   sleep 1
 }
 
+# Starts the broker detached, as the rabbitmq user. Debian's wrapper switches user with su, whose PAM session sets
+# the open-files limit to 1024; RabbitMQ derives its file-handle budget from that limit (927), a classic queue takes
+# about three, and when the budget is spent the broker stops accepting connections (it hangs, it does not refuse).
+# setpriv switches user without PAM, so the broker keeps this shell's limit, raised to its hard limit first.
+launch() {
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  if command -v setpriv >/dev/null 2>&1 && id rabbitmq >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    log "starting rabbitmq-server -detached as rabbitmq (open files $(ulimit -n))"
+    setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups env HOME=/var/lib/rabbitmq sh -c \
+      'cd /var/lib/rabbitmq && exec /usr/lib/rabbitmq/bin/rabbitmq-server -detached' >&2 \
+      || log "rabbitmq-server -detached returned $?"
+  else
+    log "starting rabbitmq-server -detached"
+    rabbitmq-server -detached >&2 || log "rabbitmq-server -detached returned $?"
+  fi
+}
+
+# The broker's file-handle budget, for the log: a broker near its budget is about to stop accepting connections.
+budget() {
+  ctl 20 eval 'file_handle_cache:info([total_used,total_limit]).' 2>/dev/null | tr -d '\n' || true
+}
+
 start() {
   if answers; then
-    log "already answering on $HOST:$PORT, using it"
+    log "already answering on $HOST:$PORT, using it (file handles $(budget))"
     rm -f "$MARKER"
     return 0
   fi
@@ -82,8 +104,7 @@ start() {
     rm -f "$MARKER"
     return 0
   fi
-  log "starting rabbitmq-server -detached"
-  rabbitmq-server -detached >&2 || log "rabbitmq-server -detached returned $?"
+  launch
   mkdir -p "$(dirname "$MARKER")"
   touch "$MARKER"
   for _ in $(seq 1 120); do
