@@ -16,9 +16,11 @@ import java.util.Objects;
  *
  * <ul>
  *   <li>{@code send {topic}} (PRODUCER), one per published message, a child of the caller's current
- *       context; its context is the message's creation context, carried in the message's {@code
- *       traceparent}, {@code tracestate} and {@code baggage} headers as the configured propagator
- *       writes them (W3C Trace Context and Baggage for the SDK's usual setup).
+ *       context, or, when no span is current, of the context the message already carries in its
+ *       headers (so a relay that forwards stored messages continues their trace); its context is
+ *       the message's creation context, carried in the message's {@code traceparent}, {@code
+ *       tracestate} and {@code baggage} headers as the configured propagator writes them (W3C Trace
+ *       Context and Baggage for the SDK's usual setup).
  *   <li>{@code process {topic}} (CONSUMER), one per delivery attempt, a child of the message's
  *       creation context; the handler runs with it as the current context, so its own spans and
  *       outgoing calls join the trace. It ends when the attempt is settled and carries {@link

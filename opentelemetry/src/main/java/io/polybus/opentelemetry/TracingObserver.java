@@ -158,14 +158,30 @@ final class TracingObserver implements Instrumentation.Observer {
     return at > 0 ? p.substring(0, at) : null;
   }
 
+  /**
+   * The parent of {@code m}'s send span: the caller's current context when a span is current there,
+   * otherwise the context {@code m} already carries, if any. A relay (the outbox's, a spool's
+   * forwarder, a bridge) sends on a thread where no trace is current; without this, each hop would
+   * start a new trace and cut the writer's trace at the relay.
+   */
+  private Context sendParent(Context current, boolean traced, Message m) {
+    if (traced || m.headers().isEmpty()) {
+      return current;
+    }
+    Context carried = propagator.extract(current, m.headers(), GETTER);
+    return Span.fromContext(carried).getSpanContext().isValid() ? carried : current;
+  }
+
   @Override
   public Instrumentation.Sending publishing(String topic, List<Message> messages) {
-    Context parent = Context.current();
+    Context current = Context.current();
+    boolean traced = Span.fromContext(current).getSpanContext().isValid();
     int n = messages.size();
     Span[] spans = new Span[n];
     List<Message> out = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       Message m = messages.get(i);
+      Context parent = sendParent(current, traced, m);
       SpanBuilder b =
           span("send", topic, SpanKind.PRODUCER, parent)
               .setAttribute(OPERATION_TYPE, "send")

@@ -152,9 +152,16 @@ class TracingObserverTest {
             .header(TraceHeaders.TRACESTATE, "vendor=stale")
             .header("app", "kept")
             .build();
-    Message out = publish(old);
+    Span handler = provider.get("test").spanBuilder("handler").startSpan();
+    Message out;
+    try (Scope ignored = handler.makeCurrent()) {
+      out = publish(old);
+    } finally {
+      handler.end();
+    }
 
     SpanData send = spans.getFinishedSpanItems().get(0);
+    assertThat(send.getTraceId()).isEqualTo(handler.getSpanContext().getTraceId());
     assertThat(out.header(TraceHeaders.TRACEPARENT))
         .startsWith("00-" + send.getTraceId() + "-" + send.getSpanId() + "-");
     assertThat(out.headers())
@@ -162,6 +169,26 @@ class TracingObserverTest {
         .containsEntry("app", "kept");
     assertThat(out.headers()).hasSize(2);
     assertThat(send.getAttributes().get(TracingObserver.PARTITION)).isEqualTo("2");
+  }
+
+  @Test
+  void aMessageSentWhereNoSpanIsCurrentContinuesTheTraceItCarries() {
+    Message stored = publish(Message.of("relayed"));
+    SpanData writer = spans.getFinishedSpanItems().get(0);
+
+    Message forwarded = publish(stored);
+
+    SpanData relay = spans.getFinishedSpanItems().get(1);
+    assertThat(relay.getTraceId()).isEqualTo(writer.getTraceId());
+    assertThat(relay.getParentSpanId()).isEqualTo(writer.getSpanId());
+    assertThat(forwarded.header(TraceHeaders.TRACEPARENT))
+        .startsWith("00-" + writer.getTraceId() + "-" + relay.getSpanId() + "-");
+  }
+
+  @Test
+  void aMessageWithoutTraceHeadersSentWhereNoSpanIsCurrentStartsATrace() {
+    publish(Message.of("plain"));
+    assertThat(spans.getFinishedSpanItems().get(0).getParentSpanContext().isValid()).isFalse();
   }
 
   @Test
