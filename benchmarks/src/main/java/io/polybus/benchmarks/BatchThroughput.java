@@ -116,9 +116,9 @@ public final class BatchThroughput {
                   + " (median of per-run ratios)%n",
               b,
               cost,
-              median(single),
-              median(batched),
-              median(ratios));
+              Stats.median(single),
+              Stats.median(batched),
+              Stats.median(ratios));
         }
       }
     }
@@ -214,11 +214,5 @@ public final class BatchThroughput {
       throw new IllegalStateException("handled " + bytes.get() / PAYLOAD + " of " + n);
     }
     return rate;
-  }
-
-  private static double median(double[] v) {
-    double[] c = v.clone();
-    Arrays.sort(c);
-    return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
   }
 }

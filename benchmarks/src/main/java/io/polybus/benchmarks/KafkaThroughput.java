@@ -153,18 +153,18 @@ public final class KafkaThroughput {
         Locale.ROOT,
         "median publish: raw %,.0f, polybus %,.0f rec/s, ratio of medians %.2f, "
             + "median of per-run ratios %.2f%n",
-        median(rawPub),
-        median(busPub),
-        median(busPub) / median(rawPub),
-        median(ratios(busPub, rawPub)));
+        Stats.median(rawPub),
+        Stats.median(busPub),
+        Stats.median(busPub) / Stats.median(rawPub),
+        Stats.median(Stats.ratios(busPub, rawPub)));
     System.out.printf(
         Locale.ROOT,
         "median consume: raw %,.0f, polybus %,.0f rec/s, ratio of medians %.2f, "
             + "median of per-run ratios %.2f%n",
-        median(rawCon),
-        median(busCon),
-        median(busCon) / median(rawCon),
-        median(ratios(busCon, rawCon)));
+        Stats.median(rawCon),
+        Stats.median(busCon),
+        Stats.median(busCon) / Stats.median(rawCon),
+        Stats.median(Stats.ratios(busCon, rawCon)));
   }
 
   static Map<String, Object> producerConfig(String bootstrap) {
@@ -359,19 +359,5 @@ public final class KafkaThroughput {
       k[i] = ("key-" + i).getBytes(StandardCharsets.UTF_8);
     }
     return k;
-  }
-
-  private static double[] ratios(double[] a, double[] b) {
-    double[] r = new double[a.length];
-    for (int i = 0; i < a.length; i++) {
-      r[i] = a[i] / b[i];
-    }
-    return r;
-  }
-
-  private static double median(double[] values) {
-    double[] s = values.clone();
-    Arrays.sort(s);
-    return s[s.length / 2];
   }
 }

@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -163,30 +162,29 @@ public final class LogAppendBenchmark {
         "Polybus",
         "partition append",
         rates.get(ops[0]),
-        String.format(Locale.ROOT, "%.2fx Chronicle append", median(appendRatio)));
+        String.format(Locale.ROOT, "%.2fx Chronicle append", Stats.median(appendRatio)));
     row(
         "Polybus",
         "backend publish (batch)",
         rates.get(ops[2]),
-        String.format(Locale.ROOT, "%.2fx Chronicle append", median(publishRatio)));
+        String.format(Locale.ROOT, "%.2fx Chronicle append", Stats.median(publishRatio)));
     row("Chronicle", "append (writeBytes)", rates.get(ops[1]), "1.00");
     row(
         "Polybus",
         "sequential read",
         rates.get(ops[3]),
-        String.format(Locale.ROOT, "%.2fx Chronicle read", median(readRatio)));
+        String.format(Locale.ROOT, "%.2fx Chronicle read", Stats.median(readRatio)));
     row("Chronicle", "sequential read", rates.get(ops[4]), "1.00");
   }
 
   private static void row(String system, String op, double[] rates, String ratio) {
     System.out.printf(
-        Locale.ROOT, "| %-10s | %-24s | %,15.0f | %-28s |%n", system, op, median(rates), ratio);
-  }
-
-  private static double median(double[] values) {
-    double[] v = values.clone();
-    Arrays.sort(v);
-    return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+        Locale.ROOT,
+        "| %-10s | %-24s | %,15.0f | %-28s |%n",
+        system,
+        op,
+        Stats.median(rates),
+        ratio);
   }
 
   /** Appends then reads {@code n} frames through one partition; returns {append, read} in msg/s. */

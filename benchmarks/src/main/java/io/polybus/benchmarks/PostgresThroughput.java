@@ -117,35 +117,21 @@ public final class PostgresThroughput {
     }
     double[] m = new double[6];
     for (int i = 0; i < 6; i++) {
-      m[i] = median(results[i]);
+      m[i] = Stats.median(results[i]);
       System.out.printf(Locale.ROOT, "median %s: %,.0f msg/s%n", names[i], m[i]);
     }
     System.out.printf(
         Locale.ROOT,
         "publish: pg/raw %.2f (median of per-run ratios %.2f), pg/kafka %.2f%n",
         m[1] / m[0],
-        medianRatio(results[1], results[0]),
+        Stats.medianRatio(results[1], results[0]),
         m[1] / m[2]);
     System.out.printf(
         Locale.ROOT,
         "consume: pg/raw %.2f (median of per-run ratios %.2f), pg/kafka %.2f%n",
         m[4] / m[3],
-        medianRatio(results[4], results[3]),
+        Stats.medianRatio(results[4], results[3]),
         m[4] / m[5]);
-  }
-
-  private static double median(double[] v) {
-    double[] s = v.clone();
-    Arrays.sort(s);
-    return s[s.length / 2];
-  }
-
-  private static double medianRatio(double[] polybus, double[] raw) {
-    double[] r = new double[raw.length];
-    for (int i = 0; i < r.length; i++) {
-      r[i] = polybus[i] / raw[i];
-    }
-    return median(r);
   }
 
   /** The backend's publish statement (io.polybus.postgres.Sql.PUBLISH) for the bench schema. */

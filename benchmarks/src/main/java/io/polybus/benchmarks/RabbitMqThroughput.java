@@ -15,7 +15,6 @@ import io.polybus.SubscribeOptions;
 import io.polybus.Subscription;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -106,10 +105,10 @@ public final class RabbitMqThroughput {
         rates[3][r] = bus[1];
       }
     }
-    double rp = median(rates[0]);
-    double rc = median(rates[1]);
-    double pp = median(rates[2]);
-    double pc = median(rates[3]);
+    double rp = Stats.median(rates[0]);
+    double rc = Stats.median(rates[1]);
+    double pp = Stats.median(rates[2]);
+    double pc = Stats.median(rates[3]);
     System.out.printf(
         Locale.ROOT,
         "%n| %,d x 100 B, median of %d | raw amqp-client | Polybus | ratio |%n",
@@ -129,12 +128,6 @@ public final class RabbitMqThroughput {
         rc,
         pc,
         pc / rc);
-  }
-
-  private static double median(double[] v) {
-    double[] s = v.clone();
-    Arrays.sort(s);
-    return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   }
 
   private static ConnectionFactory factory() throws Exception {

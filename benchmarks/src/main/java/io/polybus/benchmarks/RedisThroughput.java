@@ -116,7 +116,7 @@ public final class RedisThroughput {
         m[0],
         m[1],
         m[1] / m[0],
-        medianRatio(results[1], results[0]));
+        Stats.medianRatio(results[1], results[0]));
     System.out.printf(
         Locale.ROOT,
         "median consume: raw XREADGROUP+XACK %,.0f msg/s, polybus %,.0f msg/s, ratio %.2f"
@@ -124,16 +124,7 @@ public final class RedisThroughput {
         m[2],
         m[3],
         m[3] / m[2],
-        medianRatio(results[3], results[2]));
-  }
-
-  private static double medianRatio(double[] polybus, double[] raw) {
-    double[] r = new double[raw.length];
-    for (int i = 0; i < r.length; i++) {
-      r[i] = polybus[i] / raw[i];
-    }
-    Arrays.sort(r);
-    return r[r.length / 2];
+        Stats.medianRatio(results[3], results[2]));
   }
 
   /** The fields Polybus writes for a message with this id, key and timestamp. */

@@ -75,9 +75,9 @@ public final class RequestReplyLatency {
                 "| %s | %d | %.0f | %.0f | %.0f |",
                 uri.replaceAll("//[^@/]*@", "//"),
                 inflight,
-                median(r[0]),
-                median(r[1]),
-                median(r[2])));
+                Stats.median(r[0]),
+                Stats.median(r[1]),
+                Stats.median(r[2])));
       } catch (Exception e) {
         table.add("| " + uri + " | " + inflight + " | failed: " + e + " | | |");
       }
@@ -162,11 +162,5 @@ public final class RequestReplyLatency {
                 h.recordValue(System.nanoTime() - start);
               }
             });
-  }
-
-  private static double median(double[] v) {
-    double[] s = v.clone();
-    Arrays.sort(s);
-    return s[s.length / 2];
   }
 }

@@ -141,12 +141,12 @@ public final class SqsPublishConcurrency {
                     "| %s | %d | %,.0f | %,.0f | %.2f | %,.0f | %,.0f | %.2f |",
                     mode,
                     n,
-                    median(results[1]),
-                    median(results[2]),
-                    medianRatio(results[2], results[1]),
-                    median(results[0]),
-                    median(results[3]),
-                    medianRatio(results[3], results[0]));
+                    Stats.median(results[1]),
+                    Stats.median(results[2]),
+                    Stats.medianRatio(results[2], results[1]),
+                    Stats.median(results[0]),
+                    Stats.median(results[3]),
+                    Stats.medianRatio(results[3], results[0]));
             System.out.println(row);
             table.add(row);
           }
@@ -165,20 +165,6 @@ public final class SqsPublishConcurrency {
         SIDES[0],
         SIDES[3]);
     table.forEach(System.out::println);
-  }
-
-  private static double median(double[] v) {
-    double[] s = v.clone();
-    Arrays.sort(s);
-    return s[s.length / 2];
-  }
-
-  private static double medianRatio(double[] polybus, double[] raw) {
-    double[] r = new double[raw.length];
-    for (int i = 0; i < r.length; i++) {
-      r[i] = polybus[i] / raw[i];
-    }
-    return median(r);
   }
 
   private static MessageAttributeValue string(String s) {
