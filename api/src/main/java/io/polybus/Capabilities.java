@@ -19,6 +19,7 @@ public final class Capabilities {
   private final ConsumerLag.Accuracy lagAccuracy;
   private final int maxPayloadBytes;
   private final int maxHeaders;
+  private final java.time.Duration maxDeliveryDelay;
 
   private Capabilities(Builder b) {
     this.orderedByKey = b.orderedByKey;
@@ -33,6 +34,7 @@ public final class Capabilities {
     this.lagAccuracy = b.lagAccuracy;
     this.maxPayloadBytes = b.maxPayloadBytes;
     this.maxHeaders = b.maxHeaders;
+    this.maxDeliveryDelay = b.maxDeliveryDelay;
   }
 
   public static Builder builder() {
@@ -52,7 +54,8 @@ public final class Capabilities {
         .uncountedGiveBack(uncountedGiveBack)
         .lagAccuracy(lagAccuracy)
         .maxPayloadBytes(maxPayloadBytes)
-        .maxHeaders(maxHeaders);
+        .maxHeaders(maxHeaders)
+        .maxDeliveryDelay(maxDeliveryDelay);
   }
 
   /** {@link Ordering#KEY} is honoured across members of a group and across retries. */
@@ -143,6 +146,16 @@ public final class Capabilities {
     return maxHeaders;
   }
 
+  /**
+   * The longest delay a message may ask for with {@link Message.Builder#deliverAt}; {@link
+   * java.time.Duration#ZERO} (the default) when the backend cannot delay delivery, in which case
+   * publishing a message whose deliver-at time is still ahead fails with {@link
+   * ConfigurationException}.
+   */
+  public java.time.Duration maxDeliveryDelay() {
+    return maxDeliveryDelay;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof Capabilities)) {
@@ -160,7 +173,8 @@ public final class Capabilities {
         && uncountedGiveBack == c.uncountedGiveBack
         && lagAccuracy == c.lagAccuracy
         && maxPayloadBytes == c.maxPayloadBytes
-        && maxHeaders == c.maxHeaders;
+        && maxHeaders == c.maxHeaders
+        && maxDeliveryDelay.equals(c.maxDeliveryDelay);
   }
 
   @Override
@@ -177,7 +191,8 @@ public final class Capabilities {
         uncountedGiveBack,
         lagAccuracy,
         maxPayloadBytes,
-        maxHeaders);
+        maxHeaders,
+        maxDeliveryDelay);
   }
 
   @Override
@@ -206,6 +221,8 @@ public final class Capabilities {
         + maxPayloadBytes
         + ", maxHeaders="
         + maxHeaders
+        + ", maxDeliveryDelay="
+        + maxDeliveryDelay
         + "}";
   }
 
@@ -226,6 +243,7 @@ public final class Capabilities {
     private ConsumerLag.Accuracy lagAccuracy = ConsumerLag.Accuracy.NONE;
     private int maxPayloadBytes = 1 << 20;
     private int maxHeaders = 64;
+    private java.time.Duration maxDeliveryDelay = java.time.Duration.ZERO;
 
     private Builder() {}
 
@@ -293,6 +311,16 @@ public final class Capabilities {
         throw new IllegalArgumentException("maxHeaders must be at least 20, was " + v);
       }
       this.maxHeaders = v;
+      return this;
+    }
+
+    /** Not negative; {@link java.time.Duration#ZERO} declares delayed delivery absent. */
+    public Builder maxDeliveryDelay(java.time.Duration v) {
+      java.util.Objects.requireNonNull(v, "maxDeliveryDelay");
+      if (v.isNegative()) {
+        throw new IllegalArgumentException("maxDeliveryDelay must not be negative, was " + v);
+      }
+      this.maxDeliveryDelay = v;
       return this;
     }
 

@@ -32,6 +32,9 @@ import java.util.function.Supplier;
  *       the builder.
  *   <li>{@code timestamp}: milliseconds since the epoch; the time of creation unless given.
  *       Backends keep millisecond precision, so the builder truncates to milliseconds.
+ *   <li>{@code deliverAt}: optional, the instant before which no group receives the message (see
+ *       {@link Builder#deliverAt}); carried in the reserved header {@value #DELIVER_AT_HEADER}, so
+ *       a delivered message still shows it.
  * </ul>
  *
  * <p>These limits are the same on every backend, so a message one backend takes every backend
@@ -58,6 +61,12 @@ public final class Message {
    * each message for them).
    */
   public static final int MAX_METADATA_BYTES = 8192;
+
+  /**
+   * The reserved header that holds {@link #deliverAt()}, as decimal milliseconds since the epoch.
+   * Set only by {@link Builder#deliverAt} and {@link Builder#deliverAfter}.
+   */
+  public static final String DELIVER_AT_HEADER = "polybus-deliver-at";
 
   static {
     InternalAccess.setMessageAccessor(
@@ -214,6 +223,23 @@ public final class Message {
 
   public long timestampMillis() {
     return timestampMillis;
+  }
+
+  /**
+   * The instant before which no group receives this message, or {@code null} when it is delivered
+   * as soon as it is published. A delivered message keeps it (the instant has passed by then).
+   */
+  public Instant deliverAt() {
+    String v = headers().get(DELIVER_AT_HEADER);
+    if (v == null) {
+      return null;
+    }
+    try {
+      return Instant.ofEpochMilli(Long.parseLong(v));
+    } catch (NumberFormatException e) {
+      // Only a foreign writer puts something else there: delivered at once rather than lost.
+      return null;
+    }
   }
 
   /**
@@ -446,6 +472,34 @@ public final class Message {
       this.timestampMillis = epochMillis;
       this.timestampSet = true;
       return this;
+    }
+
+    /**
+     * Delivers the message to no group before {@code at} (truncated to milliseconds); {@code null}
+     * removes it. At its time the message is delivered like any other (attempts, retries, dead
+     * letters); it does not hold back later messages of its key (see docs/semantics.md, "Delayed
+     * delivery"). Publishing refuses, before anything of the batch is sent, a message whose delay
+     * exceeds the backend's {@link Capabilities#maxDeliveryDelay()}; an instant already past means
+     * at once.
+     */
+    public Builder deliverAt(Instant at) {
+      if (at == null) {
+        return removeHeader(DELIVER_AT_HEADER);
+      }
+      putHeader(DELIVER_AT_HEADER, Long.toString(at.toEpochMilli()));
+      return this;
+    }
+
+    /**
+     * Delivers the message to no group before {@code delay} from now (the time of this call);
+     * {@link Duration#ZERO} removes a delay set before.
+     */
+    public Builder deliverAfter(java.time.Duration delay) {
+      Objects.requireNonNull(delay, "delay");
+      if (delay.isNegative()) {
+        throw new IllegalArgumentException("delay must not be negative, was " + delay);
+      }
+      return deliverAt(delay.isZero() ? null : Instant.now().plus(delay));
     }
 
     private void putHeader(String name, String value) {

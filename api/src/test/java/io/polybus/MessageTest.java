@@ -47,6 +47,29 @@ class MessageTest {
   }
 
   @Test
+  void carriesDeliverAtInItsReservedHeaderWhichOnlyTheBuilderMethodsSet() {
+    Instant at = Instant.ofEpochMilli(1_800_000_000_123L);
+    Message m = Message.builder().payload("p").deliverAt(at.plusNanos(999)).build();
+    assertThat(m.deliverAt()).isEqualTo(at);
+    assertThat(m.header(Message.DELIVER_AT_HEADER)).isEqualTo("1800000000123");
+    assertThat(m.newBuilder().build().deliverAt()).isEqualTo(at);
+    assertThat(m.newBuilder().deliverAt(null).build().deliverAt()).isNull();
+    assertThat(Message.of("p").deliverAt()).isNull();
+
+    long before = System.currentTimeMillis();
+    Message later = Message.builder().deliverAfter(java.time.Duration.ofMinutes(5)).build();
+    assertThat(later.deliverAt().toEpochMilli() - before).isBetween(300_000L, 301_000L);
+    assertThat(Message.builder().deliverAfter(java.time.Duration.ZERO).build().deliverAt())
+        .isNull();
+    assertThatThrownBy(() -> Message.builder().deliverAfter(java.time.Duration.ofMillis(-1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("negative");
+    assertThatThrownBy(() -> Message.builder().header(Message.DELIVER_AT_HEADER, "0"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("reserved");
+  }
+
+  @Test
   void newBuilderKeepsIdAndTimestamp() {
     Message m = Message.builder().key("k").payload("p").timestamp(Instant.ofEpochMilli(42)).build();
     Message copy = m.newBuilder().header("h", "v").build();

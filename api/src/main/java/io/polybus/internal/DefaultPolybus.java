@@ -5,6 +5,7 @@ import io.polybus.BatchHandler;
 import io.polybus.Capabilities;
 import io.polybus.Codec;
 import io.polybus.CodecException;
+import io.polybus.ConfigurationException;
 import io.polybus.ConsumerLag;
 import io.polybus.DeadLetterHeaders;
 import io.polybus.Handler;
@@ -140,6 +141,7 @@ public final class DefaultPolybus implements Polybus {
               + " backend accepts at most "
               + capabilities.maxHeaders());
     }
+    checkDelay(m);
     int metadata = InternalAccess.metadataBytes(m, Message.MAX_METADATA_BYTES);
     if (metadata > Message.MAX_METADATA_BYTES) {
       throw new PayloadTooLargeException(
@@ -148,6 +150,32 @@ public final class DefaultPolybus implements Polybus {
               + " has a key and headers of more than "
               + Message.MAX_METADATA_BYTES
               + " bytes in UTF-8 (Message.MAX_METADATA_BYTES, the same on every backend)");
+    }
+  }
+
+  /**
+   * Refuses a delay the backend cannot hold: delivering such a message at once would break the
+   * promise that no group sees it before its time.
+   */
+  private void checkDelay(Message m) {
+    if (!m.headers().containsKey(Message.DELIVER_AT_HEADER)) {
+      return;
+    }
+    long delay = Messages.delayMillis(m, System.currentTimeMillis());
+    java.time.Duration max = capabilities.maxDeliveryDelay();
+    if (delay > max.toMillis()) {
+      throw new ConfigurationException(
+          "message "
+              + m.id()
+              + " asks to be delivered at "
+              + m.deliverAt()
+              + ", "
+              + java.time.Duration.ofMillis(delay)
+              + " from now; "
+              + (max.isZero()
+                  ? "the " + options.scheme() + " backend cannot delay delivery"
+                  : "the " + options.scheme() + " backend delays delivery by at most " + max)
+              + " (Capabilities.maxDeliveryDelay)");
     }
   }
 

@@ -81,6 +81,19 @@ public final class Messages {
   }
 
   /**
+   * How many milliseconds from {@code nowMillis} (epoch milliseconds) {@code message} must wait
+   * before any group may receive it: 0 for a message without {@link Message#deliverAt()} or whose
+   * time has come. A backend that declares {@link io.polybus.Capabilities#maxDeliveryDelay()} holds
+   * a message with a positive delay in its broker's native means (a wait queue, a sorted set,
+   * {@code DelaySeconds}) and never hands it to a member earlier; the runtime has checked that the
+   * delay does not exceed the declared maximum.
+   */
+  public static long delayMillis(Message message, long nowMillis) {
+    java.time.Instant at = message.deliverAt();
+    return at == null ? 0 : Math.max(0, at.toEpochMilli() - nowMillis);
+  }
+
+  /**
    * The length of {@code s} in UTF-8, counted without encoding it: what a backend compares with its
    * broker's size limits. A lone surrogate (which {@link Message.Builder} refuses) counts 3 bytes,
    * an upper bound of its encoding.

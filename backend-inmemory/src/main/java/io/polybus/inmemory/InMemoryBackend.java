@@ -13,6 +13,7 @@ import io.polybus.spi.InboundRecord;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.AbstractList;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -26,6 +27,12 @@ final class InMemoryBackend implements Backend {
   private final MemBroker broker;
   private final Capabilities capabilities;
   private final AtomicBoolean closed = new AtomicBoolean();
+
+  /**
+   * Scheduled messages wait in memory until due; the bound only keeps a mistaken delay (a year for
+   * a day) from being accepted silently.
+   */
+  static final Duration MAX_DELIVERY_DELAY = Duration.ofDays(30);
 
   InMemoryBackend(MemBroker broker, int maxPayloadBytes) {
     this.broker = broker;
@@ -42,6 +49,7 @@ final class InMemoryBackend implements Backend {
             .lagAccuracy(ConsumerLag.Accuracy.EXACT)
             .maxPayloadBytes(maxPayloadBytes)
             .maxHeaders(64)
+            .maxDeliveryDelay(MAX_DELIVERY_DELAY)
             .build();
   }
 
@@ -52,6 +60,16 @@ final class InMemoryBackend implements Backend {
 
   @Override
   public CompletableFuture<List<PublishReceipt>> publish(String topic, List<Message> messages) {
+    if (anyDelayed(messages)) {
+      long[] offsets = broker.topic(topic).appendOrSchedule(messages, System.currentTimeMillis());
+      List<PublishReceipt> receipts = new ArrayList<>(offsets.length);
+      for (int i = 0; i < offsets.length; i++) {
+        receipts.add(
+            new PublishReceipt(
+                topic, messages.get(i).id(), offsets[i] < 0 ? "" : Long.toString(offsets[i])));
+      }
+      return CompletableFuture.completedFuture(receipts);
+    }
     long first = broker.topic(topic).append(messages);
     // Receipts are made when read: most batch publishers never look at them.
     List<PublishReceipt> receipts =
@@ -67,6 +85,15 @@ final class InMemoryBackend implements Backend {
           }
         };
     return CompletableFuture.completedFuture(receipts);
+  }
+
+  private static boolean anyDelayed(List<Message> messages) {
+    for (Message m : messages) {
+      if (m.headers().containsKey(Message.DELIVER_AT_HEADER)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Override

@@ -6,6 +6,7 @@ import io.polybus.Ordering;
 import io.polybus.StartFrom;
 import io.polybus.spi.ConsumerSpec;
 import io.polybus.spi.InboundRecord;
+import io.polybus.spi.Messages;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -64,6 +65,19 @@ final class MemTopic {
   private boolean discarded;
 
   /**
+   * Messages published with a deliver-at time still ahead, by due time (then publish order): each
+   * is appended to the log when it comes due, as if published then, so it holds back no later
+   * message of its key. Members release them as they poll, and bound their waits by the first.
+   */
+  private final PriorityQueue<Scheduled> scheduled =
+      new PriorityQueue<>(
+          Comparator.comparingLong(Scheduled::dueMillis).thenComparingLong(Scheduled::seq));
+
+  private long scheduledSeq;
+
+  private record Scheduled(long dueMillis, long seq, Message message) {}
+
+  /**
    * Acks waiting to be applied: a lock-free stack linked through {@link Lease#nextAcked}. An ack
    * pushes itself and applies the stack if the lock is free; whoever releases the lock applies what
    * was pushed meanwhile, so no ack is stranded and a handler thread never parks on the topic lock
@@ -114,14 +128,7 @@ final class MemTopic {
     try {
       long first = next;
       for (Message m : messages) {
-        int slot = (int) (next - firstChunkBase);
-        int chunk = slot >>> CHUNK_BITS;
-        if (chunk == chunks.size()) {
-          chunks.add(new Message[CHUNK]);
-          trim();
-        }
-        chunks.get((int) (next - firstChunkBase) >>> CHUNK_BITS)[(int) (next & MASK)] = m;
-        next++;
+        appendOne(m);
       }
       if (waiters > 0) {
         changed.signalAll();
@@ -130,6 +137,61 @@ final class MemTopic {
     } finally {
       unlock();
     }
+  }
+
+  /**
+   * Publishes in order, each message either appended or, when its deliver-at time is ahead,
+   * scheduled; returns each one's offset, or -1 for a scheduled one (its offset is known only when
+   * it comes due).
+   */
+  long[] appendOrSchedule(List<Message> messages, long nowMillis) {
+    lock.lock();
+    try {
+      long[] offsets = new long[messages.size()];
+      for (int i = 0; i < offsets.length; i++) {
+        Message m = messages.get(i);
+        long delay = Messages.delayMillis(m, nowMillis);
+        if (delay > 0) {
+          scheduled.add(new Scheduled(nowMillis + delay, scheduledSeq++, m));
+          offsets[i] = -1;
+        } else {
+          offsets[i] = next;
+          appendOne(m);
+        }
+      }
+      if (waiters > 0) {
+        changed.signalAll(); // a waiting member bounds its wait by the first due time
+      }
+      return offsets;
+    } finally {
+      unlock();
+    }
+  }
+
+  /** Appends the scheduled messages due by {@code nowMillis}. Holds the lock. */
+  private void releaseDue(long nowMillis) {
+    Scheduled s;
+    boolean any = false;
+    while ((s = scheduled.peek()) != null && s.dueMillis <= nowMillis) {
+      scheduled.poll();
+      appendOne(s.message);
+      any = true;
+    }
+    if (any && waiters > 0) {
+      changed.signalAll();
+    }
+  }
+
+  /** Holds the lock. */
+  private void appendOne(Message m) {
+    int slot = (int) (next - firstChunkBase);
+    int chunk = slot >>> CHUNK_BITS;
+    if (chunk == chunks.size()) {
+      chunks.add(new Message[CHUNK]);
+      trim();
+    }
+    chunks.get((int) (next - firstChunkBase) >>> CHUNK_BITS)[(int) (next & MASK)] = m;
+    next++;
   }
 
   private Message at(long offset) {
@@ -175,6 +237,7 @@ final class MemTopic {
     try {
       discarded = true;
       chunks.clear();
+      scheduled.clear();
       groups.clear();
       changed.signalAll();
     } finally {
@@ -392,6 +455,9 @@ final class MemTopic {
             return List.of();
           }
           long now = System.nanoTime();
+          if (!scheduled.isEmpty()) {
+            releaseDue(System.currentTimeMillis());
+          }
           group.promoteDue(now);
           ArrayList<InboundRecord> out = null;
           Lease l;
@@ -422,6 +488,12 @@ final class MemTopic {
           Lease due = group.delayed.peek();
           if (due != null) {
             wait = Math.min(wait, due.dueNanos - now);
+          }
+          Scheduled first = scheduled.peek();
+          if (first != null) {
+            // Rounded up: waking a millisecond early would only find it not yet due.
+            long ms = first.dueMillis - System.currentTimeMillis() + 1;
+            wait = Math.min(wait, TimeUnit.MILLISECONDS.toNanos(Math.max(ms, 1)));
           }
           if (wait <= 0) {
             if (deadline - now <= 0) {

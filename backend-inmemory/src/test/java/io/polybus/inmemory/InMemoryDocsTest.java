@@ -57,5 +57,13 @@ class InMemoryDocsTest {
         .singleElement()
         .asString()
         .contains("max payload");
+    assertThat(
+            BackendDocs.capabilityProblems(
+                semantics.replace(mem, mem.replace("| 30 days |", "| 7 days |")),
+                "mem",
+                new InMemoryTckTest().declaredCapabilities()))
+        .singleElement()
+        .asString()
+        .contains("maxDeliveryDelay");
   }
 }

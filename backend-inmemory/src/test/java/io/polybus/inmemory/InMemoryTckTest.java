@@ -33,6 +33,7 @@ class InMemoryTckTest implements PolybusTck {
         .lagAccuracy(ConsumerLag.Accuracy.EXACT)
         .maxPayloadBytes(1 << 20)
         .maxHeaders(64)
+        .maxDeliveryDelay(java.time.Duration.ofDays(30))
         .build();
   }
 }

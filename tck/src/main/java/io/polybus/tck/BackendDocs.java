@@ -10,6 +10,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -31,8 +32,10 @@ import java.util.regex.Pattern;
  * the next {@code ;}); every backticked lower-camel word there is a declared name, a declared
  * choice or a declared string default. The {@code semantics.md} row: a column that says plainly
  * {@code yes} or {@code no} (or {@code with ... only}, which is no for the default configuration)
- * matches the capability, and a max payload that starts with {@code N KiB} or {@code N MiB} matches
- * {@link Capabilities#maxPayloadBytes()}; other wording is not checked. Stateless; the methods are
+ * matches the capability, a max payload that starts with {@code N KiB} or {@code N MiB} matches
+ * {@link Capabilities#maxPayloadBytes()}, and a {@code maxDeliveryDelay} that says {@code no} or
+ * starts with {@code N days}, {@code N hours} or {@code N minutes} matches {@link
+ * Capabilities#maxDeliveryDelay()}; other wording is not checked. Stateless; the methods are
  * thread-safe.
  */
 public final class BackendDocs {
@@ -45,6 +48,7 @@ public final class BackendDocs {
   private static final Pattern TICKED = Pattern.compile("`([^`]+)`");
   private static final Pattern NAME = Pattern.compile("[a-z][A-Za-z0-9]*");
   private static final Pattern NATIVE = Pattern.compile("(No n|N)ative settings");
+  private static final Pattern DELAY = Pattern.compile("^(\\d+) (days|hours|minutes)\\b");
   private static final Pattern PAYLOAD = Pattern.compile("^(\\d+) (KiB|MiB)\\b");
 
   private BackendDocs() {}
@@ -159,6 +163,15 @@ public final class BackendDocs {
         if (stated != null && !stated.equals(expected)) {
           problems.add(column + ": the docs say '" + text + "', the backend declares " + expected);
         }
+      } else if (column.equals("maxDeliveryDelay")) {
+        Duration stated = plainDuration(text);
+        if (stated != null && !stated.equals(declared.maxDeliveryDelay())) {
+          problems.add(
+              "maxDeliveryDelay: the docs say '"
+                  + text
+                  + "', the backend declares "
+                  + declared.maxDeliveryDelay());
+        }
       } else if (column.equals("max payload")) {
         Matcher m = PAYLOAD.matcher(text);
         if (m.find()) {
@@ -175,6 +188,27 @@ public final class BackendDocs {
       }
     }
     return problems;
+  }
+
+  /**
+   * {@code no} (or {@code with ... only}) as zero, {@code N days|hours|minutes} at the start as
+   * that; null for other wording.
+   */
+  private static Duration plainDuration(String text) {
+    Boolean plain = plainly(text);
+    if (Boolean.FALSE.equals(plain)) {
+      return Duration.ZERO;
+    }
+    Matcher m = DELAY.matcher(text);
+    if (!m.find()) {
+      return null;
+    }
+    long n = Long.parseLong(m.group(1));
+    return switch (m.group(2)) {
+      case "days" -> Duration.ofDays(n);
+      case "hours" -> Duration.ofHours(n);
+      default -> Duration.ofMinutes(n);
+    };
   }
 
   private static Boolean plainly(String text) {

@@ -47,4 +47,5 @@ public interface PolybusTck
         ConsumerControlTck,
         BatchTck,
         RequestReplyTck,
+        DelayTck,
         IdempotencyTck {}

@@ -123,6 +123,16 @@ public final class BrokenBackendProvider implements BackendProvider {
         }
         return mem.publish(topic, crossed);
       }
+      if (flaw == Flaw.DELIVERS_EARLY) {
+        List<Message> early = new java.util.ArrayList<>(messages.size());
+        for (Message m : messages) {
+          early.add(Messages.withoutHeaders(m, List.of(Message.DELIVER_AT_HEADER)));
+        }
+        return mem.publish(topic, early);
+      }
+      if (flaw == Flaw.DELAY_HOLDS_KEY) {
+        return mem.publish(topic, heldBehindDelayed(topic, messages));
+      }
       if (flaw == Flaw.DROP_TRACE_HEADERS) {
         List<Message> stripped = new java.util.ArrayList<>(messages.size());
         for (Message m : messages) {
@@ -131,6 +141,35 @@ public final class BrokenBackendProvider implements BackendProvider {
         return mem.publish(topic, stripped);
       }
       return mem.publish(topic, messages);
+    }
+
+    /** {@link Flaw#DELAY_HOLDS_KEY}: per topic and key, when its latest delayed message is due. */
+    private final java.util.concurrent.ConcurrentHashMap<String, Long> heldUntil =
+        new java.util.concurrent.ConcurrentHashMap<>();
+
+    private List<Message> heldBehindDelayed(String topic, List<Message> messages) {
+      long now = System.currentTimeMillis();
+      List<Message> out = new java.util.ArrayList<>(messages.size());
+      for (Message m : messages) {
+        if (m.key() == null) {
+          out.add(m);
+          continue;
+        }
+        String k = topic + "\u0000" + m.key();
+        long delay = Messages.delayMillis(m, now);
+        if (delay > 0) {
+          heldUntil.merge(k, now + delay, Math::max);
+          out.add(m);
+          continue;
+        }
+        Long until = heldUntil.get(k);
+        out.add(
+            until != null && until > now
+                ? Messages.withHeaders(
+                    m, java.util.Map.of(Message.DELIVER_AT_HEADER, Long.toString(until)))
+                : m);
+      }
+      return out;
     }
 
     @Override

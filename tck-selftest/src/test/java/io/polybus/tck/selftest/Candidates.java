@@ -36,6 +36,7 @@ final class Candidates {
           .lagAccuracy(ConsumerLag.Accuracy.EXACT)
           .maxPayloadBytes(1 << 20)
           .maxHeaders(64)
+          .maxDeliveryDelay(Duration.ofDays(30))
           .build();
 
   abstract static class Candidate implements PolybusTck {
@@ -194,6 +195,20 @@ final class Candidates {
     @Override
     String uri() {
       return "broken:crossed-replies";
+    }
+  }
+
+  static final class DeliversEarlyCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "broken:delivers-early";
+    }
+  }
+
+  static final class DelayHoldsKeyCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "broken:delay-holds-key";
     }
   }
 

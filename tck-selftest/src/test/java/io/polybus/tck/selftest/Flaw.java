@@ -58,7 +58,14 @@ enum Flaw {
    * A published reply carries the correlation id of the reply published before it (the first one an
    * id nobody asked for): replies reach the wrong requests.
    */
-  CROSSED_REPLIES;
+  CROSSED_REPLIES,
+  /** Publishes drop the deliver-at header: delayed messages are delivered at once. */
+  DELIVERS_EARLY,
+  /**
+   * A message published while an earlier delayed message of its key still waits is delayed until
+   * that one's time: a delayed message holds back its key.
+   */
+  DELAY_HOLDS_KEY;
 
   /** The URI path naming this flaw, for example {@code ignore-max-attempts}. */
   String path() {

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.polybus.tck.selftest.Candidates.BreakerIgnoredCandidate;
 import io.polybus.tck.selftest.Candidates.CountUnhandledCandidate;
 import io.polybus.tck.selftest.Candidates.CrossedRepliesCandidate;
+import io.polybus.tck.selftest.Candidates.DelayHoldsKeyCandidate;
+import io.polybus.tck.selftest.Candidates.DeliversEarlyCandidate;
 import io.polybus.tck.selftest.Candidates.DlqLosesHeadersCandidate;
 import io.polybus.tck.selftest.Candidates.DropCandidate;
 import io.polybus.tck.selftest.Candidates.DropTraceHeadersCandidate;
@@ -148,6 +150,20 @@ class TckSelfTest {
         CrossedRepliesCandidate.class,
         "shouldGiveEachOfManyConcurrentRequestsItsOwnReply",
         "shouldReturnTheRespondersReplyToTheRequester");
+  }
+
+  @Test
+  void tckCatchesABackendThatDeliversADelayedMessageAtOnce() {
+    assertCaught(
+        DeliversEarlyCandidate.class,
+        "shouldDeliverADelayedMessageToEveryGroupAtItsTimeWithoutHoldingBackItsKey");
+  }
+
+  @Test
+  void tckCatchesABackendWhoseDelayedMessageHoldsBackItsKey() {
+    assertCaught(
+        DelayHoldsKeyCandidate.class,
+        "shouldDeliverADelayedMessageToEveryGroupAtItsTimeWithoutHoldingBackItsKey");
   }
 
   @Test
