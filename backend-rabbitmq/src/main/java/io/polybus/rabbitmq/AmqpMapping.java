@@ -188,6 +188,15 @@ final class AmqpMapping {
    * {@code attempts} the deliveries already made (0: none, header left out).
    */
   static AMQP.BasicProperties properties(Message m, int partition, int attempts) {
+    return properties(m, partition, attempts, attempts > 0);
+  }
+
+  /**
+   * {@link #properties(Message, int, int)} for a message that {@code waits} in a wait queue (a
+   * retry, or a publish with a delay): its key travels as a header, since the routing key becomes
+   * the wait queue's name when it is dead-lettered on.
+   */
+  static AMQP.BasicProperties properties(Message m, int partition, int attempts, boolean waits) {
     Map<String, Object> headers = new LinkedHashMap<>(m.headers().size() * 2 + 8);
     headers.putAll(m.headers());
     if (m.headers().size() > 1) {
@@ -198,7 +207,7 @@ final class AmqpMapping {
     // wait-queue copies (attempts > 0), whose routing key becomes the queue's name when they are
     // dead-lettered back.
     String routingKey = routingKey(m);
-    if (attempts > 0 || (m.key() != null && routingKey.isEmpty())) {
+    if (waits || (m.key() != null && routingKey.isEmpty())) {
       headers.put(KEY, m.key() == null ? "" : m.key());
     }
     headers.put(TIMESTAMP, m.timestampMillis());

@@ -74,6 +74,9 @@ final class RabbitMqBackend implements Backend {
   private final Set<String> knownExchanges = ConcurrentHashMap.newKeySet();
   private final Set<String> knownWaitQueues = ConcurrentHashMap.newKeySet();
 
+  /** Per topic, the wait queues of delayed publishes this bus declared: {@link #deleteTopic}'s. */
+  private final Map<String, Set<String>> topicWaitQueues = new ConcurrentHashMap<>();
+
   /** The groups this bus declared queues for, per topic: what {@link #deleteTopic} deletes. */
   private final ConcurrentHashMap<String, Set<String>> declaredGroups = new ConcurrentHashMap<>();
 
@@ -113,6 +116,7 @@ final class RabbitMqBackend implements Backend {
             .lagAccuracy(ConsumerLag.Accuracy.APPROXIMATE)
             .maxPayloadBytes(settings.maxPayloadBytes())
             .maxHeaders(RabbitMqBackendProvider.MAX_HEADERS)
+            .maxDeliveryDelay(MAX_DELIVERY_DELAY)
             .build();
     this.completer = Executors.newSingleThreadExecutor(r -> daemon(r, "polybus-rabbitmq-confirms"));
     this.retrier = Executors.newSingleThreadExecutor(r -> daemon(r, "polybus-rabbitmq-retry"));
@@ -137,6 +141,12 @@ final class RabbitMqBackend implements Backend {
     return t;
   }
 
+  /**
+   * Delayed publishes wait in TTL queues; AMQP caps a TTL at 2^32-1 ms (49 days), and a delay is
+   * rounded up by at most 19 % to its wait step.
+   */
+  static final Duration MAX_DELIVERY_DELAY = Duration.ofDays(30);
+
   @Override
   public Capabilities capabilities() {
     return capabilities;
@@ -155,23 +165,60 @@ final class RabbitMqBackend implements Backend {
     List<ConfirmPublisher.Out> out = new ArrayList<>(messages.size());
     List<PublishReceipt> receipts = new ArrayList<>(messages.size());
     int frameMax = publishConnection.getFrameMax();
+    long now = System.currentTimeMillis();
     for (Message m : messages) {
       int partition =
           partitions > 1
               ? RabbitNames.partition(m.key() != null ? m.key() : m.id(), partitions)
               : -1;
-      AMQP.BasicProperties props = AmqpMapping.properties(m, partition, 0);
+      long delay = Messages.delayMillis(m, now);
+      AMQP.BasicProperties props = AmqpMapping.properties(m, partition, 0, delay > 0);
       byte[] body = Messages.payloadNoCopy(m);
       String refusal = AmqpMapping.refusal(m, props, body.length, frameMax);
       if (refusal != null) {
         // Checked for every message before any is sent, so nothing of the batch is published.
         return CompletableFuture.failedFuture(new PayloadTooLargeException(refusal));
       }
-      out.add(new ConfirmPublisher.Out(exchange, AmqpMapping.routingKey(m), props, body));
+      if (delay > 0) {
+        // Mandatory: a wait queue deleted behind our back returns the message instead of
+        // confirming it into nowhere.
+        String waitQueue;
+        try {
+          waitQueue = topicWaitQueue(topic, RabbitNames.waitStepMillis(Duration.ofMillis(delay)));
+        } catch (PolybusException e) {
+          return CompletableFuture.failedFuture(e);
+        }
+        out.add(new ConfirmPublisher.Out("", waitQueue, props, body, true));
+      } else {
+        out.add(new ConfirmPublisher.Out(exchange, AmqpMapping.routingKey(m), props, body));
+      }
       receipts.add(
           new PublishReceipt(topic, m.id(), partition >= 0 ? "partition " + partition : ""));
     }
     return publisher.publish(out).thenApply(v -> receipts);
+  }
+
+  /**
+   * Declares (once per bus) the wait queue where messages published to {@code topic} with a delay
+   * of {@code step} ms wait: its messages all live {@code step} ms, so they expire in the order
+   * they came, and expiring dead-letters each into the topic's exchange, which routes it to the
+   * groups (and partitions, by its header) as if it were published then.
+   */
+  private String topicWaitQueue(String topic, long step) {
+    String waitQueue = RabbitNames.topicWaitQueue(topic, step);
+    if (knownWaitQueues.contains(waitQueue)) {
+      return waitQueue;
+    }
+    Map<String, Object> args = new HashMap<>();
+    args.put("x-message-ttl", step);
+    args.put("x-dead-letter-exchange", RabbitNames.exchange(topic));
+    admin(
+        ch -> ch.queueDeclare(waitQueue, true, false, false, args),
+        "declare wait queue " + waitQueue);
+    knownWaitQueues.add(waitQueue);
+    topicWaitQueues.computeIfAbsent(topic, t -> ConcurrentHashMap.newKeySet()).add(waitQueue);
+    notifyDeclared(waitQueue);
+    return waitQueue;
   }
 
   /**
@@ -472,6 +519,10 @@ final class RabbitMqBackend implements Backend {
       }
     }
     doomed.addAll(queues);
+    Set<String> delayed = topicWaitQueues.remove(topic);
+    if (delayed != null) {
+      doomed.addAll(delayed);
+    }
     for (String q : doomed) {
       admin(ch -> ch.queueDelete(q), "delete queue " + q);
       knownWaitQueues.remove(q);

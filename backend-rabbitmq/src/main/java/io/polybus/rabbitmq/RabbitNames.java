@@ -12,6 +12,7 @@ import java.time.Duration;
  * group queue             T:G                     (quorum)
  * partition queue i       T:G:i                   (quorum, x-single-active-consumer), i in 0..N-1
  * wait queue              Q:wait-&lt;ms&gt;             (classic, x-message-ttl = ms, dead-letters back into Q)
+ * topic wait queue        T::wait-&lt;ms&gt;            (classic, x-message-ttl = ms, dead-letters into T)
  * </pre>
  *
  * where {@code T} is the topic exchange name and {@code Q} a group or partition queue. Names stay
@@ -63,6 +64,14 @@ final class RabbitNames {
 
   static String waitQueue(String sourceQueue, long delayMillis) {
     return sourceQueue + ":wait-" + delayMillis;
+  }
+
+  /**
+   * Where a message published with a delay waits before it is published to the topic's exchange.
+   * The double colon keeps it apart from every group queue: a group is never named {@code :wait-1}.
+   */
+  static String topicWaitQueue(String topic, long delayMillis) {
+    return exchange(topic) + "::wait-" + delayMillis;
   }
 
   /** Whether {@code name} is a wait queue ({@code Q:wait-<ms>}) of any group or partition queue. */

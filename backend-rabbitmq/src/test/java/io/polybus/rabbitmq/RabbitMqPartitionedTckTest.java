@@ -40,6 +40,7 @@ class RabbitMqPartitionedTckTest implements PolybusTck {
         .lagAccuracy(ConsumerLag.Accuracy.APPROXIMATE)
         .maxPayloadBytes(16 << 20)
         .maxHeaders(64)
+        .maxDeliveryDelay(java.time.Duration.ofDays(30))
         .build();
   }
 

@@ -32,6 +32,7 @@ class RabbitMqTckTest implements PolybusTck {
         .lagAccuracy(ConsumerLag.Accuracy.APPROXIMATE)
         .maxPayloadBytes(16 << 20)
         .maxHeaders(64)
+        .maxDeliveryDelay(java.time.Duration.ofDays(30))
         .build();
   }
 
