@@ -13,8 +13,10 @@ import io.polybus.TransientPolybusException;
 import io.polybus.spi.Backend;
 import io.polybus.spi.BackendConsumer;
 import io.polybus.spi.ConsumerSpec;
+import io.polybus.spi.Messages;
 import io.polybus.spi.PortableNames;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -113,6 +115,8 @@ final class SqsBackend implements Backend {
             .lagAccuracy(ConsumerLag.Accuracy.APPROXIMATE)
             .maxPayloadBytes(settings.maxPayloadBytes())
             .maxHeaders(64)
+            // FIFO queues take a delay per queue only, not per message.
+            .maxDeliveryDelay(settings.fifo() ? Duration.ZERO : MAX_DELIVERY_DELAY)
             .build();
     AtomicInteger n = new AtomicInteger();
     this.senders =
@@ -151,6 +155,9 @@ final class SqsBackend implements Backend {
   }
 
   // ---------------------------------------------------------------- publishing
+
+  /** SQS's longest {@code DelaySeconds}; the runtime refuses longer delays before they get here. */
+  static final Duration MAX_DELIVERY_DELAY = Duration.ofMinutes(15);
 
   @Override
   public CompletableFuture<List<PublishReceipt>> publish(String topic, List<Message> messages) {
@@ -234,6 +241,13 @@ final class SqsBackend implements Backend {
                 .messageAttributes(e.encoded.attributes());
         if (e.group != null) {
           b.messageGroupId(e.group).messageDeduplicationId(e.deduplicationId);
+        }
+        // Counted from now, when it is sent (a publish may have queued a while), in whole seconds
+        // rounded up, so that it is never early.
+        long delay =
+            Messages.delayMillis(e.publish.messages.get(e.index), System.currentTimeMillis());
+        if (delay > 0) {
+          b.delaySeconds((int) Math.min(MAX_DELIVERY_DELAY.toSeconds(), (delay + 999) / 1000));
         }
         request.add(b.build());
       }

@@ -37,6 +37,7 @@ class SqsTckTest implements PolybusTck {
         .lagAccuracy(ConsumerLag.Accuracy.APPROXIMATE)
         .maxPayloadBytes(184_320)
         .maxHeaders(64)
+        .maxDeliveryDelay(java.time.Duration.ofMinutes(15))
         .build();
   }
 
