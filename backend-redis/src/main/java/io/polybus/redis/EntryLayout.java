@@ -63,6 +63,19 @@ final class EntryLayout {
   }
 
   /**
+   * {@code parts} as one byte string of {@code <length>:<bytes>} items, which the release script
+   * ({@link Scripts#RELEASE_SCHEDULED}) splits again: binary-safe, and needs no Lua library.
+   */
+  static byte[] pack(List<byte[]> parts) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    for (byte[] p : parts) {
+      out.writeBytes(bytes(p.length + ":"));
+      out.writeBytes(p);
+    }
+    return out.toByteArray();
+  }
+
+  /**
    * Rebuilds a message from an entry id and its flat field/value list (as Redis returns it);
    * tolerant of gaps.
    */

@@ -11,6 +11,7 @@ import io.polybus.spi.Backend;
 import io.polybus.spi.BackendConsumer;
 import io.polybus.spi.ConsumerSpec;
 import io.polybus.spi.InboundRecord;
+import io.polybus.spi.Messages;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -65,6 +66,7 @@ final class RedisBackend implements Backend {
             .lagAccuracy(ConsumerLag.Accuracy.EXACT)
             .maxPayloadBytes(settings.maxPayloadBytes())
             .maxHeaders(64)
+            .maxDeliveryDelay(MAX_DELIVERY_DELAY)
             .build();
     this.settler = new Settler(this);
     this.publisher = new Thread(this::publishLoop, "polybus-redis-publisher");
@@ -78,6 +80,12 @@ final class RedisBackend implements Backend {
   }
 
   // ---------------------------------------------------------------- publishing
+
+  /**
+   * Delayed messages wait in a sorted set in Redis's memory; the bound only keeps a mistaken delay
+   * from being accepted silently.
+   */
+  static final java.time.Duration MAX_DELIVERY_DELAY = java.time.Duration.ofDays(30);
 
   private record PublishRequest(
       String topic,
@@ -156,8 +164,16 @@ final class RedisBackend implements Backend {
     try (AbstractPipeline p = redis.pipelined()) {
       for (PublishRequest r : live) {
         List<Response<Object>> rs = new ArrayList<>(r.messages.size());
+        long nowMillis = System.currentTimeMillis();
         for (Message m : r.messages) {
-          rs.add(p.sendCommand(Command.XADD, xaddArgs(r.topic, m)));
+          long delay = Messages.delayMillis(m, nowMillis);
+          rs.add(
+              delay > 0
+                  ? p.eval(
+                      Scripts.SCHEDULE.source,
+                      List.of(EntryLayout.bytes(RedisSettings.scheduled(streamOf(r.topic, m)))),
+                      List.of(EntryLayout.bytes(Long.toString(delay)), scheduledMember(m)))
+                  : p.sendCommand(Command.XADD, xaddArgs(r.topic, m)));
         }
         responses.add(rs);
       }
@@ -169,7 +185,9 @@ final class RedisBackend implements Backend {
         List<Response<Object>> rs = responses.get(i);
         List<PublishReceipt> receipts = new ArrayList<>(rs.size());
         for (int j = 0; j < rs.size(); j++) {
-          byte[] entryId = (byte[]) rs.get(j).get();
+          Object reply = rs.get(j).get();
+          // A scheduled message (the ZADD's count) has no entry id until it comes due.
+          byte[] entryId = reply instanceof byte[] b ? b : null;
           // Null only for NOMKSTREAM on a reply topic already deleted: its requester closed and
           // nobody can read the reply, which is dropped as on any backend (empty position).
           receipts.add(
@@ -186,10 +204,24 @@ final class RedisBackend implements Backend {
     }
   }
 
+  private String streamOf(String topic, Message m) {
+    return settings.stream(topic, settings.partitionOf(m.key(), m.id()));
+  }
+
+  /** A scheduled set's member for {@code m}: a random nonce, then the entry's fields, packed. */
+  private byte[] scheduledMember(Message m) {
+    List<byte[]> parts = new ArrayList<>(10 + 2 * m.headers().size());
+    byte[] nonce = new byte[12];
+    java.util.concurrent.ThreadLocalRandom.current().nextBytes(nonce);
+    parts.add(nonce);
+    EntryLayout.appendFields(m, parts);
+    return EntryLayout.pack(parts);
+  }
+
   /** {@code XADD <stream> [MAXLEN ~ n | MINID ~ id] * <fields>} for one message. */
   byte[][] xaddArgs(String topic, Message m) {
     List<byte[]> args = new ArrayList<>(16 + 2 * m.headers().size());
-    args.add(EntryLayout.bytes(settings.stream(topic, settings.partitionOf(m.key(), m.id()))));
+    args.add(EntryLayout.bytes(streamOf(topic, m)));
     if (RedisSettings.isReplyTopic(topic)) {
       // A late reply must not bring back the stream of a requester that closed (or whose TTL ran
       // out): without its group nobody would ever read or delete it.
@@ -207,7 +239,8 @@ final class RedisBackend implements Backend {
   private static final byte[] MINID = EntryLayout.bytes("MINID");
   private static final byte[] NOMKSTREAM = EntryLayout.bytes("NOMKSTREAM");
 
-  private void appendTrim(List<byte[]> args) {
+  /** Appends the stream's trim arguments ({@code MAXLEN ~ n}, {@code MINID ~ id} or none). */
+  void appendTrim(List<byte[]> args) {
     if (settings.maxLen() > 0) {
       args.add(MAXLEN);
       args.add(TILDE);
@@ -387,6 +420,7 @@ final class RedisBackend implements Backend {
       for (int i = 0; i < n; i++) {
         String stream = settings.stream(topic, i);
         keys.add(stream);
+        keys.add(RedisSettings.scheduled(stream));
         for (String g : groups) {
           keys.add(RedisSettings.delayed(stream, g));
           keys.add(RedisSettings.lease(stream, g));

@@ -78,6 +78,12 @@ final class RedisConsumer implements BackendConsumer {
   private long nextTouch;
   private long nextMoveDue;
 
+  /** When {@link #releaseScheduled} next runs. */
+  private long nextRelease;
+
+  /** The most scheduled messages one release adds to one stream (the rest at the next). */
+  private static final int RELEASE_BATCH = 256;
+
   // A reply topic's keys expire unless this member keeps refreshing them (see isReplyTopic).
   private final boolean replyTopic;
   private long nextReplyTtl;
@@ -156,6 +162,7 @@ final class RedisConsumer implements BackendConsumer {
         if (partitioned) {
           takeOver(out, max);
         }
+        releaseScheduled();
         moveDue(out, max);
         if (!partitioned) {
           reclaim(out, max);
@@ -316,6 +323,31 @@ final class RedisConsumer implements BackendConsumer {
           out.add(record(i, id, (List<?>) entry.get(1), (int) (counts.getOrDefault(id, 0L) + 1)));
         }
       }
+    }
+  }
+
+  /**
+   * Adds the due messages published with a delay to the streams this member reads, where every
+   * group then reads them as new entries; at most every {@link #MOVE_DUE_EVERY_NANOS}, like {@link
+   * #moveDue}. A stream no member reads keeps its due messages scheduled until one does.
+   */
+  private void releaseScheduled() {
+    long now = System.nanoTime();
+    if (now - nextRelease < 0 || RedisSettings.isReplyTopic(topic)) {
+      return;
+    }
+    nextRelease = now + MOVE_DUE_EVERY_NANOS;
+    List<byte[]> args = new ArrayList<>(4);
+    args.add(EntryLayout.bytes(Integer.toString(RELEASE_BATCH)));
+    backend.appendTrim(args);
+    for (int i = 0; i < streams.length; i++) {
+      if (lease[i] != Lease.OWNED && lease[i] != Lease.TAKEOVER) {
+        continue;
+      }
+      Scripts.RELEASE_SCHEDULED.run(
+          backend.redis,
+          List.of(streamBytes[i], EntryLayout.bytes(RedisSettings.scheduled(streams[i]))),
+          args);
     }
   }
 

@@ -52,6 +52,14 @@ record RedisSettings(
     return stream + ":delayed:" + group;
   }
 
+  /**
+   * The sorted set of messages published to one stream with a delay, scored by due time (the
+   * server's clock); each is added to the stream when due.
+   */
+  static String scheduled(String stream) {
+    return stream + ":scheduled";
+  }
+
   /** The lease of one partition stream within a group: the name of the member reading it. */
   static String lease(String stream, String group) {
     return stream + ":lease:" + group;

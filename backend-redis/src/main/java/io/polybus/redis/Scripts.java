@@ -70,6 +70,41 @@ final class Scripts {
               + "return out\n");
 
   /**
+   * Schedules a message published with a delay. KEYS: the stream's scheduled set. ARGV: delay ms,
+   * the packed member ({@link EntryLayout#pack}: a random nonce, so that two publishes of one
+   * message stay two, then the entry's fields). Due by the server's clock.
+   */
+  static final Script SCHEDULE =
+      new Script(NOW + "return redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])\n");
+
+  /**
+   * Adds the due scheduled messages of a stream to it, in due order, each removed from the set in
+   * the same step, so a client dying around the script leaves each either scheduled or added, never
+   * both or neither. KEYS: stream, scheduled set. ARGV: max, then the XADD trim arguments. Returns
+   * how many were added.
+   */
+  static final Script RELEASE_SCHEDULED =
+      new Script(
+          NOW
+              + "local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))\n"
+              + "for _, m in ipairs(due) do\n"
+              + "  local args = {KEYS[1]}\n"
+              + "  for i = 2, #ARGV do args[#args + 1] = ARGV[i] end\n"
+              + "  args[#args + 1] = '*'\n"
+              + "  local pos, first = 1, true\n"
+              + "  while pos <= #m do\n"
+              + "    local c = string.find(m, ':', pos, true)\n"
+              + "    local n = tonumber(string.sub(m, pos, c - 1))\n"
+              + "    if not first then args[#args + 1] = string.sub(m, c + 1, c + n) end\n"
+              + "    first = false\n"
+              + "    pos = c + n + 1\n"
+              + "  end\n"
+              + "  redis.call('XADD', unpack(args))\n"
+              + "  redis.call('ZREM', KEYS[2], m)\n"
+              + "end\n"
+              + "return #due\n");
+
+  /**
    * Claims pending entries of other members. KEYS: stream. ARGV: group, consumer, min idle ms,
    * cursor, count, parking consumer. Skips parked retries and this member's own entries. Returns
    * {next cursor or '', triples}. XCLAIM with a min idle time claims nothing another member claimed

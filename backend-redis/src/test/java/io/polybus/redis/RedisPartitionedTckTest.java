@@ -35,6 +35,7 @@ class RedisPartitionedTckTest implements PolybusTck {
         .lagAccuracy(ConsumerLag.Accuracy.EXACT)
         .maxPayloadBytes(1 << 20)
         .maxHeaders(64)
+        .maxDeliveryDelay(java.time.Duration.ofDays(30))
         .build();
   }
 
