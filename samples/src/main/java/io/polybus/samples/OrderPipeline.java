@@ -30,7 +30,8 @@ import java.util.function.Consumer;
 
 /**
  * The order pipeline, end to end on one bus: publish orders, let three services consume them,
- * dead-letter the poison order, read the dead letter back, and report what happened.
+ * dead-letter the poison order, read the dead letter back, ask for price quotes by request-reply,
+ * and report what happened.
  *
  * <p>One order in every run names the SKU {@value #POISON_SKU}, which the inventory service does
  * not know. The inventory service fails on it {@link #RETRY_POLICY maxAttempts} times, after which
@@ -39,7 +40,13 @@ import java.util.function.Consumer;
  *
  * <p>Every message carries a run id header, and each service ignores (acks without counting) orders
  * of other runs, so a run on a durable backend is not confused by what an interrupted earlier run
- * left in the topics.
+ * left in the topics. Quote requests need no run id: a reply goes to the reply topic of the bus
+ * that asked, so a request an earlier run left in {@code quotes} is answered to that run, not this
+ * one.
+ *
+ * <p>Once the services are done, the order service asks the pricing service for quotes by
+ * request-reply, one of them for the poison SKU, which pricing does not know either: that request
+ * fails with a {@link io.polybus.RemoteFailureException} ({@link Summary#quotes()}).
  *
  * <p>{@link #run} blocks until every service handled every order it should and the dead letter
  * arrived, or until the timeout; it always closes the bus before returning. Run one at a time per
@@ -204,6 +211,8 @@ public final class OrderPipeline {
     long elapsed;
     List<Figures> figures = new ArrayList<>();
     List<String> poisonTrace;
+    Quotes quotes;
+    List<String> quoteProblems = new ArrayList<>();
     try (PipelineTelemetry telemetry = new PipelineTelemetry(traces)) {
       try (Polybus bus = Polybus.connect(PolybusOptions.parse(uri), telemetry.instrumentation());
           OrderEvents orderEvents = events) {
@@ -274,13 +283,25 @@ public final class OrderPipeline {
         for (Subscription s : subscriptions) {
           s.close(SUBSCRIPTION_DRAIN);
         }
+        // Only after a complete pipeline: on a backend that failed it, 21 requests would each wait
+        // for their timeout.
+        quotes = missing.isEmpty() ? PriceQuotes.ask(bus, CATALOG, quoteProblems) : Quotes.SKIPPED;
       }
       String poison = poisonId;
       poisonTrace = poison == null ? List.of() : telemetry.traceOf(poison);
     }
     // Counted after the bus closed: every handler call that happened is in the summary.
     return summarize(
-        capabilities, ordering, services, deadLetters, missing, elapsed, figures, poisonTrace);
+        capabilities,
+        ordering,
+        services,
+        deadLetters,
+        missing,
+        elapsed,
+        figures,
+        poisonTrace,
+        quotes,
+        quoteProblems);
   }
 
   private void publish(Polybus bus, String runId, int poisonIndex) {
@@ -353,7 +374,9 @@ public final class OrderPipeline {
       List<String> missing,
       long elapsed,
       List<Figures> figures,
-      List<String> poisonTrace) {
+      List<String> poisonTrace,
+      Quotes quotes,
+      List<String> quoteProblems) {
     List<ServiceStats> stats = services.stream().map(OrderConsumer::stats).toList();
     List<String> problems = new ArrayList<>();
     if (!missing.isEmpty()) {
@@ -387,6 +410,7 @@ public final class OrderPipeline {
                 + RETRY_POLICY.maxAttempts());
       }
     }
+    problems.addAll(quoteProblems);
     long stale = services.stream().mapToLong(OrderConsumer::stale).sum() + deadLetters.stale.sum();
     return new Summary(
         uri,
@@ -398,7 +422,8 @@ public final class OrderPipeline {
         elapsed,
         List.copyOf(problems),
         List.copyOf(figures),
-        List.copyOf(poisonTrace));
+        List.copyOf(poisonTrace),
+        quotes);
   }
 
   private static long elapsedMillis(long startNanos) {
@@ -500,6 +525,22 @@ public final class OrderPipeline {
       double lag) {}
 
   /**
+   * The request-reply step, run once the pipeline completed: the order service asks the pricing
+   * service for quotes ({@link Polybus#request}, {@link Polybus#respond}), and for one of the
+   * poison SKU, which pricing fails on.
+   *
+   * @param asked quotes asked for known SKUs, one at a time; 0 when the step did not run
+   * @param answered correct quotes received
+   * @param p50Millis the median round trip of those, NaN when none
+   * @param remoteFailure the message of the {@link io.polybus.RemoteFailureException} the poison
+   *     SKU's request failed with, or {@code null} when it did not fail so
+   */
+  public record Quotes(int asked, int answered, double p50Millis, String remoteFailure) {
+    /** The step did not run: the pipeline did not complete. */
+    public static final Quotes SKIPPED = new Quotes(0, 0, Double.NaN, null);
+  }
+
+  /**
    * A dead letter read back from {@value #DEAD_LETTER_TOPIC}, with the headers the runtime added.
    *
    * @param messageId the message id, the same as the original order message's
@@ -535,6 +576,7 @@ public final class OrderPipeline {
    * @param figures per consumer group (the three services, then the dead-letter reader), as the
    *     metrics counted them
    * @param poisonTrace the poison order's trace, one line per span; empty unless traced
+   * @param quotes the request-reply step's outcome
    */
   public record Summary(
       String uri,
@@ -546,10 +588,11 @@ public final class OrderPipeline {
       long elapsedMillis,
       List<String> problems,
       List<Figures> figures,
-      List<String> poisonTrace) {
+      List<String> poisonTrace,
+      Quotes quotes) {
     /**
-     * True when every service handled every order it should, once, and exactly the poison order was
-     * dead-lettered.
+     * True when every service handled every order it should, once, exactly the poison order was
+     * dead-lettered, and the pricing service answered every quote and failed the poison SKU's.
      */
     public boolean ok() {
       return problems.isEmpty();

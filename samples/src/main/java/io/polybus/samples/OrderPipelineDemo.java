@@ -10,9 +10,9 @@ import java.time.Duration;
  * Command line of the order pipeline demo: {@code OrderPipelineDemo [--uri <uri>] [--orders <n>]
  * [--timeout <seconds>] [--traces] [--outbox[=<jdbc url>]]}.
  *
- * <p>Runs {@link OrderPipeline} once, prints the dead letter and a summary, and exits with 0 when
- * the pipeline completed as it should, 1 when it did not (or the backend failed), and 2 for bad
- * arguments or an unusable URI.
+ * <p>Runs {@link OrderPipeline} once, prints the dead letter, a summary and the quotes asked for by
+ * request-reply, and exits with 0 when the pipeline completed as it should, 1 when it did not (or
+ * the backend failed), and 2 for bad arguments or an unusable URI.
  */
 public final class OrderPipelineDemo {
   /** Exit code: the pipeline completed as it should. */
@@ -40,7 +40,12 @@ public final class OrderPipelineDemo {
               + " url>]]",
           "",
           "Publishes <n> OrderCreated events to 'orders'; the email, inventory and analytics services consume them,",
-          "and one poison order ends up in '" + OrderPipeline.DEAD_LETTER_TOPIC + "'.",
+          "and one poison order ends up in '"
+              + OrderPipeline.DEAD_LETTER_TOPIC
+              + "'. Then the order service asks the pricing service",
+          "for "
+              + PriceQuotes.REQUESTS
+              + " quotes by request-reply, and one for the poison SKU, which fails remotely.",
           "",
           "  --uri <uri>          backend URI (default " + DEFAULT_URI + ")",
           "  --orders <n>         orders to publish, 1 to "
@@ -179,6 +184,26 @@ public final class OrderPipelineDemo {
           "  ignored         " + s.staleIgnored() + " messages left over from earlier runs");
     }
     out.println("  elapsed         " + s.elapsedMillis() + " ms");
+    OrderPipeline.Quotes q = s.quotes();
+    if (q.asked() > 0) {
+      out.println(
+          "request-reply (the order service asks '"
+              + PriceQuotes.GROUP
+              + "' on topic '"
+              + PriceQuotes.TOPIC
+              + "')");
+      out.println(
+          "  quotes          "
+              + q.answered()
+              + " of "
+              + q.asked()
+              + " answered, p50 "
+              + millis(q.p50Millis())
+              + " ms");
+      if (q.remoteFailure() != null) {
+        out.println("  remote failure  " + q.remoteFailure());
+      }
+    }
     out.println("metrics (polybus-micrometer), per consumer group");
     out.println(
         String.format(

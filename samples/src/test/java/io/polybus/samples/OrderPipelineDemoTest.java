@@ -44,8 +44,18 @@ class OrderPipelineDemoTest {
         .contains("processed       email 200, inventory 199, analytics 200")
         .contains("retried         2 (3 failed attempts)")
         .contains("dead-lettered   1")
+        .contains("request-reply (the order service asks 'pricing' on topic 'quotes')")
+        .contains(
+            "  remote failure  the responder on topic 'quotes' failed: "
+                + UnknownSkuException.class.getName()
+                + ": unknown SKU '"
+                + OrderPipeline.POISON_SKU
+                + "'")
         .endsWith("OK" + System.lineSeparator());
     assertThat(out().lines().count()).as("no per-message output").isLessThan(30);
+    assertThat(out().lines())
+        .as("the quotes: every one answered, with the median round trip")
+        .anyMatch(l -> l.matches("  quotes {10}20 of 20 answered, p50 [0-9]+\\.[0-9]{2} ms"));
     assertThat(out().lines())
         .as("the metrics table: consumed counts every attempt, lag 0 at the end")
         .anyMatch(l -> l.matches("\\s+email\\s+200\\s+0\\s+0\\s+\\S+\\s+\\S+\\s+0"))

@@ -70,6 +70,25 @@ class OrderPipelineTest {
   }
 
   @Test
+  void shouldAnswerEveryQuoteByRequestReplyAndFailThePoisonSkusQuoteRemotely() {
+    Summary summary = OrderPipeline.run("mem:", ORDERS);
+
+    assertThat(summary.problems()).isEmpty();
+    OrderPipeline.Quotes quotes = summary.quotes();
+    assertThat(quotes.asked()).isEqualTo(PriceQuotes.REQUESTS);
+    assertThat(quotes.answered()).as("correct quotes").isEqualTo(PriceQuotes.REQUESTS);
+    assertThat(quotes.p50Millis()).as("median round trip, ms").isPositive();
+    assertThat(quotes.remoteFailure())
+        .as("how the poison SKU's quote failed")
+        .isEqualTo(
+            "the responder on topic 'quotes' failed: "
+                + UnknownSkuException.class.getName()
+                + ": unknown SKU '"
+                + OrderPipeline.POISON_SKU
+                + "'");
+  }
+
+  @Test
   void shouldCompleteWhenTheOnlyOrderIsThePoisonOrder() {
     Summary summary = OrderPipeline.run("mem:", 1, Duration.ofSeconds(30), line -> {});
 
