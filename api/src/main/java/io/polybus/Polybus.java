@@ -78,7 +78,6 @@ public interface Polybus extends Publisher, Subscriber, AutoCloseable {
     return Connector.connect(PolybusOptions.fromProperties(properties));
   }
 
-  /** The options this bus was opened with (secrets redacted in its {@code toString}). */
   /**
    * Sends {@code request} to {@code topic} and returns a future of its reply, from a responder
    * subscribed with {@link Subscriber#respond}. The reply comes back on a reply topic of this bus
@@ -104,6 +103,7 @@ public interface Polybus extends Publisher, Subscriber, AutoCloseable {
   <Q, R> CompletableFuture<R> request(
       String topic, Q request, Codec<Q> requestCodec, Codec<R> replyCodec, Duration timeout);
 
+  /** The options this bus was opened with (secrets redacted in its {@code toString}). */
   PolybusOptions options();
 
   /** What the backend guarantees. */
