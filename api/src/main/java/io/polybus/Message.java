@@ -32,6 +32,8 @@ import java.util.function.Supplier;
  *       the builder.
  *   <li>{@code timestamp}: milliseconds since the epoch; the time of creation unless given.
  *       Backends keep millisecond precision, so the builder truncates to milliseconds.
+ *   <li>{@code priority}: {@link Priority#NORMAL} unless set, in the reserved header {@value
+ *       #PRIORITY_HEADER} (see {@link Builder#priority}).
  *   <li>{@code deliverAt}: optional, the instant before which no group receives the message (see
  *       {@link Builder#deliverAt}); carried in the reserved header {@value #DELIVER_AT_HEADER}, so
  *       a delivered message still shows it.
@@ -67,6 +69,12 @@ public final class Message {
    * Set only by {@link Builder#deliverAt} and {@link Builder#deliverAfter}.
    */
   public static final String DELIVER_AT_HEADER = "polybus-deliver-at";
+
+  /**
+   * The reserved header that marks a {@link Priority#HIGH} message (value {@code high}); absent for
+   * {@link Priority#NORMAL}. Set only by {@link Builder#priority}.
+   */
+  public static final String PRIORITY_HEADER = "polybus-priority";
 
   static {
     InternalAccess.setMessageAccessor(
@@ -240,6 +248,11 @@ public final class Message {
       // Only a foreign writer puts something else there: delivered at once rather than lost.
       return null;
     }
+  }
+
+  /** {@link Priority#HIGH} when the message was built with it, else {@link Priority#NORMAL}. */
+  public Priority priority() {
+    return "high".equals(headers().get(PRIORITY_HEADER)) ? Priority.HIGH : Priority.NORMAL;
   }
 
   /**
@@ -487,6 +500,22 @@ public final class Message {
         return removeHeader(DELIVER_AT_HEADER);
       }
       putHeader(DELIVER_AT_HEADER, Long.toString(at.toEpochMilli()));
+      return this;
+    }
+
+    /**
+     * Sets the priority ({@link Priority#NORMAL} unless set). A {@link Priority#HIGH} message is
+     * published to its topic's high-priority lane, which only subscriptions that read priorities
+     * ({@link SubscribeOptions.Builder#priority(boolean)}) read: every group of a topic that gets
+     * high-priority messages must subscribe so. See docs/semantics.md, "Priority".
+     */
+    public Builder priority(Priority priority) {
+      Objects.requireNonNull(priority, "priority");
+      if (priority == Priority.HIGH) {
+        putHeader(PRIORITY_HEADER, "high");
+      } else {
+        removeHeader(PRIORITY_HEADER);
+      }
       return this;
     }
 

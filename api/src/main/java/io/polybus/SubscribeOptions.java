@@ -26,6 +26,8 @@ import java.util.Objects;
  *       holding a delivery, the backend gives the delivery to another member</td></tr>
  *   <tr><td>{@code circuitBreaker}</td><td>none</td><td>pauses the subscription while its handler keeps
  *       failing; see {@link CircuitBreaker}</td></tr>
+ *   <tr><td>{@code priority}</td><td>false</td><td>also reads the topic's high-priority lane and hands its
+ *       waiting messages out first; see {@link Priority}</td></tr>
  *   <tr><td>{@code maxBatchSize}</td><td>100</td><td>batch subscriptions only: the most deliveries
  *       handed to one {@link BatchHandler} call</td></tr>
  *   <tr><td>{@code maxBatchWait}</td><td>50 ms</td><td>batch subscriptions only: how long a batch that is
@@ -46,6 +48,7 @@ public final class SubscribeOptions {
   private final CircuitBreaker circuitBreaker;
   private final int maxBatchSize;
   private final Duration maxBatchWait;
+  private final boolean priority;
 
   private SubscribeOptions(Builder b) {
     this.concurrency = b.concurrency;
@@ -59,6 +62,7 @@ public final class SubscribeOptions {
     this.circuitBreaker = b.circuitBreaker;
     this.maxBatchSize = b.maxBatchSize;
     this.maxBatchWait = b.maxBatchWait;
+    this.priority = b.priority;
   }
 
   public static SubscribeOptions defaults() {
@@ -82,6 +86,7 @@ public final class SubscribeOptions {
     b.circuitBreaker = circuitBreaker;
     b.maxBatchSize = maxBatchSize;
     b.maxBatchWait = maxBatchWait;
+    b.priority = priority;
     return b;
   }
 
@@ -134,6 +139,11 @@ public final class SubscribeOptions {
     return maxBatchWait;
   }
 
+  /** Whether this subscription reads the topic's high-priority lane too (and first). */
+  public boolean priority() {
+    return priority;
+  }
+
   @Override
   public String toString() {
     return "SubscribeOptions{concurrency="
@@ -157,6 +167,7 @@ public final class SubscribeOptions {
         + maxBatchSize
         + ", maxBatchWait="
         + maxBatchWait
+        + (priority ? ", priority=true" : "")
         + "}";
   }
 
@@ -173,6 +184,7 @@ public final class SubscribeOptions {
     private CircuitBreaker circuitBreaker;
     private int maxBatchSize = 100;
     private Duration maxBatchWait = Duration.ofMillis(50);
+    private boolean priority;
 
     private Builder() {}
 
@@ -245,6 +257,17 @@ public final class SubscribeOptions {
      * Batch subscriptions only: 1 to 10,000 deliveries per handler call. A batch never holds more
      * than {@code maxInFlight}: a larger size is capped there.
      */
+    /**
+     * Also reads the topic's high-priority lane, where {@link Priority#HIGH} messages are
+     * published, and hands its waiting messages out before waiting normal ones. Every group of a
+     * topic that gets high-priority messages must subscribe with it: a group that does not never
+     * sees them. Default false (one lane, no extra consumer).
+     */
+    public Builder priority(boolean priority) {
+      this.priority = priority;
+      return this;
+    }
+
     public Builder maxBatchSize(int maxBatchSize) {
       if (maxBatchSize < 1 || maxBatchSize > 10_000) {
         throw new IllegalArgumentException(

@@ -17,6 +17,7 @@ import io.polybus.PayloadTooLargeException;
 import io.polybus.Polybus;
 import io.polybus.PolybusException;
 import io.polybus.PolybusOptions;
+import io.polybus.Priority;
 import io.polybus.PublishReceipt;
 import io.polybus.RedriveResult;
 import io.polybus.Responder;
@@ -206,12 +207,60 @@ public final class DefaultPolybus implements Polybus {
     Instrumentation.Sending sending = o == null ? null : o.publishing(topic, messages);
     if (sending == null) {
       try {
-        return backend.publish(topic, messages);
+        return toBackend(topic, messages);
       } catch (PolybusException e) {
         return CompletableFuture.failedFuture(e);
       }
     }
     return observed(sending, topic, messages);
+  }
+
+  /**
+   * Publishes to {@code topic}, its {@link Priority#HIGH} messages to the topic's high-priority
+   * lane ({@link PortableNames#priorityLane}): a batch holding both is two backend publishes, each
+   * in order, whose receipts come back in the batch's order and name {@code topic}.
+   */
+  private CompletableFuture<List<PublishReceipt>> toBackend(String topic, List<Message> messages) {
+    int high = 0;
+    for (Message m : messages) {
+      if (m.priority() == Priority.HIGH) {
+        high++;
+      }
+    }
+    if (high == 0) {
+      return backend.publish(topic, messages);
+    }
+    String lane = PortableNames.priorityLane(topic);
+    if (high == messages.size()) {
+      return backend.publish(lane, messages).thenApply(r -> renamed(topic, r));
+    }
+    List<Message> highs = new ArrayList<>(high);
+    List<Message> normals = new ArrayList<>(messages.size() - high);
+    for (Message m : messages) {
+      (m.priority() == Priority.HIGH ? highs : normals).add(m);
+    }
+    CompletableFuture<List<PublishReceipt>> h = backend.publish(lane, highs);
+    CompletableFuture<List<PublishReceipt>> n = backend.publish(topic, normals);
+    return h.thenCombine(
+        n,
+        (hr, nr) -> {
+          List<PublishReceipt> out = new ArrayList<>(messages.size());
+          int hi = 0;
+          int ni = 0;
+          for (Message m : messages) {
+            PublishReceipt r = m.priority() == Priority.HIGH ? hr.get(hi++) : nr.get(ni++);
+            out.add(new PublishReceipt(topic, r.messageId(), r.position()));
+          }
+          return out;
+        });
+  }
+
+  private static List<PublishReceipt> renamed(String topic, List<PublishReceipt> receipts) {
+    List<PublishReceipt> out = new ArrayList<>(receipts.size());
+    for (PublishReceipt r : receipts) {
+      out.add(new PublishReceipt(topic, r.messageId(), r.position()));
+    }
+    return out;
   }
 
   /** Publishes what {@code sending} returns, checked again, and reports the end to it. */
@@ -226,7 +275,7 @@ public final class DefaultPolybus implements Polybus {
           checkMessage(m); // the observer added headers: the limits again
         }
       }
-      f = backend.publish(topic, out);
+      f = toBackend(topic, out);
     } catch (RuntimeException e) {
       f = CompletableFuture.failedFuture(e);
     }
@@ -411,6 +460,24 @@ public final class DefaultPolybus implements Polybus {
         new ConsumerSpec(
             topic, group, ordering, opts.startFrom(), opts.ackTimeout(), opts.maxInFlight());
     BackendConsumer consumer = backend.subscribe(spec);
+    if (opts.priority()) {
+      ConsumerSpec laneSpec =
+          new ConsumerSpec(
+              PortableNames.priorityLane(topic),
+              PortableNames.priorityLane(group),
+              ordering,
+              opts.startFrom(),
+              opts.ackTimeout(),
+              opts.maxInFlight());
+      BackendConsumer high;
+      try {
+        high = backend.subscribe(laneSpec);
+      } catch (RuntimeException e) {
+        consumer.close();
+        throw e;
+      }
+      consumer = new PriorityLanes(high, consumer);
+    }
     SubscriptionRuntime s =
         new SubscriptionRuntime(this, consumer, spec, handler, batchHandler, opts, dlq);
     subscriptions.add(s);
@@ -494,7 +561,7 @@ public final class DefaultPolybus implements Polybus {
               o == null ? null : o.redriving(deadLetterTopic, r.message(), source, original);
           CompletableFuture<List<PublishReceipt>> sent =
               sending == null
-                  ? backend.publish(source, List.of(original))
+                  ? toBackend(source, List.of(original))
                   : observed(sending, source, List.of(original));
           pending.add(sent.thenRun(r::ack));
           republished++;

@@ -59,6 +59,24 @@ public final class PortableNames {
     return head + "-" + hash + ".dlq";
   }
 
+  /**
+   * The high-priority lane of {@code topic}, where {@link io.polybus.Priority#HIGH} messages are
+   * published: {@code polybus.high.<topic>}; when that exceeds {@link #MAX_LENGTH}, a prefix of it,
+   * {@code -} and an FNV-1a hash of the full name in hex. To a backend it is a topic like any
+   * other.
+   */
+  public static String priorityLane(String topic) {
+    String name = PRIORITY_LANE_PREFIX + Objects.requireNonNull(topic, "topic");
+    if (name.length() <= MAX_LENGTH) {
+      return name;
+    }
+    String hash = Integer.toHexString(fnv1a(name));
+    return name.substring(0, MAX_LENGTH - 1 - hash.length()) + "-" + hash;
+  }
+
+  /** How every high-priority lane begins ({@link #priorityLane}). */
+  public static final String PRIORITY_LANE_PREFIX = "polybus.high.";
+
   private static int fnv1a(String s) {
     int h = 0x811c9dc5;
     for (byte b : s.getBytes(StandardCharsets.UTF_8)) {

@@ -18,10 +18,10 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Proves delayed delivery ({@link Message.Builder#deliverAt}): where the backend declares a {@link
  * io.polybus.Capabilities#maxDeliveryDelay()} (skipped, by name, otherwise), no group receives a
- * delayed message before its time, every group receives it then, as a first attempt that retries
- * like any other, and it holds back no later message of its key. On every backend, a delay beyond
- * the declared maximum is refused before anything of its batch is sent, and a deliver-at time
- * already past means at once.
+ * delayed message before its time, every group receives it then (within {@link
+ * TckTimeouts#retrySlack()} after), as a first attempt that retries like any other, and it holds
+ * back no later message of its key. On every backend, a delay beyond the declared maximum is
+ * refused before anything of its batch is sent, and a deliver-at time already past means at once.
  */
 public interface DelayTck extends TckContext {
 
@@ -71,6 +71,9 @@ public interface DelayTck extends TckContext {
                 "the delayed message arrived %d ms after it was published, asked to wait %d ms",
                 TimeUnit.NANOSECONDS.toMillis(first.nanoTime() - published), DELAY.toMillis())
             .isGreaterThanOrEqualTo(0);
+        assertThat(Duration.ofNanos(first.nanoTime() - published))
+            .as("how long the delayed message took, asked to wait %s (slack: retrySlack)", DELAY)
+            .isLessThanOrEqualTo(DELAY.plus(timeouts().retrySlack()));
         assertThat(other.nanoTime())
             .as("the later message of its key waited for the delayed one")
             .isLessThan(first.nanoTime());

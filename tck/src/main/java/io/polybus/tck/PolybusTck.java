@@ -48,4 +48,5 @@ public interface PolybusTck
         BatchTck,
         RequestReplyTck,
         DelayTck,
+        PriorityTck,
         IdempotencyTck {}

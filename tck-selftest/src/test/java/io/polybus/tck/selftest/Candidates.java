@@ -191,6 +191,19 @@ final class Candidates {
     }
   }
 
+  /** A runtime that publishes high-priority messages as normal ones. */
+  static final class PriorityIgnoredCandidate extends Candidate {
+    @Override
+    String uri() {
+      return "mem:";
+    }
+
+    @Override
+    public Polybus connect() {
+      return new FlawedRuntime(Polybus.connect(uri()), FlawedRuntime.Flaw.PRIORITY_IGNORED);
+    }
+  }
+
   static final class CrossedRepliesCandidate extends Candidate {
     @Override
     String uri() {

@@ -30,7 +30,21 @@ final class FlawedRuntime implements Polybus {
     /** {@link Subscription#pause()} only sets the flag {@code isPaused()} reports. */
     PAUSE_IGNORED,
     /** The circuit breaker asked for is swapped for one with a window it can never fill. */
-    BREAKER_IGNORED
+    BREAKER_IGNORED,
+    /** Publishing drops the priority header: high-priority messages queue behind normal ones. */
+    PRIORITY_IGNORED
+  }
+
+  private Message published(Message m) {
+    return flaw == Flaw.PRIORITY_IGNORED
+        ? io.polybus.spi.Messages.withoutHeaders(m, List.of(Message.PRIORITY_HEADER))
+        : m;
+  }
+
+  private List<Message> published(List<Message> messages) {
+    return flaw == Flaw.PRIORITY_IGNORED
+        ? messages.stream().map(this::published).toList()
+        : messages;
   }
 
   private final Polybus inner;
@@ -92,22 +106,22 @@ final class FlawedRuntime implements Polybus {
 
   @Override
   public CompletableFuture<PublishReceipt> publish(String topic, Message message) {
-    return inner.publish(topic, message);
+    return inner.publish(topic, published(message));
   }
 
   @Override
   public CompletableFuture<List<PublishReceipt>> publishAll(String topic, List<Message> messages) {
-    return inner.publishAll(topic, messages);
+    return inner.publishAll(topic, published(messages));
   }
 
   @Override
   public PublishReceipt publishAndWait(String topic, Message message) {
-    return inner.publishAndWait(topic, message);
+    return inner.publishAndWait(topic, published(message));
   }
 
   @Override
   public List<PublishReceipt> publishAllAndWait(String topic, List<Message> messages) {
-    return inner.publishAllAndWait(topic, messages);
+    return inner.publishAllAndWait(topic, published(messages));
   }
 
   @Override

@@ -17,6 +17,7 @@ import io.polybus.tck.selftest.Candidates.MarksBeforeSuccessCandidate;
 import io.polybus.tck.selftest.Candidates.MiscountLagCandidate;
 import io.polybus.tck.selftest.Candidates.NarrowLimitsCandidate;
 import io.polybus.tck.selftest.Candidates.PauseIgnoredCandidate;
+import io.polybus.tck.selftest.Candidates.PriorityIgnoredCandidate;
 import io.polybus.tck.selftest.Candidates.RedeliverAckedCandidate;
 import io.polybus.tck.selftest.Candidates.RedeliverNeighboursCandidate;
 import io.polybus.tck.selftest.Candidates.ReorderCandidate;
@@ -164,6 +165,13 @@ class TckSelfTest {
     assertCaught(
         DelayHoldsKeyCandidate.class,
         "shouldDeliverADelayedMessageToEveryGroupAtItsTimeWithoutHoldingBackItsKey");
+  }
+
+  @Test
+  void tckCatchesARuntimeThatIgnoresPriority() {
+    assertCaught(
+        PriorityIgnoredCandidate.class,
+        "shouldHandleHighPriorityMessagesBeforeTheNormalBacklogPublishedBeforeThem");
   }
 
   @Test
