@@ -3,6 +3,7 @@ package io.polybus.cli;
 import io.polybus.Message;
 import io.polybus.PayloadTooLargeException;
 import io.polybus.Polybus;
+import io.polybus.Priority;
 import io.polybus.PublishReceipt;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -11,6 +12,8 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -92,12 +95,32 @@ final class PublishCommand implements Callable<Integer> {
   Double rate;
 
   @Option(
+      names = "--deliver-after",
+      paramLabel = "DURATION",
+      converter = Durations.class,
+      description =
+          "Deliver no message before DURATION from now (e.g. 30s, 5m); the backend must declare"
+              + " maxDeliveryDelay.")
+  Duration deliverAfter;
+
+  @Option(
+      names = "--priority",
+      paramLabel = "LEVEL",
+      description =
+          "NORMAL (default) or HIGH: HIGH goes to the topic's priority lane, which only"
+              + " subscriptions with priority on read.")
+  Priority priority = Priority.NORMAL;
+
+  @Option(
       names = {"-q", "--quiet"},
       description = "No receipts; only the final count.")
   boolean quiet;
 
   private final Deque<CompletableFuture<PublishReceipt>> pending = new ArrayDeque<>();
   private long published;
+
+  /** One instant for the whole input: {@code --deliver-after} from when the command started. */
+  private Instant deliverAt;
 
   @Override
   public Integer call() throws IOException {
@@ -110,6 +133,11 @@ final class PublishCommand implements Callable<Integer> {
     if (!payloads.isEmpty() && file != null) {
       throw new CliException(ExitCode.USAGE, "give PAYLOAD arguments or --file, not both");
     }
+    if (deliverAfter != null && (deliverAfter.isNegative() || deliverAfter.isZero())) {
+      throw new CliException(
+          ExitCode.USAGE, "--deliver-after must be positive, was " + Durations.human(deliverAfter));
+    }
+    deliverAt = deliverAfter == null ? null : Instant.now().plus(deliverAfter);
     List<String> lines = readAll();
     if (lines.isEmpty()) {
       throw new CliException(ExitCode.USAGE, "nothing to publish (no PAYLOAD, no input lines)");
@@ -167,7 +195,7 @@ final class PublishCommand implements Callable<Integer> {
    */
   private Message toMessage(String line, long number, boolean keepId) {
     try {
-      Message.Builder b = Message.builder().key(key);
+      Message.Builder b = Message.builder().key(key).priority(priority).deliverAt(deliverAt);
       headers.forEach(b::header);
       if (json) {
         MessageJson.Parsed parsed = MessageJson.parse(line, number);

@@ -180,4 +180,25 @@ class ToolBehaviourIT {
       assertThat(bus.lag("load", "g").total()).isEqualTo(5);
     }
   }
+
+  @Test
+  void publishWithADelayTheBackendCannotHoldPublishesNothingAndHighPriorityGoesToTheLane()
+      throws Exception {
+    try (Polybus bus = Polybus.connect(uri())) {
+      bus.subscribe("urgent", "g", d -> {}, SubscribeOptions.builder().priority(true).build())
+          .close();
+
+      Cli.Result delayed =
+          cli().run("publish", "urgent", "later", "--deliver-after", "5m", "--uri", uri());
+      assertThat(delayed.exitCode()).as(delayed.stderr()).isEqualTo(ExitCode.CONFIGURATION);
+      assertThat(delayed.stderr()).contains("maxDeliveryDelay").contains("cannot delay");
+      assertThat(bus.lag("urgent", "g").total()).isZero();
+
+      cli().run("publish", "urgent", "now", "--priority", "HIGH", "--uri", uri()).expectOk();
+      assertThat(bus.lag("urgent", "g").total()).as("the normal lane").isZero();
+      assertThat(bus.lag("polybus.high.urgent", "polybus.high.g").total())
+          .as("the high-priority lane")
+          .isEqualTo(1);
+    }
+  }
 }
