@@ -14,7 +14,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 
@@ -24,9 +24,18 @@ import java.util.function.BiConsumer;
  *
  * <h2>Routing</h2>
  *
- * The poll thread hands each record to one worker: by key hash under {@link Ordering#KEY} (so a key
- * always lands on the same worker), round-robin otherwise. A worker owns its queue and its key
- * table; the only state it shares is the {@link InFlightWindow} and each delivery's settle state.
+ * The poll thread hands each record to one worker. Under {@link Ordering#KEY} a key is not pinned
+ * to a worker: while a key has records on a worker (routed there and not yet finished: settled,
+ * with their handler returned) its next records go to that same worker, which keeps them in order;
+ * a key with nothing on any worker goes to the least loaded worker (fewest unfinished keyed
+ * records). So keys whose hashes crowd onto one worker no longer queue behind one another while
+ * other workers idle. Keyless records and {@link Ordering#NONE} go round-robin. A worker owns its
+ * queue and its key table; what it shares is the {@link InFlightWindow}, each delivery's settle
+ * state and the routes (a concurrent map of key to worker and count, updated by the poll thread
+ * when it routes and by the worker when a record finishes).
+ *
+ * <p>A due in-place retry goes to the front of its worker's queue: it runs when that worker's
+ * current handler returns, not behind the backlog routed there meanwhile.
  *
  * <h2>Key protocol</h2>
  *
@@ -73,6 +82,27 @@ final class KeyedDispatch {
   private final SettleRules rules;
   private final BiConsumer<String, Throwable> failForGood;
   private int roundRobin;
+
+  /**
+   * Under KEY with more than one worker: key -> the worker its unfinished records are on, and how
+   * many. An entry exists exactly while its count is above zero; every change goes through the
+   * map's atomic compute, so the poll thread routing a key and a worker finishing its last record
+   * never both win.
+   */
+  private final java.util.concurrent.ConcurrentHashMap<Object, Route> routes;
+
+  /** Where the least-loaded scan starts: rotates, so that ties spread. Poll thread only. */
+  private int scanStart;
+
+  /** A key's place: guarded by {@link #routes}' compute on that key. */
+  private static final class Route {
+    final Worker worker;
+    int count;
+
+    Route(Worker worker) {
+      this.worker = worker;
+    }
+  }
 
   /**
    * @param failForGood called on the worker's thread when a handler throws a fatal error; the
@@ -126,6 +156,7 @@ final class KeyedDispatch {
     for (int i = 0; i < workers.length; i++) {
       workers[i] = new Worker(name + "-worker-" + i, i);
     }
+    this.routes = keyed && concurrency > 1 ? new java.util.concurrent.ConcurrentHashMap<>() : null;
   }
 
   /** Worker {@code index}, never started before {@link #start()}: tests build deliveries on it. */
@@ -154,8 +185,7 @@ final class KeyedDispatch {
     List<InboundRecord>[] batches = new List[n];
     for (InboundRecord r : records) {
       Object key = keyed ? r.orderingKey() : null;
-      int w =
-          key != null ? Math.floorMod(spread(key.hashCode()), n) : (roundRobin++ & 0x7fffffff) % n;
+      int w = key != null ? routeKey(key) : (roundRobin++ & 0x7fffffff) % n;
       if (batches[w] == null) {
         batches[w] = new ArrayList<>();
       }
@@ -168,8 +198,51 @@ final class KeyedDispatch {
     }
   }
 
-  private static int spread(int h) {
-    return h ^ (h >>> 16);
+  /** The worker for one more record of {@code key}; counts it there. Poll thread only. */
+  private int routeKey(Object key) {
+    Route r =
+        routes.compute(
+            key,
+            (k, old) -> {
+              Route live = old != null ? old : new Route(leastLoaded());
+              live.count++;
+              return live;
+            });
+    r.worker.load.incrementAndGet();
+    return r.worker.index;
+  }
+
+  /** The worker with the fewest unfinished keyed records; the first idle one found wins. */
+  private Worker leastLoaded() {
+    int n = workers.length;
+    int start = scanStart;
+    scanStart = start + 1 == n ? 0 : start + 1;
+    Worker best = null;
+    int bestLoad = Integer.MAX_VALUE;
+    for (int i = 0; i < n; i++) {
+      Worker w = workers[(start + i) % n];
+      int load = w.load.get();
+      if (load < bestLoad) {
+        best = w;
+        bestLoad = load;
+        if (load == 0) {
+          break;
+        }
+      }
+    }
+    return best;
+  }
+
+  /**
+   * A keyed record is done on {@code w}: settled and its handler returned. When it was its key's
+   * last there, the key may go to any worker next. Any thread; at most once per record.
+   */
+  private void finished(Object key, Worker w) {
+    if (routes == null) {
+      return;
+    }
+    w.load.decrementAndGet();
+    routes.computeIfPresent(key, (k, r) -> --r.count == 0 ? null : r);
   }
 
   /**
@@ -237,8 +310,12 @@ final class KeyedDispatch {
    * #blocked}, {@link #settledHere} and {@link RuntimeDelivery#holdsKey}.
    */
   final class Worker implements Runnable {
-    final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+    final LinkedBlockingDeque<Object> queue = new LinkedBlockingDeque<>();
     final Thread thread;
+
+    /** Keyed records routed here and not yet finished (see {@link KeyedDispatch#routes}). */
+    final java.util.concurrent.atomic.AtomicInteger load =
+        new java.util.concurrent.atomic.AtomicInteger();
 
     /** This worker's counter in the {@link InFlightWindow}. */
     final int index;
@@ -278,9 +355,12 @@ final class KeyedDispatch {
       return Thread.currentThread() == thread;
     }
 
-    /** Queues a due in-place retry (its key is held for it already). Any thread. */
+    /**
+     * Queues a due in-place retry (its key is held for it already) at the front: it runs next, not
+     * behind what was routed here while it waited. Any thread.
+     */
     void enqueue(RuntimeDelivery next) {
-      queue.add(next);
+      queue.addFirst(next);
     }
 
     @Override
@@ -478,6 +558,7 @@ final class KeyedDispatch {
           if (!d.released) {
             d.holdsKey = true;
           } else {
+            finished(key, this);
             RuntimeDelivery next = nextOf(key);
             if (next != null) {
               ready(next, true);
@@ -551,8 +632,11 @@ final class KeyedDispatch {
               blocked.put(key, BUSY);
             }
             d.holdsKey = true;
-          } else if (keyHeld) {
-            next = nextOf(key);
+          } else {
+            finished(key, this);
+            if (keyHeld) {
+              next = nextOf(key);
+            }
           }
         }
         drainSettledHere();
@@ -600,6 +684,7 @@ final class KeyedDispatch {
     private void releasedElsewhere(RuntimeDelivery d) {
       if (d.holdsKey) {
         d.holdsKey = false;
+        finished(d.key(), this);
         RuntimeDelivery next = nextOf(d.key());
         if (next != null) {
           ready(next, true);

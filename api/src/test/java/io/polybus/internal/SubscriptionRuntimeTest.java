@@ -258,4 +258,91 @@ class SubscriptionRuntimeTest {
     assertThat(kept.poll(10, TimeUnit.SECONDS)).as("the second, once the slot is free").isNotNull();
     assertThat(d.ack()).as("a second settle of the same delivery").isFalse();
   }
+
+  /**
+   * Keys whose hashes all fell on one of 4 workers under the old hash routing (floorMod of the
+   * spread hash): now a key with nothing in flight goes to an idle worker, so they run side by
+   * side, each key still one at a time and in order.
+   */
+  @Test
+  void keysThatHashToOneWorkerStillRunOnAllWorkersEachKeyInOrder() throws Exception {
+    List<String> keys = new java.util.ArrayList<>();
+    for (int i = 0; keys.size() < 8; i++) {
+      int h = ("key-" + i).hashCode();
+      if (Math.floorMod(h ^ (h >>> 16), 4) == 0) {
+        keys.add("key-" + i);
+      }
+    }
+    java.util.concurrent.atomic.AtomicInteger running =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger most =
+        new java.util.concurrent.atomic.AtomicInteger();
+    java.util.Map<String, Integer> perKeyRunning = new java.util.concurrent.ConcurrentHashMap<>();
+    List<String> overlaps = new CopyOnWriteArrayList<>();
+    java.util.Map<String, List<Integer>> seen = new java.util.concurrent.ConcurrentHashMap<>();
+    CountDownLatch wide = new CountDownLatch(1);
+    bus.subscribe(
+        "t",
+        "g",
+        d -> {
+          String key = d.message().key();
+          if (perKeyRunning.merge(key, 1, Integer::sum) > 1) {
+            overlaps.add(key);
+          }
+          most.accumulateAndGet(running.incrementAndGet(), Math::max);
+          if (most.get() >= 4) {
+            wide.countDown();
+          }
+          // Each handler waits (bounded) until four run at once: with pinning they never would.
+          wide.await(200, TimeUnit.MILLISECONDS);
+          seen.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>())
+              .add(Integer.parseInt(d.message().payloadAsString()));
+          running.decrementAndGet();
+          perKeyRunning.merge(key, -1, Integer::sum);
+          handled.add(d.message().payloadAsString());
+        },
+        options().concurrency(4).maxInFlight(64).build());
+    for (int round = 0; round < 4; round++) {
+      for (String k : keys) {
+        backend.offer(backend.record(k, Integer.toString(round)));
+      }
+    }
+    await(handled::size, n -> n == 32, "32 deliveries handled");
+    assertThat(most.get()).as("handlers running at once, over 4 workers").isEqualTo(4);
+    assertThat(overlaps).as("keys with two handlers at once").isEmpty();
+    for (String k : keys) {
+      assertThat(seen.get(k)).as("order of %s", k).containsExactly(0, 1, 2, 3);
+    }
+  }
+
+  @Test
+  void aKeysLaterRecordsFollowItsWorkerWhileItHasRecordsInFlight() throws Exception {
+    CountDownLatch first = new CountDownLatch(1);
+    List<String> threads = new CopyOnWriteArrayList<>();
+    bus.subscribe(
+        "t",
+        "g",
+        d -> {
+          threads.add(d.message().payloadAsString() + "@" + Thread.currentThread().getName());
+          if (d.message().payloadAsString().equals("a0")) {
+            first.countDown();
+            release.await();
+          }
+          handled.add(d.message().payloadAsString());
+        },
+        options().concurrency(3).build());
+    backend.offer(backend.record("a", "a0"));
+    assertThat(first.await(5, TimeUnit.SECONDS)).isTrue();
+    backend.offer(backend.record("a", "a1"), backend.record("b", "b0"), backend.record("a", "a2"));
+    await(() -> handled.contains("b0"), b -> b, "the other key handled meanwhile");
+    assertThat(handled).doesNotContain("a1", "a2");
+    release.countDown();
+    await(handled::size, n -> n == 4, "all four");
+    assertThat(handled).containsSubsequence("a0", "a1", "a2");
+    String worker = threads.get(0).substring(threads.get(0).indexOf('@'));
+    assertThat(threads)
+        .filteredOn(t -> t.startsWith("a"))
+        .as("a's records on the worker holding a0")
+        .allMatch(t -> t.endsWith(worker));
+  }
 }
