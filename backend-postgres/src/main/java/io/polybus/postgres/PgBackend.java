@@ -80,8 +80,15 @@ final class PgBackend implements Backend {
         .lagAccuracy(ConsumerLag.Accuracy.EXACT)
         .maxPayloadBytes(maxPayload)
         .maxHeaders(64)
+        .maxDeliveryDelay(MAX_DELIVERY_DELAY)
         .build();
   }
+
+  /**
+   * Scheduled messages wait in a table; the bound only keeps a mistaken delay from being accepted
+   * silently.
+   */
+  static final java.time.Duration MAX_DELIVERY_DELAY = java.time.Duration.ofDays(30);
 
   PgSettings settings() {
     return settings;
@@ -258,7 +265,8 @@ final class PgBackend implements Backend {
                 List.of(
                     Sql.DELETE_TOPIC_DELIVERIES,
                     Sql.DELETE_TOPIC_GROUPS,
-                    Sql.DELETE_TOPIC_MESSAGES)) {
+                    Sql.DELETE_TOPIC_MESSAGES,
+                    Sql.DELETE_TOPIC_SCHEDULED)) {
               try (PreparedStatement ps = c.prepareStatement(bind(sql))) {
                 ps.setString(1, topic);
                 ps.executeUpdate();

@@ -75,6 +75,8 @@ final class PgConsumer implements BackendConsumer {
 
   private long lastFullScan = System.nanoTime();
 
+  private final String moveSql;
+
   PgConsumer(PgBackend backend, ConsumerSpec spec, int gid) {
     this.backend = backend;
     this.spec = spec;
@@ -82,6 +84,7 @@ final class PgConsumer implements BackendConsumer {
     this.leaseMs = Math.max(1, spec.ackTimeout().toMillis());
     this.byKey = spec.ordering() == Ordering.KEY;
     this.leaseSql = Sql.bind(byKey ? Sql.LEASE_BY_KEY : Sql.LEASE, backend.settings());
+    this.moveSql = Sql.bind(Sql.MOVE_DUE, backend.settings());
   }
 
   String topic() {
@@ -131,6 +134,9 @@ final class PgConsumer implements BackendConsumer {
       if (full) {
         lastFullScan = System.nanoTime();
       }
+      if (full) {
+        moveDue();
+      }
       List<InboundRecord> got = lease(max, full ? 0 : cursor);
       if (!got.isEmpty() || closed) {
         return got;
@@ -155,6 +161,31 @@ final class PgConsumer implements BackendConsumer {
         }
       }
       heartbeatIfDue();
+    }
+  }
+
+  /**
+   * Publishes this topic's scheduled messages that are due, with each full scan (every {@code
+   * pollInterval}); the fan-out trigger then gives every group its rows and notifies. Any member of
+   * any group of the topic does it; a topic nobody consumes keeps its due messages scheduled until
+   * someone does.
+   */
+  private void moveDue() {
+    try {
+      backend
+          .pool()
+          .transaction(
+              c -> {
+                try (PreparedStatement ps = c.prepareStatement(moveSql)) {
+                  ps.setString(1, spec.topic());
+                  ps.setInt(2, 1000);
+                  ps.executeUpdate();
+                }
+                return null;
+              });
+    } catch (SQLException | RuntimeException e) {
+      throw PgErrors.map(
+          e, "publishing the due delayed messages of " + spec.topic(), backend.settings());
     }
   }
 

@@ -40,6 +40,7 @@ final class Publisher implements Runnable {
   private final Connections pool;
   private final PgSettings settings;
   private final String sql;
+  private final String scheduleSql;
   private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
   private volatile boolean closed;
   private Thread thread;
@@ -48,6 +49,7 @@ final class Publisher implements Runnable {
     this.pool = pool;
     this.settings = settings;
     this.sql = Sql.bind(Sql.PUBLISH, settings);
+    this.scheduleSql = Sql.bind(Sql.SCHEDULE, settings);
   }
 
   CompletableFuture<List<PublishReceipt>> publish(String topic, List<Message> messages) {
@@ -165,39 +167,111 @@ final class Publisher implements Runnable {
     jobs.forEach(j -> j.done.completeExceptionally(p));
   }
 
-  /** One transaction for {@code live}'s messages; completes their futures when it commits. */
+  /**
+   * One transaction for {@code live}'s messages, those with a delay into {@code scheduled}, the
+   * others into {@code messages}; completes their futures when it commits.
+   */
   private void insert(List<Job> live, int rows) throws SQLException {
-    String[] topic = new String[rows];
-    String[] id = new String[rows];
-    String[] key = new String[rows];
-    byte[][] payload = new byte[rows][];
-    String[] headers = new String[rows];
-    Long[] ts = new Long[rows];
+    long now = System.currentTimeMillis();
+    long[] delay = new long[rows];
+    int delayed = 0;
     int i = 0;
     for (Job j : live) {
       for (Message m : j.messages) {
-        topic[i] = j.topic;
-        id[i] = m.id();
-        key[i] = m.key();
-        payload[i] = Messages.payloadNoCopy(m);
-        headers[i] = HeadersJson.write(m.headers());
-        ts[i] = m.timestampMillis();
+        delay[i] = Messages.delayMillis(m, now);
+        if (delay[i++] > 0) {
+          delayed++;
+        }
+      }
+    }
+    Columns immediate = new Columns(rows - delayed);
+    Columns later = new Columns(delayed);
+    Long[] delays = new Long[delayed];
+    i = 0;
+    for (Job j : live) {
+      for (Message m : j.messages) {
+        if (delay[i] > 0) {
+          delays[later.n] = delay[i];
+          later.add(j.topic, m);
+        } else {
+          immediate.add(j.topic, m);
+        }
         i++;
       }
     }
-    long[] seqs = new long[rows];
+    long[] seqs = new long[immediate.n];
     pool.transaction(
         c -> {
-          insert(c, topic, id, key, payload, headers, ts, seqs);
+          if (immediate.n > 0) {
+            insert(
+                c,
+                immediate.topic,
+                immediate.id,
+                immediate.key,
+                immediate.payload,
+                immediate.headers,
+                immediate.ts,
+                seqs);
+          }
+          if (later.n > 0) {
+            schedule(c, later, delays);
+          }
           return null;
         });
     i = 0;
+    int s = 0;
     for (Job j : live) {
       List<PublishReceipt> receipts = new ArrayList<>(j.messages.size());
       for (Message m : j.messages) {
-        receipts.add(new PublishReceipt(j.topic, m.id(), Long.toString(seqs[i++])));
+        // A scheduled message has no seq until it is due and moved into messages.
+        receipts.add(
+            new PublishReceipt(j.topic, m.id(), delay[i++] > 0 ? "" : Long.toString(seqs[s++])));
       }
       j.done.complete(receipts);
+    }
+  }
+
+  /** The columns of some messages of a round, as the statements' arrays. */
+  private static final class Columns {
+    final String[] topic;
+    final String[] id;
+    final String[] key;
+    final byte[][] payload;
+    final String[] headers;
+    final Long[] ts;
+    int n;
+
+    Columns(int size) {
+      topic = new String[size];
+      id = new String[size];
+      key = new String[size];
+      payload = new byte[size][];
+      headers = new String[size];
+      ts = new Long[size];
+    }
+
+    void add(String t, Message m) {
+      topic[n] = t;
+      id[n] = m.id();
+      key[n] = m.key();
+      payload[n] = Messages.payloadNoCopy(m);
+      headers[n] = HeadersJson.write(m.headers());
+      ts[n] = m.timestampMillis();
+      n++;
+    }
+  }
+
+  private void schedule(Connection c, Columns m, Long[] delays) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(scheduleSql)) {
+      ps.setQueryTimeout((int) Math.max(1, settings.publishTimeout().toSeconds()));
+      ps.setArray(1, c.createArrayOf("text", m.topic));
+      ps.setArray(2, c.createArrayOf("int8", delays));
+      ps.setArray(3, c.createArrayOf("text", m.id));
+      ps.setArray(4, c.createArrayOf("text", m.key));
+      ps.setArray(5, c.createArrayOf("bytea", m.payload));
+      ps.setArray(6, c.createArrayOf("text", m.headers));
+      ps.setArray(7, c.createArrayOf("int8", m.ts));
+      ps.executeUpdate();
     }
   }
 

@@ -13,16 +13,24 @@ import java.sql.Statement;
 
 /**
  * Creates the schema on first use: under a transaction-level advisory lock (so buses opening at
- * once do not race), runs {@code schema-v1.sql} when {@code schema_version} has no row for it, and
- * refuses a schema written by a newer version of the backend. Stateless.
+ * once do not race), runs each script of {@link Sql#SCRIPTS} whose version {@code schema_version}
+ * has not reached yet, in order, and refuses a schema written by a newer version of the backend.
+ * Stateless.
  */
 final class Schema {
   private Schema() {}
 
+  /** Version 1's script, bound to {@code s}'s schema. */
   static String script(PgSettings s) {
-    try (InputStream in = Schema.class.getResourceAsStream(Sql.SCRIPT)) {
+    return script(s, 1);
+  }
+
+  /** The script that brings a schema to {@code version}, bound to {@code s}'s schema. */
+  static String script(PgSettings s, int version) {
+    String name = Sql.SCRIPTS.get(version - 1);
+    try (InputStream in = Schema.class.getResourceAsStream(name)) {
       if (in == null) {
-        throw new IllegalStateException(Sql.SCRIPT + " is missing from the backend's jar");
+        throw new IllegalStateException(name + " is missing from the backend's jar");
       }
       return Sql.bind(new String(in.readAllBytes(), StandardCharsets.UTF_8), s);
     } catch (IOException e) {
@@ -51,9 +59,9 @@ final class Schema {
                     + Sql.SCHEMA_VERSION
                     + ": upgrade polybus-backend-postgres");
           }
-          if (version < Sql.SCHEMA_VERSION) {
+          for (int v = version + 1; v <= Sql.SCHEMA_VERSION; v++) {
             try (Statement st = c.createStatement()) {
-              st.execute(script(s));
+              st.execute(script(s, v));
             }
           }
           return null;

@@ -1,5 +1,7 @@
 package io.polybus.postgres;
 
+import java.util.List;
+
 /**
  * Every statement the backend runs, in one place, as templates over {@code ${schema}} (the quoted
  * schema) and, for the script, {@code ${channel}}. docs/backend-postgres.md quotes the ones another
@@ -12,10 +14,35 @@ package io.polybus.postgres;
 final class Sql {
   private Sql() {}
 
-  /** The schema script, a resource of this package, applied once per schema (version 1). */
-  static final String SCRIPT = "schema-v1.sql";
+  /**
+   * The schema scripts, resources of this package: {@code SCRIPTS[v - 1]} brings a schema from
+   * version v - 1 to v, each applied once per schema, in order.
+   */
+  static final List<String> SCRIPTS = List.of("schema-v1.sql", "schema-v2.sql");
 
-  static final int SCHEMA_VERSION = 1;
+  static final int SCHEMA_VERSION = SCRIPTS.size();
+
+  /**
+   * Delayed publishes of a round, due by the server's clock. Parameters: topic, delay ms, id, key,
+   * payload, headers (JSON text), timestamp, as arrays of equal length.
+   */
+  static final String SCHEDULE =
+      "INSERT INTO ${schema}.scheduled (topic, due_at, id, msg_key, payload, headers, ts)"
+          + " SELECT t, now() + d * interval '1 millisecond', i, k, p, h::jsonb, ts"
+          + " FROM unnest(?::text[], ?::bigint[], ?::text[], ?::text[], ?::bytea[], ?::text[],"
+          + " ?::bigint[]) WITH ORDINALITY AS u(t, d, i, k, p, h, ts, n) ORDER BY n";
+
+  /**
+   * Publishes a topic's due scheduled messages, oldest due first: deleted from {@code scheduled}
+   * and inserted into {@code messages} in one statement (rows another mover holds are skipped), so
+   * each is published exactly once. Parameters: topic, max.
+   */
+  static final String MOVE_DUE =
+      "WITH due AS (DELETE FROM ${schema}.scheduled WHERE sid IN (SELECT sid FROM ${schema}.scheduled"
+          + " WHERE topic = ? AND due_at <= now() ORDER BY due_at, sid LIMIT ? FOR UPDATE SKIP LOCKED)"
+          + " RETURNING sid, topic, due_at, id, msg_key, payload, headers, ts)"
+          + " INSERT INTO ${schema}.messages (topic, id, msg_key, payload, headers, ts)"
+          + " SELECT topic, id, msg_key, payload, headers, ts FROM due ORDER BY due_at, sid";
 
   /**
    * A publish round: every queued message in one statement, numbered in array order. Parameters:
@@ -157,6 +184,8 @@ final class Sql {
   static final String DELETE_TOPIC_GROUPS = "DELETE FROM ${schema}.groups WHERE topic = ?";
 
   static final String DELETE_TOPIC_MESSAGES = "DELETE FROM ${schema}.messages WHERE topic = ?";
+
+  static final String DELETE_TOPIC_SCHEDULED = "DELETE FROM ${schema}.scheduled WHERE topic = ?";
 
   /** One bus at a time enforces retention on a schema. */
   static final String TRY_RETENTION_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext(?), 0)";

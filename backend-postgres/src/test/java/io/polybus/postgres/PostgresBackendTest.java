@@ -30,6 +30,41 @@ class PostgresBackendTest {
   static void dropSchema() {
     PgTestSupport.dropSchema(SCHEMA);
     PgTestSupport.dropSchema(SCHEMA + "_ds");
+    PgTestSupport.dropSchema(SCHEMA + "_v1");
+  }
+
+  /**
+   * A schema a bus of version 1 created (its script only) is brought to version 2 by the next bus
+   * that opens it, and delayed delivery then works there; the messages already in it stay.
+   */
+  @Test
+  void shouldUpgradeAVersionOneSchemaAndThenHoldDelayedMessagesUntilDue() throws Exception {
+    String schema = SCHEMA + "_v1";
+    PgSettings settings =
+        PostgresBackendProvider.settings(
+            io.polybus.PolybusOptions.parse("postgres://h/db?schema=" + schema), false);
+    try (java.sql.Connection c = PgTestSupport.connect();
+        java.sql.Statement st = c.createStatement()) {
+      st.execute(Schema.script(settings, 1));
+    }
+    try (Polybus bus = Polybus.connect(PgTestSupport.uri(schema, "pollInterval=50ms"))) {
+      Inbox inbox = new Inbox();
+      bus.subscribe("later", "g", inbox, SubscribeOptions.defaults());
+      long start = System.nanoTime();
+      Message delayed =
+          Message.builder().payload("in a second").deliverAfter(Duration.ofSeconds(1)).build();
+      assertThat(bus.publishAndWait("later", delayed).position()).isEmpty();
+      inbox.awaitSize(1, Duration.ofSeconds(10), "the delayed message");
+      assertThat(Duration.ofNanos(inbox.received().get(0).nanoTime() - start))
+          .isGreaterThanOrEqualTo(Duration.ofMillis(998));
+      try (java.sql.Connection c = PgTestSupport.connect();
+          java.sql.Statement st = c.createStatement();
+          java.sql.ResultSet rs =
+              st.executeQuery("SELECT max(version) FROM \"" + schema + "\".schema_version")) {
+        rs.next();
+        assertThat(rs.getInt(1)).isEqualTo(Sql.SCHEMA_VERSION);
+      }
+    }
   }
 
   @Test

@@ -50,12 +50,24 @@ class PostgresDocsTest {
         PostgresBackendProvider.settings(io.polybus.PolybusOptions.parse("postgres://h/db"), false);
     for (String template :
         List.of(
-            Sql.PUBLISH, Sql.LEASE, Sql.LEASE_BY_KEY, Sql.ACK, Sql.RELEASE, Sql.EXTEND, Sql.LAG)) {
+            Sql.PUBLISH,
+            Sql.SCHEDULE,
+            Sql.MOVE_DUE,
+            Sql.LEASE,
+            Sql.LEASE_BY_KEY,
+            Sql.ACK,
+            Sql.RELEASE,
+            Sql.EXTEND,
+            Sql.LAG)) {
       String sql = normalize(Sql.bind(template, defaults));
       assertThat(doc).as("docs/backend-postgres.md quotes the statement").contains(sql);
     }
-    String script = normalize(Schema.script(defaults));
-    assertThat(doc).as("docs/backend-postgres.md quotes the schema script").contains(script);
+    for (int v = 1; v <= Sql.SCHEMA_VERSION; v++) {
+      String script = normalize(Schema.script(defaults, v));
+      assertThat(doc)
+          .as("docs/backend-postgres.md quotes the schema script of version %d", v)
+          .contains(script);
+    }
   }
 
   @Test

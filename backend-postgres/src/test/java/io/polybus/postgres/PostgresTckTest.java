@@ -37,6 +37,7 @@ class PostgresTckTest implements PolybusTck {
         .lagAccuracy(ConsumerLag.Accuracy.EXACT)
         .maxPayloadBytes(1 << 20)
         .maxHeaders(64)
+        .maxDeliveryDelay(java.time.Duration.ofDays(30))
         .build();
   }
 
