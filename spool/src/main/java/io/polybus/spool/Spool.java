@@ -327,7 +327,7 @@ public final class Spool implements Polybus {
           Level.INFO,
           "spool {0}: {1} messages left by an earlier process in {2}; forwarding them first",
           dir,
-          lag,
+          Long.toString(lag),
           p.getFileName());
     }
     if (Files.isDirectory(dir.resolve(PARKED_DIR))) {
@@ -830,7 +830,7 @@ public final class Spool implements Polybus {
               Level.INFO,
               "spool {0}: forwarding again after {1} failed attempts",
               dir,
-              consecutiveFailures);
+              Integer.toString(consecutiveFailures));
         }
         consecutiveFailures = 0;
         brokerDown = false;
@@ -867,7 +867,7 @@ public final class Spool implements Polybus {
           dir,
           r.message.id(),
           r.topic,
-          n,
+          Integer.toString(n),
           failure.toString());
     }
   }
@@ -898,7 +898,7 @@ public final class Spool implements Polybus {
         d.message().id(),
         r == null ? "?" : r.topic,
         r == null ? d.message().key() : r.message.key(),
-        d.attempt(),
+        Integer.toString(d.attempt()),
         failure.toString());
     if (d.ack()) {
       synchronized (lock) {
@@ -1137,7 +1137,7 @@ public final class Spool implements Polybus {
               Level.WARNING,
               "spool {0}: closing with {1} direct publishes still unconfirmed",
               dir,
-              directBatchesInFlight);
+              Integer.toString(directBatchesInFlight));
           break;
         }
         try {

@@ -20,7 +20,7 @@ import java.util.stream.Stream;
  * KafkaBrokerRestartTest} does), so that a test can stop and start it; the shared broker on 9092 is
  * never touched. Not thread-safe.
  */
-final class PrivateKafka implements AutoCloseable {
+final class PrivateKafka implements PrivateBroker {
   private static final Path LIB =
       Path.of(System.getProperty("polybus.kafka.lib", "../build/kafka/lib"));
 
@@ -52,7 +52,8 @@ final class PrivateKafka implements AutoCloseable {
     return k;
   }
 
-  String uri() {
+  @Override
+  public String uri() {
     return "kafka://127.0.0.1:" + port;
   }
 
@@ -99,7 +100,8 @@ final class PrivateKafka implements AutoCloseable {
   }
 
   /** Starts the broker (again) and waits until it answers. */
-  void start() throws Exception {
+  @Override
+  public void start() throws Exception {
     broker =
         java("kafka.Kafka", dir.resolve("server.properties").toString())
             .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("kafka.log").toFile()))
@@ -115,7 +117,8 @@ final class PrivateKafka implements AutoCloseable {
   }
 
   /** Stops the broker (SIGTERM, then SIGKILL after 30 s); its data stays for the next start. */
-  void stop() throws InterruptedException {
+  @Override
+  public void stop() throws InterruptedException {
     if (broker != null && broker.isAlive()) {
       broker.destroy();
       if (!broker.waitFor(30, TimeUnit.SECONDS)) {
