@@ -251,7 +251,6 @@ public final class Spool implements Polybus {
     Objects.requireNonNull(bus, "bus");
     Objects.requireNonNull(options, "options");
     Path dir = options.directory().toAbsolutePath().normalize();
-    SpoolOptions opts = options;
     FileChannel channel = null;
     FileLock fileLock;
     try {
@@ -287,8 +286,8 @@ public final class Spool implements Polybus {
             + "&maxPayload="
             + maxPayload
             + "&fsync="
-            + (opts.syncWrites() ? "sync" : "none");
-    Spool spool = new Spool(bus, opts, dir, channel, fileLock, segment, params);
+            + (options.syncWrites() ? "sync" : "none");
+    Spool spool = new Spool(bus, options, dir, channel, fileLock, segment, params);
     try {
       spool.start();
     } catch (RuntimeException e) {
@@ -334,8 +333,7 @@ public final class Spool implements Polybus {
       parkedLog = Polybus.connect(logUri(dir.resolve(PARKED_DIR)));
     }
     current = newGeneration(newest);
-    Generation first = legacy.isEmpty() ? current : legacy.peek();
-    first.forwarder.resume();
+    activate(legacy.isEmpty() ? current : legacy.peek());
     maintenance.scheduleWithFixedDelay(
         this::maintain, MAINTENANCE_MILLIS, MAINTENANCE_MILLIS, TimeUnit.MILLISECONDS);
   }
@@ -364,36 +362,46 @@ public final class Spool implements Polybus {
     return sb + logParameters;
   }
 
-  /**
-   * Opens a generation's log and its forwarder, paused. The forwarder's group is created here,
-   * before anything is appended, so that the log's lag counts every record from the first.
-   */
+  /** Opens a generation's log, without its forwarder. */
   private Generation openGeneration(Path p, long created, boolean isLegacy) {
-    Polybus log = Polybus.connect(logUri(p));
-    Generation g = new Generation(p, created, log, isLegacy);
-    try {
-      Duration ackTimeout = options.sendTimeout().multipliedBy(2);
-      SubscribeOptions so =
-          SubscribeOptions.builder()
-              .ordering(Ordering.KEY)
-              .concurrency(options.forwarderConcurrency())
-              .retryPolicy(retry)
-              .startFrom(StartFrom.EARLIEST)
-              .maxBatchSize(BATCH)
-              .maxBatchWait(Duration.ofMillis(5))
-              .ackTimeout(
-                  ackTimeout.compareTo(Duration.ofSeconds(30)) < 0
-                      ? Duration.ofSeconds(30)
-                      : ackTimeout)
-              .build();
-      BatchHandler handler = batch -> forward(g, batch);
-      Subscription s = log.subscribeBatch(TOPIC, GROUP, handler, so);
+    return new Generation(p, created, Polybus.connect(logUri(p)), isLegacy);
+  }
+
+  /**
+   * Subscribes the forwarder of {@code g}. A new generation's is subscribed (and paused while a
+   * backlog goes first) when it is created, before anything is appended, so that its group exists
+   * and the log's lag counts every record from the first; a backlog's is subscribed when its turn
+   * comes, since a subscription may deliver before it could be paused.
+   */
+  private void subscribeForwarder(Generation g, boolean paused) {
+    Duration ackTimeout = options.sendTimeout().multipliedBy(2);
+    SubscribeOptions so =
+        SubscribeOptions.builder()
+            .ordering(Ordering.KEY)
+            .concurrency(options.forwarderConcurrency())
+            .retryPolicy(retry)
+            .startFrom(StartFrom.EARLIEST)
+            .maxBatchSize(BATCH)
+            .maxBatchWait(Duration.ofMillis(5))
+            .ackTimeout(
+                ackTimeout.compareTo(Duration.ofSeconds(30)) < 0
+                    ? Duration.ofSeconds(30)
+                    : ackTimeout)
+            .build();
+    BatchHandler handler = batch -> forward(g, batch);
+    Subscription s = g.log.subscribeBatch(TOPIC, GROUP, handler, so);
+    if (paused) {
       s.pause();
-      g.forwarder = s;
-      return g;
-    } catch (RuntimeException e) {
-      log.close();
-      throw e;
+    }
+    g.forwarder = s;
+  }
+
+  /** Lets the forwarder of {@code g} run: its turn has come. */
+  private void activate(Generation g) {
+    if (g.forwarder == null) {
+      subscribeForwarder(g, false);
+    } else {
+      g.forwarder.resume();
     }
   }
 
@@ -405,7 +413,14 @@ public final class Spool implements Polybus {
       created++;
       p = dir.resolve(Generation.name(created));
     }
-    return openGeneration(p, created, false);
+    Generation g = openGeneration(p, created, false);
+    try {
+      subscribeForwarder(g, true);
+    } catch (RuntimeException e) {
+      g.close();
+      throw e;
+    }
+    return g;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -950,7 +965,7 @@ public final class Spool implements Polybus {
           lock.notifyAll();
         }
         LOG.log(Level.INFO, "spool {0}: forwarded what {1} held", dir, head.dir.getFileName());
-        next.forwarder.resume();
+        activate(next);
         return;
       }
       maybeRotate();
@@ -985,7 +1000,7 @@ public final class Spool implements Polybus {
       next.delete();
       return;
     }
-    next.forwarder.resume();
+    activate(next);
     old.close();
     old.delete();
   }

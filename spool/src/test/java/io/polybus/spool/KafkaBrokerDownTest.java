@@ -58,6 +58,8 @@ class KafkaBrokerDownTest {
             "check",
             inbox,
             SubscribeOptions.builder().startFrom(StartFrom.EARLIEST).build());
+        List<String> firstGeneration = generations(dir);
+        assertThat(firstGeneration).hasSize(1);
 
         Map<String, Message> published = new HashMap<>();
         List<CompletableFuture<PublishReceipt>> direct = new ArrayList<>();
@@ -144,6 +146,15 @@ class KafkaBrokerDownTest {
           }
         }
         SpoolTest.assertInKeyOrder(delivered);
+        // Drained after more than a segment was spooled: the spool moved on to a new generation
+        // and deleted the old one, so its disk use shrinks back.
+        Await.until(
+            Duration.ofSeconds(10),
+            () -> "a new generation instead of " + firstGeneration + ": " + generations(dir),
+            () -> {
+              List<String> now = generations(dir);
+              return now.size() == 1 && !now.equals(firstGeneration);
+            });
         System.out.printf(
             "broker down: %d published, %d spooled, bound hit at %d, %d delivered%n",
             published.size(), spooled, n, delivered.size());
@@ -151,10 +162,18 @@ class KafkaBrokerDownTest {
     }
   }
 
+  private static List<String> generations(Path dir) {
+    try (java.util.stream.Stream<Path> s = java.nio.file.Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("gen-")).toList();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   private static Message message(int i) {
     return Message.builder()
         .key("k" + (i % KEYS))
-        .payload("m" + i)
+        .payload(("m" + i + " ").repeat(2000)) // about 12 KB: 1,500 of them pass a 16 MiB segment
         .header("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
         .header("n", Integer.toString(i))
         .timestampMillis(1_700_000_000_000L + i)

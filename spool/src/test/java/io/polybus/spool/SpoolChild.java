@@ -39,7 +39,7 @@ public final class SpoolChild {
             .sendTimeout(Duration.ofSeconds(10))
             .retryBackoff(Duration.ofMillis(100), Duration.ofSeconds(2))
             .build();
-    try (Spool spool = Spool.open(Polybus.connect(uri), options);
+    try (Spool spool = Spool.open(connect(uri), options);
         PrintStream file =
             new PrintStream(
                 new FileOutputStream(out.toFile(), true), false, StandardCharsets.UTF_8)) {
@@ -80,6 +80,25 @@ public final class SpoolChild {
       System.out.println("drained, pending " + spool.pending().messages());
     }
     System.out.println("done");
+  }
+
+  /**
+   * A bus on {@code uri}, retrying while the broker is down: a RabbitMQ bus connects when it is
+   * opened (a Kafka bus does not), so a process starting during an outage waits here.
+   */
+  private static Polybus connect(String uri) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (true) {
+      try {
+        return Polybus.connect(uri);
+      } catch (io.polybus.PolybusException e) {
+        if (!e.isTransient() || System.nanoTime() > deadline) {
+          throw e;
+        }
+        System.out.println("cannot connect yet: " + e);
+        Thread.sleep(500);
+      }
+    }
   }
 
   static Message message(int i) {
