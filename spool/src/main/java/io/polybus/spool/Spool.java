@@ -177,6 +177,13 @@ public final class Spool implements Polybus {
   private final String logParameters;
   private final ScheduledExecutorService maintenance;
 
+  /**
+   * Sends the batches that a completion released (the next messages of a key): a completion may run
+   * on the broker client's I/O thread, which must not be made to publish (Kafka's send blocks there
+   * when its buffer is full).
+   */
+  private final java.util.concurrent.ExecutorService sender;
+
   private final Object lock = new Object();
 
   // Everything below is guarded by `lock`.
@@ -228,6 +235,13 @@ public final class Spool implements Polybus {
             .multiplier(2)
             .jitter(0.1)
             .build();
+    this.sender =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "polybus-spool-send-" + dir.getFileName());
+              t.setDaemon(true);
+              return t;
+            });
     this.maintenance =
         Executors.newSingleThreadScheduledExecutor(
             r -> {
@@ -704,7 +718,7 @@ public final class Spool implements Polybus {
                   + ")",
               e);
     }
-    Effects fx = new Effects();
+    Effects fx = new Effects(sender);
     synchronized (lock) {
       directBatchesInFlight--;
       if (e == null) {
@@ -1164,8 +1178,10 @@ public final class Spool implements Polybus {
       }
     }
     maintenance.shutdownNow();
+    sender.shutdown();
     try {
       maintenance.awaitTermination(30, TimeUnit.SECONDS);
+      sender.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -1192,6 +1208,7 @@ public final class Spool implements Polybus {
   /** Undoes a failed {@link #open}: closes what was opened, not the wrapped bus. */
   private void abandon() {
     maintenance.shutdownNow();
+    sender.shutdownNow();
     for (Generation g : legacy) {
       closeQuietly(g::close);
     }
@@ -1338,8 +1355,31 @@ public final class Spool implements Polybus {
   private final class Effects {
     private final List<Runnable> actions = new ArrayList<>();
 
+    /** Where sends run, or null for the calling thread. */
+    private final java.util.concurrent.Executor sends;
+
+    Effects() {
+      this(null);
+    }
+
+    Effects(java.util.concurrent.Executor sends) {
+      this.sends = sends;
+    }
+
     void send(Batch b) {
-      actions.add(() -> Spool.this.send(b));
+      if (sends == null) {
+        actions.add(() -> Spool.this.send(b));
+      } else {
+        actions.add(() -> submit(b));
+      }
+    }
+
+    private void submit(Batch b) {
+      try {
+        sends.execute(() -> Spool.this.send(b));
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        Spool.this.send(b); // closing: the executor is gone, send from here
+      }
     }
 
     void complete(CompletableFuture<PublishReceipt> f, PublishReceipt r) {
