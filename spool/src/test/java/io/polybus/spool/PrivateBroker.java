@@ -10,4 +10,8 @@ interface PrivateBroker extends AutoCloseable {
 
   /** Starts it again and waits until it answers. */
   void start() throws Exception;
+
+  /** Stops it and deletes its files. */
+  @Override
+  void close() throws java.io.IOException;
 }
