@@ -54,6 +54,13 @@ public @interface PolybusListener {
   /** Unsettled deliveries this listener may hold, 1 to 1,000,000. */
   String maxInFlight() default "";
 
+  /**
+   * {@code true} to read the topic's high-priority lane too, and first ({@code
+   * SubscribeOptions.priority}); every listener of a topic that gets high-priority messages needs
+   * it.
+   */
+  String priority() default "";
+
   /** {@code key} or {@code none}; by default {@code key} where the backend orders by key. */
   String ordering() default "";
 

@@ -159,6 +159,7 @@ public final class PolybusListenerAnnotationProcessor
     try {
       set(a.concurrency(), Integer::parseInt, b::concurrency);
       set(a.maxInFlight(), Integer::parseInt, b::maxInFlight);
+      set(a.priority(), PolybusListenerAnnotationProcessor::strictBoolean, b::priority);
       set(a.ordering(), s -> Ordering.valueOf(s.toUpperCase(Locale.ROOT)), b::ordering);
       set(a.ackMode(), s -> AckMode.valueOf(s.toUpperCase(Locale.ROOT)), b::ackMode);
       set(a.deadLetterTopic(), s -> s, b::deadLetterTopic);
@@ -183,6 +184,13 @@ public final class PolybusListenerAnnotationProcessor
     if (!v.isEmpty()) {
       target.accept(parse.apply(v));
     }
+  }
+
+  private static boolean strictBoolean(String v) {
+    if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("false")) {
+      return Boolean.parseBoolean(v);
+    }
+    throw new IllegalArgumentException("priority must be true or false, was '" + v + "'");
   }
 
   private boolean bool(String raw, boolean otherwise) {

@@ -97,6 +97,22 @@ class MisconfigurationTest {
   }
 
   @Test
+  void aListenerCanBeToldToReadPrioritiesAndANonBooleanPriorityFailsStartup() {
+    runner
+        .withPropertyValues("polybus.listeners.email.priority=true")
+        .run(
+            c -> {
+              assertThat(c).hasNotFailed();
+              assertThat(c.getBean(PolybusListenerRegistry.class).listeners())
+                  .singleElement()
+                  .satisfies(l -> assertThat(l.options()).contains("priority=true"));
+            });
+    runner
+        .withPropertyValues("polybus.listeners.email.priority=maybe")
+        .run(c -> assertThat(c).hasFailed());
+  }
+
+  @Test
   void aNativeSettingTheBackendRefusesFailsStartupNamingIt() {
     runner
         .withPropertyValues("polybus.mem.anything=1")

@@ -111,6 +111,9 @@ public class PolybusProperties {
     /** Unsettled deliveries this listener may hold, 1 to 1,000,000. */
     private Integer maxInFlight;
 
+    /** Whether the listener reads the topic's high-priority lane too, and first. */
+    private Boolean priority;
+
     /** KEY or NONE. */
     private Ordering ordering;
 
@@ -161,6 +164,14 @@ public class PolybusProperties {
 
     public void setMaxInFlight(Integer maxInFlight) {
       this.maxInFlight = maxInFlight;
+    }
+
+    public Boolean getPriority() {
+      return priority;
+    }
+
+    public void setPriority(Boolean priority) {
+      this.priority = priority;
     }
 
     public Ordering getOrdering() {

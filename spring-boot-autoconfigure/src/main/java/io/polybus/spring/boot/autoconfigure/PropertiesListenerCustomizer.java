@@ -36,6 +36,9 @@ final class PropertiesListenerCustomizer implements PolybusListenerCustomizer {
     if (p.getMaxInFlight() != null) {
       b.maxInFlight(p.getMaxInFlight());
     }
+    if (p.getPriority() != null) {
+      b.priority(p.getPriority());
+    }
     if (p.getOrdering() != null) {
       b.ordering(p.getOrdering());
     }
