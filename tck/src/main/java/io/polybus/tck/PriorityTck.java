@@ -58,7 +58,9 @@ public interface PriorityTck extends TckContext {
               .concurrency(1)
               .maxInFlight(maxInFlight)
               .build());
-      Message first = Message.of("first");
+      // The first message is a high-priority one: that it arrives proves the lane's member is
+      // reading (a partitioned backend's member may need a moment to take its partitions).
+      Message first = Message.builder().payload("first").priority(Priority.HIGH).build();
       bus.publishAndWait(topic, first);
       assertThat(holding.await(timeouts().await().toSeconds(), TimeUnit.SECONDS))
           .as("the first message reached the handler")
@@ -79,9 +81,10 @@ public interface PriorityTck extends TckContext {
       assertDeliveredExactlyOnce(inbox, all, "the first, the backlog and the urgent messages");
 
       List<String> order = inbox.ids();
-      // The first, what the window already held, the urgent ones; a little slack for a lane whose
-      // first fetch was still under way when the handler became free.
-      int bound = 1 + maxInFlight + urgent + 5;
+      // The first, what the window already held, the urgent ones; slack for a lane whose fetch was
+      // still under way when the handler became free (a loaded machine). Without priority the
+      // urgent ones come last, at 32 to 36.
+      int bound = 1 + maxInFlight + urgent + 10;
       for (Message m : high) {
         assertThat(order.indexOf(m.id()))
             .as(
