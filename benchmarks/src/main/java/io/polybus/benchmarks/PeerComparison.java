@@ -100,8 +100,8 @@ import org.springframework.util.backoff.FixedBackOff;
  *
  * <p>Usage: {@code PeerComparison [--scenario A,A-hex,B,C] [--messages N (all chosen scenarios)]
  * [--rounds 3] [--warmup 1] [--systems polybus,pc,spring,raw] [--threads 64] [--max-in-flight 4096]
- * [--spring-concurrency 4] [--bootstrap 127.0.0.1:9092] [--timeout-seconds 600]}. Not thread-safe;
- * one run per JVM.
+ * [--spring-concurrency 4] [--bootstrap 127.0.0.1:9092] [--timeout-seconds 600] [--pc-ordering
+ * KEY]}. Not thread-safe; one run per JVM.
  */
 public final class PeerComparison {
   private static final int PAYLOAD = 100;
@@ -193,6 +193,10 @@ public final class PeerComparison {
   private int springConcurrency = 4;
   private long timeoutSeconds = 600;
 
+  /** KEY; UNORDERED only to see the order check fail (it does: the run ends with an error). */
+  private ParallelConsumerOptions.ProcessingOrder pcOrdering =
+      ParallelConsumerOptions.ProcessingOrder.KEY;
+
   /** Names every topic and group of this invocation starts with, so that cleanup finds them all. */
   private final String prefix = "peers-" + UUID.randomUUID().toString().substring(0, 6);
 
@@ -256,6 +260,9 @@ public final class PeerComparison {
           break;
         case "--timeout-seconds":
           timeoutSeconds = Long.parseLong(v);
+          break;
+        case "--pc-ordering":
+          pcOrdering = ParallelConsumerOptions.ProcessingOrder.valueOf(v.toUpperCase(Locale.ROOT));
           break;
         default:
           throw new IllegalArgumentException("unknown argument " + args[i]);
@@ -452,7 +459,7 @@ public final class PeerComparison {
     ParallelConsumerOptions<byte[], byte[]> options =
         ParallelConsumerOptions.<byte[], byte[]>builder()
             .consumer(consumer)
-            .ordering(ParallelConsumerOptions.ProcessingOrder.KEY)
+            .ordering(pcOrdering)
             .maxConcurrency(threadsOf(Peer.PC, sc))
             .commitMode(ParallelConsumerOptions.CommitMode.PERIODIC_CONSUMER_ASYNCHRONOUS)
             .defaultMessageRetryDelay(BACKOFF)
