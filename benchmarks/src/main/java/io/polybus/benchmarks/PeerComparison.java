@@ -318,6 +318,10 @@ public final class PeerComparison {
     for (Map.Entry<Scenario, Map<Peer, Results>> e : all.entrySet()) {
       printSummary(e.getKey(), e.getValue());
     }
+    System.out.flush();
+    // A peer's library leaves a non-daemon thread behind (the full run of 2026-12-03 printed its
+    // tables and then did not exit for ten minutes): every system was closed above, so end here.
+    System.exit(0);
   }
 
   private Map<Peer, Results> runScenario(Scenario sc) throws Exception {
