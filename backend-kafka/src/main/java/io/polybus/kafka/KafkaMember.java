@@ -41,14 +41,25 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * <h2>Flow</h2>
  *
  * Records of different keys in one partition are handed out together and run in parallel on the
- * runtime's threads; the runtime keeps one key in order. While records fetched from Kafka wait here
- * for room in the runtime, every partition is paused, and {@code KafkaConsumer.poll} keeps being
- * called (the runtime polls at least every {@code ackTimeout / 3}), so the member is never dropped
- * for exceeding {@code max.poll.interval.ms}. A poll that has records fills itself up to what the
- * runtime asked for from what Kafka has fetched already (further {@code KafkaConsumer.poll} calls
- * that do not wait), so a backlog reaches the runtime in large batches while a {@code
- * KafkaConsumer.poll} still returns at most 500 records. Commits are asynchronous, at most every
- * {@code commitInterval}; synchronous on revocation and on close.
+ * runtime's threads; the runtime keeps one key in order. Fetched records wait here in one lane per
+ * partition, and a lane that holds a fetch's worth of bytes pauses its partition, so {@code
+ * KafkaConsumer.poll} keeps being called (the runtime polls at least every {@code ackTimeout / 3})
+ * and the member is never dropped for exceeding {@code max.poll.interval.ms}. A poll that has
+ * records fills itself up to what the runtime asked for from what Kafka has fetched already
+ * (further {@code KafkaConsumer.poll} calls that do not wait), so a backlog reaches the runtime in
+ * large batches while a {@code KafkaConsumer.poll} still returns at most 500 records. Commits are
+ * asynchronous, at most every {@code commitInterval}; synchronous on revocation and on close.
+ *
+ * <h2>Fairness between partitions</h2>
+ *
+ * {@code KafkaConsumer.poll} returns one partition's fetched run (up to {@code
+ * max.partition.fetch.bytes}, thousands of small records) before it starts the next, so a backlog
+ * handed out in that order keeps every handler thread on one partition while ready messages of the
+ * others wait. Pausing a full lane makes Kafka return the other partitions' runs, which it keeps
+ * while their partitions are paused, and the records are handed out oldest first by their Kafka
+ * timestamps, a record at a time across the lanes: a backlog across partitions is handled in about
+ * the order it was written, and a partition that fell behind (its fetch came late) catches up
+ * rather than staying behind.
  *
  * <h2>Rebalancing</h2>
  *
@@ -63,7 +74,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * <h2>Threads</h2>
  *
  * {@link #poll} runs on one thread at a time and owns the {@code KafkaConsumer}, the fetch buffer
- * ({@link #ready}) and the {@link PartitionLeases}; the settling calls of records ({@link
+ * ({@link #lanes}) and the {@link PartitionLeases}; the settling calls of records ({@link
  * KRecord#ack()} etc.) come from any thread and only touch what {@link PartitionLeases} lets them;
  * {@link #close()} takes the poll lock, so it never touches the consumer while a poll is running.
  */
@@ -79,6 +90,17 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
 
   private static final long IDLE_KAFKA_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
+  /**
+   * While some lane is not full, a poll served from the lanes asks Kafka for more first, at most
+   * this often: so a lane is topped up (and its partition's next fetch sent) well before it runs
+   * dry, while a caught-up partition, which has nothing, costs at most one {@code
+   * KafkaConsumer.poll} (microseconds) per interval.
+   */
+  private static final long TOP_UP_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
+  /** The longest the other lanes wait for a just-assigned partition's first fetch: see perLane. */
+  private static final long HOLD_BACK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
   private final KafkaBackend backend;
   private final ConsumerSpec spec;
   private final KafkaConsumer<byte[], byte[]> consumer;
@@ -86,15 +108,26 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
   private final PartitionLeases leases = new PartitionLeases();
 
   /**
-   * Fetched records not handed out yet, as Kafka returned them (one run of one partition each), in
-   * fetch order. A record becomes a {@link KRecord} in its partition's state only when it is handed
-   * out: the poll thread is this subscription's bottleneck, and records waiting here need no state
-   * of their own (the committed offset stops at the first of them because {@link
+   * Fetched records not handed out yet: a lane per partition that had records, each holding its
+   * runs as Kafka returned them. A record becomes a {@link KRecord} in its partition's state only
+   * when it is handed out: the poll thread is this subscription's bottleneck, and records waiting
+   * here need no state of their own (the committed offset stops at the first of them because {@link
    * PartitionState#nextOffset} has not passed it yet).
    */
-  private final ArrayDeque<Fetched> ready = new ArrayDeque<>();
+  private final ArrayList<Lane> lanes = new ArrayList<>();
 
-  /** The records in {@link #ready}. */
+  private final java.util.IdentityHashMap<PartitionState, Lane> laneOf =
+      new java.util.IdentityHashMap<>();
+
+  /**
+   * Where {@link #take} starts looking for the oldest record: after the lane it took the last from.
+   */
+  private int nextLane;
+
+  /** When {@link #unheard()} last became true ({@code System.nanoTime}), or -1 while false. */
+  private long unheardSince = -1;
+
+  /** The records in all {@link #lanes}. */
   private int readyCount;
 
   /**
@@ -106,8 +139,11 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
 
   private final long commitIntervalNanos;
   private final int maxPollRecords;
+
+  /** A lane holding this many bytes of keys and values pauses its partition. */
+  private final long laneBytes;
+
   private volatile boolean closed;
-  private boolean paused;
   private boolean joined;
   private long lastKafkaPoll;
   private long lastCommit;
@@ -122,17 +158,34 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
     String reset = spec.startFrom() == StartFrom.LATEST ? "latest" : "earliest";
     int maxPoll = Math.max(1, Math.min(MAX_POLL_RECORDS, spec.maxInFlight()));
     this.maxPollRecords = maxPoll;
+    Map<String, Object> config = backend.settings.consumer(spec.group(), reset, maxPoll);
+    this.laneBytes = laneBytes(config);
     try {
       this.consumer =
-          new KafkaConsumer<>(
-              backend.settings.consumer(spec.group(), reset, maxPoll),
-              new ByteArrayDeserializer(),
-              new ByteArrayDeserializer());
+          new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     } catch (KafkaException e) {
       throw KafkaErrors.map("creating a Kafka consumer for group " + spec.group(), e);
     }
     consumer.subscribe(List.of(spec.topic()), this);
     awaitFirstAssignment();
+  }
+
+  /**
+   * One fetch of one partition ({@code max.partition.fetch.bytes}): a lane that takes a whole fetch
+   * empties Kafka's buffer of that partition, so the next fetch is under way while the lane hands
+   * the records out, and all partitions are read at once without waiting a round trip whenever
+   * their fetches run out together.
+   */
+  private static long laneBytes(Map<String, Object> config) {
+    Object v = config.get("max.partition.fetch.bytes");
+    if (v == null) {
+      return 1024 * 1024; // the client's default
+    }
+    try {
+      return Math.max(1, Long.parseLong(v.toString().trim()));
+    } catch (NumberFormatException e) {
+      return 1024 * 1024; // the consumer refuses it with its own message
+    }
   }
 
   /**
@@ -189,7 +242,8 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
       }
       leases.advanceAll();
       if (max <= 0) {
-        // Heartbeat: keep the membership and rebalances going; fetch no more than one batch ahead.
+        // Heartbeat: keep the membership and rebalances going; fetch no more than a batch per
+        // partition ahead.
         adjustPause();
         kafkaPoll(Duration.ZERO);
         maybeCommit();
@@ -197,14 +251,35 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
       }
       List<InboundRecord> out = new ArrayList<>(Math.min(max, 2048));
       handingOut = out;
-      take(out, max);
-      if (out.isEmpty()) {
+      boolean woken = false;
+      if (System.nanoTime() - lastKafkaPoll > TOP_UP_NANOS && !allLanesFull()) {
+        woken = !fill();
+      }
+      int perLane = perLane(unheard());
+      take(out, max, perLane);
+      // Fill the call up from what Kafka has fetched already, without waiting: the runtime hands
+      // each call's records to its workers at once, and a hand-over that wakes an idle worker was
+      // seen to preempt this thread about once per call; a backlog read in calls of 500 records
+      // lost a tenth of its rate to that. Every lane is topped up before the records are taken, so
+      // that the call holds every partition's share.
+      while (out.size() < max && !closed && !woken) {
+        int before = out.size();
+        woken = !fill();
+        take(out, max, perLane);
+        if (out.size() == before) {
+          break;
+        }
+      }
+      if (out.isEmpty() && !woken) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        adjustPause();
         while (!closed) {
           long left = deadline - System.nanoTime();
-          boolean woken = !kafkaPoll(Duration.ofNanos(Math.max(0, left)));
-          take(out, max);
+          adjustPause();
+          woken = !kafkaPoll(Duration.ofNanos(Math.max(0, left)));
+          if (!woken && readyCount > 0) {
+            woken = !fill();
+          }
+          take(out, max, perLane);
           if (!out.isEmpty() || woken || System.nanoTime() >= deadline) {
             break;
           }
@@ -212,24 +287,9 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
           maybeCommit();
         }
       } else if (System.nanoTime() - lastKafkaPoll > IDLE_KAFKA_POLL_NANOS) {
+        // Served from the lanes alone: Kafka still needs polling, for rebalances and commits.
         adjustPause();
         kafkaPoll(Duration.ZERO);
-      }
-      // Fill the call up from what Kafka has fetched already, without waiting: the runtime hands
-      // each call's records
-      // to its workers at once, and a hand-over that wakes an idle worker was seen to preempt this
-      // thread about once
-      // per call; a backlog read in calls of 500 records lost a tenth of its rate to that.
-      while (!out.isEmpty() && out.size() < max && !closed) {
-        int before = out.size();
-        adjustPause();
-        if (!kafkaPoll(Duration.ZERO)) {
-          break; // woken up
-        }
-        take(out, max);
-        if (out.size() == before) {
-          break;
-        }
       }
       adjustPause();
       maybeCommit();
@@ -240,34 +300,161 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
     }
   }
 
-  /** Hands out released records first, then fetched ones, up to {@code max} in all. */
-  private void take(List<InboundRecord> out, int max) {
+  /**
+   * How many records each lane may hand out: while a partition just assigned has not had its first
+   * fetch back, at most a poll's worth more from each other lane, for at most {@link
+   * #HOLD_BACK_NANOS}. Otherwise the first partition to arrive fills the whole room when a member
+   * starts, and the others' records, written as early, wait behind it; the bound in time keeps a
+   * partition whose fetches fail from stopping the others. A partition whose next fetch is merely
+   * under way does not hold the others back: it catches up by the timestamps when it comes.
+   */
+  private int perLane(boolean unheard) {
+    if (!unheard) {
+      unheardSince = -1;
+      return Integer.MAX_VALUE;
+    }
+    long now = System.nanoTime();
+    if (unheardSince < 0) {
+      unheardSince = now;
+      for (int i = 0, n = lanes.size(); i < n; i++) {
+        lanes.get(i).takenNow = 0;
+      }
+    }
+    return now - unheardSince < HOLD_BACK_NANOS ? maxPollRecords : Integer.MAX_VALUE;
+  }
+
+  /** Whether every owned partition's lane holds a fetch's worth (so its fetching is paused). */
+  private boolean allLanesFull() {
+    if (lanes.size() < leases.states().size()) {
+      return false;
+    }
+    for (int i = 0, n = lanes.size(); i < n; i++) {
+      if (lanes.get(i).bytes < laneBytes) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Whether some owned partition has no record waiting here and Kafka has not said yet how many it
+   * has (no fetch of it came back since it was assigned).
+   */
+  private boolean unheard() {
+    for (PartitionState ps : leases.states()) {
+      Lane lane = laneOf.get(ps);
+      if ((lane == null || lane.count == 0) && consumer.currentLag(ps.tp).isEmpty()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Tops the lanes up from what Kafka has fetched already, without waiting: polls while a poll
+   * brings records, pausing each lane as it fills, at most once per lane and once more. False when
+   * a poll was woken up.
+   */
+  private boolean fill() {
+    for (int i = 0; i <= lanes.size() && !closed; i++) {
+      adjustPause();
+      int before = readyCount;
+      if (!kafkaPoll(Duration.ZERO)) {
+        return false;
+      }
+      if (readyCount == before) {
+        break;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Hands out released records first, then fetched ones, up to {@code max} in all and {@code
+   * perLane} from each lane: each time the oldest waiting record of any lane, by its Kafka
+   * timestamp.
+   */
+  private void take(List<InboundRecord> out, int max, int perLane) {
     int before = out.size();
     leases.takeReleased(out, max);
-    KRecord r;
-    Fetched f;
-    while (out.size() < max && (f = ready.peekFirst()) != null) {
-      PartitionState ps = f.partition;
-      List<ConsumerRecord<byte[], byte[]>> records = f.records;
-      if (ps.revoked) {
-        readyCount -= records.size() - f.next;
-        ready.pollFirst();
-        continue;
-      }
-      int end = Math.min(records.size(), f.next + (max - out.size()));
-      readyCount -= end - f.next;
-      while (f.next < end) {
-        r = leases.admit(ps, records.get(f.next++));
-        if (r != null) {
-          PartitionLeases.lease(r, out);
+    int n = lanes.size();
+    if (nextLane >= n) {
+      nextLane = 0; // lanes of revoked partitions went
+    }
+    while (out.size() < max && readyCount > 0) {
+      // The lane whose next record is the oldest; on a tie the first after the last one taken from,
+      // so that partitions written at the same moment take turns.
+      Lane best = null;
+      long bestTime = Long.MAX_VALUE;
+      int bestIndex = -1;
+      for (int j = 0; j < n; j++) {
+        int at = nextLane + j < n ? nextLane + j : nextLane + j - n;
+        Lane lane = lanes.get(at);
+        Fetched f = lane.runs.peekFirst();
+        if (f == null || lane.takenNow >= perLane) {
+          continue;
+        }
+        if (lane.partition.revoked) {
+          dropRuns(lane);
+          continue;
+        }
+        long t = f.records.get(f.next).timestamp();
+        if (best == null || t < bestTime) {
+          best = lane;
+          bestTime = t;
+          bestIndex = at;
         }
       }
-      if (f.next == records.size()) {
-        ready.pollFirst();
+      if (best == null) {
+        break;
+      }
+      nextLane = bestIndex + 1 < n ? bestIndex + 1 : 0;
+      Fetched f = best.runs.peekFirst();
+      ConsumerRecord<byte[], byte[]> cr = f.records.get(f.next++);
+      best.bytes -= size(cr);
+      best.count--;
+      best.takenNow++;
+      readyCount--;
+      if (f.next == f.records.size()) {
+        best.runs.pollFirst();
+      }
+      KRecord r = leases.admit(best.partition, cr);
+      if (r != null) {
+        PartitionLeases.lease(r, out);
       }
     }
     if (out.size() > before) {
       leases.handedOut(); // once per call, not per record
+    }
+  }
+
+  private static int size(ConsumerRecord<byte[], byte[]> r) {
+    return Math.max(0, r.serializedKeySize()) + Math.max(0, r.serializedValueSize());
+  }
+
+  private void dropRuns(Lane lane) {
+    readyCount -= lane.count;
+    lane.count = 0;
+    lane.bytes = 0;
+    lane.runs.clear();
+  }
+
+  /** One partition's fetched records not handed out yet, and whether its fetching is paused. */
+  private static final class Lane {
+    final PartitionState partition;
+    final ArrayDeque<Fetched> runs = new ArrayDeque<>();
+    int count;
+
+    /** The keys' and values' bytes of the records in {@link #runs}. */
+    long bytes;
+
+    /** Records handed out from here since {@link #unheardSince}. */
+    int takenNow;
+
+    boolean paused;
+
+    Lane(PartitionState partition) {
+      this.partition = partition;
     }
   }
 
@@ -305,7 +492,17 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
       }
       List<ConsumerRecord<byte[], byte[]>> list = records.records(tp);
       if (!list.isEmpty()) {
-        ready.add(new Fetched(ps, list));
+        Lane lane = laneOf.get(ps);
+        if (lane == null) {
+          lane = new Lane(ps);
+          laneOf.put(ps, lane);
+          lanes.add(lane);
+        }
+        lane.runs.add(new Fetched(ps, list));
+        lane.count += list.size();
+        for (int i = 0, n = list.size(); i < n; i++) {
+          lane.bytes += size(list.get(i));
+        }
         readyCount += list.size();
       }
     }
@@ -313,29 +510,23 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
   }
 
   /**
-   * Fetching stops while a batch of fetched records waits here for room in the runtime, so this
-   * member never holds more than about two fetches ahead of what it was asked for; Kafka keeps what
-   * it already fetched for paused partitions.
+   * A partition's fetching stops while a fetch's worth of its records waits here for room in the
+   * runtime, so this member holds about two fetches per partition ahead of what it was asked for
+   * (this lane and Kafka's buffer); Kafka keeps what it already fetched for paused partitions.
    */
   private void adjustPause() {
-    if (readyCount >= maxPollRecords) {
-      pauseAll();
-    } else {
-      resumeAll();
-    }
-  }
-
-  private void pauseAll() {
-    if (!paused && !leases.isEmpty()) {
-      consumer.pause(leases.partitions());
-      paused = true;
-    }
-  }
-
-  private void resumeAll() {
-    if (paused) {
-      consumer.resume(consumer.paused());
-      paused = false;
+    for (int i = 0, n = lanes.size(); i < n; i++) {
+      Lane lane = lanes.get(i);
+      boolean full = lane.bytes >= laneBytes;
+      if (full != lane.paused && !lane.partition.revoked) {
+        List<TopicPartition> tp = List.of(lane.partition.tp);
+        if (full) {
+          consumer.pause(tp);
+        } else {
+          consumer.resume(tp);
+        }
+        lane.paused = full;
+      }
     }
   }
 
@@ -546,11 +737,15 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
 
   private void forget(Collection<TopicPartition> partitions) {
     leases.forget(partitions);
-    ready.removeIf(f -> f.partition.revoked);
-    readyCount = 0;
-    for (Fetched f : ready) {
-      readyCount += f.records.size() - f.next;
-    }
+    lanes.removeIf(
+        lane -> {
+          if (!lane.partition.revoked) {
+            return false;
+          }
+          dropRuns(lane);
+          laneOf.remove(lane.partition);
+          return true;
+        });
   }
 
   // ---------------------------------------------------------------- wakeup and close
