@@ -27,12 +27,13 @@ import java.util.function.BiConsumer;
  * The poll thread hands each record to one worker. Under {@link Ordering#KEY} a key is not pinned
  * to a worker: while a key has records on a worker (routed there and not yet finished: settled,
  * with their handler returned) its next records go to that same worker, which keeps them in order;
- * a key with nothing on any worker goes to the least loaded worker (fewest unfinished keyed
- * records). So keys whose hashes crowd onto one worker no longer queue behind one another while
- * other workers idle. Keyless records and {@link Ordering#NONE} go round-robin. A worker owns its
- * queue and its key table; what it shares is the {@link InFlightWindow}, each delivery's settle
- * state and the routes (a concurrent map of key to worker and count, updated by the poll thread
- * when it routes and by the worker when a record finishes).
+ * a key with nothing on any worker goes to the least loaded worker (fewest unfinished keyed records
+ * that can run: parked ones and retries in back-off do not count). So keys whose hashes crowd onto
+ * one worker no longer queue behind one another while other workers idle. Keyless records and
+ * {@link Ordering#NONE} go round-robin. A worker owns its queue and its key table; what it shares
+ * is the {@link InFlightWindow}, each delivery's settle state and the routes (a concurrent map of
+ * key to worker and count, updated by the poll thread when it routes and by the worker when a
+ * record finishes).
  *
  * <p>A due in-place retry goes to the front of its worker's queue: it runs when that worker's
  * current handler returns, not behind the backlog routed there meanwhile.
@@ -313,7 +314,12 @@ final class KeyedDispatch {
     final LinkedBlockingDeque<Object> queue = new LinkedBlockingDeque<>();
     final Thread thread;
 
-    /** Keyed records routed here and not yet finished (see {@link KeyedDispatch#routes}). */
+    /**
+     * Keyed records routed here, not yet finished (see {@link KeyedDispatch#routes}), and able to
+     * run: those parked behind their key's holder or waiting for their retry's back-off are not
+     * counted, since they keep no handler busy, and a worker holding many of them would otherwise
+     * get too few new keys and run out of work while the others still have a backlog.
+     */
     final java.util.concurrent.atomic.AtomicInteger load =
         new java.util.concurrent.atomic.AtomicInteger();
 
@@ -360,7 +366,34 @@ final class KeyedDispatch {
      * behind what was routed here while it waited. Any thread.
      */
     void enqueue(RuntimeDelivery next) {
+      if (next.key() != null) {
+        busy();
+      }
       queue.addFirst(next);
+    }
+
+    /**
+     * An in-place retry of a keyed record waits for its back-off: while it waits it is no work for
+     * this worker (see {@link #load}). Any thread.
+     */
+    void retryWaiting(RuntimeDelivery d) {
+      if (d.key() != null) {
+        idle();
+      }
+    }
+
+    /** A keyed record routed here can run again (unparked, or its retry came due). */
+    private void busy() {
+      if (routes != null) {
+        load.incrementAndGet();
+      }
+    }
+
+    /** A keyed record routed here cannot run for now: parked behind its key, or in back-off. */
+    private void idle() {
+      if (routes != null) {
+        load.decrementAndGet();
+      }
     }
 
     @Override
@@ -457,6 +490,7 @@ final class KeyedDispatch {
               blocked.put(key, waiting);
             }
             waiting.add(d);
+            idle(); // parked: no work for this worker until its key's holder settles
             return;
           }
         }
@@ -658,8 +692,11 @@ final class KeyedDispatch {
       RuntimeDelivery next = waiting == null || waiting == BUSY ? null : waiting.poll();
       if (next == null) {
         blocked.remove(key);
-      } else if (waiting.isEmpty()) {
-        blocked.put(key, BUSY);
+      } else {
+        busy(); // unparked: runs on this worker now
+        if (waiting.isEmpty()) {
+          blocked.put(key, BUSY);
+        }
       }
       return next;
     }

@@ -265,6 +265,7 @@ final class RuntimeDelivery implements Delivery {
     // In place: the record stays leased (and its key held) until the retry runs.
     record.recordAttempts(attempt);
     RuntimeDelivery next = new RuntimeDelivery(record, attempt + 1, worker, rules);
+    worker.retryWaiting(this);
     Runnable due =
         () -> {
           if (!rules.state.stopping) {

@@ -345,4 +345,53 @@ class SubscriptionRuntimeTest {
         .as("a's records on the worker holding a0")
         .allMatch(t -> t.endsWith(worker));
   }
+
+  /**
+   * A key waiting for its retry holds its later records parked on its worker; they keep no handler
+   * busy, so that worker still takes new keys rather than looking loaded while it idles (new keys
+   * would otherwise queue behind the other worker's slow handler).
+   */
+  @Test
+  void aWorkerWhoseKeyWaitsForItsRetryStillTakesNewKeys() throws Exception {
+    CountDownLatch slowRunning = new CountDownLatch(1);
+    bus.subscribe(
+        "t",
+        "g",
+        d -> {
+          String p = d.message().payloadAsString();
+          handled.add(p + "#" + d.attempt());
+          if (p.equals("a0") && d.attempt() == 1) {
+            throw new IllegalStateException("fails once; its retry is due in 10 minutes");
+          }
+          if (p.equals("slow")) {
+            slowRunning.countDown();
+            release.await();
+          }
+        },
+        options()
+            .concurrency(2)
+            .retryPolicy(
+                RetryPolicy.builder()
+                    .initialBackoff(Duration.ofMinutes(10))
+                    .maxBackoff(Duration.ofMinutes(10))
+                    .multiplier(1)
+                    .jitter(0)
+                    .build())
+            .build());
+    Record[] a = new Record[7];
+    for (int i = 0; i < a.length; i++) {
+      a[i] = backend.record("a", "a" + i);
+    }
+    backend.offer(a);
+    await(() -> handled.contains("a0#1"), b -> b, "a0's first attempt");
+    backend.offer(backend.record("b", "slow"));
+    assertThat(slowRunning.await(5, TimeUnit.SECONDS)).as("the slow handler started").isTrue();
+    for (int i = 0; i < 4; i++) {
+      // One at a time, so each new key finds the other worker busy with the slow handler.
+      backend.offer(backend.record("c" + i, "c" + i));
+      String c = "c" + i + "#1";
+      await(() -> handled.contains(c), b -> b, c + " handled while the slow handler blocks");
+    }
+    assertThat(handled).as("a's later records wait for its retry").doesNotContain("a1#1");
+  }
 }
