@@ -462,12 +462,10 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
    * One partition's records from one {@code KafkaConsumer.poll}, handed out from {@link #next} on.
    */
   private static final class Fetched {
-    final PartitionState partition;
     final List<ConsumerRecord<byte[], byte[]>> records;
     int next;
 
-    Fetched(PartitionState partition, List<ConsumerRecord<byte[], byte[]>> records) {
-      this.partition = partition;
+    Fetched(List<ConsumerRecord<byte[], byte[]>> records) {
       this.records = records;
     }
   }
@@ -498,7 +496,7 @@ final class KafkaMember implements BackendConsumer, ConsumerRebalanceListener {
           laneOf.put(ps, lane);
           lanes.add(lane);
         }
-        lane.runs.add(new Fetched(ps, list));
+        lane.runs.add(new Fetched(list));
         lane.count += list.size();
         for (int i = 0, n = list.size(); i < n; i++) {
           lane.bytes += size(list.get(i));

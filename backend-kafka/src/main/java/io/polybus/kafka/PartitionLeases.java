@@ -8,7 +8,6 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -77,11 +76,6 @@ final class PartitionLeases {
   /** The state of an owned partition, or null. */
   PartitionState get(TopicPartition tp) {
     return owned.get(tp);
-  }
-
-  /** The owned partitions (a live view). */
-  Set<TopicPartition> partitions() {
-    return owned.keySet();
   }
 
   /** The states of the owned partitions (a live view). */
