@@ -202,6 +202,14 @@ final class GroupState implements AutoCloseable {
     return windowBase() + WINDOW;
   }
 
+  /**
+   * The slot of {@code offset} in a ring of {@link #WINDOW} entries, as this state's per-record
+   * fields use: offsets inside one window never share a slot.
+   */
+  static int slot(long offset) {
+    return (int) (offset & (WINDOW - 1));
+  }
+
   /** The slot of {@code offset} in the ring of per-record state. */
   private int index(long offset) {
     long base = windowBase();

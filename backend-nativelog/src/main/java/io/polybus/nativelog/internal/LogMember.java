@@ -91,7 +91,15 @@ final class LogMember implements BackendConsumer {
      */
     long nextExpected;
 
-    final TreeMap<Long, Lease> leased = new TreeMap<>();
+    /**
+     * The unsettled lease of each offset, at its {@link GroupState} window slot ({@code offset mod
+     * WINDOW}): a leased record is unsettled, so the window (which ends {@code WINDOW} records
+     * above the oldest unsettled one) covers it, and no two leased offsets share a slot.
+     */
+    final Lease[] leased = new Lease[GroupState.WINDOW];
+
+    /** How many slots of {@link #leased} are taken. */
+    int leasedCount;
 
     /** Records given back without delay, by offset. */
     final PriorityQueue<Long> ready = new PriorityQueue<>();
@@ -100,11 +108,18 @@ final class LogMember implements BackendConsumer {
     final PriorityQueue<long[]> delayed = new PriorityQueue<>((a, b) -> Long.compare(a[1], b[1]));
 
     /**
-     * Messages of records not leased right now, by offset, so a redelivery needs no second read.
+     * Records not leased right now (given back, or due later), by offset, so a redelivery needs no
+     * second read: the settled lease, or one made for the record and never handed out.
      */
-    final TreeMap<Long, Message> parked = new TreeMap<>();
+    final TreeMap<Long, Lease> parked = new TreeMap<>();
 
     boolean revoking;
+
+    /** The unsettled lease of {@code offset}, or null. */
+    Lease leasedAt(long offset) {
+      Lease l = leased[GroupState.slot(offset)];
+      return l != null && l.offset == offset ? l : null;
+    }
 
     Owned(int partition, FileLocks.Held lock, GroupState state) throws IOException {
       this.partition = partition;
@@ -116,12 +131,29 @@ final class LogMember implements BackendConsumer {
     }
   }
 
-  /** One leased record. */
+  /**
+   * One leased record. It keeps a copy of the frame's body, checked by {@link RecordCodec#check},
+   * and decodes it into a {@link Message} only when {@link #message()} is first called: a handler
+   * that never reads the message costs no decoding, and its key orders deliveries as raw bytes.
+   */
   private final class Lease implements InboundRecord {
     final Owned owner;
     final long offset;
-    final Message message;
+    final byte[] body;
+    final long timestampMillis;
+
+    /** Where the key's UTF-8 bytes are in {@link #body}; {@link #keyLength} -1 for no key. */
+    final int keyStart;
+
+    final int keyLength;
+
     final int deliveries;
+
+    /**
+     * The decoded message, or null until first read. A race between two threads reading at once
+     * decodes twice and keeps either result: both are equal, and a message is immutable.
+     */
+    private Message message;
 
     /** Guarded by owner.guard, as is {@link #settled}. */
     boolean settled;
@@ -132,16 +164,48 @@ final class LogMember implements BackendConsumer {
      */
     boolean notHandled;
 
-    Lease(Owned owner, long offset, Message message, int deliveries) {
+    /**
+     * @param keyField where in {@code body} the key's length is, as {@link RecordCodec#check} found
+     */
+    Lease(
+        Owned owner, long offset, byte[] body, long timestampMillis, int keyField, int deliveries) {
       this.owner = owner;
       this.offset = offset;
-      this.message = message;
+      this.body = body;
+      this.timestampMillis = timestampMillis;
+      this.keyStart = keyField + 4;
+      this.keyLength = RecordCodec.int32(body, keyField);
+      this.deliveries = deliveries;
+    }
+
+    /** The same record again, as delivery number {@code deliveries}. */
+    Lease(Lease parked, int deliveries) {
+      this.owner = parked.owner;
+      this.offset = parked.offset;
+      this.body = parked.body;
+      this.timestampMillis = parked.timestampMillis;
+      this.keyStart = parked.keyStart;
+      this.keyLength = parked.keyLength;
+      this.message = parked.message;
       this.deliveries = deliveries;
     }
 
     @Override
     public Message message() {
-      return message;
+      Message m = message;
+      if (m == null) {
+        m = RecordCodec.decodeChecked(body, timestampMillis);
+        message = m;
+      }
+      return m;
+    }
+
+    @Override
+    public Object orderingKey() {
+      return keyLength < 0
+          ? null
+          : io.polybus.spi.RawKey.of(
+              java.util.Arrays.copyOfRange(body, keyStart, keyStart + keyLength));
     }
 
     @Override
@@ -173,7 +237,7 @@ final class LogMember implements BackendConsumer {
         if (!settle()) {
           return;
         }
-        owner.parked.put(offset, message);
+        owner.parked.put(offset, this);
         if (delay.isZero() || delay.isNegative()) {
           owner.ready.add(offset);
         } else {
@@ -206,7 +270,7 @@ final class LogMember implements BackendConsumer {
     public void markNotHandled() {
       owner.guard.lock();
       try {
-        if (!settled && !closed && owner.leased.get(offset) == this) {
+        if (!settled && !closed && owner.leasedAt(offset) == this) {
           notHandled = true;
         }
       } finally {
@@ -216,11 +280,12 @@ final class LogMember implements BackendConsumer {
 
     /** Holds owner.guard. */
     private boolean settle() {
-      if (settled || closed || owner.leased.get(offset) != this) {
+      if (settled || closed || owner.leasedAt(offset) != this) {
         return false;
       }
       settled = true;
-      owner.leased.remove(offset);
+      owner.leased[GroupState.slot(offset)] = null;
+      owner.leasedCount--;
       return true;
     }
   }
@@ -292,9 +357,9 @@ final class LogMember implements BackendConsumer {
       }
       while (out.size() < max && !o.ready.isEmpty()) {
         long off = o.ready.poll();
-        Message m = o.parked.remove(off);
-        if (m != null && !o.state.isAcked(off)) {
-          out.add(lease(o, off, m));
+        Lease parked = o.parked.remove(off);
+        if (parked != null && !o.state.isAcked(off)) {
+          out.add(lease(o, new Lease(parked, o.state.delivered(off))));
         }
       }
       while (out.size() < max) {
@@ -328,38 +393,51 @@ final class LogMember implements BackendConsumer {
         if (off < o.state.committed() || o.state.isAcked(off)) {
           continue;
         }
-        Message m;
+        int keyField;
         try {
-          m =
-              RecordCodec.decode(
-                  o.frame.bytes,
-                  Segment.Frame.bodyStart(),
-                  o.frame.bodyLength,
-                  o.frame.timestampMillis);
+          keyField =
+              RecordCodec.check(o.frame.bytes, Segment.Frame.bodyStart(), o.frame.bodyLength);
         } catch (CorruptLogException e) {
           // A frame with a valid CRC but an unreadable body was not written by Polybus: skip it,
           // never deliver it.
           o.state.ack(off);
           continue;
         }
+        int start = Segment.Frame.bodyStart();
+        byte[] body =
+            java.util.Arrays.copyOfRange(o.frame.bytes, start, start + o.frame.bodyLength);
         long due = o.state.dueMillis(off);
         if (due > now) {
-          o.parked.put(off, m); // released with a delay before a restart: still waiting
+          // released with a delay before a restart: still waiting
+          o.parked.put(off, new Lease(o, off, body, o.frame.timestampMillis, keyField - start, 0));
           o.delayed.add(new long[] {off, due});
           continue;
         }
-        out.add(lease(o, off, m));
+        out.add(
+            lease(
+                o,
+                new Lease(
+                    o,
+                    off,
+                    body,
+                    o.frame.timestampMillis,
+                    keyField - start,
+                    o.state.delivered(off))));
       }
     } finally {
       o.guard.unlock();
     }
   }
 
-  /** Holds o.guard. */
-  private Lease lease(Owned o, long offset, Message m) {
-    int deliveries = o.state.delivered(offset);
-    Lease l = new Lease(o, offset, m, deliveries);
-    o.leased.put(offset, l);
+  /** Holds o.guard. Makes {@code l} the unsettled lease of its offset. */
+  private static Lease lease(Owned o, Lease l) {
+    int slot = GroupState.slot(l.offset);
+    if (o.leased[slot] != null) {
+      throw new IllegalStateException(
+          "offsets " + o.leased[slot].offset + " and " + l.offset + " leased at once");
+    }
+    o.leased[slot] = l;
+    o.leasedCount++;
     return l;
   }
 
@@ -382,7 +460,7 @@ final class LogMember implements BackendConsumer {
         o.guard.lock();
         try {
           o.revoking = i >= list.size() - extra;
-          if (o.revoking && o.leased.isEmpty()) {
+          if (o.revoking && o.leasedCount == 0) {
             owned.remove(o.partition);
             o.state.close();
             o.lock.close();
@@ -469,12 +547,13 @@ final class LogMember implements BackendConsumer {
           // kept, but for
           // the deliveries no handler saw. Taken back only now, so a crash before this point still
           // counts them.
-          for (Lease l : o.leased.values()) {
-            if (l.notHandled) {
+          for (Lease l : o.leased) {
+            if (l != null && l.notHandled) {
               o.state.undeliver(l.offset, l.deliveries);
             }
           }
-          o.leased.clear();
+          java.util.Arrays.fill(o.leased, null);
+          o.leasedCount = 0;
           o.state.close();
         } catch (IOException e) {
           throw new UncheckedIOException(e);

@@ -136,7 +136,7 @@ final class RecordCodec {
     Reader r = new Reader(b, start, start + length);
     String id = r.string();
     int keyLength = r.int32();
-    String key = keyLength < 0 ? null : r.string(keyLength);
+    String key = keyLength == -1 ? null : r.string(keyLength);
     int headerCount = r.int32();
     if (headerCount < 0 || headerCount > 100_000) {
       throw new CorruptLogException("bad header count " + headerCount);
@@ -152,6 +152,52 @@ final class RecordCodec {
       throw new CorruptLogException("trailing bytes in a record body");
     }
     return Messages.restore(id, key, payload, headers, timestampMillis);
+  }
+
+  /**
+   * Checks that {@code length} bytes of {@code b} from {@code start} are a well-formed body
+   * (lengths, counts and the end where they say) without decoding anything, and returns the index
+   * in {@code b} of the key's length field (the key's bytes follow it; a length of -1 is no key). A
+   * body that passes decodes with {@link #decodeChecked} without fail.
+   */
+  static int check(byte[] b, int start, int length) throws CorruptLogException {
+    Reader r = new Reader(b, start, start + length);
+    r.skip(r.int32()); // id
+    int keyField = r.pos;
+    int keyLength = r.int32();
+    if (keyLength != -1) {
+      r.skip(keyLength);
+    }
+    int headerCount = r.int32();
+    if (headerCount < 0 || headerCount > 100_000) {
+      throw new CorruptLogException("bad header count " + headerCount);
+    }
+    for (int i = 0; i < headerCount; i++) {
+      r.skip(r.int32());
+      r.skip(r.int32());
+    }
+    r.skip(r.int32()); // payload
+    if (r.pos != r.end) {
+      throw new CorruptLogException("trailing bytes in a record body");
+    }
+    return keyField;
+  }
+
+  /** Decodes a whole array that {@link #check} accepted. */
+  static Message decodeChecked(byte[] body, long timestampMillis) {
+    try {
+      return decode(body, 0, body.length, timestampMillis);
+    } catch (CorruptLogException e) {
+      throw new IllegalStateException("a record body that passed its check does not decode", e);
+    }
+  }
+
+  /** The little-endian int at {@code i}. */
+  static int int32(byte[] b, int i) {
+    return (b[i] & 0xff)
+        | (b[i + 1] & 0xff) << 8
+        | (b[i + 2] & 0xff) << 16
+        | (b[i + 3] & 0xff) << 24;
   }
 
   private static final class Reader {
@@ -178,6 +224,14 @@ final class RecordCodec {
 
     String string() throws CorruptLogException {
       return string(int32());
+    }
+
+    void skip(int n) throws CorruptLogException {
+      if (n < 0) {
+        throw new CorruptLogException("negative length " + n);
+      }
+      need(n);
+      pos += n;
     }
 
     String string(int n) throws CorruptLogException {

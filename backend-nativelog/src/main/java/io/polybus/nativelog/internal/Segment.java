@@ -3,7 +3,6 @@ package io.polybus.nativelog.internal;
 import static io.polybus.nativelog.internal.SegmentDescriptor.*;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
@@ -24,6 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.zip.CRC32C;
 
 /**
@@ -95,7 +95,10 @@ final class Segment implements AutoCloseable {
    */
   private volatile boolean dirty;
 
-  /** Past this position an append asks for the next segment to be prepared in the background. */
+  /**
+   * Past this position (a quarter of the segment) an append asks for the next segment to be
+   * prepared in the background.
+   */
   private final int spareAt;
 
   /** Racy on purpose: a second request while the first is under way is a no-op. */
@@ -115,7 +118,7 @@ final class Segment implements AutoCloseable {
     this.bytes = buffer;
     this.baseOffset = baseOffset;
     this.capacity = capacity;
-    this.spareAt = capacity >>> 1;
+    this.spareAt = capacity >>> 2;
   }
 
   /**
@@ -133,9 +136,11 @@ final class Segment implements AutoCloseable {
    * fails, with an {@link IOException}).
    *
    * <p>The zero-filled, mapped and pre-touched file is normally ready already: a segment of this
-   * process that is half full asks a background thread to prepare the next one (a {@link Spare}),
-   * so a roll on the publishing thread only writes a header and links a name, instead of writing
-   * and faulting in the whole file (milliseconds, which were the p99 of a paced publisher).
+   * process that is a quarter full asks a background thread to prepare the next one (a {@link
+   * Spare}: three quarters of a segment's appends is the time it has, and at 2M msg/s over four
+   * partitions a half left rolls waiting for it), so a roll on the publishing thread only writes a
+   * header and links a name, instead of writing and faulting in the whole file (milliseconds, which
+   * were the p99 of a paced publisher).
    */
   static Segment createOrOpen(Path dir, long baseOffset, int capacity) throws IOException {
     if (capacity < HEADER_SIZE * 2 || capacity % ALIGNMENT != 0) {
@@ -522,8 +527,7 @@ final class Segment implements AutoCloseable {
    * finds an unlocked spare knows its maker died and deletes it.
    */
   private static final class Spare {
-    private static final ConcurrentHashMap<Path, CompletableFuture<Spare>> BY_DIR =
-        new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<Path, Pending> BY_DIR = new ConcurrentHashMap<>();
     private static final Set<Path> FILES = ConcurrentHashMap.newKeySet();
     private static final ExecutorService PREPARER =
         Executors.newSingleThreadExecutor(
@@ -569,21 +573,67 @@ final class Segment implements AutoCloseable {
       return dir.toAbsolutePath().normalize();
     }
 
+    /**
+     * A spare asked for: queued for the preparer, being prepared (by the preparer, or by a roll
+     * that found it still queued), or done. Exactly one thread prepares it: the one that claims it.
+     */
+    private static final class Pending {
+      final Path dir;
+      final int capacity;
+      final AtomicBoolean claimed = new AtomicBoolean();
+      final CompletableFuture<Spare> result = new CompletableFuture<>();
+
+      /**
+       * A roll waits for this spare: its preparer stops yielding its core between slices, since the
+       * publisher it would yield to is the one waiting.
+       */
+      volatile boolean awaited;
+
+      Pending(Path dir, int capacity) {
+        this.dir = dir;
+        this.capacity = capacity;
+      }
+
+      static Pending done(Spare s) {
+        Pending p = new Pending(null, s.capacity);
+        p.claimed.set(true);
+        p.result.complete(s);
+        return p;
+      }
+
+      /** Prepares the spare on this thread unless another claimed it first; false if one did. */
+      boolean runIfUnclaimed() {
+        if (!claimed.compareAndSet(false, true)) {
+          return false;
+        }
+        try {
+          result.complete(prepare(dir, capacity, this));
+        } catch (IOException | RuntimeException e) {
+          result.completeExceptionally(e); // the roll then prepares one itself and reports it
+        } catch (Error e) {
+          result.completeExceptionally(e);
+          throw e;
+        }
+        return true;
+      }
+
+      /** Between slices of preparing: lets other threads of a busy machine run, unless awaited. */
+      void pause() {
+        if (!awaited) {
+          Thread.yield();
+        }
+      }
+    }
+
     /** Starts preparing a spare for {@code dir} unless one is ready or under way. */
     static void request(Path dir, int capacity) {
       BY_DIR.computeIfAbsent(
           key(dir),
-          k ->
-              CompletableFuture.supplyAsync(
-                  () -> {
-                    try {
-                      return prepare(dir, capacity);
-                    } catch (IOException e) {
-                      throw new UncheckedIOException(
-                          e); // the roll then prepares one itself and reports the error
-                    }
-                  },
-                  PREPARER));
+          k -> {
+            Pending p = new Pending(dir, capacity);
+            PREPARER.execute(p::runIfUnclaimed);
+            return p;
+          });
     }
 
     /**
@@ -591,13 +641,18 @@ final class Segment implements AutoCloseable {
      * failed).
      */
     static Spare take(Path dir, int capacity) {
-      CompletableFuture<Spare> f = BY_DIR.remove(key(dir));
-      if (f == null) {
+      Pending p = BY_DIR.remove(key(dir));
+      if (p == null) {
         return null;
+      }
+      // Still queued (the one preparer thread serves every directory, in turn): prepared here, now,
+      // rather than after the others; under way: finished without yielding to the waiting roll.
+      if (!p.result.isDone() && !p.runIfUnclaimed()) {
+        p.awaited = true;
       }
       Spare s;
       try {
-        s = f.join();
+        s = p.result.join();
       } catch (RuntimeException e) {
         return null;
       }
@@ -609,20 +664,32 @@ final class Segment implements AutoCloseable {
     }
 
     static void giveBack(Path dir, Spare s) {
-      if (BY_DIR.putIfAbsent(key(dir), CompletableFuture.completedFuture(s)) != null) {
+      if (BY_DIR.putIfAbsent(key(dir), Pending.done(s)) != null) {
         s.delete();
       }
     }
 
     static void discard(Path dir) {
-      CompletableFuture<Spare> f = BY_DIR.remove(key(dir));
-      if (f != null) {
-        f.thenAccept(Spare::delete);
+      Pending p = BY_DIR.remove(key(dir));
+      if (p != null) {
+        if (p.claimed.compareAndSet(false, true)) {
+          p.result.cancel(false); // never started: nothing to delete
+        } else {
+          p.result.thenAccept(Spare::delete);
+        }
       }
     }
 
     /** Zero-fills, locks, maps and pre-touches a new spare file in {@code dir}. */
     static Spare prepare(Path dir, int capacity) throws IOException {
+      return prepare(dir, capacity, null);
+    }
+
+    /**
+     * As {@link #prepare(Path, int)}; {@code pending} is the request this serves (null when a roll
+     * prepares for itself, and does not yield: it is the one waiting).
+     */
+    private static Spare prepare(Path dir, int capacity, Pending pending) throws IOException {
       deleteOrphans(dir);
       Path tmp = dir.resolve(".spare-" + UUID.randomUUID() + ".log");
       FileChannel ch =
@@ -646,7 +713,9 @@ final class Segment implements AutoCloseable {
         while (written < capacity) {
           zeros.clear().limit((int) Math.min(SPARE_SLICE, capacity - written));
           written += ch.write(zeros, written);
-          Thread.yield();
+          if (pending != null) {
+            pending.pause();
+          }
         }
         MappedByteBuffer buf = ch.map(FileChannel.MapMode.READ_WRITE, 0, capacity);
         buf.order(ByteOrder.LITTLE_ENDIAN);
@@ -657,8 +726,8 @@ final class Segment implements AutoCloseable {
           // writes a spare, and a plain store to a page a truncation cut off is an InternalError,
           // never a crash.
           INTS.set(view, i, 0);
-          if ((i & (SPARE_SLICE - 1)) == 0) {
-            Thread.yield();
+          if ((i & (SPARE_SLICE - 1)) == 0 && pending != null) {
+            pending.pause();
           }
         }
         return new Spare(tmp, ch, lock, buf, capacity);
