@@ -406,7 +406,7 @@ final class KeyedDispatch {
           if (item == null && !pending.isEmpty()) {
             long left = batchDeadline - System.nanoTime();
             if (left > 0) {
-              window.flush(index);
+              window.flushIdle(index);
               try {
                 item = queue.poll(left, TimeUnit.NANOSECONDS);
               } catch (InterruptedException e) {
@@ -423,7 +423,7 @@ final class KeyedDispatch {
           }
           if (item == null) {
             // Going idle: a parked poller waiting for a batch of room should not wait its timeout.
-            window.flush(index);
+            window.flushIdle(index);
             try {
               item = queue.take();
             } catch (InterruptedException e) {

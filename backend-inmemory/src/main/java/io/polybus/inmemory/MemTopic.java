@@ -478,7 +478,11 @@ final class MemTopic {
             long offset = group.cursor++;
             Lease fresh = new Lease(offset, at(offset), 0);
             if (assign(fresh)) {
-              (out == null ? out = new ArrayList<>(Math.min(max, 256)) : out).add(fresh);
+              if (out == null) {
+                // sized for every fresh record it may take: no copying as it grows
+                out = new ArrayList<>((int) Math.min(max, next - offset));
+              }
+              out.add(fresh);
             }
           }
           if (out != null) {

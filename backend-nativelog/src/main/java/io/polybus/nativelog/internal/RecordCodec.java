@@ -104,6 +104,25 @@ final class RecordCodec {
   }
 
   private void string(String s) {
+    // Ids, keys and header names are ASCII almost always: copied char by char into the frame,
+    // without the array String.getBytes allocates; the first other char falls back to it.
+    int n = s.length();
+    ensure(4 + n);
+    int start = pos + 4;
+    int i = 0;
+    while (i < n) {
+      char c = s.charAt(i);
+      if (c >= 0x80) {
+        break;
+      }
+      buf[start + i] = (byte) c;
+      i++;
+    }
+    if (i == n) {
+      int32(n);
+      pos += n;
+      return;
+    }
     byte[] b = s.getBytes(StandardCharsets.UTF_8);
     int32(b.length);
     ensure(b.length);
