@@ -27,13 +27,15 @@ import java.util.function.BooleanSupplier;
  * slots are visible without a flush.
  *
  * <p>The poller parks when the window is full ({@link #awaitRoom}); a flush or a shared free wakes
- * it only once half the window is free ({@link #wakeThreshold}), not on every settlement, and a
- * parked poller makes workers flush at once. Each wake-up costs the poller tens of microseconds
- * while a worker settles a record in tens of nanoseconds, so the batch is large: with 256 of 4096
- * slots (before) mem: ran at 8.3M msg/s, with half at 11.0M (EndToEndThroughput, medians of 5). A
- * worker that runs out of work wakes a parked poller as soon as any slot is free ({@link
- * #flushIdle}): it waits for exactly that, and records parked behind busy keys may hold the rest of
- * the window for long.
+ * it only once a useful batch of room is free, not on every settlement, and a parked poller makes
+ * workers flush at once. How large a batch depends on how fast records settle: a wake-up costs the
+ * poller tens of microseconds, so where handlers settle a record in tens of nanoseconds the poller
+ * waits for half the window ({@link #wakeThreshold}: mem: end-to-end 8.3M msg/s with 256 of 4096
+ * slots, 10-11M with half); where they take milliseconds, waiting for half would leave records that
+ * became ready meanwhile unfetched for as long, so once the poller has been parked {@link
+ * #PATIENCE_NANOS} a quarter of the window, at most 256 slots, is enough ({@link
+ * #slowWakeThreshold}). A worker that runs out of work wakes a parked poller as soon as any slot is
+ * free ({@link #flushIdle}): it waits for exactly that.
  */
 final class InFlightWindow {
   /** At most this many slots freed on a worker's thread wait there before they are given back. */
@@ -46,6 +48,14 @@ final class InFlightWindow {
 
   private final int max;
   private final int wakeThreshold;
+  private final int slowWakeThreshold;
+
+  /** How long a parked poller waits for half the window before a smaller batch wakes it. */
+  static final long PATIENCE_NANOS = java.util.concurrent.TimeUnit.MICROSECONDS.toNanos(100);
+
+  /** When the poller parked ({@link System#nanoTime()}), written before {@link #pollerParked}. */
+  private volatile long parkedSince;
+
   private final AtomicInteger taken = new AtomicInteger();
   private final int[] unflushed;
   private volatile boolean pollerParked;
@@ -54,6 +64,7 @@ final class InFlightWindow {
   InFlightWindow(int max, int workers) {
     this.max = max;
     this.wakeThreshold = max - Math.max(1, max / 2);
+    this.slowWakeThreshold = max - Math.max(1, Math.min(max / 4, 256));
     this.unflushed = new int[(workers + 2) * STRIDE];
   }
 
@@ -83,9 +94,7 @@ final class InFlightWindow {
    * One slot freed on a thread that is not a worker's (a timer, the backend's, an application's).
    */
   void freeShared() {
-    if (taken.decrementAndGet() <= wakeThreshold && pollerParked) {
-      LockSupport.unpark(poller);
-    }
+    wakeIfWorthIt(taken.decrementAndGet());
   }
 
   /** One slot freed on worker {@code worker}'s own thread. */
@@ -109,7 +118,16 @@ final class InFlightWindow {
       return;
     }
     SLOT.setRelease(unflushed, i, 0); // before the subtraction: see room()
-    if (taken.addAndGet(-n) <= wakeThreshold && pollerParked) {
+    wakeIfWorthIt(taken.addAndGet(-n));
+  }
+
+  /**
+   * Wakes a parked poller if {@code held} slots still taken leave it a useful batch (see above).
+   */
+  private void wakeIfWorthIt(int held) {
+    if (held <= slowWakeThreshold
+        && pollerParked
+        && (held <= wakeThreshold || System.nanoTime() - parkedSince >= PATIENCE_NANOS)) {
       LockSupport.unpark(poller);
     }
   }
@@ -132,6 +150,7 @@ final class InFlightWindow {
    */
   void awaitRoom(long nanos, BooleanSupplier running) {
     poller = Thread.currentThread();
+    parkedSince = System.nanoTime();
     pollerParked = true;
     try {
       if (room() <= 0 && running.getAsBoolean()) {
