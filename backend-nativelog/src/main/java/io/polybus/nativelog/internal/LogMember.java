@@ -393,23 +393,22 @@ final class LogMember implements BackendConsumer {
         if (off < o.state.committed() || o.state.isAcked(off)) {
           continue;
         }
-        int keyField;
+        int start = Segment.Frame.bodyStart();
+        int keyField; // in the body copied below
         try {
-          keyField =
-              RecordCodec.check(o.frame.bytes, Segment.Frame.bodyStart(), o.frame.bodyLength);
+          keyField = RecordCodec.check(o.frame.bytes, start, o.frame.bodyLength) - start;
         } catch (CorruptLogException e) {
           // A frame with a valid CRC but an unreadable body was not written by Polybus: skip it,
           // never deliver it.
           o.state.ack(off);
           continue;
         }
-        int start = Segment.Frame.bodyStart();
         byte[] body =
             java.util.Arrays.copyOfRange(o.frame.bytes, start, start + o.frame.bodyLength);
         long due = o.state.dueMillis(off);
         if (due > now) {
           // released with a delay before a restart: still waiting
-          o.parked.put(off, new Lease(o, off, body, o.frame.timestampMillis, keyField - start, 0));
+          o.parked.put(off, new Lease(o, off, body, o.frame.timestampMillis, keyField, 0));
           o.delayed.add(new long[] {off, due});
           continue;
         }
@@ -417,12 +416,7 @@ final class LogMember implements BackendConsumer {
             lease(
                 o,
                 new Lease(
-                    o,
-                    off,
-                    body,
-                    o.frame.timestampMillis,
-                    keyField - start,
-                    o.state.delivered(off))));
+                    o, off, body, o.frame.timestampMillis, keyField, o.state.delivered(off))));
       }
     } finally {
       o.guard.unlock();

@@ -156,10 +156,7 @@ final class RecordCodec {
     String id = r.string();
     int keyLength = r.int32();
     String key = keyLength == -1 ? null : r.string(keyLength);
-    int headerCount = r.int32();
-    if (headerCount < 0 || headerCount > 100_000) {
-      throw new CorruptLogException("bad header count " + headerCount);
-    }
+    int headerCount = r.headerCount();
     Map<String, String> headers =
         headerCount == 0 ? Map.of() : new LinkedHashMap<>(headerCount * 2);
     for (int i = 0; i < headerCount; i++) {
@@ -187,10 +184,7 @@ final class RecordCodec {
     if (keyLength != -1) {
       r.skip(keyLength);
     }
-    int headerCount = r.int32();
-    if (headerCount < 0 || headerCount > 100_000) {
-      throw new CorruptLogException("bad header count " + headerCount);
-    }
+    int headerCount = r.headerCount();
     for (int i = 0; i < headerCount; i++) {
       r.skip(r.int32());
       r.skip(r.int32());
@@ -232,13 +226,18 @@ final class RecordCodec {
 
     int int32() throws CorruptLogException {
       need(4);
-      int v =
-          (b[pos] & 0xff)
-              | (b[pos + 1] & 0xff) << 8
-              | (b[pos + 2] & 0xff) << 16
-              | (b[pos + 3] & 0xff) << 24;
+      int v = RecordCodec.int32(b, pos);
       pos += 4;
       return v;
+    }
+
+    /** A header count, refused when negative or beyond what a message can carry. */
+    int headerCount() throws CorruptLogException {
+      int n = int32();
+      if (n < 0 || n > 100_000) {
+        throw new CorruptLogException("bad header count " + n);
+      }
+      return n;
     }
 
     String string() throws CorruptLogException {
